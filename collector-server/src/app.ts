@@ -1,0 +1,125 @@
+/**
+ * buildApp(options) assembles the collector; server.ts only listens. Tests use
+ * app.inject() with an injected clock.
+ */
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import fastifyStatic from '@fastify/static'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { MAX_COLLECT_BYTES } from '../../sdk/src/protocol/payload'
+import { CollectorError, ERRORS, errorBody, type ErrorCode } from './errors'
+import { createMetrics, type Metrics } from './metrics'
+import { packageRoot } from './paths'
+import { registerCors } from './routes/cors'
+import { challengeRoutes } from './routes/challenge'
+import { collectRoutes } from './routes/collect'
+import { siteverifyRoutes } from './routes/siteverify'
+import { metaRoutes } from './routes/meta'
+import type { AppContext, Clock } from './context'
+import type { Keyring } from './config/keyring'
+import type { SiteRegistry } from './config/sites'
+import type { Store } from './stores/types'
+
+export interface BuildAppOptions {
+  store: Store
+  keyring: Keyring | (() => Keyring)
+  sites: SiteRegistry | (() => SiteRegistry)
+  clock?: Clock
+  /** The `iss` claim of verdict tokens. */
+  issuer?: string
+  logger?: FastifyServerOptions['logger']
+  /** Behind a load balancer: which proxies to trust for the client IP (Fastify's trustProxy). */
+  trustProxy?: FastifyServerOptions['trustProxy']
+  /** Directory holding the browser build (vigil.min.js); false to not serve /sdk/. */
+  sdkDir?: string | false
+  /** Register extra routes (the demo shop) inside the app. */
+  plugins?: Array<(app: FastifyInstance, ctx: AppContext) => Promise<void>>
+  metrics?: Metrics
+}
+
+const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+}
+
+export function buildApp(options: BuildAppOptions): FastifyInstance {
+  const keyring = typeof options.keyring === 'function' ? options.keyring : () => options.keyring as Keyring
+  const sites = typeof options.sites === 'function' ? options.sites : () => options.sites as SiteRegistry
+  const ctx: AppContext = {
+    store: options.store,
+    keyring,
+    sites,
+    clock: options.clock ?? { now: Date.now },
+    metrics: options.metrics ?? createMetrics(),
+    issuer: options.issuer ?? 'vigil',
+  }
+
+  const app = Fastify({
+    logger: options.logger ?? false,
+    trustProxy: options.trustProxy ?? false,
+    bodyLimit: MAX_COLLECT_BYTES,
+    // The body is what was signed: validation must never coerce, default or strip it.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // text/plain carries JSON too: it keeps the SDK's POST a CORS simple request (no preflight).
+  app.removeContentTypeParser('text/plain')
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+
+  app.setErrorHandler((error: FastifyError | CollectorError, request, reply) => {
+    let code: ErrorCode
+    let message: string | undefined
+    if (error instanceof CollectorError) {
+      code = error.code
+      message = error.message
+      if (error.headers) void reply.headers(error.headers)
+    } else if ((error as FastifyError).validation) {
+      code = 'bad_request'
+      message = `${(error as FastifyError).validationContext ?? 'request'}${error.message.startsWith('/') ? '' : ' '}${error.message}`
+    } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      code = STATUS_CODES[error.statusCode] ?? 'bad_request'
+      message = error.statusCode === 400 ? 'The body is not valid JSON.' : undefined
+    } else {
+      code = (error as { code?: string }).code === 'VIGIL_STORE_UNAVAILABLE' ? 'store_unavailable' : 'internal_error'
+      request.log.error({ err: error }, 'request failed')
+    }
+    if (ERRORS[code].status < 500) request.log.info({ code }, 'request refused')
+    if (request.routeOptions.url === '/v1/collect') ctx.metrics.collects.inc({ outcome: code })
+    return reply.code(ERRORS[code].status).send(errorBody(code, message))
+  })
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('not_found')))
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    ctx.metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) })
+    ctx.metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000)
+  })
+
+  registerCors(app, sites)
+  void app.register(challengeRoutes, { ctx })
+  void app.register(collectRoutes, { ctx })
+  void app.register(siteverifyRoutes, { ctx })
+  void app.register(metaRoutes, { ctx })
+
+  const sdkDir = options.sdkDir === undefined ? join(packageRoot(), 'dist', 'browser') : options.sdkDir
+  if (sdkDir !== false && existsSync(sdkDir)) {
+    void app.register(fastifyStatic, {
+      root: sdkDir,
+      prefix: '/sdk/',
+      decorateReply: false,
+      index: false,
+      cacheControl: true,
+      maxAge: 300_000,
+      setHeaders: (reply) => void reply.header('access-control-allow-origin', '*'),
+    })
+  }
+  for (const plugin of options.plugins ?? []) void app.register(async (scope) => plugin(scope, ctx))
+  return app
+}

@@ -1,0 +1,71 @@
+/**
+ * vigil-collector — run the collector.
+ *
+ *   vigil-collector [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--store sqlite:./data/vigil.db | redis://127.0.0.1:6379]
+ *                   [--sites ./sites.json] [--demo] [--trust-proxy]
+ *
+ * Environment: PORT, HOST, VIGIL_DATA_DIR, VIGIL_STORE, VIGIL_LOG_LEVEL (default info).
+ */
+import { parseArgs } from 'node:util'
+import { startServer } from './server'
+import { demoPlugin } from '../../demo/server'
+
+const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--sites FILE] [--demo] [--trust-proxy]`
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      store: { type: 'string' },
+      sites: { type: 'string' },
+      demo: { type: 'boolean', default: false },
+      'trust-proxy': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  })
+  if (values.help) {
+    console.log(USAGE)
+    return
+  }
+  const port = Number(values.port ?? process.env['PORT'] ?? 8080)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad port: ${values.port ?? process.env['PORT']}`)
+  const level = process.env['VIGIL_LOG_LEVEL'] ?? 'info'
+  const server = await startServer({
+    port,
+    host: values.host ?? process.env['HOST'] ?? '127.0.0.1',
+    dataDir: values['data-dir'] ?? process.env['VIGIL_DATA_DIR'] ?? 'data',
+    ...((values.store ?? process.env['VIGIL_STORE']) ? { store: values.store ?? process.env['VIGIL_STORE'] } : {}),
+    ...(values.sites ? { sitesFile: values.sites } : {}),
+    trustProxy: values['trust-proxy'],
+    logger: { level, redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    plugins: values.demo ? [demoPlugin] : [],
+  })
+  const lines = [`Vigil collector on ${server.url} (store: ${server.store.kind})`]
+  if (values.demo) lines.push(`  demo shop   ${server.url}/`, `  SDK         ${server.url}/sdk/vigil.min.js`)
+  lines.push(`  JWKS        ${server.url}/.well-known/jwks.json`, `  metrics     ${server.url}/metrics`)
+  console.log(lines.join('\n'))
+
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    server.app.log.info({ signal }, 'shutting down')
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err)
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+}
+
+main().catch((err: unknown) => {
+  console.error(`vigil-collector: ${err instanceof Error ? err.message : String(err)}`)
+  process.exit(1)
+})

@@ -1,0 +1,117 @@
+/**
+ * Sites: who may ask this collector for tokens. Kept in VIGIL_DATA_DIR/sites.json,
+ * created on first start with the development-only `demo` site.
+ *
+ *   { "sites": [ { "siteKey": "shop", "secret": "…", "origins": ["https://shop.example", "https://*.shop.example"] } ] }
+ *
+ * Origin patterns: an exact origin, `*.` before the host for any subdomain, `:*` for any port.
+ */
+import { timingSafeEqual, createHash } from 'node:crypto'
+import { join } from 'node:path'
+import { SITE_KEY_PATTERN, TOKEN_MAX_TTL_S } from '../../../sdk/src/protocol/payload'
+import { createOnce } from './files'
+
+export interface SiteConfig {
+  siteKey: string
+  secret: string
+  origins: string[]
+  name?: string
+  /** Development sites are marked in tokens' events and logs; never use one in production. */
+  development?: boolean
+  /** Token lifetime, seconds (≤ 300; default 300). */
+  tokenTtlS?: number
+}
+
+export interface Site extends Readonly<SiteConfig> {
+  tokenTtlS: number
+  allowsOrigin(origin: string): boolean
+  allowsHostname(hostname: string): boolean
+  secretMatches(candidate: string): boolean
+}
+
+export const DEMO_SITE: SiteConfig = {
+  siteKey: 'demo',
+  secret: 'demo-secret',
+  name: 'Vigil demo shop (development only: the secret is public)',
+  origins: ['http://127.0.0.1:*', 'http://localhost:*'],
+  development: true,
+}
+
+interface OriginPattern {
+  scheme: string
+  host: string
+  wildcardSubdomain: boolean
+  port: string | '*'
+}
+
+const DEFAULT_PORT: Record<string, string> = { 'http:': '80', 'https:': '443' }
+
+function parsePattern(pattern: string): OriginPattern {
+  const m = /^(https?):\/\/(\*\.)?([a-z0-9.-]+|\[[0-9a-f:]+\])(?::(\d{1,5}|\*))?$/i.exec(pattern)
+  if (!m) throw new Error(`bad origin pattern: ${pattern}`)
+  const scheme = `${m[1]!.toLowerCase()}:`
+  return { scheme, wildcardSubdomain: m[2] !== undefined, host: m[3]!.toLowerCase(), port: m[4] ?? DEFAULT_PORT[scheme]! }
+}
+
+function hostMatches(p: OriginPattern, hostname: string): boolean {
+  return p.wildcardSubdomain ? hostname.endsWith(`.${p.host}`) : hostname === p.host
+}
+
+export function makeSite(config: SiteConfig): Site {
+  if (!SITE_KEY_PATTERN.test(config.siteKey)) throw new Error(`bad siteKey: ${config.siteKey}`)
+  if (typeof config.secret !== 'string' || config.secret.length < 8) throw new Error(`site ${config.siteKey}: secret must be at least 8 characters`)
+  if (!Array.isArray(config.origins) || config.origins.length === 0) throw new Error(`site ${config.siteKey}: origins is empty`)
+  const patterns = config.origins.map(parsePattern)
+  const tokenTtlS = Math.min(TOKEN_MAX_TTL_S, Math.max(10, config.tokenTtlS ?? TOKEN_MAX_TTL_S))
+  const secretDigest = createHash('sha256').update(config.secret).digest()
+  return {
+    ...config,
+    tokenTtlS,
+    allowsOrigin(origin) {
+      let url: URL
+      try {
+        url = new URL(origin)
+      } catch {
+        return false
+      }
+      if (url.origin !== origin) return false
+      const port = url.port || DEFAULT_PORT[url.protocol] || ''
+      return patterns.some((p) => p.scheme === url.protocol && hostMatches(p, url.hostname) && (p.port === '*' || p.port === port))
+    },
+    allowsHostname(hostname) {
+      return patterns.some((p) => hostMatches(p, hostname.toLowerCase()))
+    },
+    secretMatches(candidate) {
+      // Compare digests: constant time whatever the lengths.
+      return typeof candidate === 'string' && timingSafeEqual(createHash('sha256').update(candidate).digest(), secretDigest)
+    },
+  }
+}
+
+export interface SiteRegistry {
+  get(siteKey: string): Site | undefined
+  list(): Site[]
+}
+
+export function siteRegistry(configs: SiteConfig[]): SiteRegistry {
+  const sites = new Map<string, Site>()
+  for (const config of configs) {
+    if (sites.has(config.siteKey)) throw new Error(`duplicate siteKey: ${config.siteKey}`)
+    sites.set(config.siteKey, makeSite(config))
+  }
+  return { get: (siteKey) => sites.get(siteKey), list: () => [...sites.values()] }
+}
+
+export const sitesPath = (dataDir: string): string => join(dataDir, 'sites.json')
+
+export function parseSites(text: string): SiteConfig[] {
+  const parsed = JSON.parse(text) as { sites?: SiteConfig[] }
+  if (!Array.isArray(parsed.sites)) throw new Error('sites.json: "sites" must be an array')
+  return parsed.sites
+}
+
+/** Reads sites.json from the data directory (or `file`), creating it with the demo site on first start. */
+export function loadSites(dataDir: string, file?: string): SiteRegistry {
+  const text = createOnce(file ?? sitesPath(dataDir), () => JSON.stringify({ sites: [DEMO_SITE] }, null, 2) + '\n')
+  return siteRegistry(parseSites(text))
+}

@@ -1,0 +1,19 @@
+import type { Keyring } from './config/keyring'
+import type { SiteRegistry } from './config/sites'
+import type { Metrics } from './metrics'
+import type { Store } from './stores/types'
+
+export interface Clock {
+  /** Epoch ms. */
+  now(): number
+}
+
+/** What routes share. Keyring and sites are read through getters so a reload takes effect at once. */
+export interface AppContext {
+  store: Store
+  keyring(): Keyring
+  sites(): SiteRegistry
+  clock: Clock
+  metrics: Metrics
+  issuer: string
+}

@@ -1,0 +1,7 @@
+export { buildApp, type BuildAppOptions } from './app'
+export { startServer, type ServerOptions, type RunningServer } from './server'
+export { loadKeyring, rotateSigningKey, retireSigningKey, type Keyring } from './config/keyring'
+export { loadSites, siteRegistry, DEMO_SITE, type SiteConfig, type Site, type SiteRegistry } from './config/sites'
+export { openStore } from './stores/index'
+export type { Store, NonceStore, DeviceStore, EventSink, CollectEvent } from './stores/types'
+export { ERRORS, CollectorError, type ErrorCode } from './errors'

@@ -1,0 +1,55 @@
+/**
+ * Prometheus metrics, one registry per app (tests build many apps in one process).
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export interface Metrics {
+  registry: Registry
+  requests: Counter<'route' | 'method' | 'status'>
+  requestSeconds: Histogram<'route'>
+  /** Every collect, by outcome: `accepted` or the error code it was refused with. */
+  collects: Counter<'outcome'>
+  verdicts: Counter<'verdict'>
+  reasons: Counter<'reason'>
+  /** Every siteverify, by outcome: `success` or the first error code. */
+  siteverify: Counter<'outcome'>
+  storeSeconds: Histogram<'op'>
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry()
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'vigil_process_' })
+  const registers = [registry]
+  return {
+    registry,
+    requests: new Counter({ name: 'vigil_http_requests_total', help: 'HTTP requests by route, method and status.', labelNames: ['route', 'method', 'status'], registers }),
+    requestSeconds: new Histogram({
+      name: 'vigil_http_request_duration_seconds',
+      help: 'HTTP request latency by route.',
+      labelNames: ['route'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    collects: new Counter({ name: 'vigil_collect_total', help: 'Collect requests by outcome (accepted, or the refusal code).', labelNames: ['outcome'], registers }),
+    verdicts: new Counter({ name: 'vigil_verdicts_total', help: 'Verdicts issued.', labelNames: ['verdict'], registers }),
+    reasons: new Counter({ name: 'vigil_verdict_reasons_total', help: 'Reason codes attached to verdicts.', labelNames: ['reason'], registers }),
+    siteverify: new Counter({ name: 'vigil_siteverify_total', help: 'Siteverify calls by outcome (success, or the error code).', labelNames: ['outcome'], registers }),
+    storeSeconds: new Histogram({
+      name: 'vigil_store_operation_duration_seconds',
+      help: 'Store operation latency.',
+      labelNames: ['op'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
+      registers,
+    }),
+  }
+}
+
+/** Times a store call into the store histogram. */
+export async function timed<T>(metrics: Metrics, op: string, fn: () => Promise<T>): Promise<T> {
+  const end = metrics.storeSeconds.startTimer({ op })
+  try {
+    return await fn()
+  } finally {
+    end()
+  }
+}

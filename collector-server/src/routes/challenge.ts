@@ -1,0 +1,27 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { CollectorError, errorSchema } from '../errors'
+import { ChallengeResponse, SiteKeyQuery } from '../schemas'
+import { mintChallenge } from '../verify/challenge'
+import type { AppContext } from '../context'
+
+export const challengeRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
+  app.get(
+    '/v1/challenge',
+    {
+      schema: {
+        summary: 'Issue a single-use, short-lived challenge for a collect',
+        querystring: SiteKeyQuery,
+        response: { 200: ChallengeResponse, '4xx': errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const site = ctx.sites().get(request.query.siteKey)
+      if (!site) throw new CollectorError('unknown_site')
+      const origin = request.headers.origin
+      if (typeof origin === 'string' && origin !== 'null' && !site.allowsOrigin(origin)) throw new CollectorError('origin_not_allowed')
+      const { challenge, expiresAt } = mintChallenge(ctx.keyring().challengeKey, site.siteKey, ctx.clock.now())
+      reply.header('cache-control', 'no-store')
+      return { challenge, expiresAt, siteKey: site.siteKey }
+    },
+  )
+}

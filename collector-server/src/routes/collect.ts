@@ -1,0 +1,115 @@
+/**
+ * POST /v1/collect: the trusted path. In order: site, origin, challenge (ours, this
+ * site's, unexpired), signature over the canonical payload, device id owned by the
+ * key, single-use nonce; then risk, the sealed token, and the event, which is durable
+ * before we answer.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { CanonicalEncodingError } from '../../../sdk/src/protocol/canonical'
+import { signingInput, type CollectPayload as Payload } from '../../../sdk/src/protocol/payload'
+import { CollectorError, errorSchema } from '../errors'
+import { CollectBody, CollectResponse } from '../schemas'
+import { openChallenge } from '../verify/challenge'
+import { deviceIdOf, importDeviceKey, verifyDeviceSignature } from '../verify/signature'
+import { issueToken, newTokenId, type VerdictClaims } from '../tokens/issue'
+import { assess, type ReasonCode } from '../risk/engine'
+import { timed } from '../metrics'
+import { checkOrigin } from './cors'
+import type { AppContext } from '../context'
+
+export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
+  const { store, metrics, clock } = ctx
+  app.post(
+    '/v1/collect',
+    {
+      schema: {
+        summary: 'Submit a signed payload; receive a sealed verdict token',
+        body: CollectBody,
+        response: { 200: CollectResponse, '4xx': errorSchema, '5xx': errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { sig } = request.body
+      const payload = request.body.payload as Payload
+      const now = clock.now()
+      const site = ctx.sites().get(payload.siteKey)
+      if (!site) throw new CollectorError('unknown_site')
+      const hostname = checkOrigin(request, site, payload.hostname)
+
+      const challenge = openChallenge(ctx.keyring().challengeKey, payload.challenge)
+      if (!challenge) throw new CollectorError('bad_challenge')
+      if (challenge.siteKey !== site.siteKey) throw new CollectorError('bad_challenge', 'The challenge was issued for another site.')
+      if (now > challenge.expiresAt) throw new CollectorError('challenge_expired')
+
+      const key = importDeviceKey(payload.device.pub)
+      if (!key) throw new CollectorError('bad_request', 'device.pub is not an Ed25519 public key.')
+      let message: string
+      try {
+        message = signingInput(payload)
+      } catch (err) {
+        if (err instanceof CanonicalEncodingError) throw new CollectorError('bad_request', `payload cannot be canonicalised: ${err.message}`)
+        throw err
+      }
+      if (!verifyDeviceSignature(key, message, sig)) throw new CollectorError('bad_signature')
+      // A valid signature under a key that does not own the claimed device id: someone
+      // is presenting another device's identity with their own key.
+      if (deviceIdOf(payload.device.pub) !== payload.device.id) throw new CollectorError('key_mismatch')
+
+      if (!(await timed(metrics, 'nonce_consume', () => store.nonces.consume(`c:${challenge.nonce}`, challenge.expiresAt)))) {
+        throw new CollectorError('replayed')
+      }
+
+      await timed(metrics, 'device_touch', () =>
+        store.devices.touch({
+          deviceId: payload.device.id,
+          publicKey: payload.device.pub,
+          keyImpl: payload.device.impl,
+          visitorId: payload.fp?.visitorId ?? null,
+          ip: request.ip,
+          at: now,
+        }),
+      )
+      const reasons: ReasonCode[] = []
+      const assessment = assess(reasons)
+
+      const iat = Math.floor(now / 1000)
+      const claims: VerdictClaims = {
+        iss: ctx.issuer,
+        aud: site.siteKey,
+        sub: payload.device.id,
+        act: payload.action,
+        score: assessment.score,
+        verdict: assessment.verdict,
+        reasons: assessment.reasons,
+        hst: hostname,
+        iat,
+        exp: iat + site.tokenTtlS,
+        jti: newTokenId(),
+      }
+      const token = issueToken(ctx.keyring().active, site, claims)
+      await timed(metrics, 'event_append', () =>
+        store.events.append({
+          id: claims.jti,
+          at: now,
+          siteKey: site.siteKey,
+          action: payload.action,
+          deviceId: payload.device.id,
+          visitorId: payload.fp?.visitorId ?? null,
+          ip: request.ip,
+          hostname,
+          verdict: assessment.verdict,
+          score: assessment.score,
+          reasons: assessment.reasons,
+          keyImpl: payload.device.impl,
+          sdk: payload.sdk,
+          detail: { fp: payload.fp, signals: payload.signals, clientTs: payload.ts, persisted: payload.device.persisted },
+        }),
+      )
+      metrics.collects.inc({ outcome: 'accepted' })
+      metrics.verdicts.inc({ verdict: assessment.verdict })
+      for (const reason of assessment.reasons) metrics.reasons.inc({ reason })
+      reply.header('cache-control', 'no-store')
+      return { token, expiresAt: claims.exp * 1000 }
+    },
+  )
+}

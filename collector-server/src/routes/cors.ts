@@ -1,0 +1,45 @@
+/**
+ * CORS for the browser-facing routes. The SDK sends only "simple" requests (GET, and
+ * POST as text/plain), so browsers need no preflight; the headers below let the page
+ * read answers (errors included) when the origin belongs to some site. Whether the
+ * origin may use *this* site is decided per request in checkOrigin.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { CollectorError } from '../errors'
+import type { Site, SiteRegistry } from '../config/sites'
+
+export function registerCors(app: FastifyInstance, sites: () => SiteRegistry): void {
+  const allowedSomewhere = (origin: string): boolean => sites().list().some((s) => s.allowsOrigin(origin))
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith('/v1/challenge') && !request.url.startsWith('/v1/collect')) return
+    const origin = request.headers.origin
+    if (typeof origin === 'string' && allowedSomewhere(origin)) {
+      reply.header('access-control-allow-origin', origin)
+      reply.header('vary', 'Origin')
+    }
+  })
+  const preflight = async (_request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    reply.header('access-control-allow-methods', 'GET, POST').header('access-control-allow-headers', 'content-type').header('access-control-max-age', '600')
+    await reply.code(204).send()
+  }
+  app.options('/v1/challenge', preflight)
+  app.options('/v1/collect', preflight)
+}
+
+/**
+ * Checks the request's origin against the site and returns the hostname the token
+ * will name (`hst`). Browsers always send Origin on cross-origin requests and on
+ * POSTs; without one (same-origin GET, native apps) the claimed hostname is checked
+ * against the site's patterns instead.
+ */
+export function checkOrigin(request: FastifyRequest, site: Site, claimedHostname: string): string {
+  const origin = request.headers.origin
+  if (typeof origin === 'string' && origin !== 'null') {
+    if (!site.allowsOrigin(origin)) throw new CollectorError('origin_not_allowed')
+    const hostname = new URL(origin).hostname
+    if (claimedHostname !== hostname) throw new CollectorError('hostname_mismatch')
+    return hostname
+  }
+  if (!site.allowsHostname(claimedHostname)) throw new CollectorError('origin_not_allowed')
+  return claimedHostname
+}

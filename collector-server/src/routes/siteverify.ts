@@ -1,0 +1,66 @@
+/**
+ * POST /v1/siteverify { secret, token }: the merchant backend's server-to-server
+ * check. Same checks as vigil/verify, plus single use: a token redeems once, across
+ * every instance on the store. Verification outcomes are 200 with success/errorCodes
+ * (as Turnstile and reCAPTCHA do); only a malformed request is a 4xx.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { jwksResolver, sealedSiteKey, TokenVerificationError, verifyToken } from '../../../verify/src/index'
+import { errorSchema } from '../errors'
+import { SiteverifyBody, SiteverifyResponse } from '../schemas'
+import { timed } from '../metrics'
+import type { AppContext } from '../context'
+
+export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
+  const { metrics } = ctx
+  const failure = (code: string) => {
+    metrics.siteverify.inc({ outcome: code })
+    return { success: false, errorCodes: [code] }
+  }
+  app.post(
+    '/v1/siteverify',
+    {
+      bodyLimit: 16 * 1024,
+      schema: {
+        summary: 'Redeem a verdict token (once) and read its verdict',
+        body: SiteverifyBody,
+        response: { 200: SiteverifyResponse, '4xx': errorSchema },
+      },
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store')
+      const { secret, token } = request.body
+      const siteKey = sealedSiteKey(token)
+      if (siteKey === undefined) return failure('malformed')
+      const site = ctx.sites().get(siteKey)
+      if (!site || !site.secretMatches(secret)) return failure('invalid_secret')
+      let verified
+      try {
+        verified = await verifyToken(token, {
+          secret: site.secret,
+          siteKey: site.siteKey,
+          jwks: jwksResolver(ctx.keyring().jwks),
+          now: ctx.clock.now(),
+          clockToleranceS: 0,
+        })
+      } catch (err) {
+        if (err instanceof TokenVerificationError) return failure(err.code)
+        throw err
+      }
+      const first = await timed(metrics, 'nonce_consume', () => ctx.store.nonces.consume(`t:${verified.jti}`, verified.expiresAt * 1000 + 60_000))
+      if (!first) return failure('already_redeemed')
+      metrics.siteverify.inc({ outcome: 'success' })
+      return {
+        success: true,
+        score: verified.score,
+        verdict: verified.verdict,
+        reasons: verified.reasons,
+        action: verified.action,
+        siteKey: verified.siteKey,
+        deviceId: verified.deviceId,
+        hostname: verified.hostname,
+        issuedAt: new Date(verified.issuedAt * 1000).toISOString(),
+      }
+    },
+  )
+}

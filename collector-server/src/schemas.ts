@@ -1,0 +1,72 @@
+/** Request and response schemas (JSON Schema via TypeBox): the HTTP contract in one place. */
+import Type from 'typebox'
+import { ACTION_PATTERN, SITE_KEY_PATTERN } from '../../sdk/src/protocol/payload'
+
+const pattern = (re: RegExp): string => re.source
+
+export const SiteKeyQuery = Type.Object({ siteKey: Type.String({ pattern: pattern(SITE_KEY_PATTERN) }) })
+
+export const ChallengeResponse = Type.Object({
+  challenge: Type.String(),
+  expiresAt: Type.Integer({ description: 'Epoch ms after which the challenge is refused.' }),
+  siteKey: Type.String(),
+})
+
+const B64U = '^[A-Za-z0-9_-]+$'
+
+export const DeviceClaim = Type.Object({
+  id: Type.String({ minLength: 22, maxLength: 22, pattern: B64U }),
+  pub: Type.String({ minLength: 43, maxLength: 43, pattern: B64U }),
+  impl: Type.Union([Type.Literal('webcrypto'), Type.Literal('tweetnacl')]),
+  persisted: Type.Boolean(),
+})
+
+export const FingerprintClaim = Type.Union([
+  Type.Null(),
+  Type.Object({
+    visitorId: Type.String({ maxLength: 64 }),
+    confidence: Type.Number({ minimum: 0, maximum: 1 }),
+    ms: Type.Number({ minimum: 0 }),
+  }),
+])
+
+export const CollectPayload = Type.Object({
+  v: Type.Literal(1),
+  siteKey: Type.String({ pattern: pattern(SITE_KEY_PATTERN) }),
+  action: Type.String({ pattern: pattern(ACTION_PATTERN) }),
+  challenge: Type.String({ minLength: 1, maxLength: 512 }),
+  ts: Type.Number(),
+  hostname: Type.String({ maxLength: 253 }),
+  sdk: Type.String({ maxLength: 32 }),
+  device: DeviceClaim,
+  fp: FingerprintClaim,
+  signals: Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 128 }),
+})
+
+export const CollectBody = Type.Object({
+  payload: CollectPayload,
+  sig: Type.String({ minLength: 86, maxLength: 86, pattern: B64U }),
+})
+
+export const CollectResponse = Type.Object({
+  token: Type.String(),
+  expiresAt: Type.Integer({ description: 'Epoch ms after which the token is refused.' }),
+})
+
+export const SiteverifyBody = Type.Object({
+  secret: Type.String({ minLength: 1, maxLength: 256 }),
+  token: Type.String({ minLength: 1, maxLength: 8192 }),
+})
+
+export const SiteverifyResponse = Type.Object({
+  success: Type.Boolean(),
+  score: Type.Optional(Type.Number()),
+  verdict: Type.Optional(Type.Union([Type.Literal('allow'), Type.Literal('review'), Type.Literal('deny')])),
+  reasons: Type.Optional(Type.Array(Type.String())),
+  action: Type.Optional(Type.String()),
+  siteKey: Type.Optional(Type.String()),
+  deviceId: Type.Optional(Type.String()),
+  hostname: Type.Optional(Type.String()),
+  issuedAt: Type.Optional(Type.String({ description: 'ISO 8601' })),
+  errorCodes: Type.Optional(Type.Array(Type.String())),
+})

@@ -1,0 +1,19 @@
+import { join } from 'node:path'
+import { openSqliteStore } from './sqlite'
+import type { Store } from './types'
+
+export type { Store, NonceStore, DeviceStore, EventSink, CollectEvent, DeviceRecord, DeviceSighting } from './types'
+
+/**
+ * Opens the store a VIGIL_STORE URL names: `sqlite:<path>` (default
+ * `sqlite:<dataDir>/vigil.db`) or, for several instances, `redis://host:port`.
+ */
+export async function openStore(url: string | undefined, dataDir: string, now?: () => number): Promise<Store> {
+  const spec = url && url.length > 0 ? url : `sqlite:${join(dataDir, 'vigil.db')}`
+  if (spec.startsWith('sqlite:')) {
+    const path = spec.slice('sqlite:'.length)
+    if (!path) throw new Error('VIGIL_STORE=sqlite: needs a path, e.g. sqlite:./data/vigil.db')
+    return openSqliteStore({ path, ...(now ? { now } : {}) })
+  }
+  throw new Error(`unsupported VIGIL_STORE: ${spec} (use sqlite:<path>)`)
+}

@@ -1,0 +1,46 @@
+/**
+ * Verdict tokens: a JWT signed with the collector's Ed25519 key (JWS, alg EdDSA, kid),
+ * sealed for the site (JWE dir + A256GCM under a key derived from the site secret), so
+ * the browser that carries the token cannot read its score or reasons. docs/tokens.md.
+ */
+import { randomBytes, sign } from 'node:crypto'
+import { b64u, deriveSealKey, sealCompact, SIGN_ALG, type JwsHeader } from '../../../verify/src/jose'
+import type { Verdict } from '../../../verify/src/index'
+import type { SigningKey } from '../config/keyring'
+import type { Site } from '../config/sites'
+
+export interface VerdictClaims {
+  iss: string
+  aud: string
+  sub: string
+  act: string
+  score: number
+  verdict: Verdict
+  reasons: string[]
+  hst: string
+  iat: number
+  exp: number
+  jti: string
+}
+
+const sealKeys = new WeakMap<Site, Buffer>()
+function sealKeyOf(site: Site): Buffer {
+  let key = sealKeys.get(site)
+  if (!key) {
+    key = deriveSealKey(site.secret, site.siteKey)
+    sealKeys.set(site, key)
+  }
+  return key
+}
+
+export const newTokenId = (): string => randomBytes(16).toString('base64url')
+
+export function signJwt(key: SigningKey, claims: VerdictClaims): string {
+  const header: JwsHeader = { alg: SIGN_ALG, typ: 'JWT', kid: key.kid }
+  const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(claims))}`
+  return `${input}.${b64u(sign(null, Buffer.from(input, 'ascii'), key.privateKey))}`
+}
+
+export function issueToken(key: SigningKey, site: Site, claims: VerdictClaims): string {
+  return sealCompact(signJwt(key, claims), sealKeyOf(site), site.siteKey)
+}

@@ -1,0 +1,85 @@
+/**
+ * The demo shop's own backend, mounted inside the collector by `npm start`. It does
+ * what a merchant backend does: receive the token with the order, verify it with
+ * vigil/verify (offline: seal, signature, expiry, audience, action, hostname),
+ * refuse a token it has already seen, then act on the verdict.
+ */
+import type { FastifyInstance } from 'fastify'
+import fastifyStatic from '@fastify/static'
+import { join } from 'node:path'
+import { TokenVerificationError, jwksResolver, verifyToken, type VerifiedToken } from 'vigil/verify'
+import { DEMO_SITE } from '../collector-server/src/config/sites'
+import { packageRoot } from '../collector-server/src/paths'
+import type { AppContext } from '../collector-server/src/context'
+
+const PRODUCTS = [
+  { id: 'sku-001', name: 'Wireless earbuds', price: 2999, hue: 200 },
+  { id: 'sku-002', name: 'Phone case', price: 999, hue: 330 },
+  { id: 'sku-003', name: 'LED ring light', price: 1999, hue: 45 },
+  { id: 'sku-004', name: 'Travel mug', price: 1499, hue: 20 },
+  { id: 'sku-005', name: 'Mini tripod', price: 1299, hue: 260 },
+  { id: 'sku-006', name: 'Sticker pack', price: 399, hue: 140 },
+] as const
+
+type Outcome = 'allowed' | 'step-up' | 'blocked'
+const OUTCOME: Record<VerifiedToken['verdict'], Outcome> = { allow: 'allowed', review: 'step-up', deny: 'blocked' }
+
+/** Tokens this backend already acted on, until they expire (offline verification cannot know otherwise). */
+class SeenTokens {
+  private readonly expiries = new Map<string, number>()
+  firstUse(jti: string, expiresAt: number, now: number): boolean {
+    if (this.expiries.size > 10_000) for (const [id, exp] of this.expiries) if (exp < now) this.expiries.delete(id)
+    if (this.expiries.has(jti)) return false
+    this.expiries.set(jti, expiresAt)
+    return true
+  }
+}
+
+export async function demoPlugin(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const seen = new SeenTokens()
+  await app.register(fastifyStatic, { root: join(packageRoot(), 'demo', 'public'), prefix: '/', decorateReply: false, cacheControl: false })
+
+  app.get('/demo/api/products', async () => ({ products: PRODUCTS }))
+
+  app.post<{ Body: { token?: unknown; items?: unknown } }>('/demo/api/checkout', async (request, reply) => {
+    const { token, items } = request.body ?? {}
+    if (typeof token !== 'string') return reply.code(400).send({ ok: false, error: 'missing_token' })
+    const cart = Array.isArray(items) ? items.filter((id): id is string => PRODUCTS.some((p) => p.id === id)) : []
+    if (cart.length === 0) return reply.code(400).send({ ok: false, error: 'empty_cart' })
+    let verified: VerifiedToken
+    try {
+      verified = await verifyToken(token, {
+        secret: DEMO_SITE.secret,
+        siteKey: DEMO_SITE.siteKey,
+        // The demo backend runs beside the collector, so it reads the JWKS in process; a
+        // separate backend would use remoteJwks('https://collector/.well-known/jwks.json').
+        jwks: (kid) => jwksResolver(ctx.keyring().jwks)(kid),
+        action: 'checkout',
+        hostname: request.hostname,
+      })
+    } catch (err) {
+      if (err instanceof TokenVerificationError) return reply.code(403).send({ ok: false, error: err.code, message: err.message })
+      throw err
+    }
+    if (!seen.firstUse(verified.jti, verified.expiresAt, Date.now() / 1000)) {
+      return reply.code(403).send({ ok: false, error: 'already_used', message: 'this token was already used for an order' })
+    }
+    const outcome = OUTCOME[verified.verdict]
+    const total = cart.reduce((sum, id) => sum + (PRODUCTS.find((p) => p.id === id)?.price ?? 0), 0)
+    return {
+      ok: outcome === 'allowed',
+      outcome,
+      order: outcome === 'allowed' ? { id: `ord_${verified.jti.slice(0, 10)}`, items: cart, total } : null,
+      // A real shop would not show these to the customer; the demo shows them in its developer panel.
+      verification: {
+        verdict: verified.verdict,
+        score: verified.score,
+        reasons: verified.reasons,
+        action: verified.action,
+        deviceId: verified.deviceId,
+        hostname: verified.hostname,
+        issuedAt: new Date(verified.issuedAt * 1000).toISOString(),
+      },
+    }
+  })
+}

@@ -1,0 +1,77 @@
+// Builds everything in dist/:
+//   dist/sdk/        ESM SDK (code-split: lazy chunks stay separate) + index.d.ts
+//   dist/browser/    IIFE SDK `window.Vigil` (vigil.js, vigil.min.js) and its lazy ES module chunks
+//   dist/verify/     `vigil/verify`, the zero-dependency backend verifier + index.d.ts
+//   dist/collector/  the collector server and its CLI
+import { readFileSync, existsSync } from 'node:fs'
+import { builtinModules } from 'node:module'
+import { dirname, resolve } from 'node:path'
+import esbuild from 'rollup-plugin-esbuild'
+import { nodeResolve } from '@rollup/plugin-node-resolve'
+import commonjs from '@rollup/plugin-commonjs'
+import terser from '@rollup/plugin-terser'
+import { dts } from 'rollup-plugin-dts'
+
+const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'))
+const define = { __VIGIL_VERSION__: JSON.stringify(pkg.version) }
+const ts = () => esbuild({ target: 'es2020', define, tsconfig: 'tsconfig.base.json' })
+
+/** The IIFE cannot code-split: swap `x.ts` for `x.iife.ts` where one exists (lazy loaders, script URL). */
+function iifeVariants() {
+  return {
+    name: 'vigil-iife-variants',
+    async resolveId(source, importer, options) {
+      if (!importer || !source.startsWith('.')) return null
+      const resolved = await this.resolve(source, importer, { ...options, skipSelf: true })
+      if (!resolved || resolved.external) return resolved
+      const variant = resolved.id.replace(/\.ts$/, '.iife.ts')
+      return variant !== resolved.id && existsSync(variant) ? variant : resolved
+    },
+  }
+}
+
+const terserOptions = { ecma: 2020, module: false, compress: { passes: 2 }, format: { comments: false } }
+const browserPlugins = (extra = []) => [...extra, nodeResolve({ browser: true }), commonjs(), ts()]
+const nodeExternal = (id) =>
+  builtinModules.includes(id) || id.startsWith('node:') || Object.keys(pkg.dependencies ?? {}).some((d) => id === d || id.startsWith(d + '/'))
+
+export default [
+  // SDK as ES modules, for bundlers; lazy chunks stay separate.
+  {
+    input: 'sdk/src/index.ts',
+    output: { dir: 'dist/sdk', format: 'es', entryFileNames: 'index.js', chunkFileNames: 'chunks/[name]-[hash].js' },
+    plugins: browserPlugins(),
+  },
+  // SDK as a classic script exposing window.Vigil.
+  {
+    input: 'sdk/src/index.ts',
+    output: [
+      { file: 'dist/browser/vigil.js', format: 'iife', name: 'Vigil' },
+      { file: 'dist/browser/vigil.min.js', format: 'iife', name: 'Vigil', plugins: [terser(terserOptions)] },
+    ],
+    plugins: browserPlugins([iifeVariants()]),
+  },
+  // Lazy chunks the IIFE loads beside itself with import().
+  {
+    input: { 'vigil-nacl': 'sdk/src/keys/nacl.ts' },
+    output: { dir: 'dist/browser', format: 'es', entryFileNames: '[name].mjs', plugins: [terser({ ...terserOptions, module: true })] },
+    plugins: browserPlugins(),
+  },
+  // Backend verifier: node:crypto only.
+  {
+    input: 'verify/src/index.ts',
+    output: { file: 'dist/verify/index.js', format: 'es' },
+    external: nodeExternal,
+    plugins: [ts()],
+  },
+  // The collector and its command line.
+  {
+    input: { index: 'collector-server/src/index.ts', cli: 'collector-server/src/cli.ts' },
+    output: { dir: 'dist/collector', format: 'es', chunkFileNames: 'chunks/[name]-[hash].js' },
+    external: nodeExternal,
+    plugins: [nodeResolve({ preferBuiltins: true }), ts()],
+  },
+  // Type declarations.
+  { input: 'sdk/src/index.ts', output: { file: 'dist/sdk/index.d.ts', format: 'es' }, plugins: [dts()] },
+  { input: 'verify/src/index.ts', output: { file: 'dist/verify/index.d.ts', format: 'es' }, plugins: [dts()] },
+]

@@ -1,0 +1,37 @@
+// `node scripts/build.mjs` builds dist/ with rollup; `ensureBuilt()` (npm start) builds only when
+// dist/ is missing or older than its sources.
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
+
+const SOURCES = ['sdk/src', 'collector-server/src', 'verify/src', 'demo/server.ts', 'model/artifacts', 'rollup.config.mjs', 'package.json']
+const STAMP = 'dist/.build-stamp'
+
+function newestMtime(path) {
+  if (!existsSync(path)) return 0
+  const st = statSync(path)
+  if (!st.isDirectory()) return st.mtimeMs
+  let newest = st.mtimeMs
+  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)))
+  return newest
+}
+
+export function isStale() {
+  if (!existsSync(STAMP)) return true
+  const built = statSync(STAMP).mtimeMs
+  return SOURCES.some((s) => newestMtime(s) > built)
+}
+
+export function build() {
+  const result = spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', '--silent'], { stdio: 'inherit' })
+  if (result.status !== 0) process.exit(result.status ?? 1)
+  writeFileSync(STAMP, new Date().toISOString() + '\n')
+}
+
+export function ensureBuilt() {
+  if (!isStale()) return
+  console.log('Building Vigil (dist/ is missing or older than its sources)…')
+  build()
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) build()

@@ -1,0 +1,132 @@
+import { ACTION_PATTERN, PROTOCOL_VERSION, signingInput, type CollectPayload, type FingerprintClaim } from './protocol/payload'
+import { toBase64url } from './protocol/base64url'
+import { VigilError, toVigilError } from './errors'
+import { resolveOptions, type ResolvedOptions, type VigilOptions } from './options'
+import { getDeviceKey, type DeviceKey } from './keys/device-key'
+import { getJson, postJson } from './transport/http'
+import { getFingerprint } from './signals/fingerprint'
+import { SDK_VERSION } from './version'
+import { scriptBase } from './script-base'
+
+export interface VigilClient {
+  /** Resolves to a sealed verdict token for `action`, or rejects with a VigilError within the timeout. */
+  getToken(action: string): Promise<string>
+  /** Stops recording and rejects calls in flight with `destroyed`. Safe to call twice. */
+  destroy(): void
+}
+
+/** How long getToken waits for a fingerprint that is still being collected. */
+const FINGERPRINT_WAIT_MS = 1500
+
+const noop = (): void => {}
+
+/** Attaches a handler so a background failure never surfaces as an unhandled rejection in the page. */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(noop)
+  return promise
+}
+
+function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(fallback), ms)
+    promise.then(
+      (v) => { clearTimeout(timer); resolve(v) },
+      () => { clearTimeout(timer); resolve(fallback) },
+    )
+  })
+}
+
+function readChallenge(body: unknown): string {
+  const challenge = (body as { challenge?: unknown }).challenge
+  if (typeof challenge !== 'string' || challenge.length === 0 || challenge.length > 512) {
+    throw new VigilError('bad_response', 'challenge missing from response')
+  }
+  return challenge
+}
+
+function readToken(body: unknown): string {
+  const token = (body as { token?: unknown }).token
+  if (typeof token !== 'string' || token.length === 0) throw new VigilError('bad_response', 'token missing from response')
+  return token
+}
+
+class Client implements VigilClient {
+  private readonly inflight = new Set<AbortController>()
+  private destroyed = false
+  private readonly key: Promise<DeviceKey>
+  private readonly fingerprint: Promise<FingerprintClaim | null>
+
+  constructor(private readonly options: ResolvedOptions) {
+    this.key = quiet(getDeviceKey())
+    this.fingerprint = quiet(getFingerprint().catch(() => null))
+  }
+
+  getToken(action: string): Promise<string> {
+    if (this.destroyed) return Promise.reject(new VigilError('destroyed', 'this Vigil client was destroyed'))
+    if (typeof action !== 'string' || !ACTION_PATTERN.test(action)) {
+      return Promise.reject(new VigilError('invalid_action', 'action must be 1-64 characters of [A-Za-z0-9_./:-]'))
+    }
+    const controller = new AbortController()
+    this.inflight.add(controller)
+    const { timeout } = this.options
+    return new Promise<string>((resolve, reject) => {
+      // The deadline rejects even if some step ignores the abort signal (a wedged IndexedDB).
+      const timer = setTimeout(() => {
+        const err = new VigilError('timeout', `getToken took longer than ${timeout} ms`)
+        controller.abort(err)
+        reject(err)
+      }, timeout)
+      this.run(action, controller.signal).then(resolve, (err: unknown) => reject(toVigilError(err))).finally(() => {
+        clearTimeout(timer)
+        this.inflight.delete(controller)
+      })
+    })
+  }
+
+  private async run(action: string, signal: AbortSignal): Promise<string> {
+    const { endpoint, siteKey } = this.options
+    const challengeBody = quiet(getJson(`${endpoint}/v1/challenge?siteKey=${encodeURIComponent(siteKey)}`, signal))
+    const [key, fp] = await Promise.all([this.key, within(this.fingerprint, FINGERPRINT_WAIT_MS, null)])
+    const challenge = readChallenge(await challengeBody)
+    const payload: CollectPayload = {
+      v: PROTOCOL_VERSION,
+      siteKey,
+      action,
+      challenge,
+      ts: Date.now(),
+      hostname: location.hostname,
+      sdk: SDK_VERSION,
+      device: { id: key.id, pub: key.pub, impl: key.impl, persisted: key.persisted },
+      fp,
+      signals: {},
+    }
+    const signature = await key.sign(new TextEncoder().encode(signingInput(payload)))
+    if (signal.aborted) throw signal.reason
+    const body = JSON.stringify({ payload, sig: toBase64url(signature) })
+    return readToken(await postJson(`${endpoint}/v1/collect`, body, signal))
+  }
+
+  destroy(): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    for (const controller of this.inflight) controller.abort(new VigilError('destroyed', 'this Vigil client was destroyed'))
+    this.inflight.clear()
+  }
+}
+
+/** A client whose every call rejects with the configuration error: init itself never throws. */
+class BrokenClient implements VigilClient {
+  constructor(private readonly error: VigilError) {}
+  getToken(): Promise<string> {
+    return Promise.reject(this.error)
+  }
+  destroy(): void {}
+}
+
+export function init(options: VigilOptions): VigilClient {
+  try {
+    return new Client(resolveOptions(options, scriptBase))
+  } catch (err) {
+    return new BrokenClient(toVigilError(err))
+  }
+}

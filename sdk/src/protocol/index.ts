@@ -1,0 +1,3 @@
+export * from './canonical'
+export * from './base64url'
+export * from './payload'

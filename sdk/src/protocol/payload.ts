@@ -1,0 +1,87 @@
+/**
+ * The collect protocol, version 1: what the SDK signs and the collector verifies.
+ * DOM-free and Node-free: both sides (and the tests) import this one definition.
+ */
+import { canonicalize } from './canonical'
+import { toBase64url } from './base64url'
+
+export const PROTOCOL_VERSION = 1
+
+/** Prepended to the canonical payload before signing: a signature over anything else is useless here. */
+export const COLLECT_SIGNING_CONTEXT = 'vigil/collect/v1\n'
+
+/** deviceId = base64url(SHA-512(DEVICE_ID_CONTEXT ‖ raw public key)[0..16]). */
+export const DEVICE_ID_CONTEXT = 'vigil/device/v1'
+export const DEVICE_ID_BYTES = 16
+
+/** Actions name what the user is doing ("checkout", "login", "coupon/claim"). */
+export const ACTION_PATTERN = /^[A-Za-z0-9_./:-]{1,64}$/
+export const SITE_KEY_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
+
+/** A challenge is good for this long after it was minted: the freshness window. */
+export const CHALLENGE_TTL_MS = 120_000
+/** Verdict tokens never live longer than this (seconds), whatever the collector is told. */
+export const TOKEN_MAX_TTL_S = 300
+/** The largest collect body the collector reads. */
+export const MAX_COLLECT_BYTES = 64 * 1024
+
+export type KeyImpl = 'webcrypto' | 'tweetnacl'
+
+export interface DeviceClaim {
+  /** Derived from the first public key; stable for as long as the key is kept. */
+  id: string
+  /** Raw Ed25519 public key, base64url. */
+  pub: string
+  /** Where the private key lives: a non-extractable WebCrypto key, or tweetnacl in script memory. */
+  impl: KeyImpl
+  /** Whether the key survives a reload (IndexedDB or storage was available). */
+  persisted: boolean
+}
+
+export interface FingerprintClaim {
+  visitorId: string
+  confidence: number
+  /** How long the fingerprint took to collect, ms. */
+  ms: number
+}
+
+export interface CollectPayload {
+  v: typeof PROTOCOL_VERSION
+  siteKey: string
+  action: string
+  /** The challenge string exactly as the collector issued it. */
+  challenge: string
+  /** Client clock, epoch ms: informational (clocks are wrong); freshness comes from the challenge. */
+  ts: number
+  /** location.hostname: never a path, never a query string. */
+  hostname: string
+  /** SDK version. */
+  sdk: string
+  device: DeviceClaim
+  fp: FingerprintClaim | null
+  /** Named signals; the collector ignores names it does not know. */
+  signals: Record<string, unknown>
+}
+
+export interface CollectBody {
+  payload: CollectPayload
+  /** Ed25519 signature over signingInput(payload), base64url. */
+  sig: string
+}
+
+/** The exact text whose UTF-8 bytes are signed. */
+export function signingInput(payload: CollectPayload): string {
+  return COLLECT_SIGNING_CONTEXT + canonicalize(payload)
+}
+
+/** The bytes to hash for a device id; the hash itself is the platform's SHA-512. */
+export function deviceIdInput(publicKey: Uint8Array): Uint8Array {
+  const out = new Uint8Array(DEVICE_ID_CONTEXT.length + publicKey.length)
+  for (let i = 0; i < DEVICE_ID_CONTEXT.length; i++) out[i] = DEVICE_ID_CONTEXT.charCodeAt(i)
+  out.set(publicKey, DEVICE_ID_CONTEXT.length)
+  return out
+}
+
+export function deviceIdFromDigest(sha512: Uint8Array): string {
+  return toBase64url(sha512.subarray(0, DEVICE_ID_BYTES))
+}

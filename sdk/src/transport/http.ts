@@ -1,0 +1,46 @@
+/**
+ * JSON over fetch with an abort signal, mapping every failure to a VigilError.
+ * Requests carry no cookies, and POST bodies go as text/plain: a CORS "simple
+ * request" that needs no preflight round trip (the collector parses it as JSON).
+ */
+import { VigilError } from '../errors'
+
+interface ErrorEnvelope {
+  error?: { code?: unknown; message?: unknown }
+}
+
+async function request(url: string, init: RequestInit, signal: AbortSignal): Promise<unknown> {
+  let response: Response
+  try {
+    response = await fetch(url, { ...init, signal, credentials: 'omit', cache: 'no-store', redirect: 'error' })
+  } catch (cause) {
+    if (signal.aborted) throw signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'request aborted')
+    throw new VigilError('network_error', `collector unreachable: ${url.split('?')[0]}`, { cause })
+  }
+  let body: unknown
+  try {
+    body = await response.json()
+  } catch (cause) {
+    if (signal.aborted) throw signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'request aborted')
+    throw new VigilError(response.ok ? 'bad_response' : 'collector_error', `unreadable response (HTTP ${response.status})`, {
+      status: response.status,
+      cause,
+    })
+  }
+  if (!response.ok) {
+    const err = (body as ErrorEnvelope | null)?.error
+    const serverCode = typeof err?.code === 'string' ? err.code : undefined
+    const message = typeof err?.message === 'string' ? err.message : `HTTP ${response.status}`
+    throw new VigilError('collector_error', message, { status: response.status, serverCode })
+  }
+  if (typeof body !== 'object' || body === null) throw new VigilError('bad_response', 'response is not a JSON object')
+  return body
+}
+
+export function getJson(url: string, signal: AbortSignal): Promise<unknown> {
+  return request(url, { method: 'GET' }, signal)
+}
+
+export function postJson(url: string, body: string, signal: AbortSignal): Promise<unknown> {
+  return request(url, { method: 'POST', body, headers: { 'content-type': 'text/plain;charset=UTF-8' } }, signal)
+}

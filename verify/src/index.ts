@@ -1,0 +1,238 @@
+/**
+ * vigil/verify — verify a Vigil verdict token on your backend, offline, with no
+ * dependencies beyond node:crypto.
+ *
+ *   import { verifyToken, remoteJwks } from 'vigil/verify'
+ *   const jwks = remoteJwks('https://collector.example/.well-known/jwks.json')
+ *   const v = await verifyToken(token, { secret, siteKey: 'shop', jwks, action: 'checkout', hostname: 'shop.example' })
+ *   if (v.verdict === 'deny') …
+ *
+ * Checks, in order: the seal (AES-256-GCM under the site's key), the signature
+ * (alg pinned to EdDSA, key by kid), lifetime (exp ≤ 300 s after iat), expiry,
+ * audience, action and hostname. Offline verification cannot know whether a token
+ * was already used: redeem it through POST /v1/siteverify where single use matters.
+ */
+import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto'
+import { SIGN_ALG, SEAL_ALG, SEAL_ENC, deriveSealKey, fromB64u, openJwe, parseJsonSegment, parseJwe } from './jose'
+
+export { deriveSealKey, SEAL_KDF_SALT } from './jose'
+
+/** Tokens that claim to live longer than this are refused, whoever signed them. */
+export const MAX_TOKEN_LIFETIME_S = 300
+
+export type Verdict = 'allow' | 'review' | 'deny'
+
+export type TokenErrorCode =
+  | 'malformed'
+  | 'bad_seal'
+  | 'unsupported_alg'
+  | 'unknown_kid'
+  | 'bad_signature'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'lifetime_too_long'
+  | 'wrong_audience'
+  | 'wrong_action'
+  | 'wrong_hostname'
+  | 'wrong_issuer'
+
+export class TokenVerificationError extends Error {
+  override readonly name = 'TokenVerificationError'
+  constructor(readonly code: TokenErrorCode, message: string) {
+    super(message)
+  }
+}
+
+export interface Jwk {
+  kty: string
+  crv?: string
+  x?: string
+  kid?: string
+  alg?: string
+  use?: string
+}
+
+export interface Jwks {
+  keys: Jwk[]
+}
+
+/** Finds the public key for a kid; may fetch. */
+export type KeyResolver = (kid: string) => Promise<KeyObject | undefined> | KeyObject | undefined
+
+export interface VerifyOptions {
+  /** The site secret: derives the key that opens the seal. */
+  secret: string
+  /** Your site key; the token's audience must equal it. */
+  siteKey: string
+  /** The collector's public keys: a JWKS object, or a resolver such as remoteJwks(url). */
+  jwks: Jwks | KeyResolver
+  /** Expected action(s); omit to accept any (then check `action` yourself). */
+  action?: string | readonly string[]
+  /** Expected hostname(s) the token was obtained on. */
+  hostname?: string | readonly string[]
+  /** Expected issuer, if your collector sets one. */
+  issuer?: string
+  /** Seconds of clock skew tolerated on iat/exp (default 5). */
+  clockToleranceS?: number
+  /** For tests: the current time, epoch ms. */
+  now?: number
+}
+
+export interface VerifiedToken {
+  score: number
+  verdict: Verdict
+  reasons: string[]
+  action: string
+  siteKey: string
+  deviceId: string
+  hostname: string
+  issuer: string
+  /** Epoch seconds. */
+  issuedAt: number
+  expiresAt: number
+  /** Unique token id, for your own single-use bookkeeping. */
+  jti: string
+  claims: Record<string, unknown>
+}
+
+const fail = (code: TokenErrorCode, message: string): never => {
+  throw new TokenVerificationError(code, message)
+}
+
+const keyCache = new WeakMap<Jwks, Map<string, KeyObject>>()
+
+/** Imports the Ed25519 keys of a JWKS once per JWKS object. */
+export function jwksResolver(jwks: Jwks): KeyResolver {
+  let byKid = keyCache.get(jwks)
+  if (!byKid) {
+    byKid = new Map()
+    for (const jwk of jwks.keys ?? []) {
+      if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string' || typeof jwk.kid !== 'string') continue
+      if (jwk.alg !== undefined && jwk.alg !== SIGN_ALG) continue
+      try {
+        byKid.set(jwk.kid, createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' }))
+      } catch {
+        // A malformed key in the set cannot verify anything; skip it.
+      }
+    }
+    keyCache.set(jwks, byKid)
+  }
+  const keys = byKid
+  return (kid) => keys.get(kid)
+}
+
+/**
+ * Fetches the collector's JWKS and caches it; refetches on an unknown kid (key
+ * rotation) at most once per `minRefetchMs`.
+ */
+export function remoteJwks(url: string, options: { maxAgeMs?: number; minRefetchMs?: number } = {}): KeyResolver {
+  const maxAgeMs = options.maxAgeMs ?? 10 * 60_000
+  const minRefetchMs = options.minRefetchMs ?? 30_000
+  let resolver: KeyResolver | undefined
+  let fetchedAt = 0
+  let pending: Promise<void> | undefined
+  const refresh = (): Promise<void> =>
+    (pending ??= (async () => {
+      try {
+        const response = await fetch(url, { headers: { accept: 'application/json' } })
+        if (!response.ok) throw new Error(`JWKS fetch failed: HTTP ${response.status}`)
+        resolver = jwksResolver((await response.json()) as Jwks)
+        fetchedAt = Date.now()
+      } finally {
+        pending = undefined
+      }
+    })())
+  return async (kid) => {
+    const age = Date.now() - fetchedAt
+    if (!resolver || age > maxAgeMs) await refresh()
+    let key = await resolver!(kid)
+    if (!key && Date.now() - fetchedAt > minRefetchMs) {
+      await refresh()
+      key = await resolver!(kid)
+    }
+    return key
+  }
+}
+
+const matches = (expected: string | readonly string[] | undefined, actual: string): boolean =>
+  expected === undefined || (typeof expected === 'string' ? expected === actual : expected.includes(actual))
+
+const sealKeys = new Map<string, Buffer>()
+function sealKeyFor(secret: string, siteKey: string): Buffer {
+  const cacheKey = `${siteKey}\u0000${secret}`
+  let key = sealKeys.get(cacheKey)
+  if (!key) {
+    if (sealKeys.size > 256) sealKeys.clear()
+    key = deriveSealKey(secret, siteKey)
+    sealKeys.set(cacheKey, key)
+  }
+  return key
+}
+
+/** Opens the seal and returns the JWS inside; throws TokenVerificationError. */
+export function unsealToken(token: string, secret: string, siteKey: string): string {
+  if (typeof token !== 'string' || token.length === 0 || token.length > 8192) fail('malformed', 'token must be a non-empty string')
+  const jwe = parseJwe(token) ?? fail('malformed', 'not a compact JWE')
+  if (jwe.header['alg'] !== SEAL_ALG || jwe.header['enc'] !== SEAL_ENC) fail('unsupported_alg', 'seal must be dir/A256GCM')
+  if (jwe.header['crit'] !== undefined || jwe.header['zip'] !== undefined) fail('unsupported_alg', 'crit and zip are not supported')
+  if (jwe.header['kid'] !== undefined && jwe.header['kid'] !== siteKey) fail('wrong_audience', 'token was sealed for another site')
+  return openJwe(jwe, sealKeyFor(secret, siteKey)) ?? fail('bad_seal', 'seal does not open with this site secret')
+}
+
+/** The site key a sealed token names in its header, without opening it. */
+export function sealedSiteKey(token: string): string | undefined {
+  const kid = typeof token === 'string' ? parseJwe(token)?.header['kid'] : undefined
+  return typeof kid === 'string' ? kid : undefined
+}
+
+export async function verifyToken(token: string, options: VerifyOptions): Promise<VerifiedToken> {
+  const jws = unsealToken(token, options.secret, options.siteKey)
+  const parts = jws.split('.')
+  if (parts.length !== 3) fail('malformed', 'sealed content is not a compact JWS')
+  const [headerText, claimsText, sigText] = parts as [string, string, string]
+  const header = parseJsonSegment(headerText) ?? fail('malformed', 'bad JWS header')
+  // Pinned: never let the token choose its own algorithm (alg: none, HS256 with the public key, …).
+  if (header['alg'] !== SIGN_ALG) fail('unsupported_alg', `alg must be ${SIGN_ALG}`)
+  if (header['crit'] !== undefined) fail('unsupported_alg', 'crit is not supported')
+  const kid = header['kid']
+  if (typeof kid !== 'string') fail('malformed', 'kid missing')
+  const resolver = typeof options.jwks === 'function' ? options.jwks : jwksResolver(options.jwks)
+  const publicKey = (await resolver(kid as string)) ?? fail('unknown_kid', `no key ${String(kid)} in the JWKS`)
+  const signature = fromB64u(sigText) ?? fail('malformed', 'bad signature encoding')
+  const signed = Buffer.from(`${headerText}.${claimsText}`, 'ascii')
+  if (signature.length !== 64 || !verifySignature(null, signed, publicKey, signature)) fail('bad_signature', 'signature does not verify')
+
+  const claims = parseJsonSegment(claimsText) ?? fail('malformed', 'bad claims')
+  const { iss, aud, sub, act, score, verdict, reasons, hst, iat, exp, jti } = claims
+  if (
+    typeof iss !== 'string' || typeof aud !== 'string' || typeof sub !== 'string' || typeof act !== 'string' ||
+    typeof score !== 'number' || typeof verdict !== 'string' || !Array.isArray(reasons) || typeof hst !== 'string' ||
+    typeof iat !== 'number' || typeof exp !== 'number' || typeof jti !== 'string' ||
+    !reasons.every((r) => typeof r === 'string') || !['allow', 'review', 'deny'].includes(verdict)
+  ) {
+    fail('malformed', 'claims missing or of the wrong type')
+  }
+  const now = (options.now ?? Date.now()) / 1000
+  const tolerance = options.clockToleranceS ?? 5
+  if ((exp as number) - (iat as number) > MAX_TOKEN_LIFETIME_S) fail('lifetime_too_long', 'token lifetime exceeds 300 s')
+  if (now > (exp as number) + tolerance) fail('expired', 'token expired')
+  if (now + tolerance < (iat as number)) fail('not_yet_valid', 'token issued in the future')
+  if (aud !== options.siteKey) fail('wrong_audience', `token is for site ${String(aud)}`)
+  if (options.issuer !== undefined && iss !== options.issuer) fail('wrong_issuer', 'unexpected issuer')
+  if (!matches(options.action, act as string)) fail('wrong_action', `token is for action ${String(act)}`)
+  if (!matches(options.hostname, hst as string)) fail('wrong_hostname', `token was obtained on ${String(hst)}`)
+  return {
+    score: score as number,
+    verdict: verdict as Verdict,
+    reasons: reasons as string[],
+    action: act as string,
+    siteKey: aud as string,
+    deviceId: sub as string,
+    hostname: hst as string,
+    issuer: iss as string,
+    issuedAt: iat as number,
+    expiresAt: exp as number,
+    jti: jti as string,
+    claims,
+  }
+}

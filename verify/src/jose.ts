@@ -1,0 +1,96 @@
+/**
+ * The compact JOSE pieces Vigil tokens use, on node:crypto alone:
+ * JWS (EdDSA / Ed25519) nested in JWE (dir, A256GCM). See docs/tokens.md.
+ */
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
+
+export const SEAL_ALG = 'dir'
+export const SEAL_ENC = 'A256GCM'
+export const SIGN_ALG = 'EdDSA'
+/** HKDF-SHA256 salt for the site's seal key; the info is the site key. */
+export const SEAL_KDF_SALT = 'vigil/token-seal/v1'
+
+export interface JweHeader {
+  alg: typeof SEAL_ALG
+  enc: typeof SEAL_ENC
+  cty: 'JWT'
+  /** The site key: tells siteverify which site's secret opens the seal. */
+  kid: string
+}
+
+export interface JwsHeader {
+  alg: typeof SIGN_ALG
+  typ: 'JWT'
+  kid: string
+}
+
+export const b64u = (data: Uint8Array | string): string => Buffer.from(data).toString('base64url')
+
+const B64U = /^[A-Za-z0-9_-]*$/
+/** Strict decode: Buffer.from(…, 'base64url') silently skips junk, which we do not want. */
+export function fromB64u(text: string): Buffer | null {
+  if (!B64U.test(text) || text.length % 4 === 1) return null
+  const bytes = Buffer.from(text, 'base64url')
+  return bytes.toString('base64url') === text ? bytes : null
+}
+
+export function parseJsonSegment(segment: string): Record<string, unknown> | null {
+  const bytes = fromB64u(segment)
+  if (!bytes) return null
+  try {
+    const value: unknown = JSON.parse(bytes.toString('utf8'))
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null
+  } catch {
+    return null
+  }
+}
+
+/** K = HKDF-SHA256(IKM = UTF-8(secret), salt = "vigil/token-seal/v1", info = UTF-8(siteKey), L = 32). */
+export function deriveSealKey(secret: string, siteKey: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), SEAL_KDF_SALT, Buffer.from(siteKey, 'utf8'), 32))
+}
+
+/** JWE compact serialisation with direct key agreement: header..iv.ciphertext.tag */
+export function sealCompact(plaintext: string, key: Uint8Array, siteKey: string): string {
+  const header: JweHeader = { alg: SEAL_ALG, enc: SEAL_ENC, cty: 'JWT', kid: siteKey }
+  const protectedHeader = b64u(JSON.stringify(header))
+  const iv = randomBytes(12)
+  const cipher = createCipheriv('aes-256-gcm', key, iv)
+  cipher.setAAD(Buffer.from(protectedHeader, 'ascii'))
+  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
+  return `${protectedHeader}..${b64u(iv)}.${b64u(ciphertext)}.${b64u(cipher.getAuthTag())}`
+}
+
+export interface ParsedJwe {
+  header: Record<string, unknown>
+  protectedHeader: string
+  iv: Buffer
+  ciphertext: Buffer
+  tag: Buffer
+}
+
+/** Splits a JWE without decrypting it; null when it is not one. */
+export function parseJwe(token: string): ParsedJwe | null {
+  const parts = token.split('.')
+  if (parts.length !== 5) return null
+  const [protectedHeader, encryptedKey, ivText, ciphertextText, tagText] = parts as [string, string, string, string, string]
+  const header = parseJsonSegment(protectedHeader)
+  const iv = fromB64u(ivText)
+  const ciphertext = fromB64u(ciphertextText)
+  const tag = fromB64u(tagText)
+  if (!header || encryptedKey !== '' || !iv || !ciphertext || !tag) return null
+  return { header, protectedHeader, iv, ciphertext, tag }
+}
+
+/** Returns the plaintext, or null when the key is wrong or anything was altered. */
+export function openJwe(jwe: ParsedJwe, key: Uint8Array): string | null {
+  if (jwe.iv.length !== 12 || jwe.tag.length !== 16) return null
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, jwe.iv, { authTagLength: 16 })
+    decipher.setAAD(Buffer.from(jwe.protectedHeader, 'ascii'))
+    decipher.setAuthTag(jwe.tag)
+    return Buffer.concat([decipher.update(jwe.ciphertext), decipher.final()]).toString('utf8')
+  } catch {
+    return null
+  }
+}
