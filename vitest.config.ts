@@ -11,6 +11,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: ['{sdk,collector-server,verify,model,demo}/**/*.test.ts', 'test/unit/**/*.test.ts'],
           environment: 'node',
         },
@@ -19,12 +20,13 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'e2e',
+          // After the unit tests, with at most two browsers at once (two cores).
+          sequence: { groupOrder: 1 },
           include: ['test/e2e/**/*.test.ts', 'test/redteam/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
-          // Each file drives its own Chromium; two cores do not run more well.
           maxWorkers: 2,
         },
       },

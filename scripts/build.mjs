@@ -1,6 +1,7 @@
 // `node scripts/build.mjs` builds dist/ with rollup; `ensureBuilt()` (npm start) builds only when
 // dist/ is missing or older than its sources.
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { brotliCompressSync, gzipSync, constants } from 'node:zlib'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 
@@ -22,9 +23,20 @@ export function isStale() {
   return SOURCES.some((s) => newestMtime(s) > built)
 }
 
+/** The collector serves .br/.gz siblings as they are (no compression per request). */
+function precompress(dir) {
+  for (const name of readdirSync(dir)) {
+    if (!/\.(m?js)$/.test(name)) continue
+    const data = readFileSync(join(dir, name))
+    writeFileSync(join(dir, `${name}.gz`), gzipSync(data, { level: 9 }))
+    writeFileSync(join(dir, `${name}.br`), brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }))
+  }
+}
+
 export function build() {
   const result = spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', '--silent'], { stdio: 'inherit' })
   if (result.status !== 0) process.exit(result.status ?? 1)
+  precompress('dist/browser')
   writeFileSync(STAMP, new Date().toISOString() + '\n')
 }
 

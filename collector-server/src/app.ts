@@ -115,6 +115,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       prefix: '/sdk/',
       decorateReply: false,
       index: false,
+      preCompressed: true,
       cacheControl: true,
       maxAge: 300_000,
       setHeaders: (reply) => void reply.header('access-control-allow-origin', '*'),

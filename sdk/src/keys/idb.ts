@@ -33,9 +33,10 @@ export interface KeyValueStore<T> {
 
 /** Resolves to null where IndexedDB is missing or refuses to open (private modes, sandboxed frames). */
 export async function openIdbStore<T>(): Promise<KeyValueStore<T> | null> {
-  if (typeof indexedDB === 'undefined' || indexedDB === null) return null
   let db: IDBDatabase
   try {
+    // Even reading `indexedDB` can throw (SecurityError in some sandboxed frames).
+    if (typeof indexedDB === 'undefined' || indexedDB === null) return null
     const request = indexedDB.open(DB_NAME, 1)
     request.onupgradeneeded = () => request.result.createObjectStore(STORE)
     db = await withTimeout(settle(request))

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest'
+import { mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { makeSite, loadSites, DEMO_SITE } from '../src/config/sites'
+import { loadKeyring, rotateSigningKey, retireSigningKey, thumbprint } from '../src/config/keyring'
+import { createOnce } from '../src/config/files'
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'vigil-config-'))
+
+describe('site origin patterns', () => {
+  const site = makeSite({ siteKey: 'shop', secret: 'a-long-secret', origins: ['https://shop.example', 'https://*.shop.example', 'http://localhost:*'] })
+
+  it.each([
+    ['https://shop.example', true],
+    ['https://shop.example:443', false], // not a serialised origin
+    ['https://m.shop.example', true],
+    ['https://a.b.shop.example', true],
+    ['https://evilshop.example', false],
+    ['https://shop.example.evil.com', false],
+    ['http://shop.example', false],
+    ['https://shop.example:8443', false],
+    ['http://localhost:3000', true],
+    ['http://localhost', true],
+    ['https://localhost:3000', false],
+    ['null', false],
+    ['not a url', false],
+  ])('%s → %s', (origin, allowed) => {
+    expect(site.allowsOrigin(origin)).toBe(allowed)
+  })
+
+  it('matches hostnames for clients that send no Origin', () => {
+    expect(site.allowsHostname('shop.example')).toBe(true)
+    expect(site.allowsHostname('M.Shop.Example')).toBe(true)
+    expect(site.allowsHostname('shop.example.evil.com')).toBe(false)
+  })
+
+  it('compares secrets in constant time and exactly', () => {
+    expect(site.secretMatches('a-long-secret')).toBe(true)
+    expect(site.secretMatches('a-long-secreT')).toBe(false)
+    expect(site.secretMatches('')).toBe(false)
+  })
+
+  it('refuses unusable configuration at load', () => {
+    expect(() => makeSite({ siteKey: 'bad key', secret: 'long-enough', origins: ['https://a.example'] })).toThrow(/siteKey/)
+    expect(() => makeSite({ siteKey: 'ok', secret: 'short', origins: ['https://a.example'] })).toThrow(/secret/)
+    expect(() => makeSite({ siteKey: 'ok', secret: 'long-enough', origins: ['ftp://a.example'] })).toThrow(/origin/)
+    expect(makeSite({ ...DEMO_SITE, tokenTtlS: 9999 }).tokenTtlS).toBe(300)
+  })
+
+  it('creates sites.json with the demo site on first start', () => {
+    const dir = tmp()
+    expect(loadSites(dir).get('demo')?.allowsOrigin('http://127.0.0.1:8080')).toBe(true)
+    expect(JSON.parse(readFileSync(join(dir, 'sites.json'), 'utf8'))).toEqual({ sites: [DEMO_SITE] })
+  })
+})
+
+describe('keyring', () => {
+  it('generates keys once, privately, and reloads the same ones', () => {
+    const dir = tmp()
+    const first = loadKeyring(dir)
+    const again = loadKeyring(dir)
+    expect(again.active.kid).toBe(first.active.kid)
+    expect(again.challengeKey).toEqual(first.challengeKey)
+    expect(first.active.kid).toBe(thumbprint(first.active.publicJwk.x!))
+    expect(first.jwks.keys[0]).toEqual({ kty: 'OKP', crv: 'Ed25519', x: first.active.publicJwk.x, kid: first.active.kid, alg: 'EdDSA', use: 'sig' })
+    expect(JSON.stringify(first.jwks)).not.toMatch(/"d"/)
+    expect(statSync(join(dir, 'keys', 'signing-keys.json')).mode & 0o077).toBe(0)
+  })
+
+  it('rotates: the new key signs, the old one still verifies until retired', () => {
+    const dir = tmp()
+    const before = loadKeyring(dir)
+    const { added, retiring } = rotateSigningKey(dir)
+    expect(retiring).toEqual([before.active.kid])
+    const after = loadKeyring(dir)
+    expect(after.active.kid).toBe(added)
+    expect(after.jwks.keys.map((k) => k.kid)).toEqual([added, before.active.kid])
+    expect(() => retireSigningKey(dir, added)).toThrow(/active/)
+    retireSigningKey(dir, before.active.kid)
+    expect(loadKeyring(dir).jwks.keys.map((k) => k.kid)).toEqual([added])
+  })
+
+  it('createOnce keeps the first writer when two race', () => {
+    const dir = tmp()
+    const path = join(dir, 'x', 'file')
+    const a = createOnce(path, () => 'first')
+    const b = createOnce(path, () => 'second')
+    expect([a, b]).toEqual(['first', 'first'])
+  })
+})

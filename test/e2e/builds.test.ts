@@ -1,0 +1,75 @@
+/**
+ * The published builds: the ESM build works in a browser through an import (with its
+ * lazy chunk beside it), does nothing at import time (safe to import during SSR), and
+ * ships types; the IIFE exposes window.Vigil.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { existsSync, readFileSync } from 'node:fs'
+import { join, normalize } from 'node:path'
+import type { Browser } from 'playwright-core'
+import { launchChromium } from '../support/browser'
+import { startTestCollector, type TestCollector } from '../support/collector'
+
+let collector: TestCollector
+let browser: Browser
+
+beforeAll(async () => {
+  collector = await startTestCollector()
+  browser = await launchChromium()
+})
+afterAll(async () => {
+  await browser?.close()
+  await collector?.close()
+})
+
+describe('ESM build (dist/sdk)', () => {
+  it('imports in Node without touching browser globals', async () => {
+    const sdk = (await import('../../dist/sdk/index.js')) as Record<string, unknown>
+    expect(Object.keys(sdk).sort()).toEqual(['VigilError', 'init', 'version'])
+    expect(typeof sdk['version']).toBe('string')
+  })
+
+  it('ships declarations for the SDK and the verifier', () => {
+    const sdkTypes = readFileSync('dist/sdk/index.d.ts', 'utf8')
+    expect(sdkTypes).toMatch(/declare function init\(options: VigilOptions\): VigilClient/)
+    expect(sdkTypes).toMatch(/getToken\(action: string\): Promise<string>/)
+    expect(readFileSync('dist/verify/index.d.ts', 'utf8')).toMatch(/declare function verifyToken\(token: string, options: VerifyOptions\): Promise<VerifiedToken>/)
+  })
+
+  it('gets a token in Chromium through an import, with tweetnacl as a lazy chunk', async () => {
+    const context = await browser.newContext()
+    // An older browser without Ed25519, so the lazy chunk must load.
+    await context.addInitScript(`SubtleCrypto.prototype.generateKey = () => Promise.reject(new DOMException('no', 'NotSupportedError'))`)
+    const page = await context.newPage()
+    const served: string[] = []
+    await page.route(`${collector.url}/esm/**`, (route) => {
+      const rel = normalize(new URL(route.request().url()).pathname.slice('/esm/'.length))
+      const file = join('dist/sdk', rel)
+      if (rel.startsWith('..') || !existsSync(file)) return route.fulfill({ status: 404 })
+      served.push(rel)
+      return route.fulfill({ contentType: 'text/javascript', body: readFileSync(file, 'utf8') })
+    })
+    await page.route(`${collector.url}/esm-page`, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><p>app</p>' }))
+    await page.goto(`${collector.url}/esm-page`)
+    // A string, so the test runner does not rewrite the page's import().
+    const result = await page.evaluate(`(async () => {
+      const { init } = await import('/esm/index.js')
+      const token = await init({ endpoint: location.origin, siteKey: 'demo' }).getToken('login')
+      return token.split('.').length
+    })()`)
+    expect(result).toBe(5)
+    expect(served[0]).toBe('index.js')
+    expect(served.some((f) => f.startsWith('chunks/nacl'))).toBe(true)
+    await context.close()
+  })
+})
+
+describe('IIFE build (dist/browser)', () => {
+  it('exposes window.Vigil with init, VigilError and version', async () => {
+    const page = await browser.newPage()
+    await page.route(`${collector.url}/iife-page`, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><script src="/sdk/vigil.min.js"></script>' }))
+    await page.goto(`${collector.url}/iife-page`)
+    expect(await page.evaluate(() => Object.keys((window as unknown as { Vigil: object }).Vigil).sort())).toEqual(['VigilError', 'init', 'version'])
+    await page.close()
+  })
+})
