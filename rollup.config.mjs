@@ -5,7 +5,7 @@
 //   dist/collector/  the collector server and its CLI
 import { readFileSync, existsSync } from 'node:fs'
 import { builtinModules } from 'node:module'
-import { dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import esbuild from 'rollup-plugin-esbuild'
 import { nodeResolve } from '@rollup/plugin-node-resolve'
 import commonjs from '@rollup/plugin-commonjs'
@@ -29,6 +29,12 @@ function iifeVariants() {
     },
   }
 }
+
+/** Inside the repository, `vigil/verify` is its source (the demo backend imports it by the public name). */
+const selfReference = () => ({
+  name: 'vigil-self-reference',
+  resolveId: (source) => (source === 'vigil/verify' ? resolve('verify/src/index.ts') : null),
+})
 
 const terserOptions = { ecma: 2020, module: false, compress: { passes: 2 }, format: { comments: false } }
 const browserPlugins = (extra = []) => [...extra, nodeResolve({ browser: true }), commonjs(), ts()]
@@ -69,7 +75,7 @@ export default [
     input: { index: 'collector-server/src/index.ts', cli: 'collector-server/src/cli.ts' },
     output: { dir: 'dist/collector', format: 'es', chunkFileNames: 'chunks/[name]-[hash].js' },
     external: nodeExternal,
-    plugins: [nodeResolve({ preferBuiltins: true }), ts()],
+    plugins: [selfReference(), nodeResolve({ preferBuiltins: true }), ts()],
   },
   // Type declarations.
   { input: 'sdk/src/index.ts', output: { file: 'dist/sdk/index.d.ts', format: 'es' }, plugins: [dts()] },

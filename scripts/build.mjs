@@ -1,6 +1,6 @@
 // `node scripts/build.mjs` builds dist/ with rollup; `ensureBuilt()` (npm start) builds only when
 // dist/ is missing or older than its sources.
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { brotliCompressSync, gzipSync, constants } from 'node:zlib'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
@@ -34,6 +34,7 @@ function precompress(dir) {
 }
 
 export function build() {
+  rmSync('dist', { recursive: true, force: true })
   const result = spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', '--silent'], { stdio: 'inherit' })
   if (result.status !== 0) process.exit(result.status ?? 1)
   precompress('dist/browser')

@@ -24,7 +24,8 @@ afterAll(async () => {
 
 describe('ESM build (dist/sdk)', () => {
   it('imports in Node without touching browser globals', async () => {
-    const sdk = (await import('../../dist/sdk/index.js')) as Record<string, unknown>
+    const built = '../../dist/sdk/index.js'
+    const sdk = (await import(built)) as Record<string, unknown>
     expect(Object.keys(sdk).sort()).toEqual(['VigilError', 'init', 'version'])
     expect(typeof sdk['version']).toBe('string')
   })

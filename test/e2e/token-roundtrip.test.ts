@@ -7,8 +7,10 @@ import type { Browser, Page, Request } from 'playwright-core'
 import { launchChromium } from '../support/browser'
 import { startTestCollector, type TestCollector } from '../support/collector'
 import type { CollectBody } from '../../sdk/src/protocol/payload'
-// The built artifact, as a merchant backend imports it.
-import { remoteJwks, verifyToken } from '../../dist/verify/index.js'
+
+// The built artifact, as a merchant backend imports it (typed by its source).
+const DIST_VERIFY = '../../dist/verify/index.js'
+const { remoteJwks, verifyToken } = (await import(DIST_VERIFY)) as typeof import('../../verify/src/index')
 
 let collector: TestCollector
 let browser: Browser
