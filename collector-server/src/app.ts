@@ -20,6 +20,7 @@ import type { AppContext, Clock } from './context'
 import type { Keyring } from './config/keyring'
 import type { SiteRegistry } from './config/sites'
 import type { Store } from './stores/types'
+import type { AttestationVerifier } from './risk/attestation'
 
 export interface BuildAppOptions {
   store: Store
@@ -36,6 +37,8 @@ export interface BuildAppOptions {
   /** Register extra routes (the demo shop) inside the app. */
   plugins?: Array<(app: FastifyInstance, ctx: AppContext) => Promise<void>>
   metrics?: Metrics
+  /** Verifiers for native platform attestations, by kind (`play_integrity`, `app_attest`). */
+  attestationVerifiers?: Record<string, AttestationVerifier>
 }
 
 const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
@@ -56,6 +59,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     clock: options.clock ?? { now: Date.now },
     metrics: options.metrics ?? createMetrics(),
     issuer: options.issuer ?? 'vigil',
+    attestationVerifiers: options.attestationVerifiers ?? {},
   }
 
   const app = Fastify({

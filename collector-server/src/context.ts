@@ -2,6 +2,7 @@ import type { Keyring } from './config/keyring'
 import type { SiteRegistry } from './config/sites'
 import type { Metrics } from './metrics'
 import type { Store } from './stores/types'
+import type { AttestationVerifier } from './risk/attestation'
 
 export interface Clock {
   /** Epoch ms. */
@@ -16,4 +17,5 @@ export interface AppContext {
   clock: Clock
   metrics: Metrics
   issuer: string
+  attestationVerifiers: Readonly<Record<string, AttestationVerifier>>
 }

@@ -1,6 +1,7 @@
 /** Request and response schemas (JSON Schema via TypeBox): the HTTP contract in one place. */
 import Type from 'typebox'
 import { ACTION_PATTERN, SITE_KEY_PATTERN } from '../../sdk/src/protocol/payload'
+import { MAX_TRACE_EVENTS } from '../../sdk/src/protocol/trace'
 
 const pattern = (re: RegExp): string => re.source
 
@@ -30,6 +31,8 @@ export const FingerprintClaim = Type.Union([
   }),
 ])
 
+const NumberColumn = Type.Array(Type.Number(), { maxItems: MAX_TRACE_EVENTS })
+
 export const CollectPayload = Type.Object({
   v: Type.Literal(1),
   siteKey: Type.String({ pattern: pattern(SITE_KEY_PATTERN) }),
@@ -41,6 +44,27 @@ export const CollectPayload = Type.Object({
   device: DeviceClaim,
   fp: FingerprintClaim,
   signals: Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 128 }),
+  behavior: Type.Optional(
+    Type.Object({
+      trace: Type.Object({
+        k: NumberColumn,
+        t: NumberColumn,
+        x: NumberColumn,
+        y: NumberColumn,
+        b: NumberColumn,
+        c: NumberColumn,
+      }),
+      summary: Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 64 }),
+    }),
+  ),
+  attestation: Type.Optional(
+    Type.Object({
+      platform: Type.String({ maxLength: 32 }),
+      kind: Type.String({ maxLength: 32 }),
+      token: Type.String({ maxLength: 16384 }),
+      nonce: Type.String({ maxLength: 64 }),
+    }),
+  ),
 })
 
 export const CollectBody = Type.Object({

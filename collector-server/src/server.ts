@@ -25,6 +25,7 @@ export interface ServerOptions {
   clock?: Clock
   plugins?: BuildAppOptions['plugins']
   sdkDir?: BuildAppOptions['sdkDir']
+  attestationVerifiers?: BuildAppOptions['attestationVerifiers']
 }
 
 export interface RunningServer {
@@ -48,6 +49,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
     ...(options.plugins ? { plugins: options.plugins } : {}),
     ...(options.sdkDir !== undefined ? { sdkDir: options.sdkDir } : {}),
+    ...(options.attestationVerifiers ? { attestationVerifiers: options.attestationVerifiers } : {}),
   })
   try {
     await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' })

@@ -1,10 +1,16 @@
-import { ACTION_PATTERN, PROTOCOL_VERSION, signingInput, type CollectPayload, type FingerprintClaim } from './protocol/payload'
+import { ACTION_PATTERN, PROTOCOL_VERSION, TRACE_EVENTS_PER_PAYLOAD, signingInput, type CollectPayload } from './protocol/payload'
+import { attestationInput } from './protocol/attestation'
 import { toBase64url } from './protocol/base64url'
 import { VigilError, toVigilError } from './errors'
 import { resolveOptions, type ResolvedOptions, type VigilOptions } from './options'
 import { getDeviceKey, type DeviceKey } from './keys/device-key'
 import { getJson, postJson } from './transport/http'
-import { getFingerprint } from './signals/fingerprint'
+import { getFingerprint, type FingerprintResult } from './signals/fingerprint'
+import { runSources, signals, tokenSignals, type SignalComponents } from './signals/index'
+import { getCallStackMarkers } from './signals/cdp'
+import { startRecorder, type BehaviorSnapshot, type Recorder } from './behavior/recorder'
+import { hasNativeBridge, requestAttestation } from './bridge/native'
+import { hasSubtle, sha256 } from './keys/webcrypto'
 import { SDK_VERSION } from './version'
 import { scriptBase } from './script-base'
 
@@ -15,8 +21,11 @@ export interface VigilClient {
   destroy(): void
 }
 
-/** How long getToken waits for a fingerprint that is still being collected. */
+/** How long getToken waits for a fingerprint or signals still being collected. */
 const FINGERPRINT_WAIT_MS = 1500
+const SIGNALS_WAIT_MS = 1500
+/** How long getToken waits for a native app's attestation. */
+const ATTESTATION_WAIT_MS = 1500
 
 const noop = (): void => {}
 
@@ -54,11 +63,16 @@ class Client implements VigilClient {
   private readonly inflight = new Set<AbortController>()
   private destroyed = false
   private readonly key: Promise<DeviceKey>
-  private readonly fingerprint: Promise<FingerprintClaim | null>
+  private readonly fingerprint: Promise<FingerprintResult | null>
+  private readonly signals: Promise<SignalComponents>
+  private readonly recorder: Recorder | null
 
   constructor(private readonly options: ResolvedOptions) {
+    this.recorder = startRecorderSafely()
     this.key = quiet(getDeviceKey())
     this.fingerprint = quiet(getFingerprint().catch(() => null))
+    // Off the critical path: after the page's own start-up work.
+    this.signals = quiet(idle().then(() => runSources(signals)))
   }
 
   getToken(action: string): Promise<string> {
@@ -66,6 +80,9 @@ class Client implements VigilClient {
     if (typeof action !== 'string' || !ACTION_PATTERN.test(action)) {
       return Promise.reject(new VigilError('invalid_action', 'action must be 1-64 characters of [A-Za-z0-9_./:-]'))
     }
+    // Taken now, synchronously: after the first await the caller's stack is gone.
+    const stack = captureSafely(getCallStackMarkers, [] as string[])
+    const behavior = captureSafely(() => this.recorder?.snapshot(TRACE_EVENTS_PER_PAYLOAD) ?? null, null)
     const controller = new AbortController()
     this.inflight.add(controller)
     const { timeout } = this.options
@@ -76,17 +93,22 @@ class Client implements VigilClient {
         controller.abort(err)
         reject(err)
       }, timeout)
-      this.run(action, controller.signal).then(resolve, (err: unknown) => reject(toVigilError(err))).finally(() => {
+      this.run(action, controller.signal, stack, behavior).then(resolve, (err: unknown) => reject(toVigilError(err))).finally(() => {
         clearTimeout(timer)
         this.inflight.delete(controller)
       })
     })
   }
 
-  private async run(action: string, signal: AbortSignal): Promise<string> {
+  private async run(action: string, signal: AbortSignal, stack: string[], behavior: BehaviorSnapshot | null): Promise<string> {
     const { endpoint, siteKey } = this.options
     const challengeBody = quiet(getJson(`${endpoint}/v1/challenge?siteKey=${encodeURIComponent(siteKey)}`, signal))
-    const [key, fp] = await Promise.all([this.key, within(this.fingerprint, FINGERPRINT_WAIT_MS, null)])
+    const [key, fp, collected, atToken] = await Promise.all([
+      this.key,
+      within(this.fingerprint, FINGERPRINT_WAIT_MS, null),
+      within(this.signals, SIGNALS_WAIT_MS, {}),
+      runSources(tokenSignals),
+    ])
     const challenge = readChallenge(await challengeBody)
     const payload: CollectPayload = {
       v: PROTOCOL_VERSION,
@@ -97,8 +119,14 @@ class Client implements VigilClient {
       hostname: location.hostname,
       sdk: SDK_VERSION,
       device: { id: key.id, pub: key.pub, impl: key.impl, persisted: key.persisted },
-      fp,
-      signals: {},
+      fp: fp?.claim ?? null,
+      signals: { ...collected, ...atToken, callStack: { value: stack, duration: 0 }, ...(fp ? { webgl: fp.webgl } : {}) },
+      ...(behavior ? { behavior: { trace: behavior.trace, summary: { ...behavior.summary } } } : {}),
+    }
+    if (hasNativeBridge() && hasSubtle()) {
+      const nonce = toBase64url(await sha256(new TextEncoder().encode(attestationInput(payload))))
+      const attestation = await requestAttestation(nonce, siteKey, ATTESTATION_WAIT_MS)
+      if (attestation) payload.attestation = attestation
     }
     const signature = await key.sign(new TextEncoder().encode(signingInput(payload)))
     if (signal.aborted) throw signal.reason
@@ -109,9 +137,30 @@ class Client implements VigilClient {
   destroy(): void {
     if (this.destroyed) return
     this.destroyed = true
+    captureSafely(() => this.recorder?.stop(), undefined)
     for (const controller of this.inflight) controller.abort(new VigilError('destroyed', 'this Vigil client was destroyed'))
     this.inflight.clear()
   }
+}
+
+function captureSafely<T>(fn: () => T, fallback: T): T {
+  try {
+    return fn()
+  } catch {
+    return fallback
+  }
+}
+
+function startRecorderSafely(): Recorder | null {
+  return captureSafely(() => startRecorder(), null)
+}
+
+function idle(): Promise<void> {
+  return new Promise((resolve) => {
+    const ric = (globalThis as { requestIdleCallback?: (cb: () => void, o?: { timeout: number }) => number }).requestIdleCallback
+    if (ric) ric(() => resolve(), { timeout: 300 })
+    else setTimeout(resolve, 50)
+  })
 }
 
 /** A client whose every call rejects with the configuration error: init itself never throws. */

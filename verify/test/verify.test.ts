@@ -59,7 +59,7 @@ describe('the token format', () => {
       currentDate: new Date(t.clock.now()),
     })
     expect(jwsHeader).toMatchObject({ alg: 'EdDSA', typ: 'JWT', kid: t.keyring.active.kid })
-    expect(payload).toMatchObject({ sub: device.id, act: 'checkout', verdict: 'allow', hst: '127.0.0.1', score: 0, reasons: [] })
+    expect(payload).toMatchObject({ sub: device.id, act: 'checkout', verdict: 'allow', hst: '127.0.0.1', score: 0.2, reasons: ['no_interaction'] })
     expect(payload.exp! - payload.iat!).toBeLessThanOrEqual(300)
   })
 
@@ -76,7 +76,7 @@ describe('the token format', () => {
 describe('verifyToken', () => {
   it('accepts the token and reports its verdict', async () => {
     const v = await verifyToken(token, options({ action: 'checkout', hostname: '127.0.0.1' }))
-    expect(v).toMatchObject({ verdict: 'allow', score: 0, reasons: [], action: 'checkout', siteKey: 'demo', deviceId: device.id, hostname: '127.0.0.1' })
+    expect(v).toMatchObject({ verdict: 'allow', score: 0.2, reasons: ['no_interaction'], action: 'checkout', siteKey: 'demo', deviceId: device.id, hostname: '127.0.0.1' })
     expect(v.jti).toBe(claims.jti)
   })
 

@@ -4,21 +4,32 @@
  * and the site's policy cuts the score into allow / review / deny.
  */
 import type { Verdict } from '../../../verify/src/index'
+import type { ReasonCode } from '../../../sdk/src/protocol/reasons'
 
-export const REASON_WEIGHTS = {
+export type { ReasonCode } from '../../../sdk/src/protocol/reasons'
+
+/**
+ * Defaults, overridable per site and action. Alone: automation and key_mismatch deny;
+ * tampering, bot_behavior and the abuse patterns ask for review (step-up); emulator,
+ * no_interaction and new_device only add up with others.
+ */
+export const REASON_WEIGHTS: Record<ReasonCode, number> = {
   automation: 0.97,
-  tampering: 0.85,
-  bot_behavior: 0.8,
-  emulator: 0.5,
   key_mismatch: 0.9,
-  multi_account: 0.6,
-  velocity: 0.6,
   replayed: 0.95,
+  attestation_failed: 0.8,
+  tampering: 0.6,
+  bot_behavior: 0.6,
+  multi_account: 0.5,
+  velocity: 0.5,
+  click_farm: 0.6,
+  coupon_abuse: 0.5,
+  brushing: 0.6,
+  emulator: 0.25,
   /** Missing behaviour (keyboard-only, assistive technology): never enough to deny on its own. */
   no_interaction: 0.2,
-} as const satisfies Record<string, number>
-
-export type ReasonCode = keyof typeof REASON_WEIGHTS
+  new_device: 0.05,
+}
 
 export interface Policy {
   /** Scores below this are allowed. */

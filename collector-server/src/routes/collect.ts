@@ -12,7 +12,8 @@ import { CollectBody, CollectResponse } from '../schemas'
 import { openChallenge } from '../verify/challenge'
 import { deviceIdOf, importDeviceKey, verifyDeviceSignature } from '../verify/signature'
 import { issueToken, newTokenId, type VerdictClaims } from '../tokens/issue'
-import { assess, type ReasonCode } from '../risk/engine'
+import { assess } from '../risk/engine'
+import { evaluatePayload } from '../risk/evaluate'
 import { timed } from '../metrics'
 import { checkOrigin } from './cors'
 import type { AppContext } from '../context'
@@ -69,8 +70,8 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
           at: now,
         }),
       )
-      const reasons: ReasonCode[] = []
-      const assessment = assess(reasons)
+      const evaluation = await evaluatePayload(payload, ctx.attestationVerifiers)
+      const assessment = assess(evaluation.reasons)
 
       const iat = Math.floor(now / 1000)
       const claims: VerdictClaims = {
@@ -102,7 +103,16 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
           reasons: assessment.reasons,
           keyImpl: payload.device.impl,
           sdk: payload.sdk,
-          detail: { fp: payload.fp, signals: payload.signals, clientTs: payload.ts, persisted: payload.device.persisted },
+          detail: {
+            environment: evaluation.environment,
+            detections: evaluation.detections,
+            attestation: evaluation.attestation,
+            interaction: evaluation.interaction,
+            fp: payload.fp,
+            clientTs: payload.ts,
+            persisted: payload.device.persisted,
+            signals: payload.signals,
+          },
         }),
       )
       metrics.collects.inc({ outcome: 'accepted' })

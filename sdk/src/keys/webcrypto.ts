@@ -33,3 +33,7 @@ export async function webCryptoSign(privateKey: CryptoKey, message: Uint8Array):
 export async function webCryptoSha512(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await subtle()!.digest('SHA-512', bytes as BufferSource))
 }
+
+export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await subtle()!.digest('SHA-256', bytes as BufferSource))
+}

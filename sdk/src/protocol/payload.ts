@@ -4,6 +4,8 @@
  */
 import { canonicalize } from './canonical'
 import { toBase64url } from './base64url'
+import type { CompactTrace } from './trace'
+import type { AttestationClaim } from './attestation'
 
 export const PROTOCOL_VERSION = 1
 
@@ -23,7 +25,9 @@ export const CHALLENGE_TTL_MS = 120_000
 /** Verdict tokens never live longer than this (seconds), whatever the collector is told. */
 export const TOKEN_MAX_TTL_S = 300
 /** The largest collect body the collector reads. */
-export const MAX_COLLECT_BYTES = 64 * 1024
+export const MAX_COLLECT_BYTES = 96 * 1024
+/** How many recorded events a payload carries (the most recent ones). */
+export const TRACE_EVENTS_PER_PAYLOAD = 600
 
 export type KeyImpl = 'webcrypto' | 'tweetnacl'
 
@@ -59,8 +63,17 @@ export interface CollectPayload {
   sdk: string
   device: DeviceClaim
   fp: FingerprintClaim | null
-  /** Named signals; the collector ignores names it does not know. */
+  /** Named signals (sdk/src/signals), judged by the collector's detectors; unknown names are ignored. */
   signals: Record<string, unknown>
+  /** What the behaviour recorder holds when the token is requested. */
+  behavior?: BehaviorClaim
+  /** A native app's platform attestation, bound to this payload. */
+  attestation?: AttestationClaim
+}
+
+export interface BehaviorClaim {
+  trace: CompactTrace
+  summary: Record<string, unknown>
 }
 
 export interface CollectBody {

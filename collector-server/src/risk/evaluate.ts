@@ -1,0 +1,61 @@
+/**
+ * Everything the collector concludes from one payload: the detectors' findings over
+ * the signals, interaction from the behaviour trace, the attestation's status. The
+ * engine (engine.ts) turns the reasons into a score and verdict.
+ */
+import { runDetectors, type Detection, type Environment, type Signals } from '../../../sdk/src/detectors/index'
+import { expandTrace, TraceFormatError, type TraceEvent } from '../../../sdk/src/protocol/trace'
+import type { CollectPayload } from '../../../sdk/src/protocol/payload'
+import type { ReasonCode } from '../../../sdk/src/protocol/reasons'
+import { checkAttestation, type AttestationStatus, type AttestationVerifier } from './attestation'
+
+export interface Evaluation {
+  reasons: ReasonCode[]
+  environment: Environment
+  detections: Detection[]
+  attestation: AttestationStatus
+  interaction: InteractionSummary
+  /** The expanded trace, for the classifier. */
+  events: TraceEvent[]
+}
+
+export interface InteractionSummary {
+  events: number
+  pointer: number
+  keys: number
+  touches: number
+  scrolls: number
+}
+
+const INTERACTIVE = new Set(['mousedown', 'click', 'touchstart', 'keydown', 'wheel'])
+
+export function summariseInteraction(events: readonly TraceEvent[]): InteractionSummary {
+  const s: InteractionSummary = { events: events.length, pointer: 0, keys: 0, touches: 0, scrolls: 0 }
+  for (const e of events) {
+    if (e.type.startsWith('mouse') || e.type === 'click') s.pointer++
+    else if (e.type.startsWith('key')) s.keys++
+    else if (e.type.startsWith('touch')) s.touches++
+    else s.scrolls++
+  }
+  return s
+}
+
+export async function evaluatePayload(payload: CollectPayload, verifiers: Readonly<Record<string, AttestationVerifier>>): Promise<Evaluation> {
+  const { environment, detections } = runDetectors(payload.signals as Signals)
+  let events: TraceEvent[] = []
+  if (payload.behavior) {
+    try {
+      events = expandTrace(payload.behavior.trace)
+    } catch (err) {
+      if (!(err instanceof TraceFormatError)) throw err
+      detections.push({ code: 'tampering', detector: 'behavior', detail: `malformed trace: ${err.message}` })
+    }
+  }
+  const interaction = summariseInteraction(events)
+  const reasons = new Set<ReasonCode>(detections.map((d) => d.code))
+  // Pointer moves alone (or nothing at all) are not an interaction with the page.
+  if (!events.some((e) => INTERACTIVE.has(e.type)) && interaction.pointer < 5) reasons.add('no_interaction')
+  const attestation = await checkAttestation(payload, verifiers)
+  if (attestation.status === 'failed' || attestation.status === 'nonce_mismatch') reasons.add('attestation_failed')
+  return { reasons: [...reasons], environment, detections, attestation: attestation.status, interaction, events }
+}

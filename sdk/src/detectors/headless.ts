@@ -1,0 +1,26 @@
+import { valueOf, type Detection, type Environment, type Signals } from './types'
+
+/**
+ * Headless browsers: the HeadlessChrome token (UA or client hints), and the permission
+ * pair old headless Chrome reports (Notification 'denied' while the Permissions API
+ * says 'prompt'). Chrome's new headless mode keeps the HeadlessChrome token unless a
+ * script overrides it.
+ */
+export function detectHeadless(signals: Signals, env: Environment): Detection[] {
+  const out: Detection[] = []
+  const agent = valueOf(signals, 'userAgent')
+  const worker = valueOf(signals, 'worker')
+  const headless = (s: unknown): boolean => typeof s === 'string' && /Headless/i.test(s)
+  if (headless(agent?.ua) || (agent?.brands ?? []).some(headless) || headless(worker?.ua) || (worker?.brands ?? []).some(headless)) {
+    out.push({ code: 'automation', detector: 'headless', detail: 'HeadlessChrome in the user agent' })
+  }
+  const permissions = valueOf(signals, 'permissions')
+  if (env.engine === 'blink' && permissions?.notification === 'denied' && permissions.query === 'prompt') {
+    out.push({ code: 'automation', detector: 'headless', detail: "notifications 'denied' but permission state 'prompt'" })
+  }
+  const screen = valueOf(signals, 'screen')
+  if (!env.mobile && env.webview === null && screen && screen.outer[0] === 0 && screen.outer[1] === 0) {
+    out.push({ code: 'automation', detector: 'headless', detail: 'window has no outer size' })
+  }
+  return out
+}

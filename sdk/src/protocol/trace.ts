@@ -1,0 +1,127 @@
+/**
+ * The behaviour trace: the recorder's output and the classifier's input.
+ * DESIGN.md §5: `{ id, events: Event[], viewport? }`, Event = { type, t, x?, y?, button?, dx?, dy? },
+ * t in ms from the start of the trace (non-decreasing), x/y in CSS px. No key values, ever.
+ *
+ * On the wire the SDK sends a compact columnar form (CompactTrace); `expandTrace`
+ * turns it back into events. DOM-free: SDK, collector and trainer share it.
+ */
+
+export const EVENT_TYPES = [
+  'mousemove', 'mousedown', 'mouseup', 'click', 'wheel', 'scroll',
+  'touchstart', 'touchmove', 'touchend', 'keydown', 'keyup',
+] as const
+
+export type EventType = (typeof EVENT_TYPES)[number]
+
+export interface TraceEvent {
+  type: EventType
+  t: number
+  x?: number
+  y?: number
+  button?: number
+  dx?: number
+  dy?: number
+}
+
+export interface Trace {
+  id: string
+  events: TraceEvent[]
+  viewport?: { width: number; height: number }
+}
+
+/** Columnar and delta-encoded: about 15 bytes of JSON per event. */
+export interface CompactTrace {
+  /** Index into EVENT_TYPES. */
+  k: number[]
+  /** Time since the previous event (first: since the trace start), in 0.1 ms. */
+  t: number[]
+  /** Change in x and y since the previous positioned event, px. */
+  x: number[]
+  y: number[]
+  /** button for mouse buttons, dx for wheel; 0 otherwise. */
+  b: number[]
+  /** dy for wheel; 0 otherwise. */
+  c: number[]
+}
+
+export const KEY_TYPES: ReadonlySet<EventType> = new Set(['keydown', 'keyup'])
+export const BUTTON_TYPES: ReadonlySet<EventType> = new Set(['mousedown', 'mouseup', 'click'])
+
+export const TYPE_CODE: Readonly<Record<string, number>> = Object.fromEntries(EVENT_TYPES.map((type, i) => [type, i]))
+
+export class TraceFormatError extends Error {
+  override readonly name = 'TraceFormatError'
+}
+
+export const MAX_TRACE_EVENTS = 4096
+
+/** Expands a compact trace; throws TraceFormatError on anything malformed. */
+export function expandTrace(compact: CompactTrace): TraceEvent[] {
+  const { k, t, x, y, b, c } = compact
+  const n = Array.isArray(k) ? k.length : -1
+  if (n < 0 || n > MAX_TRACE_EVENTS || [t, x, y, b, c].some((col) => !Array.isArray(col) || col.length !== n)) {
+    throw new TraceFormatError('trace columns must be arrays of equal length')
+  }
+  const events: TraceEvent[] = []
+  let time = 0
+  let px = 0
+  let py = 0
+  for (let i = 0; i < n; i++) {
+    const code = k[i]
+    const dt = t[i]
+    const ddx = x[i]
+    const ddy = y[i]
+    const bi = b[i]
+    const ci = c[i]
+    if (typeof code !== 'number' || !Number.isInteger(code) || code < 0 || code >= EVENT_TYPES.length) throw new TraceFormatError(`bad event type at ${i}`)
+    for (const v of [dt, ddx, ddy, bi, ci]) {
+      if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > 1e9) throw new TraceFormatError(`bad number at ${i}`)
+    }
+    if ((dt as number) < 0) throw new TraceFormatError(`time goes backwards at ${i}`)
+    time += (dt as number) / 10
+    const type = EVENT_TYPES[code]!
+    const event: TraceEvent = { type, t: Math.round(time * 10) / 10 }
+    if (!KEY_TYPES.has(type)) {
+      px += ddx as number
+      py += ddy as number
+      event.x = px
+      event.y = py
+    }
+    if (BUTTON_TYPES.has(type)) event.button = bi as number
+    if (type === 'wheel') {
+      event.dx = bi as number
+      event.dy = ci as number
+    }
+    events.push(event)
+  }
+  return events
+}
+
+/** The inverse of expandTrace (used by tests and tools; the recorder writes columns directly). */
+export function compactTrace(events: readonly TraceEvent[]): CompactTrace {
+  const out: CompactTrace = { k: [], t: [], x: [], y: [], b: [], c: [] }
+  let time = 0
+  let px = 0
+  let py = 0
+  for (const e of events) {
+    const tenths = Math.round(e.t * 10)
+    out.k.push(TYPE_CODE[e.type]!)
+    out.t.push(tenths - time)
+    time = tenths
+    if (KEY_TYPES.has(e.type)) {
+      out.x.push(0)
+      out.y.push(0)
+    } else {
+      const nx = Math.round(e.x ?? px)
+      const ny = Math.round(e.y ?? py)
+      out.x.push(nx - px)
+      out.y.push(ny - py)
+      px = nx
+      py = ny
+    }
+    out.b.push(e.type === 'wheel' ? Math.round(e.dx ?? 0) : BUTTON_TYPES.has(e.type) ? (e.button ?? 0) : 0)
+    out.c.push(e.type === 'wheel' ? Math.round(e.dy ?? 0) : 0)
+  }
+  return out
+}

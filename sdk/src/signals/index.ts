@@ -1,0 +1,90 @@
+/**
+ * The signal registry: one source per file, collected once at init (and the `atToken`
+ * ones again when a token is requested). Types derive from the registry, so adding a
+ * signal is one file, one line here, and a detector that reads it.
+ *
+ * Signals only collect; they never judge. The collector runs the detectors
+ * (sdk/src/detectors) over what was collected, so judging logic never ships to, or
+ * can be skipped by, the page.
+ */
+import { getPermissions } from './permissions'
+import { getWorker } from './worker'
+import { getWebDriver } from './webdriver'
+import { getUserAgent } from './user-agent'
+import { getHardware } from './hardware'
+import { getScreen } from './screen'
+import { getPlugins } from './plugins'
+import { getTimezone } from './timezone'
+import { getCdp, getCallStackMarkers } from './cdp'
+import { getAutomationGlobals } from './automation-globals'
+import { getLies } from './lies'
+import { getEnvironment } from './environment'
+
+/** Collected at init. Async sources first: they run while the sync ones do. */
+export const signals = {
+  permissions: getPermissions,
+  worker: getWorker,
+  webdriver: getWebDriver,
+  userAgent: getUserAgent,
+  hardware: getHardware,
+  screen: getScreen,
+  plugins: getPlugins,
+  timezone: getTimezone,
+  cdp: getCdp,
+  automation: getAutomationGlobals,
+  lies: getLies,
+  environment: getEnvironment,
+}
+
+/** Collected again inside getToken: automation can attach after the page loaded. */
+export const tokenSignals = {
+  cdpAtToken: getCdp,
+}
+
+/** The WebGL renderer, taken from FingerprintJS's own WebGL read (no second context). */
+export interface WebGlSignal {
+  vendor: string
+  renderer: string
+}
+
+/** `callStack` is taken synchronously when getToken is called; `webgl` comes from FingerprintJS. */
+type Sources = typeof signals & typeof tokenSignals & { callStack: typeof getCallStackMarkers; webgl: () => WebGlSignal | null }
+export type SignalName = keyof Sources
+export type SignalValues = { [K in SignalName]: Awaited<ReturnType<Sources[K]>> }
+
+/** As FingerprintJS does it: the runner, not each source, captures failures. */
+export type Component<T> = ({ value: T } | { error: string }) & { duration: number }
+export type SignalComponents = { [K in SignalName]?: Component<SignalValues[K]> }
+
+const round = (ms: number): number => Math.round(ms * 10) / 10
+
+function errorName(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 120) : String(err).slice(0, 120)
+}
+
+export async function runSources<S extends Record<string, () => unknown>>(
+  sources: S,
+): Promise<{ [K in keyof S]: Component<Awaited<ReturnType<S[K]>>> }> {
+  const out = {} as Record<string, Component<unknown>>
+  const pending: Array<Promise<void>> = []
+  for (const name of Object.keys(sources)) {
+    const started = performance.now()
+    try {
+      const result = sources[name]!()
+      if (result instanceof Promise) {
+        pending.push(
+          result.then(
+            (value: unknown) => void (out[name] = { value, duration: round(performance.now() - started) }),
+            (err: unknown) => void (out[name] = { error: errorName(err), duration: round(performance.now() - started) }),
+          ),
+        )
+      } else {
+        out[name] = { value: result, duration: round(performance.now() - started) }
+      }
+    } catch (err) {
+      out[name] = { error: errorName(err), duration: round(performance.now() - started) }
+    }
+  }
+  await Promise.all(pending)
+  return out as { [K in keyof S]: Component<Awaited<ReturnType<S[K]>>> }
+}

@@ -1,0 +1,15 @@
+/** Plugin and MIME type counts (desktop Chromium ships five PDF plugins; old headless had none). */
+export interface PluginsSignal {
+  plugins: number
+  mimeTypes: number
+  pdfViewer: boolean | null
+}
+
+export function getPlugins(): PluginsSignal {
+  const pdf = (navigator as { pdfViewerEnabled?: boolean }).pdfViewerEnabled
+  return {
+    plugins: navigator.plugins?.length ?? 0,
+    mimeTypes: navigator.mimeTypes?.length ?? 0,
+    pdfViewer: typeof pdf === 'boolean' ? pdf : null,
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * Window and screen geometry, in CSS px. Device-metrics emulation (DevTools protocol)
+ * shows as a viewport exactly the size of the "screen" inside a window larger than it.
+ */
+export interface ScreenSignal {
+  inner: [number, number]
+  outer: [number, number]
+  screen: [number, number]
+  avail: [number, number]
+  dpr: number
+  /** window.screenX/screenY. */
+  position: [number, number]
+}
+
+export function getScreen(): ScreenSignal {
+  return {
+    inner: [innerWidth, innerHeight],
+    outer: [outerWidth, outerHeight],
+    screen: [screen.width, screen.height],
+    avail: [screen.availWidth, screen.availHeight],
+    dpr: devicePixelRatio,
+    position: [screenX, screenY],
+  }
+}
