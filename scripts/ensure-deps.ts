@@ -13,6 +13,8 @@ interface Dependency {
   debianPackage: string
   present(): boolean
   hint: string
+  /** Tests that need it are skipped without it: installed when we can, never required. */
+  optional?: boolean
 }
 
 const onPath = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
@@ -32,16 +34,38 @@ const DEPENDENCIES: Dependency[] = [
     },
     hint: "apt-get install chromium, or `npx playwright install chromium`, or set CHROMIUM_PATH",
   },
+  {
+    what: 'Xvfb (headful browsers in the red-team tests)',
+    debianPackage: 'xvfb',
+    present: () => onPath('Xvfb'),
+    hint: 'apt-get install xvfb',
+  },
+  {
+    what: 'chromedriver (the Selenium red-team case)',
+    debianPackage: 'chromium-driver',
+    present: () => onPath('chromedriver'),
+    hint: 'apt-get install chromium-driver (the test is skipped without it)',
+    optional: true,
+  },
 ]
 
 const missing = DEPENDENCIES.filter((d) => !d.present())
 if (missing.length > 0) {
   const canInstall = process.env['VIGIL_NO_INSTALL'] !== '1' && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')
   if (!canInstall) {
-    console.error('The tests need programs this machine lacks:')
-    for (const d of missing) console.error(`  - ${d.what}: ${d.hint}`)
-    process.exit(1)
+    const required = missing.filter((d) => !d.optional)
+    for (const d of missing.filter((x) => x.optional)) console.warn(`Optional, missing (some tests will be skipped): ${d.what}: ${d.hint}`)
+    if (required.length > 0) {
+      console.error('The tests need programs this machine lacks:')
+      for (const d of required) console.error(`  - ${d.what}: ${d.hint}`)
+      process.exit(1)
+    }
+  } else {
+    install(missing)
   }
+}
+
+function install(missing: Dependency[]): void {
   const packages = missing.map((d) => d.debianPackage)
   console.log(`Installing ${packages.join(', ')} with apt-get for the tests (VIGIL_NO_INSTALL=1 stops this)…`)
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
@@ -52,7 +76,7 @@ if (missing.length > 0) {
       process.exit(1)
     }
   }
-  const still = missing.filter((d) => !d.present())
+  const still = missing.filter((d) => !d.present() && !d.optional)
   if (still.length > 0) {
     console.error(`Still missing after apt-get: ${still.map((d) => d.what).join(', ')}`)
     process.exit(1)

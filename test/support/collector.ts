@@ -2,19 +2,42 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { startServer, type RunningServer, type ServerOptions } from '../../collector-server/src/server'
 import { demoPlugin } from '../../demo/server'
+import { remoteJwks, verifyToken, type VerifiedToken } from '../../verify/src/index'
+import type { Detection, Environment } from '../../sdk/src/detectors/index'
+
+export interface Inspection extends VerifiedToken {
+  detections: Detection[]
+  environment: Environment
+  attestation: string
+}
 
 export interface TestCollector extends RunningServer {
   dataDir: string
+  /** Verifies a demo-site token and joins the event the collector stored for it. */
+  inspect(token: string): Promise<Inspection>
 }
 
 export async function startTestCollector(options: ServerOptions = {}): Promise<TestCollector> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'vigil-test-'))
   const server = await startServer({ port: 0, host: '127.0.0.1', dataDir, plugins: [demoPlugin], ...options })
+  const jwks = remoteJwks(`${server.url}/.well-known/jwks.json`)
   return {
     ...server,
     dataDir,
+    async inspect(token) {
+      const verified = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks })
+      const db = new Database(`${dataDir}/vigil.db`, { readonly: true })
+      try {
+        const row = db.prepare('SELECT detail FROM events WHERE id = ?').get(verified.jti) as { detail: string } | undefined
+        const detail = JSON.parse(row?.detail ?? '{}') as { detections?: Detection[]; environment?: Environment; attestation?: string }
+        return { ...verified, detections: detail.detections ?? [], environment: detail.environment!, attestation: detail.attestation ?? 'absent' }
+      } finally {
+        db.close()
+      }
+    },
     async close() {
       await server.close()
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true })

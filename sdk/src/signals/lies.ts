@@ -76,12 +76,18 @@ function targets(): Target[] {
   ]
 }
 
-/** "url:line" of the first stack frame, V8 format ("    at f (url:1:2)" or "    at url:1:2"). */
+/**
+ * The script of the first JavaScript stack frame, V8 format ("    at f (url:1:2)" or
+ * "    at url:1:2"). V8 also lists built-ins ("at Object.toString (<anonymous>)"); they
+ * have no line numbers and are skipped: only JavaScript can be a wrapper.
+ */
 function firstFrameSource(stack: string | undefined): string | null {
-  const line = stack?.split('\n').find((l) => l.trimStart().startsWith('at '))
-  if (!line) return null
-  const m = /\(?([^()\s]+):\d+:\d+\)?\s*$/.exec(line)
-  return m ? m[1]! : line.trim()
+  for (const line of stack?.split('\n') ?? []) {
+    if (!line.trimStart().startsWith('at ')) continue
+    const m = /\(?([^()\s]+):\d+:\d+\)?\s*$/.exec(line)
+    if (m) return m[1]!
+  }
+  return null
 }
 
 function check(target: Target, here: string | null, v8: boolean, lies: string[]): void {
