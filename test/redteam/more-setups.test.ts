@@ -11,7 +11,7 @@ import { chromium as playwrightExtra } from 'playwright-extra'
 import puppeteer from 'puppeteer-extra'
 import StealthPlugin from 'puppeteer-extra-plugin-stealth'
 import { CHROMIUM_FLAGS, findChromium } from '../support/browser'
-import { startTestCollector, type Inspection, type TestCollector } from '../support/collector'
+import { startTestCollector, type TestCollector } from '../support/collector'
 import { startXvfb, type Display } from '../support/xvfb'
 
 let collector: TestCollector
@@ -26,7 +26,7 @@ afterAll(async () => {
   await collector?.close()
 })
 
-function expectCaught(name: string, v: Pick<Inspection, 'verdict' | 'reasons'>): void {
+function expectCaught(name: string, v: { verdict: string; reasons: readonly string[] }): void {
   console.log(`red team ${name}: ${v.verdict} reasons=[${v.reasons.join(', ')}]`)
   expect(v.verdict).not.toBe('allow')
   expect(v.reasons.some((r) => r === 'automation' || r === 'tampering')).toBe(true)
@@ -65,7 +65,7 @@ describe('red team, more set-ups', () => {
       await page.waitForSelector('[data-sku]')
       await new Promise((r) => setTimeout(r, 2000))
       await page.click('[data-sku="sku-004"]')
-      const [request] = await Promise.all([page.waitForRequest((r) => r.url().endsWith('/demo/api/checkout')), page.click('#checkout')])
+      const [request] = await Promise.all([page.waitForRequest((r: { url(): string }) => r.url().endsWith('/demo/api/checkout')), page.click('#checkout')])
       expectCaught('puppeteer-stealth', await collector.inspect((JSON.parse(request.postData()!) as { token: string }).token))
     } finally {
       await browser.close()
