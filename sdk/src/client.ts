@@ -71,8 +71,9 @@ class Client implements VigilClient {
     this.recorder = startRecorderSafely()
     this.key = quiet(getDeviceKey())
     this.fingerprint = quiet(getFingerprint().catch(() => null))
-    // Off the critical path: after the page's own start-up work.
-    this.signals = quiet(idle().then(() => runSources(signals)))
+    // Off the critical path: after the page's own start-up work and after FingerprintJS,
+    // which warms what some signals would otherwise pay for cold (Intl, WebGL).
+    this.signals = quiet(this.fingerprint.then(idle).then(() => runSources(signals, true)))
   }
 
   getToken(action: string): Promise<string> {

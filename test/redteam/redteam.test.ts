@@ -110,7 +110,7 @@ describe('red team', () => {
       child.kill('SIGKILL')
       await exited
       await page.close()
-      rmSync(profile, { recursive: true, force: true })
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 })
     }
   })
 })

@@ -7,9 +7,9 @@ import { valueOf, type Environment, type Signals } from './types'
 const IN_APP: Array<[string, RegExp]> = [
   ['tiktok', /musical_ly|Bytedance|BytedanceWebview|TikTok|ByteLocale|aweme/i],
   ['instagram', /Instagram/],
-  ['facebook', /FBAN|FBAV|FB_IAB|FBIOS/],
-  ['messenger', /MessengerForiOS|Messenger\//],
   ['wechat', /MicroMessenger/],
+  ['facebook', /FBAN|FBAV|FB_IAB|FBIOS/],
+  ['messenger', /MessengerForiOS|(?<!Micro)Messenger\//],
   ['line', /\bLine\//],
   ['snapchat', /Snapchat/],
   ['pinterest', /Pinterest/],
@@ -54,12 +54,12 @@ export function classifyEnvironment(signals: Signals): Environment {
   const privacy: string[] = []
   if (env?.brave === true) privacy.push('brave')
   if (engine === 'gecko') {
-    // resistFingerprinting: UTC, rounded window, a fixed core count, screen equal to the window.
+    // resistFingerprinting (also Tor Browser): UTC, and a screen the size of the window.
     const tz = valueOf(signals, 'timezone')
     const screen = valueOf(signals, 'screen')
     const utc = tz?.zone === 'UTC' || tz?.zone === 'Etc/UTC' || tz?.zone === 'Atlantic/Reykjavik'
     const screenIsWindow = !!screen && screen.screen[0] === screen.inner[0] && screen.screen[1] === screen.inner[1]
-    if (utc && screenIsWindow) privacy.push(/rv:\d+\.0\) Gecko\/20100101 Firefox\/\d+\.0$/.test(ua) && valueOf(signals, 'hardware')?.cores === 2 ? 'tor' : 'firefox_rfp')
+    if (utc && screenIsWindow) privacy.push('firefox_rfp')
   }
   if ((valueOf(signals, 'lies')?.lies ?? []).some((l) => typeof l === 'string' && l.startsWith('privacy:'))) privacy.push('fingerprint_shield')
 

@@ -22,7 +22,7 @@ export interface Environment {
   /** Chrome, Edge, Brave, Samsung Internet, Opera, Firefox, Safari, … as the UA names it. */
   browser: string
   mobile: boolean
-  /** Privacy protections that make a browser look unusual: brave, firefox_rfp, tor, fingerprint_shield. */
+  /** Privacy protections that make a browser look unusual: brave, firefox_rfp (Tor Browser too), fingerprint_shield. */
   privacy: string[]
   webview: 'android_webview' | 'ios_wkwebview' | null
   /** Named in-app browser: tiktok, instagram, facebook, wechat, line, … */

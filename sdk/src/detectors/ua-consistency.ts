@@ -39,7 +39,7 @@ const HINT_PLATFORMS: Record<Os, RegExp> = {
 export function detectUaConsistency(signals: Signals, env: Environment): Detection[] {
   const agent = valueOf(signals, 'userAgent')
   if (!agent || typeof agent.ua !== 'string') return []
-  if (env.privacy.includes('firefox_rfp') || env.privacy.includes('tor')) return []
+  if (env.privacy.includes('firefox_rfp')) return []
   const out: Detection[] = []
   const os = osOfUa(agent.ua)
   if (os && typeof agent.platform === 'string' && !PLATFORMS[os].test(agent.platform)) {

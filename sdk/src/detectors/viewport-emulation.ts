@@ -9,7 +9,7 @@ import { valueOf, type Detection, type Environment, type Signals } from './types
  */
 export function detectViewportEmulation(signals: Signals, env: Environment): Detection | undefined {
   const s = valueOf(signals, 'screen')
-  if (!s || env.mobile || env.webview !== null || env.privacy.includes('firefox_rfp') || env.privacy.includes('tor')) return undefined
+  if (!s || env.mobile || env.webview !== null || env.privacy.includes('firefox_rfp')) return undefined
   const [iw, ih] = s.inner
   const [ow, oh] = s.outer
   const [sw, sh] = s.screen

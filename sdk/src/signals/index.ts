@@ -62,12 +62,23 @@ function errorName(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 120) : String(err).slice(0, 120)
 }
 
+/** A macrotask boundary: lets the page's input and rendering run between sources. */
+function yieldToPage(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0))
+}
+
+/**
+ * Runs every source and wraps its outcome; never rejects. With `yielding`, it returns
+ * to the event loop between sources so that no single task grows long.
+ */
 export async function runSources<S extends Record<string, () => unknown>>(
   sources: S,
+  yielding = false,
 ): Promise<{ [K in keyof S]: Component<Awaited<ReturnType<S[K]>>> }> {
   const out = {} as Record<string, Component<unknown>>
   const pending: Array<Promise<void>> = []
   for (const name of Object.keys(sources)) {
+    if (yielding) await yieldToPage()
     const started = performance.now()
     try {
       const result = sources[name]!()
