@@ -4,7 +4,7 @@
  * vigil/verify (offline: seal, signature, expiry, audience, action, hostname),
  * refuse a token it has already seen, then act on the verdict.
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import { join } from 'node:path'
 import { TokenVerificationError, jwksResolver, verifyToken, type VerifiedToken } from 'vigil/verify'
@@ -41,45 +41,68 @@ export async function demoPlugin(app: FastifyInstance, ctx: AppContext): Promise
 
   app.get('/demo/api/products', async () => ({ products: PRODUCTS }))
 
-  app.post<{ Body: { token?: unknown; items?: unknown } }>('/demo/api/checkout', async (request, reply) => {
-    const { token, items } = request.body ?? {}
-    if (typeof token !== 'string') return reply.code(400).send({ ok: false, error: 'missing_token' })
-    const cart = Array.isArray(items) ? items.filter((id): id is string => PRODUCTS.some((p) => p.id === id)) : []
-    if (cart.length === 0) return reply.code(400).send({ ok: false, error: 'empty_cart' })
-    let verified: VerifiedToken
+  /** Verifies the token for `action`; answers the refusal itself and returns null when it is not usable. */
+  async function verified(token: unknown, action: string, request: FastifyRequest, reply: FastifyReply): Promise<VerifiedToken | null> {
+    if (typeof token !== 'string') {
+      await reply.code(400).send({ ok: false, error: 'missing_token' })
+      return null
+    }
     try {
-      verified = await verifyToken(token, {
+      const v = await verifyToken(token, {
         secret: DEMO_SITE.secret,
         siteKey: DEMO_SITE.siteKey,
         // The demo backend runs beside the collector, so it reads the JWKS in process; a
         // separate backend would use remoteJwks('https://collector/.well-known/jwks.json').
         jwks: (kid) => jwksResolver(ctx.keyring().jwks)(kid),
-        action: 'checkout',
+        action,
         hostname: request.hostname,
       })
+      if (!seen.firstUse(v.jti, v.expiresAt, Date.now() / 1000)) {
+        await reply.code(403).send({ ok: false, error: 'already_used', message: 'this token was already used' })
+        return null
+      }
+      return v
     } catch (err) {
-      if (err instanceof TokenVerificationError) return reply.code(403).send({ ok: false, error: err.code, message: err.message })
-      throw err
+      if (!(err instanceof TokenVerificationError)) throw err
+      await reply.code(403).send({ ok: false, error: err.code, message: err.message })
+      return null
     }
-    if (!seen.firstUse(verified.jti, verified.expiresAt, Date.now() / 1000)) {
-      return reply.code(403).send({ ok: false, error: 'already_used', message: 'this token was already used for an order' })
-    }
-    const outcome = OUTCOME[verified.verdict]
+  }
+
+  // A real shop would not show these to the customer; the demo shows them in its developer panel.
+  const developerView = (v: VerifiedToken) => ({
+    verdict: v.verdict,
+    score: v.score,
+    reasons: v.reasons,
+    action: v.action,
+    deviceId: v.deviceId,
+    hostname: v.hostname,
+    issuedAt: new Date(v.issuedAt * 1000).toISOString(),
+  })
+
+  app.post<{ Body: { token?: unknown; items?: unknown } }>('/demo/api/checkout', async (request, reply) => {
+    const { token, items } = request.body ?? {}
+    const cart = Array.isArray(items) ? items.filter((id): id is string => PRODUCTS.some((p) => p.id === id)) : []
+    if (cart.length === 0) return reply.code(400).send({ ok: false, error: 'empty_cart' })
+    const v = await verified(token, 'checkout', request, reply)
+    if (!v) return reply
+    const outcome = OUTCOME[v.verdict]
     const total = cart.reduce((sum, id) => sum + (PRODUCTS.find((p) => p.id === id)?.price ?? 0), 0)
     return {
       ok: outcome === 'allowed',
       outcome,
-      order: outcome === 'allowed' ? { id: `ord_${verified.jti.slice(0, 10)}`, items: cart, total } : null,
-      // A real shop would not show these to the customer; the demo shows them in its developer panel.
-      verification: {
-        verdict: verified.verdict,
-        score: verified.score,
-        reasons: verified.reasons,
-        action: verified.action,
-        deviceId: verified.deviceId,
-        hostname: verified.hostname,
-        issuedAt: new Date(verified.issuedAt * 1000).toISOString(),
-      },
+      order: outcome === 'allowed' ? { id: `ord_${v.jti.slice(0, 10)}`, items: cart, total } : null,
+      verification: developerView(v),
     }
+  })
+
+  // Any e-mail and password sign in: the demo has no user database, only the risk check.
+  app.post<{ Body: { token?: unknown; email?: unknown } }>('/demo/api/login', async (request, reply) => {
+    const { token, email } = request.body ?? {}
+    if (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(email)) return reply.code(400).send({ ok: false, error: 'bad_email' })
+    const v = await verified(token, 'login', request, reply)
+    if (!v) return reply
+    const outcome = OUTCOME[v.verdict]
+    return { ok: outcome === 'allowed', outcome, account: outcome === 'allowed' ? email.split('@')[0] : null, verification: developerView(v) }
   })
 }

@@ -79,6 +79,25 @@ $('checkout').addEventListener('click', async () => {
   }
 })
 
+$('signin').addEventListener('submit', async (event) => {
+  event.preventDefault()
+  const email = $('email').value
+  try {
+    const token = await vigil.getToken('login')
+    // The password goes to the shop's own backend only; Vigil never sees field values.
+    const res = await fetch('/demo/api/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token, email }),
+    })
+    const body = await res.json()
+    $('account').textContent = body.outcome === 'allowed' ? `Signed in as ${body.account}` : body.outcome === 'step-up' ? 'Check your e-mail for a code' : 'Sign-in blocked'
+    show(body.outcome === 'allowed' ? 'allowed' : 'blocked', $('account').textContent, body)
+  } catch (err) {
+    show('blocked', `Could not sign in: ${err.code ?? err.message}`, { error: err.code, message: err.message })
+  }
+})
+
 fetch('/demo/api/products')
   .then((r) => r.json())
   .then((body) => {
