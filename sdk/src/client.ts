@@ -1,11 +1,12 @@
-import { ACTION_PATTERN, PROTOCOL_VERSION, TRACE_EVENTS_PER_PAYLOAD, signingInput, type CollectPayload } from './protocol/payload'
+import { ACTION_PATTERN, PROTOCOL_VERSION, TRACE_EVENTS_PER_PAYLOAD, signingInput, type CollectPayload, type FingerprintClaim } from './protocol/payload'
 import { attestationInput } from './protocol/attestation'
 import { toBase64url } from './protocol/base64url'
 import { VigilError, toVigilError } from './errors'
 import { resolveOptions, type ResolvedOptions, type VigilOptions } from './options'
 import { getDeviceKey, type DeviceKey } from './keys/device-key'
 import { getJson, postJson } from './transport/http'
-import { getFingerprint, type FingerprintResult } from './signals/fingerprint'
+import { getFingerprint } from './signals/fingerprint'
+import { getWorker } from './signals/worker'
 import { runSources, signals, tokenSignals, type SignalComponents } from './signals/index'
 import { getCallStackMarkers } from './signals/cdp'
 import { startRecorder, type BehaviorSnapshot, type Recorder } from './behavior/recorder'
@@ -63,16 +64,21 @@ class Client implements VigilClient {
   private readonly inflight = new Set<AbortController>()
   private destroyed = false
   private readonly key: Promise<DeviceKey>
-  private readonly fingerprint: Promise<FingerprintResult | null>
+  private readonly fingerprint: Promise<FingerprintClaim | null>
+  private readonly worker: Promise<SignalComponents['worker']>
   private readonly signals: Promise<SignalComponents>
   private readonly recorder: Recorder | null
 
   constructor(private readonly options: ResolvedOptions) {
+    // Recording starts at once: behaviour before the first idle moment counts too.
     this.recorder = startRecorderSafely()
     this.key = quiet(getDeviceKey())
-    this.fingerprint = quiet(getFingerprint().catch(() => null))
-    // Off the critical path: after the page's own start-up work and after FingerprintJS,
-    // which warms what some signals would otherwise pay for cold (Intl, WebGL).
+    // Everything else waits until the page has loaded and gone idle, so the SDK never
+    // forces the page's first layout or competes with its start-up (docs/performance).
+    const ready = quiet(afterLoad())
+    const worker = quiet(ready.then(getWorker))
+    this.worker = quiet(runSources({ worker: () => worker }).then((c) => c.worker))
+    this.fingerprint = quiet(ready.then(() => getFingerprint(worker)).catch(() => null))
     this.signals = quiet(this.fingerprint.then(idle).then(() => runSources(signals, true)))
   }
 
@@ -104,10 +110,11 @@ class Client implements VigilClient {
   private async run(action: string, signal: AbortSignal, stack: string[], behavior: BehaviorSnapshot | null): Promise<string> {
     const { endpoint, siteKey } = this.options
     const challengeBody = quiet(getJson(`${endpoint}/v1/challenge?siteKey=${encodeURIComponent(siteKey)}`, signal))
-    const [key, fp, collected, atToken] = await Promise.all([
+    const [key, fp, collected, worker, atToken] = await Promise.all([
       this.key,
       within(this.fingerprint, FINGERPRINT_WAIT_MS, null),
       within(this.signals, SIGNALS_WAIT_MS, {}),
+      within(this.worker, SIGNALS_WAIT_MS, undefined),
       runSources(tokenSignals),
     ])
     const challenge = readChallenge(await challengeBody)
@@ -120,8 +127,8 @@ class Client implements VigilClient {
       hostname: location.hostname,
       sdk: SDK_VERSION,
       device: { id: key.id, pub: key.pub, impl: key.impl, persisted: key.persisted },
-      fp: fp?.claim ?? null,
-      signals: { ...collected, ...atToken, callStack: { value: stack, duration: 0 }, ...(fp ? { webgl: fp.webgl } : {}) },
+      fp,
+      signals: { ...collected, ...atToken, ...(worker ? { worker } : {}), callStack: { value: stack, duration: 0 } },
       ...(behavior ? { behavior: { trace: behavior.trace, summary: { ...behavior.summary } } } : {}),
     }
     if (hasNativeBridge() && hasSubtle()) {
@@ -156,10 +163,16 @@ function startRecorderSafely(): Recorder | null {
   return captureSafely(() => startRecorder(), null)
 }
 
+/** Resolves once the page's load event has fired and the browser is idle. */
+function afterLoad(): Promise<void> {
+  if (typeof document === 'undefined' || document.readyState === 'complete') return idle()
+  return new Promise((resolve) => addEventListener('load', () => resolve(idle()), { once: true }))
+}
+
 function idle(): Promise<void> {
   return new Promise((resolve) => {
     const ric = (globalThis as { requestIdleCallback?: (cb: () => void, o?: { timeout: number }) => number }).requestIdleCallback
-    if (ric) ric(() => resolve(), { timeout: 300 })
+    if (ric) ric(() => resolve(), { timeout: 500 })
     else setTimeout(resolve, 50)
   })
 }

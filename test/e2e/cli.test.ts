@@ -36,7 +36,7 @@ describe('vigil-collector (built)', () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     const home = await fetch(`${url}/`)
     expect(home.status).toBe(200)
-    expect(await home.text()).toContain('<script src="/sdk/vigil.min.js"></script>')
+    expect(await home.text()).toContain('<script defer src="/sdk/vigil.min.js"></script>')
     const sdk = await fetch(`${url}/sdk/vigil.min.js`, { headers: { 'accept-encoding': 'br, gzip' } })
     expect([sdk.status, sdk.headers.get('content-type'), sdk.headers.get('content-encoding')]).toEqual([200, 'application/javascript; charset=utf-8', 'br'])
     expect(await sdk.text()).toMatch(/^var Vigil=/)

@@ -55,9 +55,10 @@ export function classifyEnvironment(signals: Signals): Environment {
   if (env?.brave === true) privacy.push('brave')
   if (engine === 'gecko') {
     // resistFingerprinting (also Tor Browser): UTC, and a screen the size of the window.
+    const zone = valueOf(signals, 'worker')?.zone
     const tz = valueOf(signals, 'timezone')
     const screen = valueOf(signals, 'screen')
-    const utc = tz?.zone === 'UTC' || tz?.zone === 'Etc/UTC' || tz?.zone === 'Atlantic/Reykjavik'
+    const utc = zone === 'UTC' || zone === 'Etc/UTC' || zone === 'Atlantic/Reykjavik' || (zone == null && tz?.offset === 0)
     const screenIsWindow = !!screen && screen.screen[0] === screen.inner[0] && screen.screen[1] === screen.inner[1]
     if (utc && screenIsWindow) privacy.push('firefox_rfp')
   }

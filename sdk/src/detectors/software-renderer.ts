@@ -5,11 +5,11 @@ const SOFTWARE = /SwiftShader|llvmpipe|softpipe|Software Rasterizer|Microsoft Ba
 /**
  * A WebGL renderer that is a software rasteriser or a virtual machine's / emulator's
  * GPU. Bot farms run there; so do some real people (remote desktops, blocklisted GPUs),
- * which is why this is `emulator`, a weak reason, and never automation.
+ * which is why this is `emulator`, a weak reason, and never automation. Read from the
+ * Web Worker, which creates its WebGL context off the page's main thread.
  */
 export function detectSoftwareRenderer(signals: Signals): Detection | undefined {
-  const renderers = [valueOf(signals, 'webgl')?.renderer, valueOf(signals, 'worker')?.webglRenderer]
-  const hit = renderers.find((r) => typeof r === 'string' && SOFTWARE.test(r))
-  if (!hit) return undefined
+  const hit = valueOf(signals, 'worker')?.webglRenderer
+  if (typeof hit !== 'string' || !SOFTWARE.test(hit)) return undefined
   return { code: 'emulator', detector: 'software_renderer', detail: (SOFTWARE.exec(hit)?.[0] ?? 'software').toLowerCase() }
 }

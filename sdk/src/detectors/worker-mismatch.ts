@@ -20,12 +20,8 @@ export function detectWorkerMismatch(signals: Signals, env: Environment): Detect
   const farbled = env.privacy.length > 0
   if (!farbled && worker.cores !== null && hardware.cores !== null && worker.cores !== hardware.cores) fields.push('hardwareConcurrency')
   if (!farbled && worker.memory !== null && hardware.memory !== null && worker.memory !== hardware.memory) fields.push('deviceMemory')
-  const webgl = valueOf(signals, 'webgl')
-  if (!farbled && env.engine === 'blink' && webgl && worker.webglRenderer !== null && webgl.renderer !== worker.webglRenderer) {
-    fields.push('webglRenderer')
-  }
   const tz = valueOf(signals, 'timezone')
-  if (tz && worker.zone !== null && tz.zone !== null && worker.zone !== tz.zone) fields.push('timeZone')
+  if (tz && typeof worker.offset === 'number' && (worker.offset !== tz.offset || (worker.zoneName ?? null) !== (tz.name ?? null))) fields.push('timeZone')
   if (fields.length === 0) return undefined
   return { code: 'tampering', detector: 'worker_mismatch', detail: `main thread and worker disagree on ${fields.join(',')}` }
 }

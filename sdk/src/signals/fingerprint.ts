@@ -1,31 +1,94 @@
 /**
- * The FingerprintJS visitor identifier, started at init so that getToken finds it
- * ready. `monitoring: false`: the library must never phone home from our pages.
- * Its WebGL read doubles as our `webgl` signal, so the page creates one context, not two.
+ * The device fingerprint, from FingerprintJS's open-source entropy sources, run by our
+ * own agent so that it stays invisible to page performance:
+ *  - every source starts in its own task (FingerprintJS's loop only yields every 16 ms);
+ *  - sources that cost a long task on their own are replaced or left out: `fonts` and
+ *    `fontPreferences` (60–130 ms of layout in an iframe; ./fonts.ts measures fonts a few
+ *    per task instead), `canvas` (PNG-encoded data URLs, then hashed: ./canvas.ts hashes
+ *    pixels instead), `webGlExtensions` (50–80 ms of WebGL parameter reads;
+ *    `webGlBasics` keeps the renderer), and the two that make the page's first Intl call
+ *    (`timezone`, `dateTimeLocale`: ICU start-up is 40–60 ms; the zone is read from Date).
+ *  - `domBlockers` (hundreds of bait elements and a forced layout, on Safari and Android),
+ *    `audio` (an OfflineAudioContext graph: 15–65 ms to build here) and `webGlBasics` (a
+ *    WebGL context: 15–60 ms) are left out too; the WebGL renderer enters the identifier
+ *    from the Web Worker, which creates its context off the main thread.
+ * Nothing phones home: the agent's monitoring request lives in `load()`, which we do not use.
  */
-import { load } from '@fingerprintjs/fingerprintjs'
+import { hashComponents, loadSources, prepareForSources, sources as fp, type UnknownComponents } from '@fingerprintjs/fingerprintjs'
 import type { FingerprintClaim } from '../protocol/payload'
-import type { Component, WebGlSignal } from './index'
+import type { Component } from './index'
+import type { WorkerSignal } from './worker'
+import { getTimezone } from './timezone'
+import { getFonts } from './fonts'
+import { getCanvas } from './canvas'
 
-export interface FingerprintResult {
-  claim: FingerprintClaim
-  webgl: Component<WebGlSignal | null>
+/** Listed one by one so the bundler drops the sources we leave out. */
+const SOURCES = {
+  userAgentData: fp.userAgentData,
+  screenFrame: fp.screenFrame,
+  canvas: getCanvas,
+  osCpu: fp.osCpu,
+  languages: fp.languages,
+  colorDepth: fp.colorDepth,
+  deviceMemory: fp.deviceMemory,
+  screenResolution: fp.screenResolution,
+  hardwareConcurrency: fp.hardwareConcurrency,
+  sessionStorage: fp.sessionStorage,
+  localStorage: fp.localStorage,
+  indexedDB: fp.indexedDB,
+  openDatabase: fp.openDatabase,
+  cpuClass: fp.cpuClass,
+  platform: fp.platform,
+  plugins: fp.plugins,
+  touchSupport: fp.touchSupport,
+  vendor: fp.vendor,
+  vendorFlavors: fp.vendorFlavors,
+  cookiesEnabled: fp.cookiesEnabled,
+  colorGamut: fp.colorGamut,
+  invertedColors: fp.invertedColors,
+  forcedColors: fp.forcedColors,
+  monochrome: fp.monochrome,
+  contrast: fp.contrast,
+  reducedMotion: fp.reducedMotion,
+  reducedTransparency: fp.reducedTransparency,
+  hdr: fp.hdr,
+  math: fp.math,
+  pdfViewerEnabled: fp.pdfViewerEnabled,
+  architecture: fp.architecture,
+  applePay: fp.applePay,
+  privateClickMeasurement: fp.privateClickMeasurement,
+  audioBaseLatency: fp.audioBaseLatency,
 }
 
-export async function getFingerprint(): Promise<FingerprintResult> {
+
+/** How far the identifier can be trusted to single out a device, by platform (after FingerprintJS's open agent). */
+function confidence(): number {
+  const ua = navigator.userAgent
+  if (/Android/.test(ua)) return 0.4
+  if (/AppleWebKit/.test(ua) && !/Chrome|CriOS|Edg/.test(ua)) return /iPhone|iPad|iPod/.test(ua) ? 0.3 : 0.5
+  return /^Win/.test(navigator.platform) ? 0.6 : 0.5
+}
+
+/** `worker` is the Web Worker snapshot, which carries the WebGL renderer. */
+export async function getFingerprint(worker: Promise<WorkerSignal | null>): Promise<FingerprintClaim> {
   const started = performance.now()
-  const agent = await load({ monitoring: false })
-  const result = await agent.get()
-  const gl = result.components.webGlBasics
-  let webgl: Component<WebGlSignal | null>
-  if ('error' in gl) {
-    webgl = { error: String((gl.error as { name?: string } | undefined)?.name ?? gl.error), duration: gl.duration }
-  } else {
-    const v = gl.value
-    webgl = { value: typeof v === 'object' ? { vendor: v.vendorUnmasked || v.vendor, renderer: v.rendererUnmasked || v.renderer } : null, duration: gl.duration }
+  await prepareForSources()
+  // A release interval of 0: FingerprintJS returns to the event loop after every source.
+  const components: UnknownComponents = await loadSources(SOURCES, { cache: {}, debug: false }, [], 0)()
+  const fontsStarted = performance.now()
+  let fonts: Component<string[]>
+  try {
+    fonts = { value: await getFonts(), duration: Math.round(performance.now() - fontsStarted) }
+  } catch (err) {
+    fonts = { error: String(err), duration: Math.round(performance.now() - fontsStarted) }
   }
-  return {
-    claim: { visitorId: result.visitorId, confidence: result.confidence.score, ms: Math.round(performance.now() - started) },
-    webgl,
-  }
+  const tz = getTimezone()
+  const w = await worker.catch(() => null)
+  const visitorId = hashComponents({
+    ...components,
+    fonts,
+    timezone: { value: `${tz.offset}/${tz.name ?? ''}`, duration: 0 },
+    webgl: { value: w ? `${w.webglVendor ?? ''}/${w.webglRenderer ?? ''}` : null, duration: 0 },
+  })
+  return { visitorId, confidence: confidence(), ms: Math.round(performance.now() - started) }
 }

@@ -19,11 +19,15 @@ import { getCdp, getCallStackMarkers } from './cdp'
 import { getAutomationGlobals } from './automation-globals'
 import { getLies } from './lies'
 import { getEnvironment } from './environment'
+import { nextTask } from './slice'
 
-/** Collected at init. Async sources first: they run while the sync ones do. */
+/**
+ * Collected at init. Async sources first: they run while the sync ones do. The Web
+ * Worker snapshot is started separately, at once (the fingerprint needs its WebGL
+ * renderer), and joins the components as `worker`.
+ */
 export const signals = {
   permissions: getPermissions,
-  worker: getWorker,
   webdriver: getWebDriver,
   userAgent: getUserAgent,
   hardware: getHardware,
@@ -41,14 +45,8 @@ export const tokenSignals = {
   cdpAtToken: getCdp,
 }
 
-/** The WebGL renderer, taken from FingerprintJS's own WebGL read (no second context). */
-export interface WebGlSignal {
-  vendor: string
-  renderer: string
-}
-
-/** `callStack` is taken synchronously when getToken is called; `webgl` comes from FingerprintJS. */
-type Sources = typeof signals & typeof tokenSignals & { callStack: typeof getCallStackMarkers; webgl: () => WebGlSignal | null }
+/** `worker` starts first (see above); `callStack` is taken synchronously when getToken is called. */
+type Sources = typeof signals & typeof tokenSignals & { worker: typeof getWorker; callStack: typeof getCallStackMarkers }
 export type SignalName = keyof Sources
 export type SignalValues = { [K in SignalName]: Awaited<ReturnType<Sources[K]>> }
 
@@ -62,11 +60,6 @@ function errorName(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 120) : String(err).slice(0, 120)
 }
 
-/** A macrotask boundary: lets the page's input and rendering run between sources. */
-function yieldToPage(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0))
-}
-
 /**
  * Runs every source and wraps its outcome; never rejects. With `yielding`, it returns
  * to the event loop between sources so that no single task grows long.
@@ -78,7 +71,7 @@ export async function runSources<S extends Record<string, () => unknown>>(
   const out = {} as Record<string, Component<unknown>>
   const pending: Array<Promise<void>> = []
   for (const name of Object.keys(sources)) {
-    if (yielding) await yieldToPage()
+    if (yielding) await nextTask()
     const started = performance.now()
     try {
       const result = sources[name]!()

@@ -33,6 +33,8 @@ interface Target {
   throwsOnBadReceiver: boolean
 }
 
+import { sliced } from './slice'
+
 const NATIVE_SOURCE = /^function (get |set )?[\w$]*\(\) \{\s*\[native code\]\s*\}$/
 
 function describe(group: Group, owner: unknown, ownerName: string, props: string[], throwsOnBadReceiver = true): Target[] {
@@ -125,21 +127,24 @@ function windowData(lies: string[]): void {
   if (Object.getPrototypeOf(navigator) !== proto('Navigator')) lies.push('identity:navigator:prototype')
 }
 
-export function getLies(): LiesSignal {
+export async function getLies(): Promise<LiesSignal> {
   const lies: string[] = []
   // V8 ("Error\n    at …") is the only stack format whose frames we rely on.
   const reference = new Error().stack
   const v8 = typeof reference === 'string' && /^Error\n\s+at /.test(reference)
   const here = firstFrameSource(reference)
   const list = targets()
-  // Two frames are all the stack check reads; capturing fewer keeps it cheap.
-  const limit = (Error as { stackTraceLimit?: number }).stackTraceLimit
-  if (v8) (Error as { stackTraceLimit?: number }).stackTraceLimit = 3
-  try {
-    for (const target of list) check(target, here, v8, lies)
-  } finally {
-    if (v8) (Error as { stackTraceLimit?: number }).stackTraceLimit = limit
-  }
+  const errorCtor = Error as { stackTraceLimit?: number }
+  await sliced(list, (target) => {
+    // Two frames are all the stack check reads; capturing fewer keeps it cheap.
+    const limit = errorCtor.stackTraceLimit
+    if (v8) errorCtor.stackTraceLimit = 3
+    try {
+      check(target, here, v8, lies)
+    } finally {
+      if (v8) errorCtor.stackTraceLimit = limit
+    }
+  })
   windowData(lies)
   return { lies: lies.slice(0, 64), checked: list.length }
 }

@@ -1,19 +1,16 @@
-/** Time zone and locale, for classification (Tor/RFP report UTC) and consistency. */
+/**
+ * The time zone from Date, not Intl: a page's first Intl call starts ICU, a 40–60 ms
+ * long task. The IANA zone name comes from the Web Worker (off the main thread).
+ */
 export interface TimezoneSignal {
-  zone: string | null
+  /** Minutes from UTC, as Date.getTimezoneOffset reports them. */
   offset: number
-  locale: string | null
+  /** The zone's display name from Date.toString(), e.g. "Central European Standard Time". */
+  name: string | null
 }
 
 export function getTimezone(): TimezoneSignal {
-  let zone: string | null = null
-  let locale: string | null = null
-  try {
-    const options = Intl.DateTimeFormat().resolvedOptions()
-    zone = options.timeZone ?? null
-    locale = options.locale ?? null
-  } catch {
-    // Intl missing or broken: keep nulls.
-  }
-  return { zone, offset: new Date().getTimezoneOffset(), locale }
+  const date = new Date()
+  const name = /\(([^)]+)\)\s*$/.exec(date.toString())?.[1] ?? null
+  return { offset: date.getTimezoneOffset(), name }
 }

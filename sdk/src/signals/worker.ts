@@ -12,7 +12,11 @@ export interface WorkerSignal {
   brands: string[] | null
   webglVendor: string | null
   webglRenderer: string | null
+  /** IANA zone (Intl, paid for off the main thread). */
   zone: string | null
+  /** Same as the main thread's timezone signal. */
+  offset: number
+  zoneName: string | null
 }
 
 const TIMEOUT_MS = 1500
@@ -39,6 +43,8 @@ function workerMain(): void {
   } catch (e) {
     // Intl missing.
   }
+  const date = new Date()
+  const named = /\(([^)]+)\)\s*$/.exec(date.toString())
   scope.postMessage({
     ua: nav.userAgent,
     platform: nav.platform,
@@ -49,6 +55,8 @@ function workerMain(): void {
     webglVendor,
     webglRenderer,
     zone,
+    offset: date.getTimezoneOffset(),
+    zoneName: named ? named[1] : null,
   })
 }
 
