@@ -80,4 +80,5 @@ export default [
   // Type declarations.
   { input: 'sdk/src/index.ts', output: { file: 'dist/sdk/index.d.ts', format: 'es' }, plugins: [dts()] },
   { input: 'verify/src/index.ts', output: { file: 'dist/verify/index.d.ts', format: 'es' }, plugins: [dts()] },
+  { input: 'collector-server/src/index.ts', output: { file: 'dist/collector/index.d.ts', format: 'es' }, external: nodeExternal, plugins: [dts()] },
 ]
