@@ -122,7 +122,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       preCompressed: true,
       cacheControl: true,
       maxAge: 300_000,
-      setHeaders: (reply) => void reply.header('access-control-allow-origin', '*'),
+      setHeaders: (res) => res.setHeader('access-control-allow-origin', '*'),
     })
   }
   for (const plugin of options.plugins ?? []) void app.register(async (scope) => plugin(scope, ctx))

@@ -95,6 +95,13 @@ describe('single detectors', () => {
     expect(runDetectors(set(s, 'hardware', { ...hw, touchPoints: 0 })).detections.map((d) => d.detail)).toContain('android user agent without a touch screen')
   })
 
+  it('desktop Chromium with its PDF viewer on but no plugins has had them emptied', () => {
+    const d = runDetectors(set(plain(), 'plugins', { plugins: 0, mimeTypes: 0, pdfViewer: true })).detections
+    expect(d).toEqual([{ code: 'tampering', detector: 'headless', detail: 'PDF viewer on, but 0 plugins and 0 MIME types' }])
+    // PDF viewer disabled by policy: no plugins, and nothing wrong.
+    expect(runDetectors(set(plain(), 'plugins', { plugins: 0, mimeTypes: 0, pdfViewer: false })).detections).toEqual([])
+  })
+
   it('a fullscreen window is not an emulated viewport', () => {
     const s = set(plain(), 'screen', { inner: [1920, 1080], outer: [1920, 1080], screen: [1920, 1080], avail: [1920, 1040], dpr: 1, position: [0, 0] })
     expect(runDetectors(s).detections).toEqual([])
