@@ -10,6 +10,7 @@ import esbuild from 'rollup-plugin-esbuild'
 import { nodeResolve } from '@rollup/plugin-node-resolve'
 import commonjs from '@rollup/plugin-commonjs'
 import terser from '@rollup/plugin-terser'
+import json from '@rollup/plugin-json'
 import { dts } from 'rollup-plugin-dts'
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'))
@@ -37,7 +38,7 @@ const selfReference = () => ({
 })
 
 const terserOptions = { ecma: 2020, module: false, compress: { passes: 2 }, format: { comments: false } }
-const browserPlugins = (extra = []) => [...extra, nodeResolve({ browser: true }), commonjs(), ts()]
+const browserPlugins = (extra = []) => [...extra, json({ compact: true, preferConst: true }), nodeResolve({ browser: true }), commonjs(), ts()]
 const nodeExternal = (id) =>
   builtinModules.includes(id) || id.startsWith('node:') || Object.keys(pkg.dependencies ?? {}).some((d) => id === d || id.startsWith(d + '/'))
 
@@ -59,7 +60,7 @@ export default [
   },
   // Lazy chunks the IIFE loads beside itself with import().
   {
-    input: { 'vigil-nacl': 'sdk/src/keys/nacl.ts' },
+    input: { 'vigil-nacl': 'sdk/src/keys/nacl.ts', 'vigil-classifier': 'sdk/src/classifier/chunk.ts' },
     output: { dir: 'dist/browser', format: 'es', entryFileNames: '[name].mjs', plugins: [terser({ ...terserOptions, module: true })] },
     plugins: browserPlugins(),
   },
@@ -75,7 +76,7 @@ export default [
     input: { index: 'collector-server/src/index.ts', cli: 'collector-server/src/cli.ts' },
     output: { dir: 'dist/collector', format: 'es', chunkFileNames: 'chunks/[name]-[hash].js' },
     external: nodeExternal,
-    plugins: [selfReference(), nodeResolve({ preferBuiltins: true }), ts()],
+    plugins: [selfReference(), json({ compact: true, preferConst: true }), nodeResolve({ preferBuiltins: true }), ts()],
   },
   // Type declarations.
   { input: 'sdk/src/index.ts', output: { file: 'dist/sdk/index.d.ts', format: 'es' }, plugins: [dts()] },

@@ -4,6 +4,8 @@ export const BUDGETS = {
   coreGzipBytes: 36 * 1024,
   /** Lazily loaded classifier chunk, gzip, weights included. */
   classifierGzipBytes: 50 * 1024,
+  /** Classifier inference in Chromium (tfjs-core), per trace. */
+  classifierInferenceMs: 1,
   /** No long task (≥ 50 ms) attributable to the SDK on the demo page. */
   sdkLongTasks: 0,
   /** Recorder cost per event, median. */

@@ -55,6 +55,13 @@ export const CollectPayload = Type.Object({
         c: NumberColumn,
       }),
       summary: Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 64 }),
+      client: Type.Optional(
+        Type.Object({
+          score: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()]),
+          model: Type.String({ maxLength: 64 }),
+          ms: Type.Number({ minimum: 0 }),
+        }),
+      ),
     }),
   ),
   attestation: Type.Optional(
@@ -92,5 +99,11 @@ export const SiteverifyResponse = Type.Object({
   deviceId: Type.Optional(Type.String()),
   hostname: Type.Optional(Type.String()),
   issuedAt: Type.Optional(Type.String({ description: 'ISO 8601' })),
+  behavior: Type.Optional(
+    Type.Union([
+      Type.Null(),
+      Type.Object({ server: Type.Union([Type.Number(), Type.Null()]), client: Type.Union([Type.Number(), Type.Null()]), model: Type.String() }),
+    ]),
+  ),
   errorCodes: Type.Optional(Type.Array(Type.String())),
 })

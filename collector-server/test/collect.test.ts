@@ -1,7 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { makeTestApp, OTHER_SITE, type TestApp } from '../../test/support/app'
 import { TestDevice } from '../../test/support/device'
+import { readFileSync } from 'node:fs'
 import { CHALLENGE_TTL_MS, MAX_COLLECT_BYTES } from '../../sdk/src/protocol/payload'
+import { compactTrace, type TraceEvent } from '../../sdk/src/protocol/trace'
+import { classifier } from '../src/risk/behavior'
 
 let t: TestApp
 beforeEach(async () => {
@@ -176,6 +179,31 @@ describe('POST /v1/collect', () => {
     const metrics = (await t.app.inject('/metrics')).body
     expect(metrics).toMatch(/vigil_collect_total\{outcome="accepted"\} 1/)
     expect(metrics).toMatch(/vigil_collect_total\{outcome="replayed"\} 1/)
+  })
+})
+
+describe('behaviour re-scoring', () => {
+  const golden = readFileSync('test/fixtures/traces/golden.jsonl', 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; events: TraceEvent[] })
+  const bot = golden.find((g) => g.id === 'synthetic-linear')!
+
+  it("re-scores the trace itself: a bot's trace is bot_behavior whatever the page claims", async () => {
+    const device = new TestDevice()
+    const body = device.body(await t.challenge(), { behavior: { trace: compactTrace(bot.events), summary: {} } })
+    const res = await collect(body)
+    const token = (res.json() as { token: string }).token
+    const verdict = (await t.app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: 'demo-secret', token } })).json() as { reasons: string[]; behavior: { server: number } }
+    expect(verdict.reasons).toContain('bot_behavior')
+    expect(verdict.behavior.server).toBeGreaterThanOrEqual(classifier.threshold)
+  })
+
+  it('treats a client score that the trace does not give as tampering', async () => {
+    const device = new TestDevice()
+    const behavior = { trace: compactTrace(bot.events), summary: {}, client: { score: 0.01, model: classifier.version, ms: 0.4 } }
+    const res = await collect(device.body(await t.challenge(), { behavior }))
+    const token = (res.json() as { token: string }).token
+    const verdict = (await t.app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: 'demo-secret', token } })).json() as { reasons: string[]; behavior: { client: number } }
+    expect(verdict.reasons).toEqual(expect.arrayContaining(['tampering', 'bot_behavior']))
+    expect(verdict.behavior.client).toBe(0.01)
   })
 })
 

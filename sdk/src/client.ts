@@ -11,6 +11,8 @@ import { runSources, signals, tokenSignals, type SignalComponents } from './sign
 import { getCallStackMarkers } from './signals/cdp'
 import { startRecorder, type BehaviorSnapshot, type Recorder } from './behavior/recorder'
 import { hasNativeBridge, requestAttestation } from './bridge/native'
+import { loadClassifier } from './classifier/load'
+import type { Scorer } from './classifier/chunk'
 import { hasSubtle, sha256 } from './keys/webcrypto'
 import { SDK_VERSION } from './version'
 import { scriptBase } from './script-base'
@@ -68,6 +70,7 @@ class Client implements VigilClient {
   private readonly worker: Promise<SignalComponents['worker']>
   private readonly signals: Promise<SignalComponents>
   private readonly recorder: Recorder | null
+  private scorer: Scorer | null = null
 
   constructor(private readonly options: ResolvedOptions) {
     // Recording starts at once: behaviour before the first idle moment counts too.
@@ -80,6 +83,14 @@ class Client implements VigilClient {
     this.worker = quiet(runSources({ worker: () => worker }).then((c) => c.worker))
     this.fingerprint = quiet(ready.then(() => getFingerprint(worker)).catch(() => null))
     this.signals = quiet(this.fingerprint.then(idle).then(() => runSources(signals, true)))
+    // The classifier chunk last, when the page is idle again: nothing waits for it.
+    void quiet(
+      this.signals
+        .then(idle)
+        .then(loadClassifier)
+        .then((m) => m.createScorer())
+        .then((scorer) => void (this.scorer = scorer)),
+    )
   }
 
   getToken(action: string): Promise<string> {
@@ -129,7 +140,7 @@ class Client implements VigilClient {
       device: { id: key.id, pub: key.pub, impl: key.impl, persisted: key.persisted },
       fp,
       signals: { ...collected, ...atToken, ...(worker ? { worker } : {}), callStack: { value: stack, duration: 0 } },
-      ...(behavior ? { behavior: { trace: behavior.trace, summary: { ...behavior.summary } } } : {}),
+      ...(behavior ? { behavior: { trace: behavior.trace, summary: { ...behavior.summary }, ...clientScore(this.scorer, behavior) } } : {}),
     }
     if (hasNativeBridge() && hasSubtle()) {
       const nonce = toBase64url(await sha256(new TextEncoder().encode(attestationInput(payload))))
@@ -149,6 +160,14 @@ class Client implements VigilClient {
     for (const controller of this.inflight) controller.abort(new VigilError('destroyed', 'this Vigil client was destroyed'))
     this.inflight.clear()
   }
+}
+
+function clientScore(scorer: Scorer | null, behavior: BehaviorSnapshot): { client?: { score: number | null; model: string; ms: number } } {
+  if (!scorer) return {}
+  const result = captureSafely(() => scorer(behavior.trace), null)
+  if (!result) return {}
+  const score = result.score === null ? null : Math.round(result.score * 1e6) / 1e6
+  return { client: { score, model: result.model, ms: Math.round(result.ms * 100) / 100 } }
 }
 
 function captureSafely<T>(fn: () => T, fallback: T): T {

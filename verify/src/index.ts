@@ -92,6 +92,8 @@ export interface VerifiedToken {
   expiresAt: number
   /** Unique token id, for your own single-use bookkeeping. */
   jti: string
+  /** Behaviour classifier: the collector's score (null: too little behaviour) and the page's hint. */
+  behavior: { server: number | null; client: number | null; model: string } | null
   claims: Record<string, unknown>
 }
 
@@ -185,6 +187,13 @@ export function sealedSiteKey(token: string): string | undefined {
   return typeof kid === 'string' ? kid : undefined
 }
 
+function readBehavior(value: unknown): VerifiedToken['behavior'] {
+  if (typeof value !== 'object' || value === null) return null
+  const v = value as Record<string, unknown>
+  const score = (x: unknown): number | null => (typeof x === 'number' ? x : null)
+  return { server: score(v['server']), client: score(v['client']), model: typeof v['model'] === 'string' ? v['model'] : '' }
+}
+
 export async function verifyToken(token: string, options: VerifyOptions): Promise<VerifiedToken> {
   const jws = unsealToken(token, options.secret, options.siteKey)
   const parts = jws.split('.')
@@ -233,6 +242,7 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
     issuedAt: iat as number,
     expiresAt: exp as number,
     jti: jti as string,
+    behavior: readBehavior(claims['bhv']),
     claims,
   }
 }

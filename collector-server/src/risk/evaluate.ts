@@ -8,9 +8,11 @@ import { expandTrace, TraceFormatError, type TraceEvent } from '../../../sdk/src
 import type { CollectPayload } from '../../../sdk/src/protocol/payload'
 import type { ReasonCode } from '../../../sdk/src/protocol/reasons'
 import { checkAttestation, type AttestationStatus, type AttestationVerifier } from './attestation'
+import { scoreBehavior, type BehaviorScore } from './behavior'
 
 export interface Evaluation {
   reasons: ReasonCode[]
+  behavior: BehaviorScore
   environment: Environment
   detections: Detection[]
   attestation: AttestationStatus
@@ -52,10 +54,13 @@ export async function evaluatePayload(payload: CollectPayload, verifiers: Readon
     }
   }
   const interaction = summariseInteraction(events)
+  const behavior = scoreBehavior(events, payload.behavior?.client)
+  if (behavior.mismatch) detections.push({ code: 'tampering', detector: 'classifier', detail: `the page reported ${behavior.client} for a trace that scores ${behavior.server}` })
   const reasons = new Set<ReasonCode>(detections.map((d) => d.code))
+  if (behavior.bot) reasons.add('bot_behavior')
   // Pointer moves alone (or nothing at all) are not an interaction with the page.
   if (!events.some((e) => INTERACTIVE.has(e.type)) && interaction.pointer < 5) reasons.add('no_interaction')
   const attestation = await checkAttestation(payload, verifiers)
   if (attestation.status === 'failed' || attestation.status === 'nonce_mismatch') reasons.add('attestation_failed')
-  return { reasons: [...reasons], environment, detections, attestation: attestation.status, interaction, events }
+  return { reasons: [...reasons], behavior, environment, detections, attestation: attestation.status, interaction, events }
 }

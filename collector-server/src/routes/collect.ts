@@ -86,6 +86,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
         iat,
         exp: iat + site.tokenTtlS,
         jti: newTokenId(),
+        bhv: { server: evaluation.behavior.server, client: evaluation.behavior.client, model: evaluation.behavior.model },
       }
       const token = issueToken(ctx.keyring().active, site, claims)
       await timed(metrics, 'event_append', () =>
@@ -108,6 +109,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
             detections: evaluation.detections,
             attestation: evaluation.attestation,
             interaction: evaluation.interaction,
+            behavior: evaluation.behavior,
             fp: payload.fp,
             clientTs: payload.ts,
             persisted: payload.device.persisted,

@@ -60,6 +60,7 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
         deviceId: verified.deviceId,
         hostname: verified.hostname,
         issuedAt: new Date(verified.issuedAt * 1000).toISOString(),
+        behavior: verified.behavior,
       }
     },
   )

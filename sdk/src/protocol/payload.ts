@@ -74,6 +74,8 @@ export interface CollectPayload {
 export interface BehaviorClaim {
   trace: CompactTrace
   summary: Record<string, unknown>
+  /** The on-device classifier's score of `trace`: a hint, re-scored by the collector. */
+  client?: { score: number | null; model: string; ms: number }
 }
 
 export interface CollectBody {

@@ -125,3 +125,44 @@ export function compactTrace(events: readonly TraceEvent[]): CompactTrace {
   }
   return out
 }
+
+/**
+ * Parses one JSON line of the trace format. Unknown fields and unknown event types are
+ * ignored; anything else that is wrong throws a TraceFormatError saying what and where.
+ */
+export function parseTraceLine(line: string): Trace {
+  let value: unknown
+  try {
+    value = JSON.parse(line)
+  } catch (err) {
+    throw new TraceFormatError(`not JSON (${(err as Error).message})`)
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TraceFormatError('a trace must be a JSON object')
+  const obj = value as Record<string, unknown>
+  if (typeof obj['id'] !== 'string' && typeof obj['id'] !== 'number') throw new TraceFormatError('"id" must be a string')
+  if (!Array.isArray(obj['events'])) throw new TraceFormatError('"events" must be an array')
+  const events: TraceEvent[] = []
+  let last = -Infinity
+  obj['events'].forEach((raw: unknown, i: number) => {
+    if (typeof raw !== 'object' || raw === null) throw new TraceFormatError(`events[${i}] is not an object`)
+    const e = raw as Record<string, unknown>
+    if (typeof e['type'] !== 'string') throw new TraceFormatError(`events[${i}].type must be a string`)
+    if (!(EVENT_TYPES as readonly string[]).includes(e['type'])) return
+    const t = e['t']
+    if (typeof t !== 'number' || !Number.isFinite(t)) throw new TraceFormatError(`events[${i}].t must be a number`)
+    if (t < last) throw new TraceFormatError(`events[${i}].t goes back in time (${t} after ${last})`)
+    last = t
+    const event: TraceEvent = { type: e['type'] as EventType, t }
+    for (const key of ['x', 'y', 'button', 'dx', 'dy'] as const) {
+      const v = e[key]
+      if (v === undefined || v === null) continue
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new TraceFormatError(`events[${i}].${key} must be a number`)
+      event[key] = v
+    }
+    events.push(event)
+  })
+  const trace: Trace = { id: String(obj['id']), events }
+  const vp = obj['viewport'] as { width?: unknown; height?: unknown } | undefined
+  if (vp && typeof vp === 'object' && typeof vp.width === 'number' && typeof vp.height === 'number') trace.viewport = { width: vp.width, height: vp.height }
+  return trace
+}
