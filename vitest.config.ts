@@ -12,6 +12,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
+          globalSetup: ['test/support/redis-setup.ts'],
           include: ['{sdk,collector-server,verify,model,demo}/**/*.test.ts', 'test/unit/**/*.test.ts'],
           environment: 'node',
         },
@@ -24,7 +25,7 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
           include: ['test/e2e/**/*.test.ts', 'test/redteam/**/*.test.ts'],
           environment: 'node',
-          globalSetup: ['test/support/global-setup.ts'],
+          globalSetup: ['test/support/global-setup.ts', 'test/support/redis-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           maxWorkers: 2,

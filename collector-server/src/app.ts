@@ -5,6 +5,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import fastifyStatic from '@fastify/static'
+import fastifySwagger from '@fastify/swagger'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { MAX_COLLECT_BYTES } from '../../sdk/src/protocol/payload'
@@ -106,11 +107,19 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     ctx.metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000)
   })
 
+  // The OpenAPI description is generated from the route schemas: GET /openapi.json.
+  void app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Vigil collector', version: '1', description: 'Challenges, signed collects, sealed verdict tokens, siteverify. Errors: {"error":{"code","message"}} (docs/protocol.md).' },
+    },
+  })
   registerCors(app, sites)
   void app.register(challengeRoutes, { ctx })
   void app.register(collectRoutes, { ctx })
   void app.register(siteverifyRoutes, { ctx })
   void app.register(metaRoutes, { ctx })
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
   const sdkDir = options.sdkDir === undefined ? join(packageRoot(), 'dist', 'browser') : options.sdkDir
   if (sdkDir !== false && existsSync(sdkDir)) {

@@ -1,19 +1,42 @@
 /**
- * vigil-collector — run the collector.
+ * vigil-collector — run the collector, or manage its signing keys.
  *
  *   vigil-collector [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--store sqlite:./data/vigil.db | redis://127.0.0.1:6379]
  *                   [--sites ./sites.json] [--demo] [--trust-proxy]
+ *   vigil-collector keys list|rotate [--data-dir ./data]
+ *   vigil-collector keys retire <kid> [--data-dir ./data]
  *
  * Environment: PORT, HOST, VIGIL_DATA_DIR, VIGIL_STORE, VIGIL_LOG_LEVEL (default info).
  */
 import { parseArgs } from 'node:util'
+import { readFileSync } from 'node:fs'
 import { startServer } from './server'
+import { loadKeyring, parseSigningKeys, retireSigningKey, rotateSigningKey, signingKeysPath } from './config/keyring'
 import { demoPlugin } from '../../demo/server'
 
-const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--sites FILE] [--demo] [--trust-proxy]`
+const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--sites FILE] [--demo] [--trust-proxy]
+       vigil-collector keys list|rotate [--data-dir DIR]
+       vigil-collector keys retire KID [--data-dir DIR]`
+
+/** keys list | rotate | retire KID: running collectors on the same data directory pick the change up within seconds. */
+function keysCommand(args: string[], dataDir: string): void {
+  const [verb, kid] = args
+  if (verb === 'rotate') {
+    const { added, retiring } = rotateSigningKey(dataDir)
+    console.log(`new active key ${added}; still verifying until retired: ${retiring.join(', ') || 'none'}`)
+  } else if (verb === 'retire' && kid) {
+    retireSigningKey(dataDir, kid)
+    console.log(`retired ${kid}: tokens it signed no longer verify`)
+  } else if (verb === 'list') {
+    for (const k of parseSigningKeys(readFileSync(signingKeysPath(dataDir), 'utf8'))) console.log(`${k.kid}  ${k.status.padEnd(8)}  created ${k.createdAt}`)
+  } else {
+    throw new Error(USAGE)
+  }
+}
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
     options: {
       port: { type: 'string' },
       host: { type: 'string' },
@@ -30,13 +53,20 @@ async function main(): Promise<void> {
     console.log(USAGE)
     return
   }
+  const dataDir = values['data-dir'] ?? process.env['VIGIL_DATA_DIR'] ?? 'data'
+  if (positionals[0] === 'keys') {
+    loadKeyring(dataDir) // creates the data directory's keys on first use
+    keysCommand(positionals.slice(1), dataDir)
+    return
+  }
+  if (positionals.length > 0) throw new Error(USAGE)
   const port = Number(values.port ?? process.env['PORT'] ?? 8080)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad port: ${values.port ?? process.env['PORT']}`)
   const level = process.env['VIGIL_LOG_LEVEL'] ?? 'info'
   const server = await startServer({
     port,
     host: values.host ?? process.env['HOST'] ?? '127.0.0.1',
-    dataDir: values['data-dir'] ?? process.env['VIGIL_DATA_DIR'] ?? 'data',
+    dataDir,
     ...((values.store ?? process.env['VIGIL_STORE']) ? { store: values.store ?? process.env['VIGIL_STORE'] } : {}),
     ...(values.sites ? { sitesFile: values.sites } : {}),
     trustProxy: values['trust-proxy'],

@@ -11,6 +11,7 @@ export const ChallengeResponse = Type.Object({
   challenge: Type.String(),
   expiresAt: Type.Integer({ description: 'Epoch ms after which the challenge is refused.' }),
   siteKey: Type.String(),
+  accountSalt: Type.String({ description: 'Salt the SDK hashes account identifiers with (docs/protocol.md).' }),
 })
 
 const B64U = '^[A-Za-z0-9_-]+$'
@@ -44,6 +45,7 @@ export const CollectPayload = Type.Object({
   device: DeviceClaim,
   fp: FingerprintClaim,
   signals: Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 128 }),
+  account: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{22}$', description: 'Salted hash of the account identifier.' })),
   behavior: Type.Optional(
     Type.Object({
       trace: Type.Object({
@@ -99,6 +101,7 @@ export const SiteverifyResponse = Type.Object({
   deviceId: Type.Optional(Type.String()),
   hostname: Type.Optional(Type.String()),
   issuedAt: Type.Optional(Type.String({ description: 'ISO 8601' })),
+  account: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   behavior: Type.Optional(
     Type.Union([
       Type.Null(),

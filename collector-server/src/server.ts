@@ -3,10 +3,11 @@
  * CLI and by tests that need a real socket.
  */
 import { resolve } from 'node:path'
+import { unwatchFile, watchFile } from 'node:fs'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { buildApp, type BuildAppOptions } from './app'
-import { loadKeyring } from './config/keyring'
-import { loadSites } from './config/sites'
+import { loadKeyring, signingKeysPath, type Keyring } from './config/keyring'
+import { loadSites, sitesPath, type SiteRegistry } from './config/sites'
 import { openStore } from './stores/index'
 import type { Store } from './stores/types'
 import type { Clock } from './context'
@@ -37,13 +38,13 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const dataDir = resolve(options.dataDir ?? 'data')
-  const keyring = loadKeyring(dataDir)
-  const sites = loadSites(dataDir, options.sitesFile)
+  let keyring: Keyring = loadKeyring(dataDir)
+  let sites: SiteRegistry = loadSites(dataDir, options.sitesFile)
   const store = await openStore(options.store, dataDir, options.clock ? () => options.clock!.now() : undefined)
   const app = buildApp({
     store,
-    keyring,
-    sites,
+    keyring: () => keyring,
+    sites: () => sites,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
@@ -57,6 +58,25 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await store.close()
     throw err
   }
+  // Key rotation (vigil-collector keys rotate) and site changes take effect without a
+  // restart, on every instance sharing the data directory. Files are replaced atomically.
+  const keysFile = signingKeysPath(dataDir)
+  const sitesFile = options.sitesFile ? resolve(options.sitesFile) : sitesPath(dataDir)
+  const reload = (what: string, load: () => void): void => {
+    try {
+      load()
+      app.log.info({ file: what }, 'reloaded')
+    } catch (err) {
+      app.log.error({ err, file: what }, 'reload failed; keeping the previous configuration')
+    }
+  }
+  watchFile(keysFile, { interval: 1000 }, () => reload(keysFile, () => (keyring = loadKeyring(dataDir))))
+  watchFile(sitesFile, { interval: 1000 }, () => reload(sitesFile, () => (sites = loadSites(dataDir, options.sitesFile))))
+  app.addHook('onClose', async () => {
+    unwatchFile(keysFile)
+    unwatchFile(sitesFile)
+  })
+
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : options.port
   const host = options.host ?? '127.0.0.1'

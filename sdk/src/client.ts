@@ -1,4 +1,5 @@
-import { ACTION_PATTERN, PROTOCOL_VERSION, TRACE_EVENTS_PER_PAYLOAD, signingInput, type CollectPayload, type FingerprintClaim } from './protocol/payload'
+import { ACTION_PATTERN, PROTOCOL_VERSION, TRACE_EVENTS_PER_PAYLOAD, accountHashInput, deviceIdFromDigest, signingInput, type CollectPayload, type FingerprintClaim } from './protocol/payload'
+import { sha512 } from './keys/hash'
 import { attestationInput } from './protocol/attestation'
 import { toBase64url } from './protocol/base64url'
 import { VigilError, toVigilError } from './errors'
@@ -17,9 +18,17 @@ import { hasSubtle, sha256 } from './keys/webcrypto'
 import { SDK_VERSION } from './version'
 import { scriptBase } from './script-base'
 
+export interface GetTokenOptions {
+  /**
+   * The shopper's account identifier (user id, e-mail), for multi-account and abuse
+   * linking. It never leaves the page: the SDK sends a salted hash (see docs/protocol.md).
+   */
+  account?: string
+}
+
 export interface VigilClient {
   /** Resolves to a sealed verdict token for `action`, or rejects with a VigilError within the timeout. */
-  getToken(action: string): Promise<string>
+  getToken(action: string, options?: GetTokenOptions): Promise<string>
   /** Stops recording and rejects calls in flight with `destroyed`. Safe to call twice. */
   destroy(): void
 }
@@ -48,12 +57,12 @@ function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   })
 }
 
-function readChallenge(body: unknown): string {
-  const challenge = (body as { challenge?: unknown }).challenge
+function readChallenge(body: unknown): { challenge: string; accountSalt: string | undefined } {
+  const { challenge, accountSalt } = body as { challenge?: unknown; accountSalt?: unknown }
   if (typeof challenge !== 'string' || challenge.length === 0 || challenge.length > 512) {
     throw new VigilError('bad_response', 'challenge missing from response')
   }
-  return challenge
+  return { challenge, accountSalt: typeof accountSalt === 'string' ? accountSalt : undefined }
 }
 
 function readToken(body: unknown): string {
@@ -93,10 +102,14 @@ class Client implements VigilClient {
     )
   }
 
-  getToken(action: string): Promise<string> {
+  getToken(action: string, options?: GetTokenOptions): Promise<string> {
     if (this.destroyed) return Promise.reject(new VigilError('destroyed', 'this Vigil client was destroyed'))
     if (typeof action !== 'string' || !ACTION_PATTERN.test(action)) {
       return Promise.reject(new VigilError('invalid_action', 'action must be 1-64 characters of [A-Za-z0-9_./:-]'))
+    }
+    const account = options?.account
+    if (account !== undefined && (typeof account !== 'string' || account.trim().length === 0 || account.length > 256)) {
+      return Promise.reject(new VigilError('invalid_account', 'account must be a non-empty string of at most 256 characters'))
     }
     // Taken now, synchronously: after the first await the caller's stack is gone.
     const stack = captureSafely(getCallStackMarkers, [] as string[])
@@ -111,14 +124,14 @@ class Client implements VigilClient {
         controller.abort(err)
         reject(err)
       }, timeout)
-      this.run(action, controller.signal, stack, behavior).then(resolve, (err: unknown) => reject(toVigilError(err))).finally(() => {
+      this.run(action, account, controller.signal, stack, behavior).then(resolve, (err: unknown) => reject(toVigilError(err))).finally(() => {
         clearTimeout(timer)
         this.inflight.delete(controller)
       })
     })
   }
 
-  private async run(action: string, signal: AbortSignal, stack: string[], behavior: BehaviorSnapshot | null): Promise<string> {
+  private async run(action: string, account: string | undefined, signal: AbortSignal, stack: string[], behavior: BehaviorSnapshot | null): Promise<string> {
     const { endpoint, siteKey } = this.options
     const challengeBody = quiet(getJson(`${endpoint}/v1/challenge?siteKey=${encodeURIComponent(siteKey)}`, signal))
     const [key, fp, collected, worker, atToken] = await Promise.all([
@@ -128,7 +141,9 @@ class Client implements VigilClient {
       within(this.worker, SIGNALS_WAIT_MS, undefined),
       runSources(tokenSignals),
     ])
-    const challenge = readChallenge(await challengeBody)
+    const { challenge, accountSalt } = readChallenge(await challengeBody)
+    if (account !== undefined && accountSalt === undefined) throw new VigilError('bad_response', 'the collector sent no account salt')
+    const accountHash = account === undefined ? undefined : deviceIdFromDigest(await sha512(accountHashInput(accountSalt!, account)))
     const payload: CollectPayload = {
       v: PROTOCOL_VERSION,
       siteKey,
@@ -140,6 +155,7 @@ class Client implements VigilClient {
       device: { id: key.id, pub: key.pub, impl: key.impl, persisted: key.persisted },
       fp,
       signals: { ...collected, ...atToken, ...(worker ? { worker } : {}), callStack: { value: stack, duration: 0 } },
+      ...(accountHash ? { account: accountHash } : {}),
       ...(behavior ? { behavior: { trace: behavior.trace, summary: { ...behavior.summary }, ...clientScore(this.scorer, behavior) } } : {}),
     }
     if (hasNativeBridge() && hasSubtle()) {
@@ -199,7 +215,7 @@ function idle(): Promise<void> {
 /** A client whose every call rejects with the configuration error: init itself never throws. */
 class BrokenClient implements VigilClient {
   constructor(private readonly error: VigilError) {}
-  getToken(): Promise<string> {
+  getToken(_action?: string, _options?: GetTokenOptions): Promise<string> {
     return Promise.reject(this.error)
   }
   destroy(): void {}

@@ -7,6 +7,8 @@ export type VigilErrorCode =
   | 'config_error'
   /** The action name is not 1–64 characters of [A-Za-z0-9_./:-]. */
   | 'invalid_action'
+  /** `account` is not a non-empty string of at most 256 characters. */
+  | 'invalid_account'
   /** The whole `getToken` call ran past its timeout. */
   | 'timeout'
   /** The collector could not be reached (offline, DNS, CORS, CSP). */

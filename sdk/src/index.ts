@@ -6,7 +6,7 @@
  *   vigil.destroy()
  */
 export { init } from './client'
-export type { VigilClient } from './client'
+export type { VigilClient, GetTokenOptions } from './client'
 export type { VigilOptions } from './options'
 export { VigilError } from './errors'
 export type { VigilErrorCode } from './errors'

@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import { inject } from 'vitest'
+import { openRedisStore } from '../../collector-server/src/stores/redis'
 import { buildApp } from '../../collector-server/src/app'
 import { keyringFrom, generateSigningKey, type Keyring } from '../../collector-server/src/config/keyring'
 import { DEMO_SITE, siteRegistry, type SiteRegistry } from '../../collector-server/src/config/sites'
@@ -23,13 +25,23 @@ export interface TestApp {
   challenge(siteKey?: string, origin?: string): Promise<string>
 }
 
-export async function makeTestApp(options: { keyring?: Keyring } = {}): Promise<TestApp> {
+/** Both adapters; route and store tests run once per kind. */
+export const STORE_KINDS = ['sqlite', 'redis'] as const
+export type StoreKind = (typeof STORE_KINDS)[number]
+
+/** A fresh store of either kind: its own SQLite file, or its own key prefix on the test Redis. */
+export async function makeTestStore(kind: StoreKind, now: () => number, dir = mkdtempSync(join(tmpdir(), 'vigil-store-'))): Promise<Store> {
+  if (kind === 'sqlite') return openSqliteStore({ path: join(dir, 'vigil.db'), now })
+  return openRedisStore({ url: inject('redisUrl'), prefix: `test-${randomBytes(6).toString('hex')}:`, now })
+}
+
+export async function makeTestApp(options: { keyring?: Keyring; store?: StoreKind; sites?: SiteRegistry } = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-app-'))
   let t = Date.UTC(2026, 10, 26, 12, 0, 0)
   const clock = { now: () => t, advance: (ms: number) => void (t += ms) }
-  const store = openSqliteStore({ path: join(dir, 'vigil.db'), now: clock.now })
+  const store = await makeTestStore(options.store ?? 'sqlite', clock.now, dir)
   const keyring = options.keyring ?? keyringFrom([generateSigningKey()], randomBytes(32))
-  const sites = siteRegistry([DEMO_SITE, OTHER_SITE])
+  const sites = options.sites ?? siteRegistry([DEMO_SITE, OTHER_SITE])
   const app = buildApp({ store, keyring, sites, clock, sdkDir: false, metrics: createMetrics({ defaultMetrics: false }) })
   await app.ready()
   return {

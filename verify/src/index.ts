@@ -12,7 +12,8 @@
  * audience, action and hostname. Offline verification cannot know whether a token
  * was already used: redeem it through POST /v1/siteverify where single use matters.
  */
-import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto'
+import { createHash, createHmac, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto'
+import { accountHashInput } from '../../sdk/src/protocol/payload'
 import { SIGN_ALG, SEAL_ALG, SEAL_ENC, deriveSealKey, fromB64u, openJwe, parseJsonSegment, parseJwe } from './jose'
 
 export { deriveSealKey, SEAL_KDF_SALT } from './jose'
@@ -35,6 +36,7 @@ export type TokenErrorCode =
   | 'wrong_action'
   | 'wrong_hostname'
   | 'wrong_issuer'
+  | 'wrong_account'
 
 export class TokenVerificationError extends Error {
   override readonly name = 'TokenVerificationError'
@@ -72,6 +74,12 @@ export interface VerifyOptions {
   hostname?: string | readonly string[]
   /** Expected issuer, if your collector sets one. */
   issuer?: string
+  /**
+   * The account this request acts for (user id, e-mail, as your page passed it to
+   * getToken): the token must have been obtained for it. Tokens obtained without an
+   * account fail this check too.
+   */
+  account?: string
   /** Seconds of clock skew tolerated on iat/exp (default 5). */
   clockToleranceS?: number
   /** For tests: the current time, epoch ms. */
@@ -92,6 +100,8 @@ export interface VerifiedToken {
   expiresAt: number
   /** Unique token id, for your own single-use bookkeeping. */
   jti: string
+  /** The salted account hash the page named (compare with accountHash()), or null. */
+  account: string | null
   /** Behaviour classifier: the collector's score (null: too little behaviour) and the page's hint. */
   behavior: { server: number | null; client: number | null; model: string } | null
   claims: Record<string, unknown>
@@ -187,6 +197,19 @@ export function sealedSiteKey(token: string): string | undefined {
   return typeof kid === 'string' ? kid : undefined
 }
 
+/**
+ * The hash the SDK sends for an account on your site (docs/protocol.md): SHA-512 over the
+ * site's account salt and the normalised identifier, first 16 bytes, base64url.
+ */
+export function accountHash(account: string, secret: string, siteKey: string): string {
+  return createHash('sha512').update(accountHashInput(accountSalt(secret, siteKey), account)).digest().subarray(0, 16).toString('base64url')
+}
+
+/** The site's account salt (the collector hands it to the SDK with each challenge). */
+export function accountSalt(secret: string, siteKey: string): string {
+  return createHmac('sha256', secret).update(`vigil/account-salt/v1\n${siteKey}`).digest().subarray(0, 16).toString('base64url')
+}
+
 function readBehavior(value: unknown): VerifiedToken['behavior'] {
   if (typeof value !== 'object' || value === null) return null
   const v = value as Record<string, unknown>
@@ -230,6 +253,9 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
   if (options.issuer !== undefined && iss !== options.issuer) fail('wrong_issuer', 'unexpected issuer')
   if (!matches(options.action, act as string)) fail('wrong_action', `token is for action ${String(act)}`)
   if (!matches(options.hostname, hst as string)) fail('wrong_hostname', `token was obtained on ${String(hst)}`)
+  if (options.account !== undefined && claims['acc'] !== accountHash(options.account, options.secret, options.siteKey)) {
+    fail('wrong_account', 'token was not obtained for this account')
+  }
   return {
     score: score as number,
     verdict: verdict as Verdict,
@@ -242,6 +268,7 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
     issuedAt: iat as number,
     expiresAt: exp as number,
     jti: jti as string,
+    account: typeof claims['acc'] === 'string' ? claims['acc'] : null,
     behavior: readBehavior(claims['bhv']),
     claims,
   }

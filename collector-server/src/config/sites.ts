@@ -7,6 +7,8 @@
  * Origin patterns: an exact origin, `*.` before the host for any subdomain, `:*` for any port.
  */
 import { timingSafeEqual, createHash } from 'node:crypto'
+import { accountSalt } from '../../../verify/src/index'
+import { makePolicy, type PolicyConfig, type SitePolicy } from '../risk/policy'
 import { join } from 'node:path'
 import { SITE_KEY_PATTERN, TOKEN_MAX_TTL_S } from '../../../sdk/src/protocol/payload'
 import { createOnce } from './files'
@@ -20,10 +22,15 @@ export interface SiteConfig {
   development?: boolean
   /** Token lifetime, seconds (≤ 300; default 300). */
   tokenTtlS?: number
+  /** Verdict thresholds, per-action settings, linking limits, rate limits (docs/operations.md). */
+  policy?: PolicyConfig
 }
 
-export interface Site extends Readonly<SiteConfig> {
+export interface Site extends Readonly<Omit<SiteConfig, 'policy'>> {
   tokenTtlS: number
+  policy: SitePolicy
+  /** The salt the SDK hashes account identifiers with: public, derived from the secret. */
+  accountSalt: string
   allowsOrigin(origin: string): boolean
   allowsHostname(hostname: string): boolean
   secretMatches(candidate: string): boolean
@@ -67,6 +74,8 @@ export function makeSite(config: SiteConfig): Site {
   return {
     ...config,
     tokenTtlS,
+    policy: makePolicy(config.policy),
+    accountSalt: accountSalt(config.secret, config.siteKey),
     allowsOrigin(origin) {
       let url: URL
       try {

@@ -31,14 +31,14 @@ export const REASON_WEIGHTS: Record<ReasonCode, number> = {
   new_device: 0.05,
 }
 
-export interface Policy {
+export interface Thresholds {
   /** Scores below this are allowed. */
   review: number
   /** Scores at or above this are denied. */
   deny: number
 }
 
-export const DEFAULT_POLICY: Policy = { review: 0.3, deny: 0.7 }
+export const DEFAULT_THRESHOLDS: Thresholds = { review: 0.3, deny: 0.7 }
 
 export interface Assessment {
   score: number
@@ -46,12 +46,12 @@ export interface Assessment {
   reasons: ReasonCode[]
 }
 
-export function assess(reasons: Iterable<ReasonCode>, policy: Policy = DEFAULT_POLICY): Assessment {
+export function assess(reasons: Iterable<ReasonCode>, thresholds: Thresholds = DEFAULT_THRESHOLDS, weights: Partial<Record<ReasonCode, number>> = {}): Assessment {
   const unique = [...new Set(reasons)].sort()
   let human = 1
-  for (const reason of unique) human *= 1 - REASON_WEIGHTS[reason]
+  for (const reason of unique) human *= 1 - (weights[reason] ?? REASON_WEIGHTS[reason])
   const score = Math.round((1 - human) * 1000) / 1000
-  let verdict: Verdict = score >= policy.deny ? 'deny' : score >= policy.review ? 'review' : 'allow'
+  let verdict: Verdict = score >= thresholds.deny ? 'deny' : score >= thresholds.review ? 'review' : 'allow'
   // no_interaction alone must never deny: a keyboard-only shopper is still a shopper.
   if (verdict === 'deny' && unique.every((r) => r === 'no_interaction')) verdict = 'review'
   return { score, verdict, reasons: unique }

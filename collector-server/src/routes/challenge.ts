@@ -3,6 +3,7 @@ import { CollectorError, errorSchema } from '../errors'
 import { ChallengeResponse, SiteKeyQuery } from '../schemas'
 import { mintChallenge } from '../verify/challenge'
 import type { AppContext } from '../context'
+import { enforceRateLimit } from '../risk/rate-limit'
 
 export const challengeRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.get(
@@ -19,9 +20,10 @@ export const challengeRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = a
       if (!site) throw new CollectorError('unknown_site')
       const origin = request.headers.origin
       if (typeof origin === 'string' && origin !== 'null' && !site.allowsOrigin(origin)) throw new CollectorError('origin_not_allowed')
+      await enforceRateLimit(ctx, `${site.siteKey}:ip:${request.ip}`, site.policy.rateLimits.ipPerMinute)
       const { challenge, expiresAt } = mintChallenge(ctx.keyring().challengeKey, site.siteKey, ctx.clock.now())
       reply.header('cache-control', 'no-store')
-      return { challenge, expiresAt, siteKey: site.siteKey }
+      return { challenge, expiresAt, siteKey: site.siteKey, accountSalt: site.accountSalt }
     },
   )
 }

@@ -14,6 +14,9 @@ import { deviceIdOf, importDeviceKey, verifyDeviceSignature } from '../verify/si
 import { issueToken, newTokenId, type VerdictClaims } from '../tokens/issue'
 import { assess } from '../risk/engine'
 import { evaluatePayload } from '../risk/evaluate'
+import { actionPolicy } from '../risk/policy'
+import { assessVelocity } from '../risk/velocity'
+import { enforceRateLimit } from '../risk/rate-limit'
 import { timed } from '../metrics'
 import { checkOrigin } from './cors'
 import type { AppContext } from '../context'
@@ -36,6 +39,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
       const site = ctx.sites().get(payload.siteKey)
       if (!site) throw new CollectorError('unknown_site')
       const hostname = checkOrigin(request, site, payload.hostname)
+      await enforceRateLimit(ctx, `${site.siteKey}:ip:${request.ip}`, site.policy.rateLimits.ipPerMinute)
 
       const challenge = openChallenge(ctx.keyring().challengeKey, payload.challenge)
       if (!challenge) throw new CollectorError('bad_challenge')
@@ -59,8 +63,10 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
       if (!(await timed(metrics, 'nonce_consume', () => store.nonces.consume(`c:${challenge.nonce}`, challenge.expiresAt)))) {
         throw new CollectorError('replayed')
       }
+      // Per device only now that the device id is proven: nobody can spend another device's quota.
+      await enforceRateLimit(ctx, `${site.siteKey}:dev:${payload.device.id}`, site.policy.rateLimits.devicePerMinute)
 
-      await timed(metrics, 'device_touch', () =>
+      const prior = await timed(metrics, 'device_touch', () =>
         store.devices.touch({
           deviceId: payload.device.id,
           publicKey: payload.device.pub,
@@ -71,7 +77,27 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
         }),
       )
       const evaluation = await evaluatePayload(payload, ctx.attestationVerifiers)
-      const assessment = assess(evaluation.reasons)
+      const action = actionPolicy(site.policy, payload.action)
+      const jti = newTokenId()
+      const velocity = await timed(metrics, 'links_observe', () =>
+        assessVelocity(
+          store.links,
+          {
+            siteKey: site.siteKey,
+            action: payload.action,
+            deviceId: payload.device.id,
+            visitorId: payload.fp?.visitorId ?? null,
+            account: payload.account ?? null,
+            ip: request.ip,
+            eventId: jti,
+            at: now,
+            firstSighting: prior === null,
+          },
+          action,
+          site.policy.limits,
+        ),
+      )
+      const assessment = assess([...evaluation.reasons, ...velocity.reasons], action, site.policy.weights)
 
       const iat = Math.floor(now / 1000)
       const claims: VerdictClaims = {
@@ -85,7 +111,8 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
         hst: hostname,
         iat,
         exp: iat + site.tokenTtlS,
-        jti: newTokenId(),
+        jti,
+        ...(payload.account ? { acc: payload.account } : {}),
         bhv: { server: evaluation.behavior.server, client: evaluation.behavior.client, model: evaluation.behavior.model },
       }
       const token = issueToken(ctx.keyring().active, site, claims)
@@ -97,6 +124,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
           action: payload.action,
           deviceId: payload.device.id,
           visitorId: payload.fp?.visitorId ?? null,
+          account: payload.account ?? null,
           ip: request.ip,
           hostname,
           verdict: assessment.verdict,
@@ -110,6 +138,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
             attestation: evaluation.attestation,
             interaction: evaluation.interaction,
             behavior: evaluation.behavior,
+            velocity: velocity.counts,
             fp: payload.fp,
             clientTs: payload.ts,
             persisted: payload.device.persisted,

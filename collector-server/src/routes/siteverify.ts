@@ -10,6 +10,8 @@ import { errorSchema } from '../errors'
 import { SiteverifyBody, SiteverifyResponse } from '../schemas'
 import { timed } from '../metrics'
 import type { AppContext } from '../context'
+import { enforceRateLimit } from '../risk/rate-limit'
+import { DEFAULT_RATE_LIMITS } from '../risk/policy'
 
 export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   const { metrics } = ctx
@@ -29,6 +31,7 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
     },
     async (request, reply) => {
       reply.header('cache-control', 'no-store')
+      await enforceRateLimit(ctx, `siteverify:ip:${request.ip}`, DEFAULT_RATE_LIMITS.siteverifyPerMinute)
       const { secret, token } = request.body
       const siteKey = sealedSiteKey(token)
       if (siteKey === undefined) return failure('malformed')
@@ -61,6 +64,7 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
         hostname: verified.hostname,
         issuedAt: new Date(verified.issuedAt * 1000).toISOString(),
         behavior: verified.behavior,
+        account: verified.account,
       }
     },
   )

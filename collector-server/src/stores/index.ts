@@ -1,12 +1,14 @@
 import { join } from 'node:path'
 import { openSqliteStore } from './sqlite'
+import { openRedisStore } from './redis'
 import type { Store } from './types'
 
-export type { Store, NonceStore, DeviceStore, EventSink, CollectEvent, DeviceRecord, DeviceSighting } from './types'
+export type { Store, NonceStore, DeviceStore, LinkStore, RateLimitStore, EventSink, CollectEvent, DeviceRecord, DeviceSighting, LinkObservation } from './types'
+export { StoreUnavailableError } from './types'
 
 /**
  * Opens the store a VIGIL_STORE URL names: `sqlite:<path>` (default
- * `sqlite:<dataDir>/vigil.db`) or, for several instances, `redis://host:port`.
+ * `sqlite:<dataDir>/vigil.db`) or, for several instances, `redis://host:port[/db]`.
  */
 export async function openStore(url: string | undefined, dataDir: string, now?: () => number): Promise<Store> {
   const spec = url && url.length > 0 ? url : `sqlite:${join(dataDir, 'vigil.db')}`
@@ -15,5 +17,6 @@ export async function openStore(url: string | undefined, dataDir: string, now?: 
     if (!path) throw new Error('VIGIL_STORE=sqlite: needs a path, e.g. sqlite:./data/vigil.db')
     return openSqliteStore({ path, ...(now ? { now } : {}) })
   }
-  throw new Error(`unsupported VIGIL_STORE: ${spec} (use sqlite:<path>)`)
+  if (spec.startsWith('redis://') || spec.startsWith('rediss://')) return openRedisStore({ url: spec, ...(now ? { now } : {}) })
+  throw new Error(`unsupported VIGIL_STORE: ${spec} (use sqlite:<path> or redis://host:port)`)
 }

@@ -1,7 +1,7 @@
 /**
- * The embedded store: one SQLite file (WAL) holding nonces, devices and the event
- * feed. Analysts can open it read-only while the collector runs; the schema is
- * documented in docs/operations.md.
+ * The embedded store: one SQLite file (WAL) holding nonces, devices, links, rate limits
+ * and the event feed. Analysts can open it read-only while the collector runs; the
+ * schema is documented in docs/operations.md.
  *
  * Durability: WAL with synchronous=NORMAL survives a killed process (every commit is
  * in the WAL before the collector answers); set `synchronous: 'FULL'` to survive
@@ -10,7 +10,7 @@
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import type { CollectEvent, DeviceRecord, DeviceSighting, Store } from './types'
+import { StoreUnavailableError, type CollectEvent, type DeviceRecord, type DeviceSighting, type LinkObservation, type Store } from './types'
 
 export interface SqliteOptions {
   path: string
@@ -56,9 +56,60 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX events_at ON events (at);
    CREATE INDEX events_device ON events (device_id, at);`,
+  `ALTER TABLE events ADD COLUMN account TEXT;
+   CREATE INDEX events_account ON events (account, at);
+
+   CREATE TABLE links (
+     kind TEXT NOT NULL,
+     key TEXT NOT NULL,
+     member TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     PRIMARY KEY (kind, key, member)
+   ) WITHOUT ROWID;
+   CREATE INDEX links_at ON links (at);
+
+   CREATE TABLE rate_limits (
+     key TEXT PRIMARY KEY,
+     window_start INTEGER NOT NULL,
+     count INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ]
 
 const PURGE_EVERY_MS = 30_000
+/** Links older than this are forgotten whatever their window (the longest window is 7 days). */
+const LINK_RETENTION_MS = 8 * 24 * 3600_000
+
+interface EventRow {
+  id: string
+  at: number
+  site_key: string
+  action: string
+  device_id: string
+  visitor_id: string | null
+  account: string | null
+  ip: string
+  hostname: string
+  verdict: CollectEvent['verdict']
+  score: number
+  reasons: string
+  key_impl: string
+  sdk: string
+  detail: string
+}
+
+function unavailable<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => Promise<R> {
+  return async (...args) => {
+    try {
+      return fn(...args)
+    } catch (err) {
+      const code = (err as { code?: unknown }).code
+      // SQLite's own failures (busy, I/O, full disk) mean the store is unusable right now;
+      // constraint violations and programming errors are bugs and surface as such.
+      if (typeof code !== 'string' || !code.startsWith('SQLITE_') || code.startsWith('SQLITE_CONSTRAINT')) throw err
+      throw new StoreUnavailableError(`sqlite: ${(err as Error).message}`, { cause: err })
+    }
+  }
+}
 
 export function openSqliteStore(options: SqliteOptions): Store {
   const now = options.now ?? Date.now
@@ -72,6 +123,8 @@ export function openSqliteStore(options: SqliteOptions): Store {
   const insertNonce = db.prepare('INSERT OR IGNORE INTO nonces (id, expires_at) VALUES (?, ?)')
   const reclaimNonce = db.prepare('UPDATE nonces SET expires_at = ? WHERE id = ? AND expires_at <= ?')
   const purgeNonces = db.prepare('DELETE FROM nonces WHERE expires_at <= ?')
+  const purgeLinks = db.prepare('DELETE FROM links WHERE at < ?')
+  const purgeRates = db.prepare('DELETE FROM rate_limits WHERE window_start < ?')
   const getDevice = db.prepare<[string], { device_id: string; public_key: string; first_seen: number; last_seen: number; seen_count: number }>(
     'SELECT device_id, public_key, first_seen, last_seen, seen_count FROM devices WHERE device_id = ?',
   )
@@ -81,10 +134,25 @@ export function openSqliteStore(options: SqliteOptions): Store {
      ON CONFLICT (device_id) DO UPDATE SET visitor_id = excluded.visitor_id, last_ip = excluded.last_ip,
        last_seen = MAX(last_seen, excluded.last_seen), seen_count = seen_count + 1`,
   )
-  const insertEvent = db.prepare(
-    `INSERT INTO events (id, at, site_key, action, device_id, visitor_id, ip, hostname, verdict, score, reasons, key_impl, sdk, detail)
-     VALUES (@id, @at, @siteKey, @action, @deviceId, @visitorId, @ip, @hostname, @verdict, @score, @reasons, @keyImpl, @sdk, @detail)`,
+  const upsertLink = db.prepare(
+    `INSERT INTO links (kind, key, member, at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (kind, key, member) DO UPDATE SET at = MAX(at, excluded.at)`,
   )
+  const countLinks = db.prepare<[string, string, number], { n: number }>('SELECT COUNT(*) AS n FROM links WHERE kind = ? AND key = ? AND at >= ?')
+  const hitRate = db.prepare<[string, number], { window_start: number; count: number }>(
+    `INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, 1)
+     ON CONFLICT (key) DO UPDATE SET
+       count = CASE WHEN window_start = excluded.window_start THEN count + 1 ELSE 1 END,
+       window_start = excluded.window_start
+     RETURNING window_start, count`,
+  )
+  const insertEvent = db.prepare(
+    `INSERT INTO events (id, at, site_key, action, device_id, visitor_id, account, ip, hostname, verdict, score, reasons, key_impl, sdk, detail)
+     VALUES (@id, @at, @siteKey, @action, @deviceId, @visitorId, @account, @ip, @hostname, @verdict, @score, @reasons, @keyImpl, @sdk, @detail)`,
+  )
+  const getEvent = db.prepare<[string], EventRow>('SELECT * FROM events WHERE id = ?')
+  const countEvents = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM events')
+
   const touch = db.transaction((s: DeviceSighting): DeviceRecord | null => {
     const before = getDevice.get(s.deviceId)
     upsertDevice.run(s)
@@ -92,33 +160,72 @@ export function openSqliteStore(options: SqliteOptions): Store {
       ? { deviceId: before.device_id, publicKey: before.public_key, firstSeen: before.first_seen, lastSeen: before.last_seen, seenCount: before.seen_count }
       : null
   })
+  const observe = db.transaction((observations: readonly LinkObservation[], at: number): number[] =>
+    observations.map((o) => {
+      upsertLink.run(o.kind, o.key, o.member, at)
+      return countLinks.get(o.kind, o.key, at - o.windowMs)!.n
+    }),
+  )
 
   let lastPurge = 0
+  const purge = (t: number): void => {
+    if (t - lastPurge < PURGE_EVERY_MS) return
+    lastPurge = t
+    purgeNonces.run(t)
+    purgeLinks.run(t - LINK_RETENTION_MS)
+    purgeRates.run(t - 24 * 3600_000)
+  }
+
   return {
     kind: 'sqlite',
     nonces: {
-      async consume(id, expiresAt) {
+      consume: unavailable((id: string, expiresAt: number) => {
         const t = now()
-        if (t - lastPurge > PURGE_EVERY_MS) {
-          lastPurge = t
-          purgeNonces.run(t)
-        }
+        purge(t)
         if (insertNonce.run(id, expiresAt).changes === 1) return true
         // An expired entry not yet purged does not block reuse after expiry.
         return reclaimNonce.run(expiresAt, id, t).changes === 1
-      },
+      }),
     },
-    devices: {
-      touch: async (sighting) => touch(sighting),
+    devices: { touch: unavailable(touch) },
+    links: { observe: unavailable((observations: readonly LinkObservation[], at: number) => observe(observations, at)) },
+    rateLimits: {
+      hit: unavailable((key: string, windowMs: number, at: number) => {
+        const start = at - (at % windowMs)
+        const row = hitRate.get(key, start)!
+        return { count: row.count, resetAt: row.window_start + windowMs }
+      }),
     },
     events: {
-      async append(event: CollectEvent) {
+      append: unavailable((event: CollectEvent) => {
         insertEvent.run({ ...event, reasons: JSON.stringify(event.reasons), detail: JSON.stringify(event.detail) })
-      },
+      }),
+      get: unavailable((id: string) => {
+        const r = getEvent.get(id)
+        if (!r) return null
+        return {
+          id: r.id,
+          at: r.at,
+          siteKey: r.site_key,
+          action: r.action,
+          deviceId: r.device_id,
+          visitorId: r.visitor_id,
+          account: r.account,
+          ip: r.ip,
+          hostname: r.hostname,
+          verdict: r.verdict,
+          score: r.score,
+          reasons: JSON.parse(r.reasons) as string[],
+          keyImpl: r.key_impl,
+          sdk: r.sdk,
+          detail: JSON.parse(r.detail) as Record<string, unknown>,
+        }
+      }),
+      count: unavailable(() => countEvents.get()!.n),
     },
-    async ping() {
+    ping: unavailable(() => {
       db.prepare('SELECT 1').get()
-    },
+    }),
     async close() {
       db.close()
     },

@@ -1,6 +1,8 @@
 /**
  * The collector's ports. Processes keep no state of their own beyond these, so N
- * instances on one shared store behave as one collector.
+ * instances on one shared store behave as one collector. Two adapters implement them:
+ * SQLite (embedded, the default) and Redis (scale-out); test/contract runs the same
+ * tests against both.
  */
 import type { Verdict } from '../../../verify/src/index'
 
@@ -34,6 +36,28 @@ export interface DeviceStore {
   touch(sighting: DeviceSighting): Promise<DeviceRecord | null>
 }
 
+/** "`member` was seen with `key`" — e.g. account a1 on device d1 — in a set of kind `kind`. */
+export interface LinkObservation {
+  kind: string
+  key: string
+  member: string
+  /** The sliding window the count is taken over, ms. */
+  windowMs: number
+}
+
+export interface LinkStore {
+  /**
+   * Records every observation at `at` and returns, for each, how many distinct members
+   * its (kind, key) set has seen within its window (the new member included).
+   */
+  observe(observations: readonly LinkObservation[], at: number): Promise<number[]>
+}
+
+export interface RateLimitStore {
+  /** Counts one hit on `key` in the fixed window containing `at`; shared by every instance. */
+  hit(key: string, windowMs: number, at: number): Promise<{ count: number; resetAt: number }>
+}
+
 /** One accepted collect, as the risk backend receives it. */
 export interface CollectEvent {
   /** The token's jti: one event per token. */
@@ -43,6 +67,8 @@ export interface CollectEvent {
   action: string
   deviceId: string
   visitorId: string | null
+  /** Salted hash of the page's account identifier (never the identifier). */
+  account: string | null
   ip: string
   hostname: string
   verdict: Verdict
@@ -50,21 +76,37 @@ export interface CollectEvent {
   reasons: string[]
   keyImpl: string
   sdk: string
-  /** Signals and scores in full, for analysts. */
+  /** Signals, detections, scores and velocity in full, for analysts. */
   detail: Record<string, unknown>
 }
 
 export interface EventSink {
   /** Resolves once the event is durable: only then may the collector acknowledge it. */
   append(event: CollectEvent): Promise<void>
+  /** The event with this id, if stored (tests, the durability check, support tools). */
+  get(id: string): Promise<CollectEvent | null>
+  /** How many events are stored. */
+  count(): Promise<number>
 }
 
 export interface Store {
   readonly kind: 'sqlite' | 'redis'
   readonly nonces: NonceStore
   readonly devices: DeviceStore
+  readonly links: LinkStore
+  readonly rateLimits: RateLimitStore
   readonly events: EventSink
   /** Cheap liveness check for /healthz. */
   ping(): Promise<void>
   close(): Promise<void>
+}
+
+/** The store cannot be reached or written: the collector answers 503 and acknowledges nothing. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError'
+  readonly code = 'VIGIL_STORE_UNAVAILABLE'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message)
+    if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause
+  }
 }

@@ -21,6 +21,8 @@ export interface VerdictClaims {
   iat: number
   exp: number
   jti: string
+  /** Salted hash of the account the page named, if any (bind the token to your account). */
+  acc?: string
   /** Behaviour scores: the collector's re-score (it counts) and the page's hint; null = too little behaviour. */
   bhv: { server: number | null; client: number | null; model: string }
 }

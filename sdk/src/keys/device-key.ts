@@ -9,12 +9,12 @@
  *     IndexedDB is unavailable (continuity matters more than non-extractability);
  *  3. WebCrypto key kept in memory for this page only (`persisted: false`).
  */
-import type { KeyImpl } from '../protocol/payload'
-import { deviceIdFromDigest, deviceIdInput } from '../protocol/payload'
+import { deviceIdFromDigest, deviceIdInput, type KeyImpl } from '../protocol/payload'
 import { fromBase64url, toBase64url } from '../protocol/base64url'
 import { VigilError } from '../errors'
 import { openIdbStore, type KeyValueStore } from './idb'
-import { generateWebCryptoKey, hasSubtle, webCryptoSha512, webCryptoSign } from './webcrypto'
+import { generateWebCryptoKey, webCryptoSign } from './webcrypto'
+import { sha512 } from './hash'
 import { loadNacl } from './load-nacl'
 
 export interface DeviceKey {
@@ -33,22 +33,20 @@ type StoredKey =
 const RECORD_KEY = 'device'
 const LOCAL_STORAGE_KEY = 'vigil.device.v1'
 
-async function deviceId(publicKey: Uint8Array, impl: KeyImpl): Promise<string> {
-  const input = deviceIdInput(publicKey)
-  const digest = impl === 'webcrypto' || hasSubtle() ? await webCryptoSha512(input) : (await loadNacl()).naclSha512(input)
-  return deviceIdFromDigest(digest)
+async function deviceId(publicKey: Uint8Array): Promise<string> {
+  return deviceIdFromDigest(await sha512(deviceIdInput(publicKey)))
 }
 
 async function createWebCrypto(): Promise<StoredKey | null> {
   const generated = await generateWebCryptoKey()
   if (!generated) return null
-  const id = await deviceId(generated.publicKey, 'webcrypto')
+  const id = await deviceId(generated.publicKey)
   return { v: 1, impl: 'webcrypto', id, pub: generated.publicKey, privateKey: generated.privateKey }
 }
 
 async function createNacl(): Promise<StoredKey> {
   const pair = (await loadNacl()).naclKeyPair()
-  const id = await deviceId(pair.publicKey, 'tweetnacl')
+  const id = await deviceId(pair.publicKey)
   return { v: 1, impl: 'tweetnacl', id, pub: pair.publicKey, secretKey: pair.secretKey }
 }
 

@@ -20,6 +20,36 @@ export const DEVICE_ID_BYTES = 16
 export const ACTION_PATTERN = /^[A-Za-z0-9_./:-]{1,64}$/
 export const SITE_KEY_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
 
+/**
+ * Accounts never leave the page in the clear: the SDK sends
+ * account = base64url(SHA-512(ACCOUNT_CONTEXT ‖ salt ‖ "\n" ‖ normalised account)[0..16]),
+ * with the site's salt from the challenge. Same account, same site → same hash; the hash
+ * means nothing on another site. Normalised: NFKC, trimmed, lower-cased.
+ */
+export const ACCOUNT_CONTEXT = 'vigil/account/v1\n'
+export const ACCOUNT_HASH_PATTERN = /^[A-Za-z0-9_-]{22}$/
+
+export function normaliseAccount(account: string): string {
+  return account.normalize('NFKC').trim().toLowerCase()
+}
+
+/** UTF-8 bytes to hash for an account (the hash is the platform's SHA-512). */
+export function accountHashInput(salt: string, account: string): Uint8Array {
+  return utf8(ACCOUNT_CONTEXT + salt + '\n' + normaliseAccount(account))
+}
+
+function utf8(text: string): Uint8Array {
+  const out: number[] = []
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!
+    if (c < 0x80) out.push(c)
+    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63))
+    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63))
+    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63))
+  }
+  return new Uint8Array(out)
+}
+
 /** A challenge is good for this long after it was minted: the freshness window. */
 export const CHALLENGE_TTL_MS = 120_000
 /** Verdict tokens never live longer than this (seconds), whatever the collector is told. */
@@ -65,6 +95,8 @@ export interface CollectPayload {
   fp: FingerprintClaim | null
   /** Named signals (sdk/src/signals), judged by the collector's detectors; unknown names are ignored. */
   signals: Record<string, unknown>
+  /** The salted hash of the page's account identifier, when getToken was given one. */
+  account?: string
   /** What the behaviour recorder holds when the token is requested. */
   behavior?: BehaviorClaim
   /** A native app's platform attestation, bound to this payload. */

@@ -1,0 +1,147 @@
+/**
+ * The scale-out store: Redis (via ioredis), shared by every collector instance.
+ *
+ *   vigil:nonce:<id>              SET NX PX: single use across instances
+ *   vigil:device:<id>             hash: key, first/last seen, count, last IP, visitor id
+ *   vigil:link:<kind>:<key>       sorted set member → last seen (sliding-window distinct counts)
+ *   vigil:rl:<key>:<window>       INCR + PEXPIRE: fixed-window rate limits
+ *   vigil:events                  stream, one entry per accepted collect, fields `id` and `event`
+ *                                 (JSON); consumer group `risk` is created for the risk backend
+ *
+ * Durability: run Redis with `appendonly yes` (the tests do); `appendfsync everysec`
+ * (Redis' default) can lose up to a second if Redis itself dies, `always` loses nothing.
+ * A killed collector loses nothing either way: it answers only after Redis has the event.
+ */
+import { Redis, type RedisOptions } from 'ioredis'
+import { StoreUnavailableError, type CollectEvent, type DeviceRecord, type DeviceSighting, type LinkObservation, type Store } from './types'
+
+export interface RedisStoreOptions {
+  url: string
+  prefix?: string
+  /** The stream the risk backend reads (default vigil:events). */
+  stream?: string
+  /** The consumer group created on it (default risk). */
+  group?: string
+  redis?: RedisOptions
+  /** Current time, epoch ms (tests inject one). */
+  now?: () => number
+}
+
+/** Device state is kept this long after the last sighting. */
+const DEVICE_TTL_MS = 90 * 24 * 3600_000
+
+const TOUCH = `
+local prior = redis.call('HGETALL', KEYS[1])
+if #prior == 0 then
+  redis.call('HSET', KEYS[1], 'public_key', ARGV[1], 'key_impl', ARGV[2], 'visitor_id', ARGV[3], 'last_ip', ARGV[4], 'first_seen', ARGV[5], 'last_seen', ARGV[5], 'seen_count', 1)
+else
+  redis.call('HSET', KEYS[1], 'visitor_id', ARGV[3], 'last_ip', ARGV[4])
+  if tonumber(ARGV[5]) > tonumber(redis.call('HGET', KEYS[1], 'last_seen')) then redis.call('HSET', KEYS[1], 'last_seen', ARGV[5]) end
+  redis.call('HINCRBY', KEYS[1], 'seen_count', 1)
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return prior`
+
+function unavailable<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args) => {
+    try {
+      return await fn(...args)
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err
+      throw new StoreUnavailableError(`redis: ${(err as Error).message}`, { cause: err })
+    }
+  }
+}
+
+function pairs(flat: string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!
+  return out
+}
+
+export async function openRedisStore(options: RedisStoreOptions): Promise<Store> {
+  const prefix = options.prefix ?? 'vigil:'
+  const stream = options.stream ?? `${prefix}events`
+  const group = options.group ?? 'risk'
+  const now = options.now ?? Date.now
+  const redis = new Redis(options.url, { maxRetriesPerRequest: 2, enableAutoPipelining: true, lazyConnect: true, ...options.redis })
+  // Connection errors surface as failed commands (503 store_unavailable); ioredis reconnects on its own.
+  redis.on('error', () => undefined)
+  try {
+    await redis.connect()
+    await redis.xgroup('CREATE', stream, group, '$', 'MKSTREAM')
+  } catch (err) {
+    if (!String((err as Error).message).includes('BUSYGROUP')) {
+      redis.disconnect()
+      throw new Error(`cannot use Redis at ${options.url}: ${(err as Error).message}`)
+    }
+  }
+  redis.defineCommand('vigilTouch', { numberOfKeys: 1, lua: TOUCH })
+  const touch = (redis as unknown as { vigilTouch(key: string, ...args: Array<string | number>): Promise<string[]> }).vigilTouch.bind(redis)
+
+  return {
+    kind: 'redis',
+    nonces: {
+      consume: unavailable(async (id: string, expiresAt: number) => {
+        const ttl = Math.max(1, expiresAt - now())
+        return (await redis.set(`${prefix}nonce:${id}`, '1', 'PX', ttl, 'NX')) === 'OK'
+      }),
+    },
+    devices: {
+      touch: unavailable(async (s: DeviceSighting): Promise<DeviceRecord | null> => {
+        const prior = pairs(await touch(`${prefix}device:${s.deviceId}`, s.publicKey, s.keyImpl, s.visitorId ?? '', s.ip, s.at, DEVICE_TTL_MS))
+        if (!prior['public_key']) return null
+        return { deviceId: s.deviceId, publicKey: prior['public_key'], firstSeen: Number(prior['first_seen']), lastSeen: Number(prior['last_seen']), seenCount: Number(prior['seen_count']) }
+      }),
+    },
+    links: {
+      observe: unavailable(async (observations: readonly LinkObservation[], at: number) => {
+        const pipeline = redis.pipeline()
+        for (const o of observations) {
+          const key = `${prefix}link:${o.kind}:${o.key}`
+          pipeline.zadd(key, at, o.member).zremrangebyscore(key, '-inf', `(${at - o.windowMs}`).zcard(key).pexpire(key, o.windowMs)
+        }
+        const results = (await pipeline.exec()) ?? []
+        return observations.map((_, i) => {
+          const [err, count] = results[i * 4 + 2] ?? [new Error('missing reply'), 0]
+          if (err) throw err
+          return Number(count)
+        })
+      }),
+    },
+    rateLimits: {
+      hit: unavailable(async (key: string, windowMs: number, at: number) => {
+        const start = at - (at % windowMs)
+        const k = `${prefix}rl:${key}:${start}`
+        const [[err, count]] = (await redis.multi().incr(k).pexpire(k, windowMs * 2).exec()) as [[Error | null, number]]
+        if (err) throw err
+        return { count, resetAt: start + windowMs }
+      }),
+    },
+    events: {
+      append: unavailable(async (event: CollectEvent) => {
+        await redis.xadd(stream, '*', 'id', event.id, 'event', JSON.stringify(event))
+      }),
+      get: unavailable(async (id: string) => {
+        // Linear, for tests and support tools: consumers read the stream, not this.
+        let cursor = '-'
+        for (;;) {
+          const batch = await redis.xrange(stream, cursor, '+', 'COUNT', 1000)
+          for (const [, fields] of batch) {
+            const f = pairs(fields)
+            if (f['id'] === id) return JSON.parse(f['event']!) as CollectEvent
+          }
+          if (batch.length < 1000) return null
+          cursor = `(${batch[batch.length - 1]![0]}`
+        }
+      }),
+      count: unavailable(async () => redis.xlen(stream)),
+    },
+    ping: unavailable(async () => {
+      await redis.ping()
+    }),
+    async close() {
+      await redis.quit().catch(() => redis.disconnect())
+    },
+  }
+}

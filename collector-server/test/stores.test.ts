@@ -1,0 +1,115 @@
+/** The store contract, run against both adapters. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { makeTestApp, makeTestStore, STORE_KINDS } from '../../test/support/app'
+import { startRedis } from '../../test/support/redis'
+import { TestDevice } from '../../test/support/device'
+import { openRedisStore } from '../src/stores/redis'
+import { StoreUnavailableError, type CollectEvent, type Store } from '../src/stores/types'
+
+const event = (id: string, at: number): CollectEvent => ({
+  id,
+  at,
+  siteKey: 'demo',
+  action: 'checkout',
+  deviceId: 'd'.repeat(22),
+  visitorId: null,
+  account: null,
+  ip: '127.0.0.1',
+  hostname: '127.0.0.1',
+  verdict: 'allow',
+  score: 0.1,
+  reasons: ['no_interaction'],
+  keyImpl: 'webcrypto',
+  sdk: 'test',
+  detail: { nested: { ok: true } },
+})
+
+describe.each(STORE_KINDS)('%s store', (kind) => {
+  let now = 1_800_000_000_000
+  let store: Store
+  beforeEach(async () => {
+    now = 1_800_000_000_000
+    store = await makeTestStore(kind, () => now)
+  })
+  afterEach(async () => {
+    await store.close()
+  })
+
+  it('consumes a nonce once, and again only after it expired', async () => {
+    expect(await store.nonces.consume('n1', now + 1000)).toBe(true)
+    expect(await store.nonces.consume('n1', now + 1000)).toBe(false)
+    expect(await store.nonces.consume('n2', now + 1000)).toBe(true)
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.nonces.consume('race', now + 1000)))
+    expect(results.filter(Boolean)).toHaveLength(1)
+  })
+
+  it('touches devices and returns the state before the sighting', async () => {
+    const s = { deviceId: 'dev-1', publicKey: 'pk', keyImpl: 'webcrypto', visitorId: 'fp', ip: '10.0.0.1', at: now }
+    expect(await store.devices.touch(s)).toBeNull()
+    expect(await store.devices.touch({ ...s, at: now + 5 })).toEqual({ deviceId: 'dev-1', publicKey: 'pk', firstSeen: now, lastSeen: now, seenCount: 1 })
+    expect((await store.devices.touch({ ...s, at: now + 9 }))!.seenCount).toBe(2)
+  })
+
+  it('counts distinct members in sliding windows', async () => {
+    const w = (member: string, windowMs = 1000) => ({ kind: 'acc:dev', key: 'd1', member, windowMs })
+    expect(await store.links.observe([w('a')], now)).toEqual([1])
+    expect(await store.links.observe([w('a'), w('b')], now + 10)).toEqual([1, 2])
+    expect(await store.links.observe([w('c')], now + 500)).toEqual([3])
+    // a and b were last seen at now+10: out of a 1 s window at now+1200.
+    expect(await store.links.observe([w('c')], now + 1200)).toEqual([1])
+    // Keys and kinds are separate sets.
+    expect(await store.links.observe([{ kind: 'acc:dev', key: 'd2', member: 'a', windowMs: 1000 }, { kind: 'x', key: 'd1', member: 'a', windowMs: 1000 }], now + 1200)).toEqual([1, 1])
+  })
+
+  it('counts rate-limit hits per fixed window', async () => {
+    const start = now - (now % 60_000)
+    expect(await store.rateLimits.hit('ip:1', 60_000, start + 1)).toEqual({ count: 1, resetAt: start + 60_000 })
+    expect((await store.rateLimits.hit('ip:1', 60_000, start + 2)).count).toBe(2)
+    expect((await store.rateLimits.hit('ip:2', 60_000, start + 2)).count).toBe(1)
+    expect((await store.rateLimits.hit('ip:1', 60_000, start + 60_001)).count).toBe(1)
+  })
+
+  it('keeps every appended event, readable by id', async () => {
+    for (let i = 0; i < 25; i++) await store.events.append(event(`e${i}`, now + i))
+    expect(await store.events.count()).toBe(25)
+    expect(await store.events.get('e17')).toEqual(event('e17', now + 17))
+    expect(await store.events.get('nope')).toBeNull()
+  })
+})
+
+describe('when Redis goes away', () => {
+  it('refuses to start against an unreachable Redis, with a clear message', async () => {
+    await expect(openRedisStore({ url: 'redis://127.0.0.1:1', redis: { retryStrategy: () => null } })).rejects.toThrow(/cannot use Redis at redis:\/\/127\.0\.0\.1:1/)
+  })
+
+  it('answers 503 store_unavailable, never acknowledging an event it could not store', async () => {
+    const redis = await startRedis()
+    const store = await openRedisStore({ url: redis.url, redis: { retryStrategy: () => null, maxRetriesPerRequest: 0 } })
+    await expect(store.ping()).resolves.toBeUndefined()
+    await redis.kill()
+    await expect(store.nonces.consume('x', Date.now() + 1000)).rejects.toBeInstanceOf(StoreUnavailableError)
+    await store.close()
+    await redis.stop()
+  })
+})
+
+describe.each(STORE_KINDS)('collect while the %s store fails', (kind) => {
+  let t: Awaited<ReturnType<typeof makeTestApp>>
+  beforeEach(async () => {
+    t = await makeTestApp({ store: kind })
+  })
+  afterEach(async () => {
+    await t.close().catch(() => undefined)
+  })
+
+  it('is a 503 with store_unavailable and a Retry-After-free error body', async () => {
+    const body = new TestDevice().body(await t.challenge())
+    const failing = new StoreUnavailableError('simulated outage')
+    t.store.nonces.consume = async () => {
+      throw failing
+    }
+    const res = await t.app.inject({ method: 'POST', url: '/v1/collect', payload: body })
+    expect(res.statusCode).toBe(503)
+    expect(res.json()).toEqual({ error: { code: 'store_unavailable', message: 'The store is unavailable; retry later.' } })
+  })
+})
