@@ -35,6 +35,12 @@ const DEPENDENCIES: Dependency[] = [
     hint: "apt-get install chromium, or `npx playwright install chromium`, or set CHROMIUM_PATH",
   },
   {
+    what: 'redis-server (the scale-out store, tested beside SQLite)',
+    debianPackage: 'redis-server',
+    present: () => onPath('redis-server'),
+    hint: 'apt-get install redis-server',
+  },
+  {
     what: 'Xvfb (headful browsers in the red-team tests)',
     debianPackage: 'xvfb',
     present: () => onPath('Xvfb'),

@@ -72,10 +72,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   watchFile(keysFile, { interval: 1000 }, () => reload(keysFile, () => (keyring = loadKeyring(dataDir))))
   watchFile(sitesFile, { interval: 1000 }, () => reload(sitesFile, () => (sites = loadSites(dataDir, options.sitesFile))))
-  app.addHook('onClose', async () => {
-    unwatchFile(keysFile)
-    unwatchFile(sitesFile)
-  })
 
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : options.port
@@ -88,6 +84,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     async close() {
       if (closed) return
       closed = true
+      unwatchFile(keysFile)
+      unwatchFile(sitesFile)
       await app.close()
       await store.close()
     },

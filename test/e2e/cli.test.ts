@@ -4,35 +4,27 @@
  * directory agree on one set of keys.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { startCli, type CliCollector } from '../support/cli'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-const running: ChildProcess[] = []
-afterEach(() => {
-  for (const child of running.splice(0)) child.kill('SIGKILL')
+const running: CliCollector[] = []
+afterEach(async () => {
+  for (const c of running.splice(0)) await c.kill()
 })
 
-function startCli(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['bin/vigil-collector.js', '--port', '0', ...args], { env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' } })
-  running.push(child)
-  return new Promise((resolve, reject) => {
-    let out = ''
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-      const m = /Vigil collector on (http:\/\/\S+)/.exec(out)
-      if (m) resolve({ child, url: m[1]! })
-    })
-    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()))
-    child.on('exit', (code) => reject(new Error(`collector exited with ${code}: ${out}`)))
-  })
+async function start(args: string[]): Promise<CliCollector> {
+  const c = await startCli(args)
+  running.push(c)
+  return c
 }
 
 describe('vigil-collector (built)', () => {
   it('serves the demo shop, the SDK and the JWKS, and stops cleanly on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'vigil-cli-'))
-    const { child, url } = await startCli(['--demo', '--data-dir', dataDir])
+    const c = await start(['--demo', '--data-dir', dataDir])
+    const url = c.url
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     const home = await fetch(`${url}/`)
     expect(home.status).toBe(200)
@@ -42,24 +34,22 @@ describe('vigil-collector (built)', () => {
     expect(await sdk.text()).toMatch(/^var Vigil=/)
     expect(((await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: unknown[] }).keys).toHaveLength(1)
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok', store: 'sqlite' })
-    const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)))
-    child.kill('SIGTERM')
-    expect(await exited).toBe(0)
+    expect(await c.stop()).toBe(0)
   })
 
   it('without --demo serves no shop', async () => {
-    const { url } = await startCli(['--data-dir', mkdtempSync(join(tmpdir(), 'vigil-cli-'))])
+    const { url } = await start(['--data-dir', mkdtempSync(join(tmpdir(), 'vigil-cli-'))])
     expect((await fetch(`${url}/`)).status).toBe(404)
   })
 
   it('two instances started at once on a fresh data directory share one keyring', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'vigil-cli-'))
-    const [a, b] = await Promise.all([startCli(['--data-dir', dataDir]), startCli(['--data-dir', dataDir])])
+    const [a, b] = await Promise.all([start(['--data-dir', dataDir]), start(['--data-dir', dataDir])])
     const jwks = await Promise.all([a, b].map(async ({ url }) => (await fetch(`${url}/.well-known/jwks.json`)).json()))
     expect(jwks[0]).toEqual(jwks[1])
   })
 
   it('refuses a bad port with a clear message', async () => {
-    await expect(startCli(['--port', 'eighty'])).rejects.toThrow(/bad port|exited/)
+    await expect(start(['--port', 'eighty'])).rejects.toThrow(/bad port|exited/)
   })
 })
