@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { size } from './suites/size'
 import { longTasks, recorderCost, getTokenLatency } from './suites/browser'
 import { classifierCost } from './suites/classifier'
+import { collectThroughput } from './suites/collect'
 
 export interface Row {
   metric: string
@@ -26,7 +27,7 @@ export interface SuiteResult {
   notes?: string[]
 }
 
-const SUITES: Record<string, () => Promise<SuiteResult>> = { size, longtasks: longTasks, recorder: recorderCost, gettoken: getTokenLatency, classifier: classifierCost }
+const SUITES: Record<string, () => Promise<SuiteResult>> = { size, longtasks: longTasks, recorder: recorderCost, gettoken: getTokenLatency, classifier: classifierCost, collect: collectThroughput }
 
 const fmt = (n: number): string => (!Number.isFinite(n) ? '–' : Number.isInteger(n) ? String(n) : n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n >= 0.001 ? n.toFixed(3) : n.toExponential(1))
 

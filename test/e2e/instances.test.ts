@@ -23,7 +23,7 @@ beforeAll(async () => {
   redis = await startRedis()
   dataDir = mkdtempSync(join(tmpdir(), 'vigil-instances-'))
   writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [DEMO_SITE, TIGHT] }))
-  ;[a, b] = await Promise.all([0, 1].map(() => startCli(['--data-dir', dataDir, '--store', redis.url])))
+  ;[a, b] = (await Promise.all([0, 1].map(() => startCli(['--data-dir', dataDir, '--store', redis.url])))) as [CliCollector, CliCollector]
 })
 afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()])

@@ -11,8 +11,8 @@ export interface CliCollector {
   kill(): Promise<void>
 }
 
-export function startCli(args: string[], env: Record<string, string> = {}): Promise<CliCollector> {
-  const child = spawn(process.execPath, ['bin/vigil-collector.js', '--port', '0', ...args], { env: { ...process.env, VIGIL_LOG_LEVEL: 'warn', ...env } })
+export function startCli(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<CliCollector> {
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/vigil-collector.js', '--port', '0', ...args], { env: { ...process.env, VIGIL_LOG_LEVEL: 'warn', ...env } })
   let out = ''
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   return new Promise((resolve, reject) => {

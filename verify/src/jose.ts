@@ -26,6 +26,23 @@ export interface JwsHeader {
 
 export const b64u = (data: Uint8Array | string): string => Buffer.from(data).toString('base64url')
 
+/**
+ * Random bytes from a pool refilled 4 KiB at a time: one getrandom call serves hundreds
+ * of token ids and IVs (a call per value showed as 4% of the collector's CPU).
+ */
+const POOL_SIZE = 4096
+let pool = Buffer.alloc(0)
+let poolOffset = 0
+export function randomPooled(n: number): Buffer {
+  if (poolOffset + n > pool.length) {
+    pool = randomBytes(POOL_SIZE)
+    poolOffset = 0
+  }
+  const out = Buffer.from(pool.subarray(poolOffset, poolOffset + n))
+  poolOffset += n
+  return out
+}
+
 const B64U = /^[A-Za-z0-9_-]*$/
 /** Strict decode: Buffer.from(…, 'base64url') silently skips junk, which we do not want. */
 export function fromB64u(text: string): Buffer | null {
@@ -54,7 +71,7 @@ export function deriveSealKey(secret: string, siteKey: string): Buffer {
 export function sealCompact(plaintext: string, key: Uint8Array, siteKey: string): string {
   const header: JweHeader = { alg: SEAL_ALG, enc: SEAL_ENC, cty: 'JWT', kid: siteKey }
   const protectedHeader = b64u(JSON.stringify(header))
-  const iv = randomBytes(12)
+  const iv = randomPooled(12)
   const cipher = createCipheriv('aes-256-gcm', key, iv)
   cipher.setAAD(Buffer.from(protectedHeader, 'ascii'))
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])

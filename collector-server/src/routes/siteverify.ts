@@ -52,6 +52,8 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
       }
       const first = await timed(metrics, 'nonce_consume', () => ctx.store.nonces.consume(`t:${verified.jti}`, verified.expiresAt * 1000 + 60_000))
       if (!first) return failure('already_redeemed')
+      // The redemption must survive a crash before anyone acts on it.
+      await ctx.store.durable()
       metrics.siteverify.inc({ outcome: 'success' })
       return {
         success: true,

@@ -137,6 +137,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
       }),
       count: unavailable(async () => redis.xlen(stream)),
     },
+    // Every command has been applied by Redis when it resolves.
+    durable: async () => undefined,
     ping: unavailable(async () => {
       await redis.ping()
     }),

@@ -9,7 +9,8 @@ import type { Verdict } from '../../../verify/src/index'
 export interface NonceStore {
   /**
    * Marks `id` used until `expiresAt` (epoch ms). Resolves true the first time, false
-   * for every later call before expiry, across all instances sharing the store.
+   * for every later call before expiry, across all instances sharing the store. Call
+   * Store.durable() before acting on it where a crash must not forget it.
    */
   consume(id: string, expiresAt: number): Promise<boolean>
 }
@@ -96,6 +97,8 @@ export interface Store {
   readonly links: LinkStore
   readonly rateLimits: RateLimitStore
   readonly events: EventSink
+  /** Resolves once every write made so far is durable (SQLite group commit; Redis: at once). */
+  durable(): Promise<void>
   /** Cheap liveness check for /healthz. */
   ping(): Promise<void>
   close(): Promise<void>

@@ -3,8 +3,8 @@
  * sealed for the site (JWE dir + A256GCM under a key derived from the site secret), so
  * the browser that carries the token cannot read its score or reasons. docs/tokens.md.
  */
-import { randomBytes, sign } from 'node:crypto'
-import { b64u, deriveSealKey, sealCompact, SIGN_ALG, type JwsHeader } from '../../../verify/src/jose'
+import { sign } from 'node:crypto'
+import { b64u, deriveSealKey, randomPooled, sealCompact, SIGN_ALG, type JwsHeader } from '../../../verify/src/jose'
 import type { Verdict } from '../../../verify/src/index'
 import type { SigningKey } from '../config/keyring'
 import type { Site } from '../config/sites'
@@ -37,7 +37,7 @@ function sealKeyOf(site: Site): Buffer {
   return key
 }
 
-export const newTokenId = (): string => randomBytes(16).toString('base64url')
+export const newTokenId = (): string => randomPooled(16).toString('base64url')
 
 export function signJwt(key: SigningKey, claims: VerdictClaims): string {
   const header: JwsHeader = { alg: SIGN_ALG, typ: 'JWT', kid: key.kid }

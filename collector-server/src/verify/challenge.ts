@@ -4,9 +4,9 @@
  * body is {"s": siteKey, "n": 128-bit nonce, "e": expiry ms}. Any instance sharing
  * the data directory can check it; the nonce store makes it single use.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, timingSafeEqual } from 'node:crypto'
 import { CHALLENGE_TTL_MS } from '../../../sdk/src/protocol/payload'
-import { fromB64u } from '../../../verify/src/jose'
+import { fromB64u, randomPooled } from '../../../verify/src/jose'
 
 const CONTEXT = 'vigil/challenge/v1\n'
 
@@ -21,7 +21,7 @@ function mac(key: Buffer, body: string): Buffer {
 }
 
 export function mintChallenge(key: Buffer, siteKey: string, now: number): { challenge: string; expiresAt: number; nonce: string } {
-  const nonce = randomBytes(16).toString('base64url')
+  const nonce = randomPooled(16).toString('base64url')
   const expiresAt = now + CHALLENGE_TTL_MS
   const body = Buffer.from(JSON.stringify({ s: siteKey, n: nonce, e: expiresAt })).toString('base64url')
   return { challenge: `${body}.${mac(key, body).toString('base64url')}`, expiresAt, nonce }
