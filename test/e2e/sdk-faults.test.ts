@@ -118,6 +118,8 @@ describe('SDK fault isolation', () => {
       out.emptyAction = await codeOf(good.getToken(''))
       out.longAction = await codeOf(good.getToken('x'.repeat(65)))
       out.objectAction = await codeOf(good.getToken({ toString: () => 'checkout' }))
+      out.emptyAccount = await codeOf((good.getToken as (a: string, o: unknown) => Promise<string>)('login', { account: '   ' }))
+      out.numberAccount = await codeOf((good.getToken as (a: string, o: unknown) => Promise<string>)('login', { account: 42 }))
       const pending = codeOf(good.getToken('checkout'))
       good.destroy()
       good.destroy()
@@ -132,6 +134,8 @@ describe('SDK fault isolation', () => {
       emptyAction: 'invalid_action',
       longAction: 'invalid_action',
       objectAction: 'invalid_action',
+      emptyAccount: 'invalid_account',
+      numberAccount: 'invalid_account',
       destroyedInFlight: 'destroyed',
       afterDestroy: 'destroyed',
     })

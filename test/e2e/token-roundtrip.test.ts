@@ -10,7 +10,7 @@ import type { CollectBody } from '../../sdk/src/protocol/payload'
 
 // The built artifact, as a merchant backend imports it (typed by its source).
 const DIST_VERIFY = '../../dist/verify/index.js'
-const { remoteJwks, verifyToken } = (await import(DIST_VERIFY)) as typeof import('../../verify/src/index')
+const { remoteJwks, verifyToken, accountHash } = (await import(DIST_VERIFY)) as typeof import('../../verify/src/index')
 
 let collector: TestCollector
 let browser: Browser
@@ -89,6 +89,18 @@ describe('demo shop → collector → backend, in Chromium', () => {
     const again = await page.evaluate(async (tok) => (await fetch('/demo/api/checkout', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: tok, items: ['sku-001'] }) })).json(), token)
     expect(again).toMatchObject({ ok: false, error: 'already_used' })
     expect(errors).toEqual([])
+    await page.context().close()
+  })
+
+  it('sends an account only as the salted hash the shop backend can recompute', async () => {
+    const { page, collects } = await openShop()
+    const token = (await page.evaluate(`window.Vigil.init({ endpoint: location.origin, siteKey: 'demo' }).getToken('login', { account: ' Shopper@Example.COM ' })`)) as string
+    const expected = accountHash('shopper@example.com', 'demo-secret', 'demo')
+    expect(collects.at(-1)!.payload.account).toBe(expected)
+    expect(JSON.stringify(collects.at(-1))).not.toMatch(/shopper/i)
+    const verified = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: remoteJwks(`${collector.url}/.well-known/jwks.json`), account: 'SHOPPER@example.com' })
+    expect(verified.account).toBe(expected)
+    await expect(verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: remoteJwks(`${collector.url}/.well-known/jwks.json`), account: 'someone-else@example.com' })).rejects.toMatchObject({ code: 'wrong_account' })
     await page.context().close()
   })
 
