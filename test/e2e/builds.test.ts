@@ -33,7 +33,8 @@ describe('ESM build (dist/sdk)', () => {
   it('ships declarations for the SDK and the verifier', () => {
     const sdkTypes = readFileSync('dist/sdk/index.d.ts', 'utf8')
     expect(sdkTypes).toMatch(/declare function init\(options: VigilOptions\): VigilClient/)
-    expect(sdkTypes).toMatch(/getToken\(action: string\): Promise<string>/)
+    expect(sdkTypes).toMatch(/getToken\(action: string, options\?: GetTokenOptions\): Promise<string>/)
+    expect(sdkTypes).toMatch(/account\?: string/)
     expect(readFileSync('dist/verify/index.d.ts', 'utf8')).toMatch(/declare function verifyToken\(token: string, options: VerifyOptions\): Promise<VerifiedToken>/)
   })
 
