@@ -64,9 +64,11 @@ describe('classifier chunk in Chromium', () => {
     page.on('request', (r) => {
       if (r.url().endsWith('/v1/collect')) body = JSON.parse(r.postData()!) as CollectBody
     })
+    // Listening before the navigation: on a fast machine the chunk may load before the products render.
+    const chunkRequested = page.waitForRequest('**/sdk/vigil-classifier.mjs')
     await page.goto(`${collector.url}/`)
     await page.waitForSelector('[data-sku]')
-    await page.waitForRequest('**/sdk/vigil-classifier.mjs')
+    await chunkRequested
     // Not among the page's own first requests: it waits for load, the fingerprint and the signals.
     const chunk = loads.findIndex((l) => l.url.endsWith('/sdk/vigil-classifier.mjs'))
     expect(loads.findIndex((l) => l.url.endsWith('/demo/api/products'))).toBeLessThan(chunk)
