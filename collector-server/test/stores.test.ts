@@ -69,6 +69,24 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     expect((await store.rateLimits.hit('ip:1', 60_000, start + 60_001)).count).toBe(1)
   })
 
+  it('keeps per-minute dashboard counters and the devices with the most accounts', async () => {
+    const minute = now - (now % 60_000)
+    await store.stats.recordEvent('demo', minute + 5, { verdict: 'deny', reasons: ['automation', 'emulator'], score: 0.98, behavior: 0.91, deviceId: 'd1', accountsOnDevice: 1 })
+    await store.stats.recordEvent('demo', minute + 6, { verdict: 'allow', reasons: [], score: 0.1, behavior: null, deviceId: 'd2', accountsOnDevice: 0 })
+    await store.stats.recordEvent('demo', minute + 60_001, { verdict: 'deny', reasons: ['automation'], score: 0.97, behavior: 0.05, deviceId: 'd1', accountsOnDevice: 0 })
+    await store.stats.recordFailure('demo', minute + 60_002, 'replayed')
+    await store.stats.recordEvent('other', minute + 7, { verdict: 'review', reasons: ['tampering'], score: 0.6, behavior: 0.5, deviceId: 'd9', accountsOnDevice: 0 })
+    await store.links.observe([1, 2, 3].map((i) => ({ kind: 'demo:acc:dev', key: 'd1', member: `a${i}`, windowMs: 86_400_000 })), minute)
+    await store.links.observe([{ kind: 'demo:acc:dev', key: 'd3', member: 'a1', windowMs: 86_400_000 }], minute)
+    await store.stats.recordEvent('demo', minute + 8, { verdict: 'review', reasons: ['multi_account'], score: 0.5, behavior: null, deviceId: 'd1', accountsOnDevice: 3 })
+    await store.stats.recordEvent('demo', minute + 9, { verdict: 'allow', reasons: [], score: 0, behavior: null, deviceId: 'd3', accountsOnDevice: 1 })
+    const snap = await store.stats.snapshot('demo', minute, minute + 60_010)
+    expect(snap.buckets.map((b) => b.t)).toEqual([minute, minute + 60_000])
+    expect(snap.buckets[0]!.counts).toEqual({ 'verdict:deny': 1, 'verdict:allow': 2, 'verdict:review': 1, 'reason:automation': 1, 'reason:emulator': 1, 'reason:multi_account': 1, 'risk:9': 1, 'risk:1': 1, 'risk:5': 1, 'risk:0': 1, 'bhv:9': 1 })
+    expect(snap.buckets[1]!.counts).toEqual({ 'verdict:deny': 1, 'reason:automation': 1, 'risk:9': 1, 'bhv:0': 1, 'fail:replayed': 1 })
+    expect(snap.topDevices.slice(0, 2)).toEqual([{ deviceId: 'd1', accounts: 3 }, { deviceId: 'd3', accounts: 1 }])
+  })
+
   it('keeps every appended event, readable by id', async () => {
     for (let i = 0; i < 25; i++) await store.events.append(event(`e${i}`, now + i))
     expect(await store.events.count()).toBe(25)

@@ -116,6 +116,15 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
         bhv: { server: evaluation.behavior.server, client: evaluation.behavior.client, model: evaluation.behavior.model },
       }
       const token = issueToken(ctx.keyring().active, site, claims)
+      const statsEntry = {
+        verdict: assessment.verdict,
+        reasons: assessment.reasons,
+        score: assessment.score,
+        behavior: evaluation.behavior.server,
+        deviceId: payload.device.id,
+        accountsOnDevice: velocity.counts['accountsPerDevice24h'] ?? 0,
+      }
+      const stats = timed(metrics, 'stats_record', () => store.stats.recordEvent(site.siteKey, now, statsEntry))
       await timed(metrics, 'event_append', () =>
         store.events.append({
           id: claims.jti,
@@ -146,6 +155,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
           },
         }),
       )
+      await stats
       metrics.collects.inc({ outcome: 'accepted' })
       metrics.verdicts.inc({ verdict: assessment.verdict })
       for (const reason of assessment.reasons) metrics.reasons.inc({ reason })

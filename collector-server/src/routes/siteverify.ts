@@ -15,8 +15,10 @@ import { DEFAULT_RATE_LIMITS } from '../risk/policy'
 
 export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   const { metrics } = ctx
-  const failure = (code: string) => {
+  const failure = async (code: string, siteKey?: string) => {
     metrics.siteverify.inc({ outcome: code })
+    // Known sites count their token failures on the dashboard (a wrong secret is not theirs).
+    if (siteKey && ctx.sites().get(siteKey) && code !== 'invalid_secret') await ctx.store.stats.recordFailure(siteKey, ctx.clock.now(), code).catch(() => undefined)
     return { success: false, errorCodes: [code] }
   }
   app.post(
@@ -47,11 +49,11 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
           clockToleranceS: 0,
         })
       } catch (err) {
-        if (err instanceof TokenVerificationError) return failure(err.code)
+        if (err instanceof TokenVerificationError) return failure(err.code, site.siteKey)
         throw err
       }
       const first = await timed(metrics, 'nonce_consume', () => ctx.store.nonces.consume(`t:${verified.jti}`, verified.expiresAt * 1000 + 60_000))
-      if (!first) return failure('already_redeemed')
+      if (!first) return failure('already_redeemed', site.siteKey)
       // The redemption must survive a crash before anyone acts on it.
       await ctx.store.durable()
       metrics.siteverify.inc({ outcome: 'success' })

@@ -5,6 +5,8 @@
  *   vigil:device:<id>             hash: key, first/last seen, count, last IP, visitor id
  *   vigil:link:<kind>:<key>       sorted set member → last seen (sliding-window distinct counts)
  *   vigil:rl:<key>:<window>       INCR + PEXPIRE: fixed-window rate limits
+ *   vigil:stats:<site>:<minute>   hash of dashboard counters (verdicts, reasons, failures, score buckets)
+ *   vigil:stats:<site>:devices    sorted set device → accounts seen on it (24 h), for "top devices"
  *   vigil:events                  stream, one entry per accepted collect, fields `id` and `event`
  *                                 (JSON); consumer group `risk` is created for the risk backend
  *
@@ -13,7 +15,7 @@
  * A killed collector loses nothing either way: it answers only after Redis has the event.
  */
 import { Redis, type RedisOptions } from 'ioredis'
-import { StoreUnavailableError, type CollectEvent, type DeviceRecord, type DeviceSighting, type LinkObservation, type Store } from './types'
+import { STATS_BUCKET_MS, StoreUnavailableError, statsFields, type CollectEvent, type DeviceRecord, type DeviceSighting, type LinkObservation, type StatsEntry, type StatsSnapshot, type Store } from './types'
 
 export interface RedisStoreOptions {
   url: string
@@ -29,6 +31,8 @@ export interface RedisStoreOptions {
 
 /** Device state is kept this long after the last sighting. */
 const DEVICE_TTL_MS = 90 * 24 * 3600_000
+const STATS_TTL_MS = 8 * 24 * 3600_000
+const DAY_MS = 24 * 3600_000
 
 const TOUCH = `
 local prior = redis.call('HGETALL', KEYS[1])
@@ -136,6 +140,47 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
         }
       }),
       count: unavailable(async () => redis.xlen(stream)),
+    },
+    stats: {
+      recordEvent: unavailable(async (siteKey: string, at: number, entry: StatsEntry) => {
+        const key = `${prefix}stats:${siteKey}:${at - (at % STATS_BUCKET_MS)}`
+        const devices = `${prefix}stats:${siteKey}:devices`
+        const p = redis.pipeline()
+        for (const field of statsFields(entry)) p.hincrby(key, field, 1)
+        p.pexpire(key, STATS_TTL_MS)
+        if (entry.accountsOnDevice > 0) {
+          // The highest count in the day; a device unseen for a day is dropped at read time.
+          p.zadd(devices, 'GT', entry.accountsOnDevice, entry.deviceId).zadd(`${devices}:at`, at, entry.deviceId)
+          p.pexpire(devices, DAY_MS).pexpire(`${devices}:at`, DAY_MS)
+        }
+        await p.exec()
+      }),
+      recordFailure: unavailable(async (siteKey: string, at: number, code: string) => {
+        const key = `${prefix}stats:${siteKey}:${at - (at % STATS_BUCKET_MS)}`
+        await redis.multi().hincrby(key, `fail:${code}`, 1).pexpire(key, STATS_TTL_MS).exec()
+      }),
+      snapshot: unavailable(async (siteKey: string, from: number, to: number): Promise<StatsSnapshot> => {
+        const first = from - (from % STATS_BUCKET_MS)
+        const times: number[] = []
+        for (let t = first; t <= to; t += STATS_BUCKET_MS) times.push(t)
+        const devices = `${prefix}stats:${siteKey}:devices`
+        // Forget devices not seen for a day, then read the top ten.
+        const stale = await redis.zrangebyscore(`${devices}:at`, '-inf', `(${to - DAY_MS}`)
+        if (stale.length > 0) await redis.multi().zrem(devices, ...stale).zrem(`${devices}:at`, ...stale).exec()
+        const p = redis.pipeline()
+        for (const t of times) p.hgetall(`${prefix}stats:${siteKey}:${t}`)
+        p.zrevrange(devices, 0, 9, 'WITHSCORES')
+        const results = (await p.exec()) ?? []
+        const buckets = times.map((t, i) => {
+          const counts: Record<string, number> = {}
+          for (const [field, value] of Object.entries((results[i]?.[1] ?? {}) as Record<string, string>)) counts[field] = Number(value)
+          return { t, counts }
+        })
+        const top = (results[times.length]?.[1] ?? []) as string[]
+        const topDevices: StatsSnapshot['topDevices'] = []
+        for (let i = 0; i + 1 < top.length; i += 2) topDevices.push({ deviceId: top[i]!, accounts: Number(top[i + 1]) })
+        return { siteKey, from: first, to, bucketMs: STATS_BUCKET_MS, buckets, topDevices }
+      }),
     },
     // Every command has been applied by Redis when it resolves.
     durable: async () => undefined,

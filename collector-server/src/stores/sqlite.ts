@@ -10,7 +10,7 @@
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { StoreUnavailableError, type CollectEvent, type DeviceRecord, type DeviceSighting, type LinkObservation, type Store } from './types'
+import { STATS_BUCKET_MS, StoreUnavailableError, statsFields, type CollectEvent, type DeviceRecord, type DeviceSighting, type LinkObservation, type StatsEntry, type StatsSnapshot, type Store } from './types'
 
 export interface SqliteOptions {
   path: string
@@ -72,6 +72,13 @@ const MIGRATIONS: string[] = [
      key TEXT PRIMARY KEY,
      window_start INTEGER NOT NULL,
      count INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
+  `CREATE TABLE stats (
+     site_key TEXT NOT NULL,
+     minute INTEGER NOT NULL,
+     field TEXT NOT NULL,
+     count INTEGER NOT NULL,
+     PRIMARY KEY (site_key, minute, field)
    ) WITHOUT ROWID;`,
 ]
 
@@ -199,6 +206,14 @@ export function openSqliteStore(options: SqliteOptions): Store {
      VALUES (@id, @at, @siteKey, @action, @deviceId, @visitorId, @account, @ip, @hostname, @verdict, @score, @reasons, @keyImpl, @sdk, @detail)`,
   )
   const getEvent = db.prepare<[string], EventRow>('SELECT * FROM events WHERE id = ?')
+  const bumpStat = db.prepare('INSERT INTO stats (site_key, minute, field, count) VALUES (?, ?, ?, 1) ON CONFLICT (site_key, minute, field) DO UPDATE SET count = count + 1')
+  const readStats = db.prepare<[string, number, number], { minute: number; field: string; count: number }>(
+    'SELECT minute, field, count FROM stats WHERE site_key = ? AND minute >= ? AND minute <= ? ORDER BY minute',
+  )
+  const topDevices = db.prepare<[string, number], { key: string; n: number }>(
+    'SELECT key, COUNT(*) AS n FROM links WHERE kind = ? AND at >= ? GROUP BY key ORDER BY n DESC, key LIMIT 10',
+  )
+  const purgeStats = db.prepare('DELETE FROM stats WHERE minute < ?')
   const countEvents = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM events')
 
   const touch = db.transaction((s: DeviceSighting): DeviceRecord | null => {
@@ -223,6 +238,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
     purgeNonces.run(t)
     purgeLinks.run(t - LINK_RETENTION_MS)
     purgeRates.run(t - 24 * 3600_000)
+    purgeStats.run(t - LINK_RETENTION_MS)
   }
 
   return {
@@ -274,6 +290,28 @@ export function openSqliteStore(options: SqliteOptions): Store {
         }
       }),
       count: unavailable(() => countEvents.get()!.n),
+    },
+    stats: {
+      recordEvent: unavailable((siteKey: string, at: number, entry: StatsEntry) => {
+        const minute = at - (at % STATS_BUCKET_MS)
+        batch.run(() => {
+          for (const field of statsFields(entry)) bumpStat.run(siteKey, minute, field)
+        })
+      }),
+      recordFailure: unavailable((siteKey: string, at: number, code: string) => {
+        batch.run(() => bumpStat.run(siteKey, at - (at % STATS_BUCKET_MS), `fail:${code}`))
+      }),
+      snapshot: unavailable((siteKey: string, from: number, to: number): StatsSnapshot => {
+        const first = from - (from % STATS_BUCKET_MS)
+        const buckets: StatsSnapshot['buckets'] = []
+        for (let t = first; t <= to; t += STATS_BUCKET_MS) buckets.push({ t, counts: {} })
+        for (const row of readStats.all(siteKey, first, to)) {
+          const bucket = buckets[(row.minute - first) / STATS_BUCKET_MS]
+          if (bucket) bucket.counts[row.field] = row.count
+        }
+        const devices = topDevices.all(`${siteKey}:acc:dev`, to - 24 * 3600_000).map((r) => ({ deviceId: r.key, accounts: r.n }))
+        return { siteKey, from: first, to, bucketMs: STATS_BUCKET_MS, buckets, topDevices: devices }
+      }),
     },
     durable: unavailable(() => batch.durable()),
     ping: unavailable(() => {

@@ -90,6 +90,47 @@ export interface EventSink {
   count(): Promise<number>
 }
 
+/** What the dashboard shows, per site, in minute buckets. */
+export interface StatsEntry {
+  verdict: Verdict
+  reasons: readonly string[]
+  /** Risk score of the verdict, 0–1. */
+  score: number
+  /** The collector's behaviour-classifier score, or null when there was too little behaviour. */
+  behavior: number | null
+  deviceId: string
+  /** Distinct accounts seen on this device in 24 h (0 when the page names none). */
+  accountsOnDevice: number
+}
+
+export interface StatsSnapshot {
+  siteKey: string
+  from: number
+  to: number
+  bucketMs: number
+  /** One entry per minute bucket, oldest first: counts by field (`verdict:allow`, `reason:automation`, `fail:replayed`, `risk:3`, `bhv:9`). */
+  buckets: Array<{ t: number; counts: Record<string, number> }>
+  /** Devices with the most linked accounts in the last 24 h. */
+  topDevices: Array<{ deviceId: string; accounts: number }>
+}
+
+export interface StatsStore {
+  recordEvent(siteKey: string, at: number, entry: StatsEntry): Promise<void>
+  /** A refused collect or a failed siteverify, by error code. */
+  recordFailure(siteKey: string, at: number, code: string): Promise<void>
+  snapshot(siteKey: string, from: number, to: number): Promise<StatsSnapshot>
+}
+
+export const STATS_BUCKET_MS = 60_000
+const bucketOf = (score: number): number => Math.min(9, Math.max(0, Math.floor(score * 10)))
+
+/** The counter fields one event adds to its minute. */
+export function statsFields(entry: StatsEntry): string[] {
+  const fields = [`verdict:${entry.verdict}`, `risk:${bucketOf(entry.score)}`, ...entry.reasons.map((r) => `reason:${r}`)]
+  if (entry.behavior !== null) fields.push(`bhv:${bucketOf(entry.behavior)}`)
+  return fields
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'redis'
   readonly nonces: NonceStore
@@ -97,6 +138,7 @@ export interface Store {
   readonly links: LinkStore
   readonly rateLimits: RateLimitStore
   readonly events: EventSink
+  readonly stats: StatsStore
   /** Resolves once every write made so far is durable (SQLite group commit; Redis: at once). */
   durable(): Promise<void>
   /** Cheap liveness check for /healthz. */
