@@ -6,8 +6,9 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOpt
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import fastifyStatic from '@fastify/static'
 import fastifySwagger from '@fastify/swagger'
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { createReadStream, existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { MAX_COLLECT_BYTES } from '../../sdk/src/protocol/payload'
 import { CollectorError, ERRORS, errorBody, type ErrorCode } from './errors'
 import { createMetrics, type Metrics } from './metrics'
@@ -17,6 +18,7 @@ import { challengeRoutes } from './routes/challenge'
 import { collectRoutes } from './routes/collect'
 import { siteverifyRoutes } from './routes/siteverify'
 import { metaRoutes } from './routes/meta'
+import { statsRoutes } from './routes/stats'
 import type { AppContext, Clock } from './context'
 import type { Keyring } from './config/keyring'
 import type { SiteRegistry } from './config/sites'
@@ -35,6 +37,8 @@ export interface BuildAppOptions {
   trustProxy?: FastifyServerOptions['trustProxy']
   /** Directory holding the browser build (vigil.min.js); false to not serve /sdk/. */
   sdkDir?: string | false
+  /** Serve the risk dashboard at /dashboard (default true; its data needs a site secret). */
+  dashboard?: boolean
   /** Register extra routes (the demo shop) inside the app. */
   plugins?: Array<(app: FastifyInstance, ctx: AppContext) => Promise<void>>
   metrics?: Metrics
@@ -48,6 +52,18 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   413: 'payload_too_large',
   415: 'unsupported_media_type',
   429: 'rate_limited',
+}
+
+/** The dashboard page and its charting library (Chart.js' UMD build, from its package). */
+function registerDashboard(app: FastifyInstance): void {
+  const root = join(packageRoot(), 'demo', 'public', 'dashboard')
+  if (!existsSync(root)) return
+  const chartJs = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js')
+  app.get('/dashboard', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/dashboard/'))
+  app.get('/dashboard/vendor/chart.umd.js', { schema: { hide: true } }, async (_request, reply) =>
+    reply.header('content-type', 'application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(createReadStream(chartJs)),
+  )
+  void app.register(fastifyStatic, { root, prefix: '/dashboard/', decorateReply: false, index: 'index.html', cacheControl: false })
 }
 
 export function buildApp(options: BuildAppOptions): FastifyInstance {
@@ -96,7 +112,14 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       request.log.error({ err: error }, 'request failed')
     }
     if (ERRORS[code].status < 500) request.log.info({ code }, 'request refused')
-    if (request.routeOptions.url === '/v1/collect') ctx.metrics.collects.inc({ outcome: code })
+    if (request.routeOptions.url === '/v1/collect') {
+      ctx.metrics.collects.inc({ outcome: code })
+      // Refusals of a known site's payloads feed its dashboard (bad signatures, replays, expiries…).
+      const siteKey = (request.body as { payload?: { siteKey?: unknown } } | undefined)?.payload?.siteKey
+      if (typeof siteKey === 'string' && ctx.sites().get(siteKey) && code !== 'store_unavailable' && code !== 'internal_error') {
+        void ctx.store.stats.recordFailure(siteKey, ctx.clock.now(), code).catch(() => undefined)
+      }
+    }
     return reply.code(ERRORS[code].status).send(errorBody(code, message))
   })
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('not_found')))
@@ -119,6 +142,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   void app.register(collectRoutes, { ctx })
   void app.register(siteverifyRoutes, { ctx })
   void app.register(metaRoutes, { ctx })
+  void app.register(statsRoutes, { ctx })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
   const sdkDir = options.sdkDir === undefined ? join(packageRoot(), 'dist', 'browser') : options.sdkDir
@@ -134,6 +158,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       setHeaders: (res) => res.setHeader('access-control-allow-origin', '*'),
     })
   }
+  if (options.dashboard !== false) registerDashboard(app)
   for (const plugin of options.plugins ?? []) void app.register(async (scope) => plugin(scope, ctx))
   return app
 }
