@@ -41,8 +41,11 @@ export async function demoPlugin(app: FastifyInstance, ctx: AppContext): Promise
 
   app.get('/demo/api/products', async () => ({ products: PRODUCTS }))
 
-  /** Verifies the token for `action`; answers the refusal itself and returns null when it is not usable. */
-  async function verified(token: unknown, action: string, request: FastifyRequest, reply: FastifyReply): Promise<VerifiedToken | null> {
+  /**
+   * Verifies the token for `action` (and, when the shopper is signed in, for their account);
+   * answers the refusal itself and returns null when the token is not usable.
+   */
+  async function verified(token: unknown, action: string, request: FastifyRequest, reply: FastifyReply, account?: string): Promise<VerifiedToken | null> {
     if (typeof token !== 'string') {
       await reply.code(400).send({ ok: false, error: 'missing_token' })
       return null
@@ -56,6 +59,7 @@ export async function demoPlugin(app: FastifyInstance, ctx: AppContext): Promise
         jwks: (kid) => jwksResolver(ctx.keyring().jwks)(kid),
         action,
         hostname: request.hostname,
+        ...(account ? { account } : {}),
       })
       if (!seen.firstUse(v.jti, v.expiresAt, Date.now() / 1000)) {
         await reply.code(403).send({ ok: false, error: 'already_used', message: 'this token was already used' })
@@ -80,29 +84,61 @@ export async function demoPlugin(app: FastifyInstance, ctx: AppContext): Promise
     issuedAt: new Date(v.issuedAt * 1000).toISOString(),
   })
 
-  app.post<{ Body: { token?: unknown; items?: unknown } }>('/demo/api/checkout', async (request, reply) => {
+  const accountOf = (value: unknown): string | undefined => (typeof value === 'string' && /^[^@\s]+@[^@\s]+$/.test(value) ? value : undefined)
+
+  // One $5 coupon per account: the incentive that multi-accounting farms. Claimed, then spent at checkout.
+  const claimed = new Set<string>()
+  const unspent = new Set<string>()
+  const COUPON = { code: 'WELCOME5', cents: 500 }
+
+  app.post<{ Body: { token?: unknown; items?: unknown; account?: unknown } }>('/demo/api/checkout', async (request, reply) => {
     const { token, items } = request.body ?? {}
-    const cart = Array.isArray(items) ? items.filter((id): id is string => PRODUCTS.some((p) => p.id === id)) : []
+    const account = accountOf(request.body?.account)
+    const cart = Array.isArray(items) ? items.filter((id): id is string => PRODUCTS.some((p) => p.id === id)).slice(0, 100) : []
     if (cart.length === 0) return reply.code(400).send({ ok: false, error: 'empty_cart' })
-    const v = await verified(token, 'checkout', request, reply)
+    const v = await verified(token, 'checkout', request, reply, account)
     if (!v) return reply
     const outcome = OUTCOME[v.verdict]
-    const total = cart.reduce((sum, id) => sum + (PRODUCTS.find((p) => p.id === id)?.price ?? 0), 0)
+    const subtotal = cart.reduce((sum, id) => sum + (PRODUCTS.find((p) => p.id === id)?.price ?? 0), 0)
+    const coupon = outcome === 'allowed' && account !== undefined && unspent.delete(account) ? COUPON.code : null
+    const total = Math.max(0, subtotal - (coupon ? COUPON.cents : 0))
     return {
       ok: outcome === 'allowed',
       outcome,
-      order: outcome === 'allowed' ? { id: `ord_${v.jti.slice(0, 10)}`, items: cart, total } : null,
+      order: outcome === 'allowed' ? { id: `ord_${v.jti.slice(0, 10)}`, items: cart, subtotal, coupon, total } : null,
       verification: developerView(v),
     }
   })
 
   // Any e-mail and password sign in: the demo has no user database, only the risk check.
   app.post<{ Body: { token?: unknown; email?: unknown } }>('/demo/api/login', async (request, reply) => {
-    const { token, email } = request.body ?? {}
-    if (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(email)) return reply.code(400).send({ ok: false, error: 'bad_email' })
-    const v = await verified(token, 'login', request, reply)
+    const email = accountOf(request.body?.email)
+    if (!email) return reply.code(400).send({ ok: false, error: 'bad_email' })
+    const v = await verified(request.body?.token, 'login', request, reply, email)
     if (!v) return reply
     const outcome = OUTCOME[v.verdict]
-    return { ok: outcome === 'allowed', outcome, account: outcome === 'allowed' ? email.split('@')[0] : null, verification: developerView(v) }
+    return { ok: outcome === 'allowed', outcome, account: outcome === 'allowed' ? email : null, verification: developerView(v) }
+  })
+
+  app.post<{ Body: { token?: unknown; account?: unknown } }>('/demo/api/coupon', async (request, reply) => {
+    const account = accountOf(request.body?.account)
+    if (!account) return reply.code(400).send({ ok: false, error: 'sign_in_first' })
+    const v = await verified(request.body?.token, 'coupon/claim', request, reply, account)
+    if (!v) return reply
+    if (claimed.has(account)) return { ok: false, outcome: 'already_claimed', verification: developerView(v) }
+    const outcome = OUTCOME[v.verdict]
+    if (outcome === 'allowed') {
+      claimed.add(account)
+      unspent.add(account)
+    }
+    return { ok: outcome === 'allowed', outcome, coupon: outcome === 'allowed' ? COUPON.code : null, verification: developerView(v) }
+  })
+
+  // Adding to the cart is low risk: the shop only records the verdict (it could rate-limit on it).
+  app.post<{ Body: { token?: unknown; account?: unknown; sku?: unknown } }>('/demo/api/cart', async (request, reply) => {
+    if (!PRODUCTS.some((p) => p.id === request.body?.sku)) return reply.code(400).send({ ok: false, error: 'unknown_product' })
+    const v = await verified(request.body?.token, 'cart/add', request, reply, accountOf(request.body?.account))
+    if (!v) return reply
+    return { ok: true, outcome: OUTCOME[v.verdict], verification: developerView(v) }
   })
 }

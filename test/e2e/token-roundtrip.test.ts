@@ -65,10 +65,11 @@ describe('demo shop → collector → backend, in Chromium', () => {
     expect((response as { verification: { reasons: string[] } }).verification.reasons).toContain('automation')
 
     // What the SDK signed: a WebCrypto key on this Chromium, and no tweetnacl download.
-    expect(collects).toHaveLength(1)
-    expect(collects[0]!.payload.device.impl).toBe('webcrypto')
-    expect(collects[0]!.payload.device.persisted).toBe(true)
-    expect(collects[0]!.payload.fp?.visitorId).toMatch(/^[0-9a-f]{32}$/)
+    // One token for adding to the cart, one for the checkout.
+    expect(collects.map((c) => c.payload.action)).toEqual(['cart/add', 'checkout'])
+    expect(collects[1]!.payload.device.impl).toBe('webcrypto')
+    expect(collects[1]!.payload.device.persisted).toBe(true)
+    expect(collects[1]!.payload.fp?.visitorId).toMatch(/^[0-9a-f]{32}$/)
     expect(urls.some((u) => u.includes('vigil-nacl'))).toBe(false)
 
     const verified = await verifyToken(token, {
@@ -78,7 +79,7 @@ describe('demo shop → collector → backend, in Chromium', () => {
       action: 'checkout',
       hostname: '127.0.0.1',
     })
-    expect(verified.deviceId).toBe(collects[0]!.payload.device.id)
+    expect(verified.deviceId).toBe(collects[1]!.payload.device.id)
 
     const siteverify = async () =>
       (await fetch(`${collector.url}/v1/siteverify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: 'demo-secret', token }) })).json()
@@ -110,12 +111,13 @@ describe('demo shop → collector → backend, in Chromium', () => {
     await first.page.reload()
     await first.page.waitForSelector('[data-sku]')
     await checkout(first.page)
+    // Cart and checkout, twice: four tokens, one device.
     const ids = first.collects.map((c) => c.payload.device.id)
-    expect(ids).toHaveLength(2)
-    expect(ids[0]).toBe(ids[1])
+    expect(ids).toHaveLength(4)
+    expect(new Set(ids).size).toBe(1)
     const second = await openShop()
     await checkout(second.page)
-    expect(second.collects[0]!.payload.device.id).not.toBe(ids[0])
+    expect(second.collects[1]!.payload.device.id).not.toBe(ids[0])
     await first.page.context().close()
     await second.page.context().close()
   })
@@ -133,14 +135,15 @@ describe('demo shop → collector → backend, in Chromium', () => {
     const { page, collects, urls, errors } = await openShop(noEd25519)
     const { response } = await checkout(page)
     expect(response).toMatchObject({ outcome: 'blocked', verification: { action: 'checkout' } })
-    expect(collects[0]!.payload.device.impl).toBe('tweetnacl')
-    expect(collects[0]!.payload.device.persisted).toBe(true)
+    expect(collects[1]!.payload.device.impl).toBe('tweetnacl')
+    expect(collects[1]!.payload.device.persisted).toBe(true)
     expect(urls.some((u) => u.endsWith('/sdk/vigil-nacl.mjs'))).toBe(true)
     // The tweetnacl key persists too.
     await page.reload()
     await page.waitForSelector('[data-sku]')
     await checkout(page)
-    expect(collects[1]!.payload.device).toEqual(collects[0]!.payload.device)
+    expect(collects).toHaveLength(4)
+    expect(collects[3]!.payload.device).toEqual(collects[1]!.payload.device)
     expect(errors).toEqual([])
     await page.context().close()
   })
@@ -150,7 +153,7 @@ describe('demo shop → collector → backend, in Chromium', () => {
     const { page, collects, errors } = await openShop(noIdb)
     const { response } = await checkout(page)
     expect(response).toMatchObject({ outcome: 'blocked', verification: { action: 'checkout' } })
-    expect(collects[0]!.payload.device).toMatchObject({ impl: 'tweetnacl', persisted: true })
+    expect(collects[1]!.payload.device).toMatchObject({ impl: 'tweetnacl', persisted: true })
     expect(await page.evaluate(() => localStorage.getItem('vigil.device.v1'))).toContain('"impl":"tweetnacl"')
     expect(errors).toEqual([])
     await page.context().close()

@@ -44,7 +44,7 @@ async function shopInWebview(context: BrowserContext): Promise<{ payload: Collec
   const page = await context.newPage()
   let body: CollectBody | undefined
   page.on('request', (r) => {
-    if (r.url().endsWith('/v1/collect')) body = JSON.parse(r.postData()!) as CollectBody
+    if (r.url().endsWith('/v1/collect')) body = JSON.parse(r.postData()!) as CollectBody // the checkout's comes last
   })
   await page.goto(`${collector.url}/`)
   await page.waitForSelector('[data-sku]')

@@ -106,12 +106,17 @@ describe('red team, more set-ups', () => {
         return Object.values(found!)[0]!
       }
       await new Promise((r) => setTimeout(r, 2000))
+      const script = async (body: string) => (await call('POST', `${s}/execute/sync`, { script: body, args: [] })).value
       await call('POST', `${s}/element/${await find('[data-sku="sku-005"]')}/click`, {})
+      // Adding to the cart asks for its own token first; checkout is enabled once the item is in.
+      await waitFor(async () => (await script('return !document.getElementById("checkout").disabled')) === true)
       await call('POST', `${s}/element/${await find('#checkout')}/click`, {})
       let verification: { verdict: string; reasons: string[] } | undefined
       await waitFor(async () => {
-        const text = (await call('POST', `${s}/execute/sync`, { script: 'return document.getElementById("dev-output").textContent', args: [] })).value as string
-        verification = text.startsWith('{') ? (JSON.parse(text) as { verification?: { verdict: string; reasons: string[] } }).verification : undefined
+        const text = (await script('return document.getElementById("dev-output").textContent')) as string
+        // The checkout's answer (it has an order field), not the cart's.
+        const answer = text.startsWith('{') ? (JSON.parse(text) as { order?: unknown; verification?: { verdict: string; reasons: string[] } }) : undefined
+        verification = answer && 'order' in answer ? answer.verification : undefined
         return verification !== undefined
       })
       await call('DELETE', s)
