@@ -45,6 +45,9 @@ describe('site origin patterns', () => {
     expect(() => makeSite({ siteKey: 'bad key', secret: 'long-enough', origins: ['https://a.example'] })).toThrow(/siteKey/)
     expect(() => makeSite({ siteKey: 'ok', secret: 'short', origins: ['https://a.example'] })).toThrow(/secret/)
     expect(() => makeSite({ siteKey: 'ok', secret: 'long-enough', origins: ['ftp://a.example'] })).toThrow(/origin/)
+    expect(() => makeSite({ siteKey: 'ok', secret: 'long-enough', origins: ['https://a.example'], policy: { review: 0.8, deny: 0.5 } })).toThrow(/review/)
+    expect(() => makeSite({ siteKey: 'ok', secret: 'long-enough', origins: ['https://a.example'], policy: { weights: { automation: 1.5 } } })).toThrow(/weight/)
+    expect(() => makeSite({ siteKey: 'ok', secret: 'long-enough', origins: ['https://a.example'], policy: { weights: { robots: 0.5 } as never } })).toThrow(/unknown reason/)
     expect(makeSite({ ...DEMO_SITE, tokenTtlS: 9999 }).tokenTtlS).toBe(300)
   })
 

@@ -4,7 +4,7 @@
  * reason weights. Everything has a default; a site overrides what it needs in
  * sites.json under "policy" (docs/operations.md).
  */
-import type { ReasonCode } from '../../../sdk/src/protocol/reasons'
+import { REASON_CODES, type ReasonCode } from '../../../sdk/src/protocol/reasons'
 
 export interface ActionPolicy {
   /** Scores at or above this ask for review (step-up). */
@@ -83,6 +83,10 @@ export function makePolicy(config: PolicyConfig = {}): SitePolicy {
   const review = config.review ?? 0.3
   const deny = config.deny ?? 0.7
   if (!(review > 0 && review < deny && deny <= 1)) throw new Error(`policy: need 0 < review (${review}) < deny (${deny}) ≤ 1`)
+  for (const [reason, weight] of Object.entries(config.weights ?? {})) {
+    if (!(REASON_CODES as readonly string[]).includes(reason)) throw new Error(`policy: unknown reason "${reason}" in weights`)
+    if (typeof weight !== 'number' || !(weight >= 0 && weight <= 1)) throw new Error(`policy: the weight of ${reason} must be a number from 0 to 1`)
+  }
   return {
     default: { review, deny, incentive: false, order: false },
     actions: config.actions ?? {},
