@@ -31,6 +31,29 @@ function iifeVariants() {
   }
 }
 
+/**
+ * tfjs-core and seedrandom carry Node-only `require()` calls (util, node-fetch, crypto) that
+ * a browser never runs but every bundler tries to resolve: esbuild and webpack then fail on
+ * our ESM build. Swap them for what the browser has, so dist/ holds no `require` at all.
+ */
+const TYPE_CHECKS = '{ isFloat32Array: (a) => a instanceof Float32Array, isInt32Array: (a) => a instanceof Int32Array, isUint8Array: (a) => a instanceof Uint8Array, isUint8ClampedArray: (a) => a instanceof Uint8ClampedArray }'
+const NODE_REQUIRES = {
+  "require('util')": `({ TextEncoder: globalThis.TextEncoder, TextDecoder: globalThis.TextDecoder, types: ${TYPE_CHECKS} })`,
+  "require('node-fetch')": '((...args) => globalThis.fetch(...args))',
+  "require('crypto')": 'undefined',
+}
+function browserOnlyRequires() {
+  return {
+    name: 'vigil-browser-only-requires',
+    transform(code, id) {
+      if (!/node_modules[\\/](@tensorflow[\\/]tfjs-core|seedrandom)[\\/]/.test(id)) return null
+      let out = code
+      for (const [from, to] of Object.entries(NODE_REQUIRES)) out = out.split(from).join(to)
+      return out === code ? null : { code: out, map: null }
+    },
+  }
+}
+
 /** Inside the repository, `vigil/verify` is its source (the demo backend imports it by the public name). */
 const selfReference = () => ({
   name: 'vigil-self-reference',
@@ -38,7 +61,7 @@ const selfReference = () => ({
 })
 
 const terserOptions = { ecma: 2020, module: false, compress: { passes: 2 }, format: { comments: false } }
-const browserPlugins = (extra = []) => [...extra, json({ compact: true, preferConst: true }), nodeResolve({ browser: true }), commonjs(), ts()]
+const browserPlugins = (extra = []) => [...extra, browserOnlyRequires(), json({ compact: true, preferConst: true }), nodeResolve({ browser: true }), commonjs(), ts()]
 const nodeExternal = (id) =>
   builtinModules.includes(id) || id.startsWith('node:') || Object.keys(pkg.dependencies ?? {}).some((d) => id === d || id.startsWith(d + '/'))
 

@@ -4,7 +4,7 @@
  * ships types; the IIFE exposes window.Vigil.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, normalize } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { launchChromium } from '../support/browser'
@@ -28,6 +28,18 @@ describe('ESM build (dist/sdk)', () => {
     const sdk = (await import(built)) as Record<string, unknown>
     expect(Object.keys(sdk).sort()).toEqual(['VigilError', 'init', 'version'])
     expect(typeof sdk['version']).toBe('string')
+  })
+
+  it('holds no require() a bundler would try to resolve (esbuild and webpack take it as is)', () => {
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : /\.(m?js)$/.test(e.name) ? [join(dir, e.name)] : []))
+    const offending = ['dist/sdk', 'dist/browser'].flatMap(files).flatMap((file) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => /\brequire\(/.test(line) && !/^\s*(\/\/|\*)/.test(line))
+        .map((line) => `${file}: ${line.trim().slice(0, 120)}`),
+    )
+    expect(offending).toEqual([])
   })
 
   it('ships declarations for the SDK and the verifier', () => {
