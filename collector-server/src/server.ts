@@ -13,7 +13,9 @@ import type { Store } from './stores/types'
 import type { Clock } from './context'
 
 export interface ServerOptions {
+  /** Default: $PORT, else 8080 (0 picks a free port). */
   port?: number
+  /** Default: $HOST, else 127.0.0.1. */
   host?: string
   /** Keys and site config live here (VIGIL_DATA_DIR, default ./data). */
   dataDir?: string
@@ -37,6 +39,8 @@ export interface RunningServer {
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const env = process.env
+  options = { ...options, port: options.port ?? Number(env['PORT'] ?? 8080), host: options.host ?? env['HOST'] ?? '127.0.0.1' }
   const dataDir = resolve(options.dataDir ?? 'data')
   let keyring: Keyring = loadKeyring(dataDir)
   let sites: SiteRegistry = loadSites(dataDir, options.sitesFile)
