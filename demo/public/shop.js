@@ -30,6 +30,8 @@ function log(action, answer) {
     tr.append(Object.assign(document.createElement('td'), { textContent: text }))
   }
   $('dev-log').prepend(tr)
+  // How many answers the panel has shown: lets a test (or a curious developer) wait for the next one.
+  $('dev-log').dataset.count = String(Number($('dev-log').dataset.count ?? 0) + 1)
   while ($('dev-log').children.length > 8) $('dev-log').lastChild.remove()
   $('dev-output').textContent = JSON.stringify(answer, null, 2)
 }

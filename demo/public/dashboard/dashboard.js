@@ -36,9 +36,9 @@ const charts = {
     options: { responsive: true, maintainAspectRatio: false, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
   }),
   failures: new Chart($('c-failures'), {
-    type: 'line',
+    type: 'bar',
     data: { labels: [], datasets: [] },
-    options: { responsive: true, maintainAspectRatio: false, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+    options: { responsive: true, maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
   }),
 }
 window.__charts = charts
@@ -69,9 +69,8 @@ function render(snapshot) {
   charts.failures.data.datasets = codes.map((code, i) => ({
     label: code,
     data: buckets.map((b) => b.counts[`fail:${code}`] ?? 0),
-    borderColor: PALETTE[i % PALETTE.length],
-    backgroundColor: PALETTE[i % PALETTE.length],
-    tension: 0.2,
+    backgroundColor: PALETTE[(i + 1) % PALETTE.length],
+    stack: 'f',
   }))
 
   for (const chart of Object.values(charts)) chart.update()
