@@ -53,6 +53,13 @@ const DEPENDENCIES: Dependency[] = [
     hint: 'apt-get install chromium-driver (the test is skipped without it)',
     optional: true,
   },
+  {
+    what: "Python's jwcrypto (the Python snippet in docs/tokens.md)",
+    debianPackage: 'python3-jwcrypto',
+    present: () => ['python3', '/usr/bin/python3'].some((py) => spawnSync(py, ['-c', 'import jwcrypto, cryptography'], { stdio: 'ignore' }).status === 0),
+    hint: 'apt-get install python3-jwcrypto, or pip install jwcrypto (that snippet is skipped without it)',
+    optional: true,
+  },
 ]
 
 const missing = DEPENDENCIES.filter((d) => !d.present())
