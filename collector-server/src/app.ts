@@ -112,6 +112,8 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       request.log.error({ err: error }, 'request failed')
     }
     if (ERRORS[code].status < 500) request.log.info({ code }, 'request refused')
+    // Refusals before the route's own checks (a malformed body, a rate limit) count as outcomes too.
+    if (request.routeOptions.url === '/v1/siteverify') ctx.metrics.siteverify.inc({ outcome: code })
     if (request.routeOptions.url === '/v1/collect') {
       ctx.metrics.collects.inc({ outcome: code })
       // Refusals of a known site's payloads feed its dashboard (bad signatures, replays, expiries…).

@@ -95,7 +95,9 @@ export function parseJwe(token: string): ParsedJwe | null {
   const iv = fromB64u(ivText)
   const ciphertext = fromB64u(ciphertextText)
   const tag = fromB64u(tagText)
-  if (!header || encryptedKey !== '' || !iv || !ciphertext || !tag) return null
+  // A256GCM: a 96-bit IV and a 128-bit tag. Other lengths are a cut or garbled token, not a
+  // seal that failed to open (bad_seal would send the site looking for a wrong secret).
+  if (!header || encryptedKey !== '' || !iv || !ciphertext || !tag || iv.length !== 12 || tag.length !== 16) return null
   return { header, protectedHeader, iv, ciphertext, tag }
 }
 

@@ -9,12 +9,34 @@ import { fromB64u } from '../../../verify/src/jose'
 const CACHE_LIMIT = 10_000
 const keyCache = new Map<string, KeyObject>()
 
-/** Null when `pub` is not a valid Ed25519 public key. */
+/**
+ * The encodings of Ed25519's points of small order, sign bit cleared (libsodium's list,
+ * two of them non-canonical: p and p + 1). Under such a "public key" R = identity, s = 0
+ * verifies for every message, and node:crypto (OpenSSL) does not refuse them: a device
+ * key whose signatures anybody can make. No device generates one; refuse them as keys.
+ */
+const SMALL_ORDER = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+].map((hex) => Buffer.from(hex, 'hex'))
+
+function hasSmallOrder(raw: Buffer): boolean {
+  const unsigned = Buffer.from(raw)
+  unsigned[31]! &= 0x7f
+  return SMALL_ORDER.some((point) => point.equals(unsigned))
+}
+
+/** Null when `pub` is not a valid Ed25519 public key (or is one of small order). */
 export function importDeviceKey(pub: string): KeyObject | null {
   let key = keyCache.get(pub)
   if (key) return key
   const raw = fromB64u(pub)
-  if (!raw || raw.length !== 32) return null
+  if (!raw || raw.length !== 32 || hasSmallOrder(raw)) return null
   try {
     key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: pub }, format: 'jwk' })
   } catch {
