@@ -19,6 +19,7 @@ import { collectRoutes } from './routes/collect'
 import { siteverifyRoutes } from './routes/siteverify'
 import { metaRoutes } from './routes/meta'
 import { statsRoutes } from './routes/stats'
+import { telemetryRoutes } from './routes/telemetry'
 import type { AppContext, Clock } from './context'
 import type { Keyring } from './config/keyring'
 import type { SiteRegistry } from './config/sites'
@@ -145,6 +146,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   void app.register(siteverifyRoutes, { ctx })
   void app.register(metaRoutes, { ctx })
   void app.register(statsRoutes, { ctx })
+  void app.register(telemetryRoutes, { ctx })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
   const sdkDir = options.sdkDir === undefined ? join(packageRoot(), 'dist', 'browser') : options.sdkDir

@@ -13,6 +13,9 @@ export interface Metrics {
   reasons: Counter<'reason'>
   /** Every siteverify, by outcome: `success` or the first error code. */
   siteverify: Counter<'outcome'>
+  /** getToken failures the SDK reported from pages (POST /v1/telemetry), by code. */
+  sdkFailures: Counter<'code'>
+  sdkFailuresDropped: Counter
   storeSeconds: Histogram<'op'>
 }
 
@@ -34,6 +37,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     verdicts: new Counter({ name: 'vigil_verdicts_total', help: 'Verdicts issued.', labelNames: ['verdict'], registers }),
     reasons: new Counter({ name: 'vigil_verdict_reasons_total', help: 'Reason codes attached to verdicts.', labelNames: ['reason'], registers }),
     siteverify: new Counter({ name: 'vigil_siteverify_total', help: 'Siteverify calls by outcome (success, or the error code).', labelNames: ['outcome'], registers }),
+    sdkFailures: new Counter({ name: 'vigil_sdk_failures_total', help: 'getToken failures reported by SDKs in pages, by code.', labelNames: ['code'], registers }),
+    sdkFailuresDropped: new Counter({ name: 'vigil_sdk_failures_dropped_total', help: 'Failure reports pages dropped because their queue was full.', registers }),
     storeSeconds: new Histogram({
       name: 'vigil_store_operation_duration_seconds',
       help: 'Store operation latency.',

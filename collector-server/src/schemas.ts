@@ -2,6 +2,7 @@
 import Type from 'typebox'
 import { ACTION_PATTERN, SITE_KEY_PATTERN } from '../../sdk/src/protocol/payload'
 import { MAX_TRACE_EVENTS } from '../../sdk/src/protocol/trace'
+import { TELEMETRY_CODES, TELEMETRY_MAX_REPORTS } from '../../sdk/src/protocol/telemetry'
 
 const pattern = (re: RegExp): string => re.source
 
@@ -110,3 +111,23 @@ export const SiteverifyResponse = Type.Object({
   ),
   errorCodes: Type.Optional(Type.Array(Type.String())),
 })
+
+export const TelemetryBody = Type.Object({
+  v: Type.Literal(1),
+  siteKey: Type.String({ pattern: pattern(SITE_KEY_PATTERN) }),
+  sdk: Type.String({ maxLength: 32 }),
+  reports: Type.Array(
+    Type.Object({
+      code: Type.Union(TELEMETRY_CODES.map((c) => Type.Literal(c))),
+      status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
+      serverCode: Type.Optional(Type.String({ maxLength: 64 })),
+      action: Type.String({ pattern: pattern(ACTION_PATTERN) }),
+      ms: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
+      at: Type.Integer({ minimum: 0 }),
+    }),
+    { minItems: 1, maxItems: TELEMETRY_MAX_REPORTS },
+  ),
+  dropped: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+})
+
+export const TelemetryResponse = Type.Object({ accepted: Type.Integer() })

@@ -6,6 +6,7 @@ import { VigilError, toVigilError } from './errors'
 import { resolveOptions, type ResolvedOptions, type VigilOptions } from './options'
 import { getDeviceKey, type DeviceKey } from './keys/device-key'
 import { getJson, postJson } from './transport/http'
+import { TelemetryQueue } from './transport/telemetry'
 import { getFingerprint } from './signals/fingerprint'
 import { getWorker } from './signals/worker'
 import { runSources, signals, tokenSignals, type SignalComponents } from './signals/index'
@@ -80,8 +81,10 @@ class Client implements VigilClient {
   private readonly signals: Promise<SignalComponents>
   private readonly recorder: Recorder | null
   private scorer: Scorer | null = null
+  private readonly telemetry: TelemetryQueue | null
 
   constructor(private readonly options: ResolvedOptions) {
+    this.telemetry = options.telemetry ? captureSafely(() => new TelemetryQueue(options.endpoint, options.siteKey, SDK_VERSION), null) : null
     // Recording starts at once: behaviour before the first idle moment counts too.
     this.recorder = startRecorderSafely()
     this.key = quiet(getDeviceKey())
@@ -117,7 +120,8 @@ class Client implements VigilClient {
     const controller = new AbortController()
     this.inflight.add(controller)
     const { timeout } = this.options
-    return new Promise<string>((resolve, reject) => {
+    const started = Date.now()
+    const attempt = new Promise<string>((resolve, reject) => {
       // The deadline rejects even if some step ignores the abort signal (a wedged IndexedDB).
       const timer = setTimeout(() => {
         const err = new VigilError('timeout', `getToken took longer than ${timeout} ms`)
@@ -129,6 +133,12 @@ class Client implements VigilClient {
         this.inflight.delete(controller)
       })
     })
+    // Failures are reported (queued, retried with backoff); a success means the collector is back.
+    attempt.then(
+      () => captureSafely(() => this.telemetry?.flushSoon(), undefined),
+      (err: VigilError) => captureSafely(() => this.telemetry?.report(err, action, Date.now() - started), undefined),
+    )
+    return attempt
   }
 
   private async run(action: string, account: string | undefined, signal: AbortSignal, stack: string[], behavior: BehaviorSnapshot | null): Promise<string> {
@@ -173,6 +183,7 @@ class Client implements VigilClient {
     if (this.destroyed) return
     this.destroyed = true
     captureSafely(() => this.recorder?.stop(), undefined)
+    captureSafely(() => this.telemetry?.stop(), undefined)
     for (const controller of this.inflight) controller.abort(new VigilError('destroyed', 'this Vigil client was destroyed'))
     this.inflight.clear()
   }

@@ -8,12 +8,18 @@ export interface VigilOptions {
   siteKey: string
   /** Upper bound for one `getToken` call, ms (default 5000, clamped to 500–30000). */
   timeout?: number
+  /**
+   * Report failed getToken calls (codes and timings only) to the collector, retried with
+   * backoff until it answers (default true). See docs/protocol.md, "Failure reports".
+   */
+  telemetry?: boolean
 }
 
 export interface ResolvedOptions {
   endpoint: string
   siteKey: string
   timeout: number
+  telemetry: boolean
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000
@@ -41,5 +47,5 @@ export function resolveOptions(input: unknown, scriptUrl: string | undefined): R
   const timeout = typeof opts.timeout === 'number' && Number.isFinite(opts.timeout)
     ? Math.min(30_000, Math.max(500, opts.timeout))
     : DEFAULT_TIMEOUT_MS
-  return { endpoint, siteKey: opts.siteKey, timeout }
+  return { endpoint, siteKey: opts.siteKey, timeout, telemetry: opts.telemetry !== false }
 }

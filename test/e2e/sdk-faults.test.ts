@@ -51,6 +51,19 @@ function tokenAttempt(page: Page, options: Record<string, unknown>, action = 'ch
   )
 }
 
+/** The host page's own script still runs: its button still counts clicks. */
+async function hostStillWorks(page: Page): Promise<void> {
+  const n = Number(await page.textContent('#n'))
+  await page.click('#buy')
+  await expect.poll(() => page.textContent('#n')).toBe(String(n + 1))
+}
+
+/** Failure reports the collector has counted, all codes together. */
+async function sdkFailures(): Promise<number> {
+  const text = await (await fetch(`${collector.url}/metrics`)).text()
+  return [...text.matchAll(/^vigil_sdk_failures_total\{code="[a-z_]+"\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0)
+}
+
 async function unhandled(page: Page): Promise<string[]> {
   return page.evaluate(() => (window as unknown as { __unhandled: string[] }).__unhandled)
 }
@@ -147,6 +160,155 @@ describe('SDK fault isolation', () => {
   it('defaults the endpoint to the origin the script came from', async () => {
     const { page } = await blankPage()
     expect(await tokenAttempt(page, { siteKey: 'demo' })).toMatchObject({ ok: true, token: true })
+    await page.context().close()
+  })
+  it('keeps the page working when CSP blocks the collector (connect-src) and workers; rejects with network_error', async () => {
+    const context = await browser.newContext()
+    await context.addInitScript(TRACK_REJECTIONS)
+    const page = await context.newPage()
+    const errors: string[] = []
+    page.on('pageerror', (err) => errors.push(String(err)))
+    const csp = "default-src 'none'; script-src 'self' 'nonce-host'; connect-src 'none'; worker-src 'none'; img-src 'none'"
+    await page.route(`${collector.url}/csp`, (route) =>
+      route.fulfill({
+        contentType: 'text/html',
+        headers: { 'content-security-policy': csp },
+        body: `<!doctype html><script src="/sdk/vigil.min.js"></script><button id="buy">buy</button><output id="n">0</output>
+          <script nonce="host">document.getElementById('buy').addEventListener('click', () => { const n = document.getElementById('n'); n.textContent = String(+n.textContent + 1) })</script>`,
+      }),
+    )
+    const violations: string[] = []
+    page.on('console', (m) => m.type() === 'error' && violations.push(m.text()))
+    await page.goto(`${collector.url}/csp`)
+    const result = await tokenAttempt(page, { siteKey: 'demo', timeout: 3000 })
+    expect(result).toMatchObject({ ok: false, name: 'VigilError', code: 'network_error' })
+    expect(violations.some((v) => /Content Security Policy/.test(v))).toBe(true) // the block did happen
+    await hostStillWorks(page)
+    expect(errors).toEqual([])
+    expect(await unhandled(page)).toEqual([])
+    await context.close()
+  })
+
+  it('gets a token without IndexedDB, without WebCrypto, without any storage: the page never notices', async () => {
+    const cases = {
+      noIndexedDb: "Object.defineProperty(window, 'indexedDB', { get() { throw new DOMException('denied', 'SecurityError') } })",
+      brokenIndexedDb: "IDBFactory.prototype.open = function () { throw new DOMException('denied', 'InvalidStateError') }",
+      noWebCrypto: "Object.defineProperty(Crypto.prototype, 'subtle', { get() { return undefined } })",
+      neither: "Object.defineProperty(window, 'indexedDB', { value: undefined }); Object.defineProperty(Crypto.prototype, 'subtle', { get() { return undefined } })",
+      noStorageAtAll: "Object.defineProperty(window, 'indexedDB', { value: undefined }); Object.defineProperty(window, 'localStorage', { get() { throw new DOMException('denied', 'SecurityError') } })",
+    }
+    const seen: Record<string, unknown> = {}
+    for (const [name, breakIt] of Object.entries(cases)) {
+      const context = await browser.newContext()
+      await context.addInitScript(TRACK_REJECTIONS)
+      await context.addInitScript(breakIt)
+      const page = await context.newPage()
+      const errors: string[] = []
+      page.on('pageerror', (err) => errors.push(String(err)))
+      const bodies: Array<{ payload: { device: { impl: string; persisted: boolean } } }> = []
+      page.on('request', (r) => r.url().endsWith('/v1/collect') && bodies.push(JSON.parse(r.postData() ?? '{}')))
+      await page.route(`${collector.url}/blank`, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><script src="/sdk/vigil.min.js"></script><button id="buy">buy</button><output id="n">0</output>' }))
+      await page.goto(`${collector.url}/blank`)
+      const result = await tokenAttempt(page, { siteKey: 'demo' })
+      expect(result, name).toMatchObject({ ok: true, token: true })
+      seen[name] = bodies[0]?.payload.device && { impl: bodies[0].payload.device.impl, persisted: bodies[0].payload.device.persisted }
+      await page.evaluate(() => document.getElementById('buy')!.addEventListener('click', () => { const n = document.getElementById('n')!; n.textContent = String(+n.textContent! + 1) }))
+      await hostStillWorks(page)
+      expect(errors, name).toEqual([])
+      expect(await unhandled(page), name).toEqual([])
+      await context.close()
+    }
+    // Continuity first (sdk/src/keys/device-key.ts): without IndexedDB a tweetnacl key in
+    // localStorage; without any storage, a WebCrypto key for this page only.
+    expect(seen).toEqual({
+      noIndexedDb: { impl: 'tweetnacl', persisted: true },
+      brokenIndexedDb: { impl: 'tweetnacl', persisted: true },
+      noWebCrypto: { impl: 'tweetnacl', persisted: true },
+      neither: { impl: 'tweetnacl', persisted: true },
+      noStorageAtAll: { impl: 'webcrypto', persisted: false },
+    })
+  })
+
+  it('queues failure reports while the collector is down and delivers them with backoff once it is back', { timeout: 60_000 }, async () => {
+    const { page, errors } = await blankPage()
+    const before = await sdkFailures()
+    // The collector is "down" for this page: challenges and the first two report deliveries fail.
+    await page.route('**/v1/challenge**', (route) => route.abort('connectionrefused'))
+    const attempts: Array<{ at: number; body: string }> = []
+    let refuse = 2
+    await page.route('**/v1/telemetry', async (route) => {
+      attempts.push({ at: Date.now(), body: route.request().postData() ?? '' })
+      if (refuse-- > 0) return route.abort('connectionrefused')
+      return route.continue()
+    })
+    const results = await page.evaluate(async () => {
+      const client = (window as unknown as { Vigil: { init(o: unknown): { getToken(a: string): Promise<string> } } }).Vigil.init({ siteKey: 'demo', timeout: 2000 })
+      const codes: string[] = []
+      for (const action of ['checkout', 'coupon/claim']) await client.getToken(action).catch((e: { code: string }) => codes.push(e.code))
+      return codes
+    })
+    expect(results).toEqual(['network_error', 'network_error'])
+    await expect.poll(() => attempts.length, { timeout: 20_000 }).toBe(3)
+    await expect.poll(async () => (await sdkFailures()) - before, { timeout: 5_000 }).toBe(2)
+    // Backoff: the first try within a second, then gaps in [1, 2] s and [2, 4] s (equal jitter).
+    const delivered = JSON.parse(attempts[2]!.body) as { siteKey: string; reports: Array<Record<string, unknown>>; dropped: number }
+    const gaps = [attempts[0]!.at - Number(delivered.reports[0]!.at), attempts[1]!.at - attempts[0]!.at, attempts[2]!.at - attempts[1]!.at]
+    expect(gaps[0]).toBeGreaterThanOrEqual(450)
+    expect(gaps[0]).toBeLessThan(1_300)
+    expect(gaps[1]).toBeGreaterThanOrEqual(950)
+    expect(gaps[1]).toBeLessThan(2_300)
+    expect(gaps[2]).toBeGreaterThanOrEqual(1_950)
+    expect(gaps[2]).toBeLessThan(4_300)
+    // Each retry carries the same reports; a report holds codes and numbers, never a URL.
+    expect(delivered.siteKey).toBe('demo')
+    expect(delivered.dropped).toBe(0)
+    expect(delivered.reports.map((r) => [r.code, r.action])).toEqual([['network_error', 'checkout'], ['network_error', 'coupon/claim']])
+    for (const r of delivered.reports) expect(Object.keys(r).sort()).toEqual(['action', 'at', 'code', 'ms'])
+    expect(attempts[2]!.body).not.toContain('http')
+    // Nothing more is sent once delivered.
+    await page.waitForTimeout(1500)
+    expect(attempts).toHaveLength(3)
+    expect(errors).toEqual([])
+    expect(await unhandled(page)).toEqual([])
+    await page.context().close()
+  })
+
+  it('flushes queued reports as soon as a token comes through again, without waiting out the backoff', async () => {
+    const { page, errors } = await blankPage()
+    const before = await sdkFailures()
+    let down = true
+    await page.route('**/v1/challenge**', (route) => (down ? route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":{"code":"store_unavailable","message":"x"}}' }) : route.continue()))
+    const sent: number[] = []
+    await page.route('**/v1/telemetry', (route) => {
+      sent.push(Date.now())
+      return down ? route.abort('connectionrefused') : route.continue()
+    })
+    await page.evaluate(() => {
+      const w = window as unknown as { client: { getToken(a: string): Promise<string> }; Vigil: { init(o: unknown): { getToken(a: string): Promise<string> } } }
+      w.client = w.Vigil.init({ siteKey: 'demo' })
+      return w.client.getToken('login').catch((e: { code: string; serverCode: string }) => `${e.code}/${e.serverCode}`)
+    })
+    await expect.poll(() => sent.length, { timeout: 5_000 }).toBe(1) // the first delivery failed; the next waits 1–2 s…
+    down = false
+    const backAt = Date.now()
+    expect(await page.evaluate(() => (window as unknown as { client: { getToken(a: string): Promise<string> } }).client.getToken('login').then((t) => t.length > 0))).toBe(true)
+    // …but a token coming through means the collector is back: delivered at once.
+    await expect.poll(async () => (await sdkFailures()) - before, { timeout: 5_000 }).toBe(1)
+    expect(sent).toHaveLength(2)
+    expect(sent[1]! - backAt).toBeLessThan(900)
+    expect(errors).toEqual([])
+    expect(await unhandled(page)).toEqual([])
+    await page.context().close()
+  })
+
+  it('sends no reports when the site turns telemetry off', async () => {
+    const { page } = await blankPage()
+    const sent: string[] = []
+    page.on('request', (r) => r.url().includes('/v1/telemetry') && sent.push(r.url()))
+    const result = await tokenAttempt(page, { endpoint: 'http://127.0.0.1:9', siteKey: 'demo', timeout: 1000, telemetry: false })
+    expect(result).toMatchObject({ ok: false, code: 'network_error' })
+    await page.waitForTimeout(2500)
+    expect(sent).toEqual([])
     await page.context().close()
   })
 })

@@ -8,10 +8,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { CollectorError } from '../errors'
 import type { Site, SiteRegistry } from '../config/sites'
 
+const BROWSER_ROUTES = ['/v1/challenge', '/v1/collect', '/v1/telemetry']
+
 export function registerCors(app: FastifyInstance, sites: () => SiteRegistry): void {
   const allowedSomewhere = (origin: string): boolean => sites().list().some((s) => s.allowsOrigin(origin))
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/v1/challenge') && !request.url.startsWith('/v1/collect')) return
+    if (!BROWSER_ROUTES.some((route) => request.url.startsWith(route))) return
     const origin = request.headers.origin
     if (typeof origin === 'string' && allowedSomewhere(origin)) {
       reply.header('access-control-allow-origin', origin)
@@ -24,6 +26,7 @@ export function registerCors(app: FastifyInstance, sites: () => SiteRegistry): v
   }
   app.options('/v1/challenge', preflight)
   app.options('/v1/collect', preflight)
+  app.options('/v1/telemetry', preflight)
 }
 
 /**

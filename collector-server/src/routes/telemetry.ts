@@ -1,0 +1,38 @@
+/**
+ * POST /v1/telemetry: the SDK's failure reports (sdk/src/protocol/telemetry.ts) — pages
+ * that could not get a token say why (timeout, collector unreachable, a 5xx…), once the
+ * collector is reachable again. Counted in /metrics by code, so an outage or a network
+ * that blocks the collector shows from the shoppers' side. Unauthenticated like collect:
+ * the site's origins and its per-IP rate limit apply; codes are a closed set, so the
+ * metric's labels cannot be inflated.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { CollectorError, errorSchema } from '../errors'
+import { TelemetryBody, TelemetryResponse } from '../schemas'
+import type { AppContext } from '../context'
+import { enforceRateLimit } from '../risk/rate-limit'
+
+export const telemetryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
+  app.post(
+    '/v1/telemetry',
+    {
+      bodyLimit: 16 * 1024,
+      schema: {
+        summary: "Report the SDK's failed getToken calls (codes and timings only)",
+        body: TelemetryBody,
+        response: { 202: TelemetryResponse, '4xx': errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { siteKey, reports, dropped } = request.body
+      const site = ctx.sites().get(siteKey)
+      if (!site) throw new CollectorError('unknown_site')
+      const origin = request.headers.origin
+      if (typeof origin === 'string' && origin !== 'null' && !site.allowsOrigin(origin)) throw new CollectorError('origin_not_allowed')
+      await enforceRateLimit(ctx, `${site.siteKey}:telemetry:ip:${request.ip}`, site.policy.rateLimits.ipPerMinute)
+      for (const r of reports) ctx.metrics.sdkFailures.inc({ code: r.code })
+      if (dropped > 0) ctx.metrics.sdkFailuresDropped.inc(dropped)
+      return reply.code(202).send({ accepted: reports.length })
+    },
+  )
+}
