@@ -2,7 +2,7 @@
  * buildApp(options) assembles the collector; server.ts only listens. Tests use
  * app.inject() with an injected clock.
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import fastifyStatic from '@fastify/static'
 import fastifySwagger from '@fastify/swagger'
@@ -89,6 +89,10 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // Errors before routing (a URL that does not decode) get our envelope too.
+    frameworkErrors: (error, _request, reply) => {
+      void (reply as FastifyReply).code(400).send(errorBody('bad_request', error.code === 'FST_ERR_BAD_URL' ? 'The URL does not decode.' : undefined))
+    },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   // text/plain carries JSON too: it keeps the SDK's POST a CORS simple request (no preflight).

@@ -56,6 +56,14 @@ describe('operations', () => {
     expect(Object.keys(doc.paths['/v1/collect']!['post']!.responses)).toEqual(expect.arrayContaining(['200', '4XX', '5XX']))
   })
 
+  it('answers a URL that does not decode with the error envelope, not the framework body', async () => {
+    for (const url of ['/v1/%ff%fe', '/sdk/%E0%A4%A', '/v1/collect%']) {
+      const res = await app.inject({ method: 'GET', url })
+      expect(res.statusCode, url).toBe(400)
+      expect(res.json(), url).toEqual({ error: { code: 'bad_request', message: 'The URL does not decode.' } })
+    }
+  })
+
   it('exports requests, verdicts by reason, verification failures and store latency', async () => {
     const token = await collectOnce()
     await app.inject({ method: 'POST', url: '/v1/collect', payload: '{"bad":', headers: { 'content-type': 'application/json' } })
