@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { startRedis, type RedisServer } from '../support/redis'
 import { startCli } from '../support/cli'
 import { TestDevice } from '../support/device'
+import { recordResult } from '../support/results'
 import { openStore } from '../../collector-server/src/stores/index'
 import { DEMO_SITE } from '../../collector-server/src/config/sites'
 import { jwksResolver, verifyToken, type Jwks } from '../../verify/src/index'
@@ -79,6 +80,7 @@ describe.each(STORES)('SIGKILL under load (%s)', (kind) => {
     }
     await store.close()
     console.log(`${kind}: ${acknowledged.length} acknowledged before SIGKILL, ${failed} not acknowledged, ${found} found after restart`)
+    recordResult(`durability-${kind}`, { acknowledged: acknowledged.length, notAcknowledged: failed, found, lost: acknowledged.length - found })
     expect(found).toBe(acknowledged.length)
   })
 })

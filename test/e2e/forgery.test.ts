@@ -30,6 +30,7 @@ import { COLLECT_SIGNING_CONTEXT, CHALLENGE_TTL_MS, type CollectBody, type Colle
 import { canonicalize } from '../../sdk/src/protocol/canonical'
 import { TokenVerificationError, unsealToken, verifyToken, type Jwks } from '../../verify/src/index'
 import { b64u, deriveSealKey, sealCompact } from '../../verify/src/jose'
+import { recordResult } from '../support/results'
 
 interface Instance {
   name: 'A' | 'B'
@@ -408,6 +409,8 @@ describe('forgery and replay matrix, two instances on one Redis', () => {
     // No forged token or body got through: successes are exactly the genuine controls.
     expect(all[siteverifyCounter('success')]).toBe(3)
     expect(all[collectCounter('accepted')]).toBe(4)
+    const controls = all[siteverifyCounter('success')]! + all[collectCounter('accepted')]!
+    recordResult('forgery', { cases: ledger.length, forged: ledger.length - controls, controls, refusedAsExpected: ledger.length - controls, byOutcome: all })
     if (process.env['VIGIL_PRINT_MATRIX']) console.log(ledger.map((l) => `| ${l.name} | ${l.counter} | ${l.at} |`).join('\n'))
   })
 })

@@ -12,13 +12,14 @@
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import fc from 'fast-check'
 import { Agent, request } from 'node:http'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startCli, type CliCollector } from '../support/cli'
 import { TestDevice } from '../support/device'
 import { OTHER_SITE } from '../support/app'
 import { fuzzRequests, type FuzzRequest } from '../support/fuzz-cases'
+import { recordResult } from '../support/results'
 import { DEMO_SITE } from '../../collector-server/src/config/sites'
 import { loadKeyring } from '../../collector-server/src/config/keyring'
 import { mintChallenge } from '../../collector-server/src/verify/challenge'
@@ -158,8 +159,8 @@ function checkFlat(tally: Tally): void {
 }
 
 function record(name: string, tally: Tally): void {
-  mkdirSync('test-results', { recursive: true })
-  writeFileSync(`test-results/fuzz-${name}.json`, JSON.stringify({ seed: SEED, ...tally }, null, 2) + '\n')
+  const server = Object.entries(tally.byStatus).filter(([status]) => Number(status) >= 500).reduce((n, [, count]) => n + count, 0)
+  recordResult(`fuzz-${name}`, { seed: SEED, fiveHundreds: server, ...tally })
 }
 
 describe('fuzzing every route', () => {
