@@ -6,7 +6,7 @@ import { VigilError, toVigilError } from './errors'
 import { resolveOptions, type ResolvedOptions, type VigilOptions } from './options'
 import { getDeviceKey, type DeviceKey } from './keys/device-key'
 import { getJson, postJson } from './transport/http'
-import { TelemetryQueue } from './transport/telemetry'
+import { createTelemetry, type Telemetry } from './transport/telemetry'
 import { getFingerprint } from './signals/fingerprint'
 import { getWorker } from './signals/worker'
 import { runSources, signals, tokenSignals, type SignalComponents } from './signals/index'
@@ -81,10 +81,10 @@ class Client implements VigilClient {
   private readonly signals: Promise<SignalComponents>
   private readonly recorder: Recorder | null
   private scorer: Scorer | null = null
-  private readonly telemetry: TelemetryQueue | null
+  private readonly telemetry: Telemetry | null
 
   constructor(private readonly options: ResolvedOptions) {
-    this.telemetry = options.telemetry ? captureSafely(() => new TelemetryQueue(options.endpoint, options.siteKey, SDK_VERSION), null) : null
+    this.telemetry = options.telemetry ? captureSafely(() => createTelemetry(options.endpoint, options.siteKey, SDK_VERSION), null) : null
     // Recording starts at once: behaviour before the first idle moment counts too.
     this.recorder = startRecorderSafely()
     this.key = quiet(getDeviceKey())

@@ -4,6 +4,7 @@
  * 60 s from each page at most, never a burst, and the reports arrive once it is back.
  * A token obtained again (the collector is back) flushes the queue at once; leaving the
  * page hands what is left to sendBeacon. Nothing here can throw into the page.
+ * (A closure rather than a class: the minifier can shorten locals, not property names.)
  */
 import { TELEMETRY_CODES, TELEMETRY_MAX_REPORTS, type TelemetryBody, type TelemetryCode, type TelemetryReport } from '../protocol/telemetry'
 import type { VigilError } from '../errors'
@@ -12,131 +13,111 @@ export const TELEMETRY_BASE_DELAY_MS = 1000
 export const TELEMETRY_MAX_DELAY_MS = 60_000
 const SEND_TIMEOUT_MS = 5000
 
-export class TelemetryQueue {
-  private reports: TelemetryReport[] = []
-  private dropped = 0
-  private failures = 0
-  private timer: ReturnType<typeof setTimeout> | undefined
-  private sending = false
-  private stopped = false
-  private readonly onHide = (): void => this.beacon()
-
-  constructor(
-    private readonly endpoint: string,
-    private readonly siteKey: string,
-    private readonly sdk: string,
-  ) {
-    try {
-      addEventListener('pagehide', this.onHide)
-    } catch {
-      // no window (a worker, SSR): delivery still works while the page lives
-    }
-  }
-
+export interface Telemetry {
   /** Queues a report of a failed getToken, if it is the kind worth reporting. */
-  report(error: VigilError, action: string, ms: number): void {
-    if (this.stopped || !(TELEMETRY_CODES as readonly string[]).includes(error.code)) return
-    const report: TelemetryReport = { code: error.code as TelemetryCode, action, ms: Math.round(ms), at: Date.now() }
-    if (error.status !== undefined) report.status = error.status
-    if (error.serverCode !== undefined) report.serverCode = error.serverCode.slice(0, 64)
-    this.reports.push(report)
-    if (this.reports.length > TELEMETRY_MAX_REPORTS) {
-      this.reports.shift()
-      this.dropped++
-    }
-    this.schedule()
-  }
-
+  report(error: VigilError, action: string, ms: number): void
   /** The collector answered again: deliver now instead of waiting out the backoff. */
-  flushSoon(): void {
-    if (this.stopped || this.reports.length === 0 || this.sending) return
-    clearTimeout(this.timer)
-    this.timer = undefined
-    this.failures = 0
-    void this.send()
+  flushSoon(): void
+  stop(): void
+}
+
+/** The wait before attempt n+1 after n failures: base × 2^n, capped, with "equal jitter" (½ to 1×). */
+export function backoffDelay(failures: number, random: number): number {
+  const ceiling = Math.min(TELEMETRY_MAX_DELAY_MS, TELEMETRY_BASE_DELAY_MS * 2 ** Math.min(failures, 16))
+  return Math.round(ceiling / 2 + (ceiling / 2) * random)
+}
+
+export function createTelemetry(endpoint: string, siteKey: string, sdk: string): Telemetry {
+  const url = `${endpoint}/v1/telemetry`
+  let reports: TelemetryReport[] = []
+  let dropped = 0
+  let failures = 0
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let sending = false
+  let stopped = false
+
+  const body = (): string => JSON.stringify({ v: 1, siteKey, sdk, reports: reports.slice(0, TELEMETRY_MAX_REPORTS), dropped } satisfies TelemetryBody)
+  const delivered = (count: number, droppedThen: number): void => {
+    reports = reports.slice(count)
+    dropped -= droppedThen
   }
 
-  stop(): void {
-    if (this.stopped) return
-    this.beacon()
-    this.stopped = true
-    clearTimeout(this.timer)
+  const schedule = (): void => {
+    if (stopped || timer !== undefined || sending || reports.length === 0) return
+    timer = setTimeout(() => {
+      timer = undefined
+      void send()
+    }, backoffDelay(failures, Math.random()))
+  }
+
+  const send = async (): Promise<void> => {
+    if (stopped || sending || reports.length === 0) return
+    sending = true
+    const count = reports.length
+    const droppedThen = dropped
+    const controller = new AbortController()
+    const deadline = setTimeout(() => controller.abort(), SEND_TIMEOUT_MS)
+    let ok = false
     try {
-      removeEventListener('pagehide', this.onHide)
+      const res = await fetch(url, { method: 'POST', body: body(), headers: { 'content-type': 'text/plain;charset=UTF-8' }, credentials: 'omit', cache: 'no-store', redirect: 'error', keepalive: true, signal: controller.signal })
+      // A 4xx other than 408/429 will not get better by retrying: the collector refuses the report itself.
+      ok = res.ok || (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429)
     } catch {
-      // as in the constructor
+      // unreachable: retried below
     }
+    clearTimeout(deadline)
+    sending = false
+    if (ok) {
+      delivered(count, droppedThen)
+      failures = 0
+    } else failures++
+    schedule()
   }
 
-  /** The delay before the next attempt: base × 2^failures, capped, with "equal jitter" (½ to 1×). */
-  static delay(failures: number, random: number): number {
-    const ceiling = Math.min(TELEMETRY_MAX_DELAY_MS, TELEMETRY_BASE_DELAY_MS * 2 ** Math.min(failures, 16))
-    return Math.round(ceiling / 2 + (ceiling / 2) * random)
-  }
-
-  private schedule(): void {
-    if (this.stopped || this.timer !== undefined || this.sending || this.reports.length === 0) return
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      void this.send()
-    }, TelemetryQueue.delay(this.failures, Math.random()))
-  }
-
-  private body(): { body: string; count: number } {
-    const reports = this.reports.slice(0, TELEMETRY_MAX_REPORTS)
-    const body: TelemetryBody = { v: 1, siteKey: this.siteKey, sdk: this.sdk, reports, dropped: this.dropped }
-    return { body: JSON.stringify(body), count: reports.length }
-  }
-
-  private async send(): Promise<void> {
-    if (this.stopped || this.sending || this.reports.length === 0) return
-    this.sending = true
-    const { body, count } = this.body()
-    const dropped = this.dropped
-    let delivered = false
+  const beacon = (): void => {
+    if (stopped || reports.length === 0) return
     try {
-      const controller = new AbortController()
-      const deadline = setTimeout(() => controller.abort(), SEND_TIMEOUT_MS)
-      try {
-        const res = await fetch(`${this.endpoint}/v1/telemetry`, {
-          method: 'POST',
-          body,
-          headers: { 'content-type': 'text/plain;charset=UTF-8' },
-          credentials: 'omit',
-          cache: 'no-store',
-          redirect: 'error',
-          keepalive: true,
-          signal: controller.signal,
-        })
-        // A 4xx will not get better by retrying (the collector refuses the report itself).
-        delivered = res.ok || (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429)
-      } finally {
-        clearTimeout(deadline)
-      }
-    } catch {
-      delivered = false
-    }
-    this.sending = false
-    if (delivered) {
-      this.reports.splice(0, count)
-      this.dropped -= dropped
-      this.failures = 0
-    } else {
-      this.failures++
-    }
-    this.schedule()
-  }
-
-  private beacon(): void {
-    if (this.stopped || this.reports.length === 0) return
-    try {
-      const { body, count } = this.body()
-      if (navigator.sendBeacon(`${this.endpoint}/v1/telemetry`, new Blob([body], { type: 'text/plain;charset=UTF-8' }))) {
-        this.reports.splice(0, count)
-        this.dropped = 0
-      }
+      if (navigator.sendBeacon(url, new Blob([body()], { type: 'text/plain;charset=UTF-8' }))) delivered(reports.length, dropped)
     } catch {
       // no sendBeacon: the reports stay queued for the next attempt
     }
+  }
+  try {
+    addEventListener('pagehide', beacon)
+  } catch {
+    // no window (a worker, SSR): delivery still works while the page lives
+  }
+
+  return {
+    report(error, action, ms) {
+      if (stopped || !(TELEMETRY_CODES as readonly string[]).includes(error.code)) return
+      const r: TelemetryReport = { code: error.code as TelemetryCode, action, ms: Math.round(ms), at: Date.now() }
+      if (error.status !== undefined) r.status = error.status
+      if (error.serverCode !== undefined) r.serverCode = error.serverCode.slice(0, 64)
+      reports.push(r)
+      if (reports.length > TELEMETRY_MAX_REPORTS) {
+        reports.shift()
+        dropped++
+      }
+      schedule()
+    },
+    flushSoon() {
+      if (stopped || reports.length === 0 || sending) return
+      clearTimeout(timer)
+      timer = undefined
+      failures = 0
+      void send()
+    },
+    stop() {
+      if (stopped) return
+      beacon()
+      stopped = true
+      clearTimeout(timer)
+      try {
+        removeEventListener('pagehide', beacon)
+      } catch {
+        // as above
+      }
+    },
   }
 }
