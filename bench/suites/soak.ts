@@ -1,0 +1,571 @@
+/**
+ * Load and soak: POST /v1/collect at a fixed, open-loop rate for minutes against a real
+ * collector process, on the SQLite store and then on Redis. Requests are put on a timer at
+ * the target rate whatever the answers do, and latency runs from each request's scheduled
+ * send time, so a stalled collector shows as latency rather than as fewer requests
+ * (no coordinated omission). Every request gets a fresh challenge and a body signed as it
+ * is sent (captured signals and a 600-event trace, 400 device keys in rotation).
+ *
+ * Reports throughput, latency, errors by code, the collector's RSS and heap after a 15 s
+ * warm-up and at the end (sampled from its /metrics every 10 s into `series`), and
+ * "events lost": acknowledged 200 answers whose event (the token's jti) is not in the store
+ * once the collector has shut down.
+ *
+ *   VIGIL_SOAK_RATE     requests per second (default 400)
+ *   VIGIL_SOAK_MINUTES  measured minutes per store after the warm-up (default 3; fractions allowed)
+ */
+import { Agent, request as httpRequest } from 'node:http'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { Redis } from 'ioredis'
+import { startCli, type CliCollector } from '../../test/support/cli'
+import { hasRedisServer, startRedis, type RedisServer } from '../../test/support/redis'
+import { TestDevice } from '../../test/support/device'
+import { loadKeyring } from '../../collector-server/src/config/keyring'
+import { DEMO_SITE } from '../../collector-server/src/config/sites'
+import { mintChallenge } from '../../collector-server/src/verify/challenge'
+import { openStore } from '../../collector-server/src/stores/index'
+import { unsealToken } from '../../verify/src/index'
+import { compactTrace, type TraceEvent } from '../../sdk/src/protocol/trace'
+import type { Row, SuiteResult } from '../run'
+
+const WARMUP_S = 15
+const SAMPLE_S = 10
+const DEVICES = 400
+/** A request not answered within this is a transport error ("timeout"). */
+const TIMEOUT_MS = 30_000
+const MiB = 1024 * 1024
+
+const BUDGET = { errors: 0, lost: 0, p99Ms: 250, heapGrowthMiB: 32 }
+
+function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw.trim() === '') return fallback
+  const n = Number(raw)
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${JSON.stringify(raw)}`)
+  return n
+}
+
+type StoreKind = 'sqlite' | 'redis'
+
+/** One /metrics sample of the collector, plus the load's state at that moment. */
+interface Sample {
+  /** Seconds since the first scheduled request. */
+  t: number
+  phase: 'idle' | 'warmup' | 'measure' | 'drain'
+  rssMiB: number
+  heapUsedMiB: number
+  heapTotalMiB: number
+  oldSpaceUsedMiB: number
+  externalMiB: number
+  /** Collector CPU since the previous sample, % of one core. */
+  cpuPct: number
+  eventLoopLagP99Ms: number
+  /** The machine's 1-minute load average (2 cores: above 2, processes wait for CPU). */
+  load1: number
+  /** Requests sent and answered (any status) so far. */
+  sent: number
+  answered: number
+  /** Latency of the requests scheduled since the previous sample, from their scheduled send time. */
+  latencyP50Ms?: number
+  latencyP99Ms?: number
+  latencyMaxMs?: number
+}
+
+interface StoreRun {
+  kind: StoreKind
+  offered: number
+  achieved: number
+  measured: { scheduled: number; ok: number; p50: number; p99: number; p999: number; max: number }
+  total: number
+  acknowledged: number
+  errors: Map<string, number>
+  found: number
+  storeCount: number
+  collectorAccepted: number | null
+  start: Sample
+  end: Sample
+  heapSlopeMiBPerMin: number
+  series: Sample[]
+  sendLagP99: number
+  sendLagMax: number
+  maxInFlight: number
+  bodyBytes: number
+  exitCode: number | null
+}
+
+/** Realistic payload parts, as bench/suites/collect.ts uses: signals captured from Chromium, a human trace. */
+function realistic(): { signals: Record<string, unknown>; trace: ReturnType<typeof compactTrace> } {
+  const signals = (JSON.parse(readFileSync('test/fixtures/signals/chromium-plain.json', 'utf8')) as { signals: Record<string, unknown> }).signals
+  const golden = readFileSync('test/fixtures/traces/golden.jsonl', 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; events: TraceEvent[] })
+  const events = golden.find((g) => g.id === 'synthetic-humanizer')!.events.slice(-600)
+  return { signals, trace: compactTrace(events) }
+}
+
+function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+}
+
+const round = (n: number, digits = 1): number => (Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : n)
+
+/** Reads one unlabelled gauge or counter from Prometheus text. */
+function metric(text: string, name: RegExp): number {
+  const re = new RegExp(`^${name.source} (\\S+)$`, 'm')
+  const m = re.exec(text)
+  return m ? Number(m[1]) : NaN
+}
+
+function labelled(text: string, name: string, labels: string): number {
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) && line.includes(labels)) return Number(line.slice(line.lastIndexOf(' ') + 1))
+  }
+  return NaN
+}
+
+interface Scrape {
+  at: number
+  rss: number
+  heapUsed: number
+  heapTotal: number
+  oldUsed: number
+  external: number
+  cpuSeconds: number
+  lagP99: number
+  text: string
+}
+
+async function scrape(url: string): Promise<Scrape> {
+  const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })
+  if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`)
+  const text = await res.text()
+  return {
+    at: performance.now(),
+    // prom-client's process metrics carry their own process_ after the prefix.
+    rss: metric(text, /vigil_process_(?:process_)?resident_memory_bytes/),
+    heapUsed: metric(text, /vigil_process_nodejs_heap_size_used_bytes/),
+    heapTotal: metric(text, /vigil_process_nodejs_heap_size_total_bytes/),
+    oldUsed: labelled(text, 'vigil_process_nodejs_heap_space_size_used_bytes', 'space="old"'),
+    external: metric(text, /vigil_process_nodejs_external_memory_bytes/),
+    cpuSeconds: metric(text, /vigil_process_(?:process_)?cpu_seconds_total/),
+    lagP99: metric(text, /vigil_process_nodejs_eventloop_lag_p99_seconds/),
+    text,
+  }
+}
+
+/** Least-squares slope of y over x. */
+function slope(xs: number[], ys: number[]): number {
+  const n = xs.length
+  if (n < 2) return NaN
+  const mx = xs.reduce((a, b) => a + b, 0) / n
+  const my = ys.reduce((a, b) => a + b, 0) / n
+  let num = 0
+  let den = 0
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my)
+    den += (xs[i]! - mx) ** 2
+  }
+  return den === 0 ? NaN : num / den
+}
+
+interface Answer {
+  status: number
+  text: string
+}
+
+function post(agent: Agent, base: URL, body: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        agent,
+        host: base.hostname,
+        port: base.port,
+        method: 'POST',
+        path: '/v1/collect',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
+        res.on('error', reject)
+      },
+    )
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+/** The jti inside a sealed verdict token (opened with the demo site's public secret). */
+function jtiOf(token: string): string | null {
+  try {
+    const jws = unsealToken(token, DEMO_SITE.secret, DEMO_SITE.siteKey)
+    const claims = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as { jti?: unknown }
+    return typeof claims.jti === 'string' ? claims.jti : null
+  } catch {
+    return null
+  }
+}
+
+/** The Redis adapter's event stream (collector-server/src/stores/redis.ts, default prefix). */
+const REDIS_EVENT_STREAM = 'vigil:events'
+
+/**
+ * How many of the acknowledged event ids the store holds, opened as durability.test.ts does
+ * (after the collector has exited). SQLite: the store's own get() by id. Redis: its get()
+ * is a linear scan of the stream (fine for one id, quadratic for tens of thousands), so
+ * the stream is read once and the ids matched; three ids are cross-checked with get().
+ */
+async function findEvents(redisUrl: string | undefined, dataDir: string, acknowledged: string[]): Promise<{ found: number; storeCount: number }> {
+  const store = await openStore(redisUrl, dataDir)
+  try {
+    const storeCount = await store.events.count()
+    if (!redisUrl) {
+      let found = 0
+      for (const id of acknowledged) if (await store.events.get(id)) found++
+      return { found, storeCount }
+    }
+    const ids = new Set<string>()
+    const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 })
+    client.on('error', () => undefined)
+    try {
+      await client.connect()
+      for (let cursor = '-'; ; ) {
+        const batch = await client.xrange(REDIS_EVENT_STREAM, cursor, '+', 'COUNT', 2000)
+        for (const [, fields] of batch) {
+          for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'id') ids.add(fields[i + 1]!)
+        }
+        if (batch.length < 2000) break
+        cursor = `(${batch[batch.length - 1]![0]}`
+      }
+    } finally {
+      client.disconnect()
+    }
+    if (ids.size !== storeCount) throw new Error(`read ${ids.size} event ids from ${REDIS_EVENT_STREAM}, the store counts ${storeCount}`)
+    const found = acknowledged.filter((id) => ids.has(id)).length
+    // The adapter's own lookup agrees on the first, middle and last acknowledged ids (each get() scans the stream).
+    for (const id of [acknowledged[0], acknowledged[acknowledged.length >> 1], acknowledged[acknowledged.length - 1]]) {
+      if (id === undefined) continue
+      if ((await store.events.get(id) !== null) !== ids.has(id)) throw new Error(`store.events.get(${id}) disagrees with the stream`)
+    }
+    return { found, storeCount }
+  } finally {
+    await store.close()
+  }
+}
+
+async function soakStore(kind: StoreKind, rate: number, minutes: number, register: (cleanup: () => void) => void): Promise<StoreRun> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vigil-soak-'))
+  // One address sends everything: lift the demo site's rate limits, as the other collector benches do.
+  writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 1e9, devicePerMinute: 1e9 } } }] }))
+  let redis: RedisServer | null = null
+  let collector: CliCollector | null = null
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 })
+  // On SIGINT/SIGTERM: kill the children and remove the temporary directories at once.
+  register(() => {
+    collector?.child.kill('SIGKILL')
+    void redis?.kill()
+    for (const dir of [dataDir, redis?.dir]) if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+  try {
+    redis = kind === 'redis' ? await startRedis() : null
+    const keyring = loadKeyring(dataDir)
+    collector = await startCli(['--host', '127.0.0.1', '--data-dir', dataDir, ...(redis ? ['--store', redis.url] : [])])
+    const base = new URL(collector.url)
+    if (base.hostname !== '127.0.0.1') throw new Error(`collector is on ${collector.url}, expected 127.0.0.1`)
+    const health = (await (await fetch(`${collector.url}/healthz`)).json()) as { store?: string }
+    if (health.store !== kind) throw new Error(`collector reports store ${health.store}, expected ${kind}`)
+
+    const { signals, trace } = realistic()
+    const devices = Array.from({ length: DEVICES }, () => new TestDevice())
+    const period = 1000 / rate
+    const warmupCount = Math.round(rate * WARMUP_S)
+    const total = warmupCount + Math.round(rate * minutes * 60)
+    const latency = new Float64Array(total).fill(NaN)
+    const sendLag = new Float64Array(total)
+    const acknowledged: string[] = []
+    const errors = new Map<string, number>()
+    const fail = (code: string): void => void errors.set(code, (errors.get(code) ?? 0) + 1)
+    let sent = 0
+    let answered = 0
+    let inFlight = 0
+    let maxInFlight = 0
+    let lastMeasuredDone = 0
+    let measuredOk = 0
+    let bodyBytes = 0
+
+    const idle = await scrape(collector.url)
+    const t0 = performance.now() + 100
+    const tOf = (at: number): number => round((at - t0) / 1000, 1)
+    const phaseAt = (at: number): Sample['phase'] => (at < t0 ? 'idle' : at < t0 + WARMUP_S * 1000 ? 'warmup' : at < t0 + total * period ? 'measure' : 'drain')
+    const series: Sample[] = []
+    let prev = idle
+    const toSample = (s: Scrape, phase?: Sample['phase']): Sample => {
+      const sample: Sample = {
+        t: tOf(s.at),
+        phase: phase ?? phaseAt(s.at),
+        rssMiB: round(s.rss / MiB),
+        heapUsedMiB: round(s.heapUsed / MiB),
+        heapTotalMiB: round(s.heapTotal / MiB),
+        oldSpaceUsedMiB: round(s.oldUsed / MiB),
+        externalMiB: round(s.external / MiB),
+        cpuPct: s.at > prev.at ? round(((s.cpuSeconds - prev.cpuSeconds) / ((s.at - prev.at) / 1000)) * 100) : 0,
+        eventLoopLagP99Ms: round(s.lagP99 * 1000),
+        load1: round(loadavg()[0]!, 2),
+        sent,
+        answered,
+      }
+      prev = s
+      return sample
+    }
+    series.push(toSample(idle, 'idle'))
+
+    const fire = (i: number, scheduled: number): void => {
+      const now = performance.now()
+      sendLag[i] = now - scheduled
+      const { challenge } = mintChallenge(keyring.challengeKey, DEMO_SITE.siteKey, Date.now())
+      const body = JSON.stringify(devices[i % devices.length]!.body(challenge, { signals, behavior: { trace, summary: {} } }))
+      bodyBytes = body.length
+      sent++
+      inFlight++
+      if (inFlight > maxInFlight) maxInFlight = inFlight
+      const measured = i >= warmupCount
+      void post(agent, base, body).then(
+        (answer) => {
+          const done = performance.now()
+          inFlight--
+          answered++
+          latency[i] = done - scheduled
+          if (measured) lastMeasuredDone = Math.max(lastMeasuredDone, done)
+          if (answer.status === 200) {
+            let jti: string | null = null
+            try {
+              jti = jtiOf((JSON.parse(answer.text) as { token: string }).token)
+            } catch {
+              jti = null
+            }
+            if (jti === null) return fail('200 without a readable token')
+            acknowledged.push(jti)
+            if (measured) measuredOk++
+          } else {
+            let code = ''
+            try {
+              code = (JSON.parse(answer.text) as { error?: { code?: string } }).error?.code ?? ''
+            } catch {
+              code = ''
+            }
+            fail(`HTTP ${answer.status}${code ? ` ${code}` : ''}`)
+          }
+        },
+        (err: unknown) => {
+          inFlight--
+          const e = err as { code?: string; name?: string }
+          fail(`transport ${e.name === 'AbortError' || e.name === 'TimeoutError' || e.code === 'ABORT_ERR' ? 'timeout' : (e.code ?? e.name ?? 'error')}`)
+        },
+      )
+    }
+
+    // Memory every SAMPLE_S from the first scheduled request, off the load's connections.
+    const samples: Promise<void>[] = []
+    let sampling = true
+    const marks: { start?: Sample } = {}
+    const sampler = setInterval(() => {
+      if (!sampling) return
+      samples.push(
+        scrape(collector!.url).then(
+          (s) => void series.push(toSample(s)),
+          () => undefined,
+        ),
+      )
+    }, SAMPLE_S * 1000)
+    sampler.unref()
+    const warmupTimer = setTimeout(() => {
+      samples.push(
+        scrape(collector!.url).then((s) => {
+          marks.start = toSample(s, 'measure')
+          series.push(marks.start)
+        }),
+      )
+    }, Math.max(0, t0 + WARMUP_S * 1000 - performance.now()))
+
+    // The open-loop schedule: request i goes at t0 + i·period, however the answers come.
+    await new Promise<void>((resolve) => {
+      let next = 0
+      const tick = (): void => {
+        const now = performance.now()
+        while (next < total && t0 + next * period <= now) {
+          fire(next, t0 + next * period)
+          next++
+        }
+        if (next >= total) return resolve()
+        setTimeout(tick, Math.max(0, t0 + next * period - performance.now()))
+      }
+      setTimeout(tick, Math.max(0, t0 - performance.now()))
+    })
+    // End of the schedule, still under load (as the start sample was): the end figure.
+    const endSample = toSample(await scrape(collector.url), 'measure')
+    series.push(endSample)
+    // Let every request in flight settle (each has its own timeout).
+    const drainDeadline = performance.now() + TIMEOUT_MS + 5_000
+    while (inFlight > 0 && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 50))
+    sampling = false
+    clearInterval(sampler)
+    clearTimeout(warmupTimer)
+    await Promise.allSettled(samples)
+    const drained = await scrape(collector.url)
+    series.push(toSample(drained, 'drain'))
+    series.sort((a, b) => a.t - b.t)
+    const collectorAccepted = labelled(drained.text, 'vigil_collect_total', 'outcome="accepted"')
+    const start = marks.start
+    if (!start) throw new Error('no /metrics sample at the end of the warm-up')
+
+    // Latency per sample window, by scheduled time.
+    let from = -Infinity
+    for (const s of series) {
+      if (s.phase === 'idle') continue
+      const lo = Math.max(0, Math.ceil((from * 1000) / period))
+      const hi = Math.min(total, Math.ceil((s.t * 1000) / period))
+      const window = latency.slice(lo, hi).filter((v) => !Number.isNaN(v)).sort()
+      if (window.length > 0) {
+        s.latencyP50Ms = round(quantile(window, 0.5))
+        s.latencyP99Ms = round(quantile(window, 0.99))
+        s.latencyMaxMs = round(window[window.length - 1]!)
+      }
+      from = s.t
+    }
+
+    const measuredLatency = latency.slice(warmupCount).filter((v) => !Number.isNaN(v)).sort()
+    const lags = sendLag.slice().sort()
+    const measureStart = t0 + warmupCount * period
+    const achieved = measuredOk / ((Math.max(lastMeasuredDone, t0 + total * period) - measureStart) / 1000)
+    const measuredSeries = series.filter((s) => s.phase === 'measure')
+    const heapSlopeMiBPerMin = slope(measuredSeries.map((s) => s.t / 60), measuredSeries.map((s) => s.heapUsedMiB))
+
+    agent.destroy()
+    const exitCode = await collector.stop()
+
+    // Every acknowledged event must be in the store once the collector is gone.
+    const { found, storeCount } = await findEvents(redis ? redis.url : undefined, dataDir, acknowledged)
+
+    return {
+      kind,
+      offered: rate,
+      achieved,
+      measured: {
+        scheduled: total - warmupCount,
+        ok: measuredOk,
+        p50: quantile(measuredLatency, 0.5),
+        p99: quantile(measuredLatency, 0.99),
+        p999: quantile(measuredLatency, 0.999),
+        max: measuredLatency.length > 0 ? measuredLatency[measuredLatency.length - 1]! : NaN,
+      },
+      total,
+      acknowledged: acknowledged.length,
+      errors,
+      found,
+      storeCount,
+      collectorAccepted: Number.isNaN(collectorAccepted) ? null : collectorAccepted,
+      start,
+      end: endSample,
+      heapSlopeMiBPerMin,
+      series,
+      sendLagP99: quantile(lags, 0.99),
+      sendLagMax: lags[lags.length - 1] ?? NaN,
+      maxInFlight,
+      bodyBytes,
+      exitCode,
+    }
+  } finally {
+    agent.destroy()
+    await collector?.kill()
+    await redis?.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+function rowsFor(r: StoreRun): Row[] {
+  const name = r.kind === 'sqlite' ? 'SQLite' : 'Redis'
+  const errors = [...r.errors.values()].reduce((a, b) => a + b, 0)
+  const lost = r.acknowledged - r.found
+  const heapGrowth = r.end.heapUsedMiB - r.start.heapUsedMiB
+  return [
+    { metric: `${name}: offered rate (open loop)`, value: r.offered, unit: 'req/s' },
+    { metric: `${name}: achieved throughput (200s)`, value: round(r.achieved, 1), unit: 'req/s' },
+    { metric: `${name}: latency p50 from scheduled send`, value: round(r.measured.p50, 2), unit: 'ms' },
+    { metric: `${name}: latency p99 from scheduled send`, value: round(r.measured.p99, 2), unit: 'ms', budget: BUDGET.p99Ms, pass: r.measured.p99 <= BUDGET.p99Ms },
+    { metric: `${name}: latency max`, value: round(r.measured.max, 1), unit: 'ms' },
+    { metric: `${name}: errors (non-2xx + transport) of ${r.total} requests`, value: errors, unit: '', budget: BUDGET.errors, pass: errors <= BUDGET.errors },
+    { metric: `${name}: events lost (${r.acknowledged} acknowledged, ${r.found} found in the store)`, value: lost, unit: '', budget: BUDGET.lost, pass: lost <= BUDGET.lost },
+    { metric: `${name}: collector RSS after warm-up`, value: r.start.rssMiB, unit: 'MiB' },
+    { metric: `${name}: collector RSS at end`, value: r.end.rssMiB, unit: 'MiB' },
+    { metric: `${name}: collector RSS growth`, value: round(r.end.rssMiB - r.start.rssMiB), unit: 'MiB' },
+    { metric: `${name}: collector heap used after warm-up`, value: r.start.heapUsedMiB, unit: 'MiB' },
+    { metric: `${name}: collector heap used at end`, value: r.end.heapUsedMiB, unit: 'MiB' },
+    { metric: `${name}: collector heap growth`, value: round(heapGrowth), unit: 'MiB', budget: BUDGET.heapGrowthMiB, pass: heapGrowth <= BUDGET.heapGrowthMiB },
+    { metric: `${name}: heap trend over the measured samples (least squares)`, value: round(r.heapSlopeMiBPerMin, 2), unit: 'MiB/min' },
+  ]
+}
+
+const range = (xs: number[], unit: string): string => (xs.length === 0 ? 'n/a' : `${Math.min(...xs)}–${Math.max(...xs)}${unit}`)
+
+function notesFor(r: StoreRun): string[] {
+  const name = r.kind === 'sqlite' ? 'SQLite' : 'Redis'
+  const errs = [...r.errors.entries()].map(([code, n]) => `${code}: ${n}`).join(', ')
+  const mem = r.series
+    .filter((s) => s.phase !== 'drain')
+    .map((s) => `${Math.round(s.t)}s ${Math.round(s.rssMiB)}/${Math.round(s.heapUsedMiB)}`)
+    .join(' · ')
+  // Windows of the measured phase: the first measured sample closes the warm-up's last window.
+  const measured = r.series.filter((s) => s.phase === 'measure').slice(1)
+  const p99s = measured.filter((s) => s.latencyP99Ms !== undefined).map((s) => s.latencyP99Ms!)
+  const worst = measured.reduce<Sample | null>((w, s) => (s.latencyMaxMs !== undefined && (w === null || s.latencyMaxMs > (w.latencyMaxMs ?? 0)) ? s : w), null)
+  const warmupP99 = Math.max(...r.series.filter((s) => s.phase !== 'measure' || s === r.start).map((s) => s.latencyP99Ms ?? 0))
+  const cpu = measured.map((s) => s.cpuPct)
+  const lag = measured.map((s) => s.eventLoopLagP99Ms)
+  const load = r.series.map((s) => s.load1)
+  return [
+    `${name}: memory every ${SAMPLE_S} s, RSS/heap used MiB (t from the first request; warm-up ends at ${WARMUP_S}s): ${mem}.`,
+    `${name}: measured p99 per ${SAMPLE_S} s window ${range(p99s, ' ms')}; worst request ${round(r.measured.max)} ms${worst ? ` (window ending t=${Math.round(worst.t)}s)` : ''}; p99.9 ${round(r.measured.p999)} ms; warm-up windows' worst p99 ${round(warmupP99)} ms. Collector CPU ${range(cpu, ' %')} of one core, event-loop lag p99 ${range(lag, ' ms')}; machine load average ${range(load, '')}.`,
+    `${name}: errors ${errs || 'none'}. ${r.acknowledged} acknowledged, ${r.found} of them found by id after shutdown (collector exit code ${r.exitCode}); the store holds ${r.storeCount} events, the collector counted ${r.collectorAccepted ?? '?'} accepted.`,
+    `${name}: load generator: send lag behind schedule p99 ${round(r.sendLagP99, 2)} ms, max ${round(r.sendLagMax, 1)} ms; at most ${r.maxInFlight} requests in flight.`,
+  ]
+}
+
+export async function soak(): Promise<SuiteResult> {
+  const rate = envNumber('VIGIL_SOAK_RATE', 400)
+  const minutes = envNumber('VIGIL_SOAK_MINUTES', 3)
+  const cleanups: Array<() => void> = []
+  const onSignal = (signal: NodeJS.Signals): void => {
+    for (const c of cleanups) c()
+    process.kill(process.pid, signal)
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  const runs: StoreRun[] = []
+  const notes: string[] = []
+  try {
+    runs.push(await soakStore('sqlite', rate, minutes, (c) => cleanups.push(c)))
+    if (hasRedisServer()) runs.push(await soakStore('redis', rate, minutes, (c) => cleanups.push(c)))
+    else notes.push('Redis store skipped: redis-server is not installed.')
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+  const first = runs[0]!
+  const result: SuiteResult & { config: Record<string, unknown>; series: Record<string, Sample[]> } = {
+    suite: 'soak',
+    rows: runs.flatMap(rowsFor),
+    notes: [
+      `Open loop: ${rate} req/s scheduled on a timer for ${WARMUP_S} s of warm-up plus ${minutes} min measured, per store; latency from each request's scheduled send time (queueing in the client included), measured-phase requests only. Body ${first.bodyBytes} bytes (captured signals, a 600-event trace), a fresh challenge and a signature made at send time, ${DEVICES} device keys; keep-alive HTTP to 127.0.0.1, ${TIMEOUT_MS / 1000} s timeout.`,
+      `Memory from the collector's /metrics (prom-client): "after warm-up" is sampled at t=${WARMUP_S}s and "end" as the schedule ends, both under load. Heap used includes the young generation, which alone swings by up to ~16 MiB between scavenges; the trend row fits a line through the measured samples. MiB = 2^20 bytes. Load generator, collector${runs.some((r) => r.kind === 'redis') ? ' and redis-server' : ''} share the machine's cores.`,
+      ...notes,
+      ...runs.flatMap(notesFor),
+    ],
+    config: { rate, minutes, warmupSeconds: WARMUP_S, sampleSeconds: SAMPLE_S, devices: DEVICES, timeoutMs: TIMEOUT_MS },
+    series: Object.fromEntries(runs.map((r) => [r.kind, r.series])),
+  }
+  return result
+}
