@@ -1,5 +1,5 @@
 /**
- * npm run bench [suite …] — runs the benchmarks, prints a table, writes
+ * npm run bench [suite …] — runs the benchmarks (all but soak and reliability unless named), prints a table, writes
  * bench/results/<suite>.json. Every figure is reported beside a baseline measured in
  * the same run (FingerprintJS alone, a page without the SDK, a no-op handler, a bare
  * Fastify route), because absolute numbers on a shared 2-core machine mean little.
@@ -9,6 +9,8 @@ import { size } from './suites/size'
 import { longTasks, recorderCost, getTokenLatency } from './suites/browser'
 import { classifierCost } from './suites/classifier'
 import { collectThroughput } from './suites/collect'
+import { soak } from './suites/soak'
+import { reliability } from './suites/reliability'
 
 export interface Row {
   metric: string
@@ -27,13 +29,16 @@ export interface SuiteResult {
   notes?: string[]
 }
 
-const SUITES: Record<string, () => Promise<SuiteResult>> = { size, longtasks: longTasks, recorder: recorderCost, gettoken: getTokenLatency, classifier: classifierCost, collect: collectThroughput }
+const SUITES: Record<string, () => Promise<SuiteResult>> = { size, longtasks: longTasks, recorder: recorderCost, gettoken: getTokenLatency, classifier: classifierCost, collect: collectThroughput, soak, reliability }
+
+const LONG_SUITES = ['soak', 'reliability']
 
 const fmt = (n: number): string => (!Number.isFinite(n) ? '–' : Number.isInteger(n) ? String(n) : n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n >= 0.001 ? n.toFixed(3) : n.toExponential(1))
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))
-  const names = wanted.length > 0 ? wanted : Object.keys(SUITES)
+  // The long ones (minutes of load; the reliability test files) run when named: npm run bench:soak, bench:reliability.
+  const names = wanted.length > 0 ? wanted : Object.keys(SUITES).filter((name) => !LONG_SUITES.includes(name))
   for (const name of names) if (!SUITES[name]) throw new Error(`unknown suite ${name}; known: ${Object.keys(SUITES).join(', ')}`)
   mkdirSync('bench/results', { recursive: true })
   let failed = false
