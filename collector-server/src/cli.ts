@@ -75,6 +75,7 @@ async function main(): Promise<void> {
   })
   const lines = [`Vigil collector on ${server.url} (store: ${server.store.kind})`]
   if (values.demo) lines.push(`  demo shop   ${server.url}/`, `  SDK         ${server.url}/sdk/vigil.min.js`)
+  lines.push(`  dashboard   ${server.url}/dashboard${values.demo ? '  (site key demo, secret demo-secret)' : ''}`)
   lines.push(`  JWKS        ${server.url}/.well-known/jwks.json`, `  metrics     ${server.url}/metrics`)
   console.log(lines.join('\n'))
 
