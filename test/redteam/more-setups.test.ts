@@ -65,6 +65,8 @@ describe('red team, more set-ups', () => {
       await page.waitForSelector('[data-sku]')
       await new Promise((r) => setTimeout(r, 2000))
       await page.click('[data-sku="sku-004"]')
+      // Adding to the cart asks for its own token first; Puppeteer, unlike Playwright, clicks a disabled button.
+      await page.waitForSelector('#checkout:not([disabled])')
       const [request] = await Promise.all([page.waitForRequest((r: { url(): string }) => r.url().endsWith('/demo/api/checkout')), page.click('#checkout')])
       expectCaught('puppeteer-stealth', await collector.inspect((JSON.parse(request.postData()!) as { token: string }).token))
     } finally {
