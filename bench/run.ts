@@ -33,7 +33,10 @@ const SUITES: Record<string, () => Promise<SuiteResult>> = { size, longtasks: lo
 
 const LONG_SUITES = ['soak', 'reliability']
 
-const fmt = (n: number): string => (!Number.isFinite(n) ? '–' : Number.isInteger(n) ? String(n) : n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n >= 0.001 ? n.toFixed(3) : n.toExponential(1))
+const fmt = (n: number): string => {
+  const a = Math.abs(n)
+  return !Number.isFinite(n) ? '–' : Number.isInteger(n) ? String(n) : a >= 100 ? n.toFixed(0) : a >= 1 ? n.toFixed(2) : a >= 0.001 ? n.toFixed(3) : n.toExponential(1)
+}
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))
