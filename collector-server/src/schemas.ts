@@ -1,6 +1,6 @@
 /** Request and response schemas (JSON Schema via TypeBox): the HTTP contract in one place. */
 import Type from 'typebox'
-import { ACTION_PATTERN, SITE_KEY_PATTERN } from '../../sdk/src/protocol/payload'
+import { ACCOUNT_HASH_PATTERN, ACTION_PATTERN, SITE_KEY_PATTERN } from '../../sdk/src/protocol/payload'
 import { MAX_TRACE_EVENTS } from '../../sdk/src/protocol/trace'
 import { TELEMETRY_CODES, TELEMETRY_MAX_REPORTS } from '../../sdk/src/protocol/telemetry'
 
@@ -46,7 +46,7 @@ export const CollectPayload = Type.Object({
   device: DeviceClaim,
   fp: FingerprintClaim,
   signals: Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 128 }),
-  account: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{22}$', description: 'Salted hash of the account identifier.' })),
+  account: Type.Optional(Type.String({ pattern: pattern(ACCOUNT_HASH_PATTERN), description: 'Salted hash of the account identifier.' })),
   behavior: Type.Optional(
     Type.Object({
       trace: Type.Object({

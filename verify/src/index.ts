@@ -13,13 +13,13 @@
  * was already used: redeem it through POST /v1/siteverify where single use matters.
  */
 import { createHash, createHmac, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto'
-import { accountHashInput } from '../../sdk/src/protocol/payload'
+import { accountHashInput, TOKEN_MAX_TTL_S } from '../../sdk/src/protocol/payload'
 import { SIGN_ALG, SEAL_ALG, SEAL_ENC, deriveSealKey, fromB64u, openJwe, parseJsonSegment, parseJwe } from './jose'
 
 export { deriveSealKey, SEAL_KDF_SALT } from './jose'
 
 /** Tokens that claim to live longer than this are refused, whoever signed them. */
-export const MAX_TOKEN_LIFETIME_S = 300
+export const MAX_TOKEN_LIFETIME_S = TOKEN_MAX_TTL_S
 
 export type Verdict = 'allow' | 'review' | 'deny'
 

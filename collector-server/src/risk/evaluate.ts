@@ -17,8 +17,6 @@ export interface Evaluation {
   detections: Detection[]
   attestation: AttestationStatus
   interaction: InteractionSummary
-  /** The expanded trace, for the classifier. */
-  events: TraceEvent[]
 }
 
 export interface InteractionSummary {
@@ -62,5 +60,5 @@ export async function evaluatePayload(payload: CollectPayload, verifiers: Readon
   if (!events.some((e) => INTERACTIVE.has(e.type)) && interaction.pointer < 5) reasons.add('no_interaction')
   const attestation = await checkAttestation(payload, verifiers)
   if (attestation.status === 'failed' || attestation.status === 'nonce_mismatch') reasons.add('attestation_failed')
-  return { reasons: [...reasons], behavior, environment, detections, attestation: attestation.status, interaction, events }
+  return { reasons: [...reasons], behavior, environment, detections, attestation: attestation.status, interaction }
 }

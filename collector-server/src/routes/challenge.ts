@@ -4,6 +4,7 @@ import { ChallengeResponse, SiteKeyQuery } from '../schemas'
 import { mintChallenge } from '../verify/challenge'
 import type { AppContext } from '../context'
 import { enforceRateLimit } from '../risk/rate-limit'
+import { refuseForeignOrigin } from './cors'
 
 export const challengeRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.get(
@@ -18,8 +19,7 @@ export const challengeRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = a
     async (request, reply) => {
       const site = ctx.sites().get(request.query.siteKey)
       if (!site) throw new CollectorError('unknown_site')
-      const origin = request.headers.origin
-      if (typeof origin === 'string' && origin !== 'null' && !site.allowsOrigin(origin)) throw new CollectorError('origin_not_allowed')
+      refuseForeignOrigin(request, site)
       await enforceRateLimit(ctx, `${site.siteKey}:ip:${request.ip}`, site.policy.rateLimits.ipPerMinute)
       const { challenge, expiresAt } = mintChallenge(ctx.keyring().challengeKey, site.siteKey, ctx.clock.now())
       reply.header('cache-control', 'no-store')

@@ -10,7 +10,7 @@ import { signingInput, type CollectPayload as Payload } from '../../../sdk/src/p
 import { CollectorError, errorSchema } from '../errors'
 import { CollectBody, CollectResponse } from '../schemas'
 import { openChallenge } from '../verify/challenge'
-import { deviceIdOf, importDeviceKey, verifyDeviceSignature } from '../verify/signature'
+import { importDeviceKey, verifyDeviceSignature } from '../verify/signature'
 import { issueToken, newTokenId, type VerdictClaims } from '../tokens/issue'
 import { assess } from '../risk/engine'
 import { evaluatePayload } from '../risk/evaluate'
@@ -41,13 +41,14 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
       const hostname = checkOrigin(request, site, payload.hostname)
       await enforceRateLimit(ctx, `${site.siteKey}:ip:${request.ip}`, site.policy.rateLimits.ipPerMinute)
 
-      const challenge = openChallenge(ctx.keyring().challengeKey, payload.challenge)
+      const keyring = ctx.keyring() // one keyring for the whole request, even across a reload
+      const challenge = openChallenge(keyring.challengeKey, payload.challenge)
       if (!challenge) throw new CollectorError('bad_challenge')
       if (challenge.siteKey !== site.siteKey) throw new CollectorError('bad_challenge', 'The challenge was issued for another site.')
       if (now > challenge.expiresAt) throw new CollectorError('challenge_expired')
 
-      const key = importDeviceKey(payload.device.pub)
-      if (!key) throw new CollectorError('bad_request', 'device.pub is not an Ed25519 public key.')
+      const device = importDeviceKey(payload.device.pub)
+      if (!device) throw new CollectorError('bad_request', 'device.pub is not an Ed25519 public key.')
       let message: string
       try {
         message = signingInput(payload)
@@ -55,10 +56,10 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
         if (err instanceof CanonicalEncodingError) throw new CollectorError('bad_request', `payload cannot be canonicalised: ${err.message}`)
         throw err
       }
-      if (!verifyDeviceSignature(key, message, sig)) throw new CollectorError('bad_signature')
+      if (!verifyDeviceSignature(device.key, message, sig)) throw new CollectorError('bad_signature')
       // A valid signature under a key that does not own the claimed device id: someone
       // is presenting another device's identity with their own key.
-      if (deviceIdOf(payload.device.pub) !== payload.device.id) throw new CollectorError('key_mismatch')
+      if (device.deviceId !== payload.device.id) throw new CollectorError('key_mismatch')
 
       if (!(await timed(metrics, 'nonce_consume', () => store.nonces.consume(`c:${challenge.nonce}`, challenge.expiresAt)))) {
         throw new CollectorError('replayed')
@@ -79,20 +80,20 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
       const evaluation = await evaluatePayload(payload, ctx.attestationVerifiers)
       const action = actionPolicy(site.policy, payload.action)
       const jti = newTokenId()
+      // Who did what, when: the velocity links and the stored event both start from it.
+      const subject = {
+        at: now,
+        siteKey: site.siteKey,
+        action: payload.action,
+        deviceId: payload.device.id,
+        visitorId: payload.fp?.visitorId ?? null,
+        account: payload.account ?? null,
+        ip: request.ip,
+      }
       const velocity = await timed(metrics, 'links_observe', () =>
         assessVelocity(
           store.links,
-          {
-            siteKey: site.siteKey,
-            action: payload.action,
-            deviceId: payload.device.id,
-            visitorId: payload.fp?.visitorId ?? null,
-            account: payload.account ?? null,
-            ip: request.ip,
-            eventId: jti,
-            at: now,
-            firstSighting: prior === null,
-          },
+          { ...subject, eventId: jti, firstSighting: prior === null },
           action,
           site.policy.limits,
         ),
@@ -115,7 +116,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
         ...(payload.account ? { acc: payload.account } : {}),
         bhv: { server: evaluation.behavior.server, client: evaluation.behavior.client, model: evaluation.behavior.model },
       }
-      const token = issueToken(ctx.keyring().active, site, claims)
+      const token = issueToken(keyring.active, site, claims)
       const statsEntry = {
         verdict: assessment.verdict,
         reasons: assessment.reasons,
@@ -127,14 +128,8 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
       const stats = timed(metrics, 'stats_record', () => store.stats.recordEvent(site.siteKey, now, statsEntry))
       await timed(metrics, 'event_append', () =>
         store.events.append({
-          id: claims.jti,
-          at: now,
-          siteKey: site.siteKey,
-          action: payload.action,
-          deviceId: payload.device.id,
-          visitorId: payload.fp?.visitorId ?? null,
-          account: payload.account ?? null,
-          ip: request.ip,
+          id: jti,
+          ...subject,
           hostname,
           verdict: assessment.verdict,
           score: assessment.score,

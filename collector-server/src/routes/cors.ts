@@ -29,6 +29,12 @@ export function registerCors(app: FastifyInstance, sites: () => SiteRegistry): v
   app.options('/v1/telemetry', preflight)
 }
 
+/** Refuses a browser origin that is not one of the site's (requests without one pass). */
+export function refuseForeignOrigin(request: FastifyRequest, site: Site): void {
+  const origin = request.headers.origin
+  if (typeof origin === 'string' && origin !== 'null' && !site.allowsOrigin(origin)) throw new CollectorError('origin_not_allowed')
+}
+
 /**
  * Checks the request's origin against the site and returns the hostname the token
  * will name (`hst`). Browsers always send Origin on cross-origin requests and on
@@ -36,9 +42,9 @@ export function registerCors(app: FastifyInstance, sites: () => SiteRegistry): v
  * against the site's patterns instead.
  */
 export function checkOrigin(request: FastifyRequest, site: Site, claimedHostname: string): string {
+  refuseForeignOrigin(request, site)
   const origin = request.headers.origin
   if (typeof origin === 'string' && origin !== 'null') {
-    if (!site.allowsOrigin(origin)) throw new CollectorError('origin_not_allowed')
     const hostname = new URL(origin).hostname
     if (claimedHostname !== hostname) throw new CollectorError('hostname_mismatch')
     return hostname

@@ -10,15 +10,16 @@ import { errorSchema } from '../errors'
 import { SiteverifyBody, SiteverifyResponse } from '../schemas'
 import { timed } from '../metrics'
 import type { AppContext } from '../context'
+import type { Site } from '../config/sites'
 import { enforceRateLimit } from '../risk/rate-limit'
 import { DEFAULT_RATE_LIMITS } from '../risk/policy'
 
 export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   const { metrics } = ctx
-  const failure = async (code: string, siteKey?: string) => {
+  /** `site` only once the secret matched: the site's dashboard counts its token failures. */
+  const failure = async (code: string, site?: Site) => {
     metrics.siteverify.inc({ outcome: code })
-    // Known sites count their token failures on the dashboard (a wrong secret is not theirs).
-    if (siteKey && ctx.sites().get(siteKey) && code !== 'invalid_secret') await ctx.store.stats.recordFailure(siteKey, ctx.clock.now(), code).catch(() => undefined)
+    if (site) await ctx.store.stats.recordFailure(site.siteKey, ctx.clock.now(), code).catch(() => undefined)
     return { success: false, errorCodes: [code] }
   }
   app.post(
@@ -49,11 +50,11 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
           clockToleranceS: 0,
         })
       } catch (err) {
-        if (err instanceof TokenVerificationError) return failure(err.code, site.siteKey)
+        if (err instanceof TokenVerificationError) return failure(err.code, site)
         throw err
       }
       const first = await timed(metrics, 'nonce_consume', () => ctx.store.nonces.consume(`t:${verified.jti}`, verified.expiresAt * 1000 + 60_000))
-      if (!first) return failure('already_redeemed', site.siteKey)
+      if (!first) return failure('already_redeemed', site)
       // The redemption must survive a crash before anyone acts on it.
       await ctx.store.durable()
       metrics.siteverify.inc({ outcome: 'success' })

@@ -11,6 +11,7 @@ import { CollectorError, errorSchema } from '../errors'
 import { TelemetryBody, TelemetryResponse } from '../schemas'
 import type { AppContext } from '../context'
 import { enforceRateLimit } from '../risk/rate-limit'
+import { refuseForeignOrigin } from './cors'
 
 export const telemetryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.post(
@@ -27,8 +28,7 @@ export const telemetryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = a
       const { siteKey, reports, dropped } = request.body
       const site = ctx.sites().get(siteKey)
       if (!site) throw new CollectorError('unknown_site')
-      const origin = request.headers.origin
-      if (typeof origin === 'string' && origin !== 'null' && !site.allowsOrigin(origin)) throw new CollectorError('origin_not_allowed')
+      refuseForeignOrigin(request, site)
       await enforceRateLimit(ctx, `${site.siteKey}:telemetry:ip:${request.ip}`, site.policy.rateLimits.ipPerMinute)
       for (const r of reports) ctx.metrics.sdkFailures.inc({ code: r.code })
       if (dropped > 0) ctx.metrics.sdkFailuresDropped.inc(dropped)

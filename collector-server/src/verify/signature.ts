@@ -7,7 +7,12 @@ import { deviceIdFromDigest, deviceIdInput } from '../../../sdk/src/protocol/pay
 import { fromB64u } from '../../../verify/src/jose'
 
 const CACHE_LIMIT = 10_000
-const keyCache = new Map<string, KeyObject>()
+/** A device's public key, imported, and the device id it owns. */
+export interface DeviceKey {
+  key: KeyObject
+  deviceId: string
+}
+const keyCache = new Map<string, DeviceKey>()
 
 /**
  * The encodings of Ed25519's points of small order, sign bit cleared (libsodium's list,
@@ -31,20 +36,21 @@ function hasSmallOrder(raw: Buffer): boolean {
   return SMALL_ORDER.some((point) => point.equals(unsigned))
 }
 
-/** Null when `pub` is not a valid Ed25519 public key (or is one of small order). */
-export function importDeviceKey(pub: string): KeyObject | null {
-  let key = keyCache.get(pub)
-  if (key) return key
+/** Null when `pub` is not a valid Ed25519 public key (or is one of small order). Cached: devices come back. */
+export function importDeviceKey(pub: string): DeviceKey | null {
+  const cached = keyCache.get(pub)
+  if (cached) return cached
   const raw = fromB64u(pub)
   if (!raw || raw.length !== 32 || hasSmallOrder(raw)) return null
+  let imported: DeviceKey
   try {
-    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: pub }, format: 'jwk' })
+    imported = { key: createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: pub }, format: 'jwk' }), deviceId: deviceIdOfRaw(raw) }
   } catch {
     return null
   }
   if (keyCache.size >= CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value as string)
-  keyCache.set(pub, key)
-  return key
+  keyCache.set(pub, imported)
+  return imported
 }
 
 export function verifyDeviceSignature(key: KeyObject, message: string, sig: string): boolean {
@@ -57,5 +63,9 @@ export function verifyDeviceSignature(key: KeyObject, message: string, sig: stri
 export function deviceIdOf(pub: string): string | null {
   const raw = fromB64u(pub)
   if (!raw || raw.length !== 32) return null
+  return deviceIdOfRaw(raw)
+}
+
+function deviceIdOfRaw(raw: Uint8Array): string {
   return deviceIdFromDigest(createHash('sha512').update(deviceIdInput(raw)).digest())
 }

@@ -1,3 +1,0 @@
-export * from './canonical'
-export * from './base64url'
-export * from './payload'
