@@ -60,6 +60,10 @@ export function startRecorder(target: Window = window): Recorder {
   let hidden = 0
   let firstInput: number | null = null
   const origin = performance.now()
+  // The last pointer position: a scroll is recorded there (no position of its own: reading
+  // scrollX/scrollY in the listener can force a layout on every scroll, and nothing uses it).
+  let lastX = 0
+  let lastY = 0
 
   const push = (code: number, t: number, x: number, y: number, b: number, c: number): void => {
     kind[next] = code
@@ -89,15 +93,15 @@ export function startRecorder(target: Window = window): Recorder {
       if (code === 4) {
         const w = event as WheelEvent
         const scale = w.deltaMode === 1 ? LINE_HEIGHT_PX : w.deltaMode === 2 ? target.innerHeight : 1
-        push(code, t, m.clientX, m.clientY, w.deltaX * scale, w.deltaY * scale)
+        push(code, t, (lastX = m.clientX), (lastY = m.clientY), w.deltaX * scale, w.deltaY * scale)
       } else {
-        push(code, t, m.clientX, m.clientY, m.button, 0)
+        push(code, t, (lastX = m.clientX), (lastY = m.clientY), m.button, 0)
       }
     } else if (code === 5) {
-      push(code, t, target.scrollX, target.scrollY, 0, 0)
+      push(code, t, lastX, lastY, 0, 0)
     } else if (code <= 8) {
       const touch = (event as TouchEvent).changedTouches?.[0]
-      push(code, t, touch ? touch.clientX : 0, touch ? touch.clientY : 0, 0, 0)
+      push(code, t, (lastX = touch ? touch.clientX : 0), (lastY = touch ? touch.clientY : 0), 0, 0)
     } else {
       // Key timing only: not which key, not where.
       push(code, t, 0, 0, 0, 0)

@@ -83,7 +83,6 @@ export const MODEL_FEATURES: readonly FeatureName[] = FEATURE_NAMES.slice(0, FEA
 
 /** Below this much mouse behaviour the classifier does not judge: "insufficient data". */
 export const MIN_MOUSE_EVENTS = 8
-export const MIN_MOVES = 5
 
 export type FeatureResult =
   | { sufficient: true; vector: Float64Array }

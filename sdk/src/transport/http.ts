@@ -9,10 +9,15 @@ interface ErrorEnvelope {
   error?: { code?: unknown; message?: unknown }
 }
 
+/** What every request to the collector carries: no cookies, no cache, no redirects. */
+export const COLLECTOR_FETCH: RequestInit = { credentials: 'omit', cache: 'no-store', redirect: 'error' }
+/** A POST body as text/plain: a CORS simple request, no preflight. */
+export const PLAIN_TEXT = 'text/plain;charset=UTF-8'
+
 async function request(url: string, init: RequestInit, signal: AbortSignal): Promise<unknown> {
   let response: Response
   try {
-    response = await fetch(url, { ...init, signal, credentials: 'omit', cache: 'no-store', redirect: 'error' })
+    response = await fetch(url, { ...init, ...COLLECTOR_FETCH, signal })
   } catch (cause) {
     if (signal.aborted) throw signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'request aborted')
     throw new VigilError('network_error', `collector unreachable: ${url.split('?')[0]}`, { cause })
@@ -42,5 +47,5 @@ export function getJson(url: string, signal: AbortSignal): Promise<unknown> {
 }
 
 export function postJson(url: string, body: string, signal: AbortSignal): Promise<unknown> {
-  return request(url, { method: 'POST', body, headers: { 'content-type': 'text/plain;charset=UTF-8' } }, signal)
+  return request(url, { method: 'POST', body, headers: { 'content-type': PLAIN_TEXT } }, signal)
 }

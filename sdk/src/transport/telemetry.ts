@@ -8,6 +8,7 @@
  */
 import { TELEMETRY_CODES, TELEMETRY_MAX_REPORTS, type TelemetryBody, type TelemetryCode, type TelemetryReport } from '../protocol/telemetry'
 import type { VigilError } from '../errors'
+import { COLLECTOR_FETCH, PLAIN_TEXT } from './http'
 
 export const TELEMETRY_BASE_DELAY_MS = 1000
 export const TELEMETRY_MAX_DELAY_MS = 60_000
@@ -36,9 +37,10 @@ export function createTelemetry(endpoint: string, siteKey: string, sdk: string):
   let sending = false
   let stopped = false
 
-  const body = (): string => JSON.stringify({ v: 1, siteKey, sdk, reports: reports.slice(0, TELEMETRY_MAX_REPORTS), dropped } satisfies TelemetryBody)
-  const delivered = (count: number, droppedThen: number): void => {
-    reports = reports.slice(count)
+  // What was sent is removed by identity: the queue may have shifted while a send was in flight.
+  const body = (batch: TelemetryReport[]): string => JSON.stringify({ v: 1, siteKey, sdk, reports: batch, dropped } satisfies TelemetryBody)
+  const delivered = (batch: TelemetryReport[], droppedThen: number): void => {
+    reports = reports.filter((r) => !batch.includes(r))
     dropped -= droppedThen
   }
 
@@ -53,13 +55,13 @@ export function createTelemetry(endpoint: string, siteKey: string, sdk: string):
   const send = async (): Promise<void> => {
     if (stopped || sending || reports.length === 0) return
     sending = true
-    const count = reports.length
+    const batch = reports.slice()
     const droppedThen = dropped
     const controller = new AbortController()
     const deadline = setTimeout(() => controller.abort(), SEND_TIMEOUT_MS)
     let ok = false
     try {
-      const res = await fetch(url, { method: 'POST', body: body(), headers: { 'content-type': 'text/plain;charset=UTF-8' }, credentials: 'omit', cache: 'no-store', redirect: 'error', keepalive: true, signal: controller.signal })
+      const res = await fetch(url, { ...COLLECTOR_FETCH, method: 'POST', body: body(batch), headers: { 'content-type': PLAIN_TEXT }, keepalive: true, signal: controller.signal })
       // A 4xx other than 408/429 will not get better by retrying: the collector refuses the report itself.
       ok = res.ok || (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429)
     } catch {
@@ -68,7 +70,7 @@ export function createTelemetry(endpoint: string, siteKey: string, sdk: string):
     clearTimeout(deadline)
     sending = false
     if (ok) {
-      delivered(count, droppedThen)
+      delivered(batch, droppedThen)
       failures = 0
     } else failures++
     schedule()
@@ -77,7 +79,8 @@ export function createTelemetry(endpoint: string, siteKey: string, sdk: string):
   const beacon = (): void => {
     if (stopped || reports.length === 0) return
     try {
-      if (navigator.sendBeacon(url, new Blob([body()], { type: 'text/plain;charset=UTF-8' }))) delivered(reports.length, dropped)
+      const batch = reports.slice()
+      if (navigator.sendBeacon(url, new Blob([body(batch)], { type: PLAIN_TEXT }))) delivered(batch, dropped)
     } catch {
       // no sendBeacon: the reports stay queued for the next attempt
     }
