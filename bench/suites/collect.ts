@@ -6,7 +6,7 @@
  * Load generator and server share the machine's two cores.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sign } from 'node:crypto'
@@ -17,7 +17,7 @@ import { TestDevice } from '../../test/support/device'
 import { loadKeyring } from '../../collector-server/src/config/keyring'
 import { DEMO_SITE } from '../../collector-server/src/config/sites'
 import { mintChallenge } from '../../collector-server/src/verify/challenge'
-import { compactTrace, type TraceEvent } from '../../sdk/src/protocol/trace'
+import { capturedSignals, humanTrace } from '../../test/support/payloads'
 import type { SuiteResult } from '../run'
 
 const CONNECTIONS = 50
@@ -54,17 +54,9 @@ async function cannon(url: string, path: string, bodies: Array<{ body: string; h
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, requests: result.requests.total }
 }
 
-/** Realistic payload parts: signals captured from Chromium, a human trace. */
-function realistic(): { signals: Record<string, unknown>; trace: ReturnType<typeof compactTrace> } {
-  const signals = (JSON.parse(readFileSync('test/fixtures/signals/chromium-plain.json', 'utf8')) as { signals: Record<string, unknown> }).signals
-  const golden = readFileSync('test/fixtures/traces/golden.jsonl', 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; events: TraceEvent[] })
-  const events = golden.find((g) => g.id === 'synthetic-humanizer')!.events.slice(-600)
-  return { signals, trace: compactTrace(events) }
-}
-
 function bodiesFor(dataDir: string, n: number, minimal: boolean): string[] {
   const keyring = loadKeyring(dataDir)
-  const { signals, trace } = minimal ? { signals: {}, trace: undefined } : realistic()
+  const { signals, trace } = minimal ? { signals: {}, trace: undefined } : { signals: capturedSignals(), trace: humanTrace() }
   const devices = Array.from({ length: 400 }, () => new TestDevice())
   const now = Date.now() + 5_000
   const out: string[] = []
@@ -95,7 +87,8 @@ async function runBare(): Promise<Run> {
   const child = spawn(process.execPath, ['bench/servers/bare.mjs'], { stdio: ['ignore', 'pipe', 'inherit'] })
   const url = await new Promise<string>((resolve) => child.stdout!.on('data', (c: Buffer) => /on (http\S+)/.test(c.toString()) && resolve(/on (http\S+)/.exec(c.toString())![1]!)))
   try {
-    const { signals, trace } = realistic()
+    const signals = capturedSignals()
+    const trace = humanTrace()
     const devices = Array.from({ length: 400 }, () => new TestDevice())
     const bodies = Array.from({ length: 4000 }, (_, i) => {
       const d = devices[i % devices.length]!

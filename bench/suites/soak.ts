@@ -15,7 +15,7 @@
  *   VIGIL_SOAK_MINUTES  measured minutes per store after the warm-up (default 3; fractions allowed)
  */
 import { Agent, request as httpRequest } from 'node:http'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -28,7 +28,7 @@ import { DEMO_SITE } from '../../collector-server/src/config/sites'
 import { mintChallenge } from '../../collector-server/src/verify/challenge'
 import { openStore } from '../../collector-server/src/stores/index'
 import { unsealToken } from '../../verify/src/index'
-import { compactTrace, type TraceEvent } from '../../sdk/src/protocol/trace'
+import { capturedSignals, humanTrace } from '../../test/support/payloads'
 import type { Row, SuiteResult } from '../run'
 
 const WARMUP_S = 15
@@ -94,14 +94,6 @@ interface StoreRun {
   maxInFlight: number
   bodyBytes: number
   exitCode: number | null
-}
-
-/** Realistic payload parts, as bench/suites/collect.ts uses: signals captured from Chromium, a human trace. */
-function realistic(): { signals: Record<string, unknown>; trace: ReturnType<typeof compactTrace> } {
-  const signals = (JSON.parse(readFileSync('test/fixtures/signals/chromium-plain.json', 'utf8')) as { signals: Record<string, unknown> }).signals
-  const golden = readFileSync('test/fixtures/traces/golden.jsonl', 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; events: TraceEvent[] })
-  const events = golden.find((g) => g.id === 'synthetic-humanizer')!.events.slice(-600)
-  return { signals, trace: compactTrace(events) }
 }
 
 function quantile(sorted: Float64Array, q: number): number {
@@ -279,7 +271,8 @@ async function soakStore(kind: StoreKind, rate: number, minutes: number, registe
     const health = (await (await fetch(`${collector.url}/healthz`)).json()) as { store?: string }
     if (health.store !== kind) throw new Error(`collector reports store ${health.store}, expected ${kind}`)
 
-    const { signals, trace } = realistic()
+    const signals = capturedSignals()
+    const trace = humanTrace()
     const devices = Array.from({ length: DEVICES }, () => new TestDevice())
     const period = 1000 / rate
     const warmupCount = Math.round(rate * WARMUP_S)

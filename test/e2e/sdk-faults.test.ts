@@ -21,14 +21,20 @@ afterAll(async () => {
 
 const TRACK_REJECTIONS = `window.__unhandled = []; window.addEventListener('unhandledrejection', (e) => window.__unhandled.push(String(e.reason)))`
 
-async function blankPage(): Promise<{ page: Page; errors: string[] }> {
+/** The host page: the SDK, and a button of the page's own that counts clicks (its script has a CSP nonce). */
+const HOST_PAGE = `<!doctype html><script src="/sdk/vigil.min.js"></script><button id="buy">buy</button><output id="n">0</output>
+  <script nonce="host">document.getElementById('buy').addEventListener('click', () => { const n = document.getElementById('n'); n.textContent = String(+n.textContent + 1) })</script>`
+
+/** The host page on the collector's origin; `breakIt` runs before any page script, `watch` before navigation. */
+async function blankPage(options: { breakIt?: string; headers?: Record<string, string>; watch?: (page: Page) => void } = {}): Promise<{ page: Page; errors: string[] }> {
   const context = await browser.newContext()
   await context.addInitScript(TRACK_REJECTIONS)
+  if (options.breakIt) await context.addInitScript(options.breakIt)
   const page = await context.newPage()
   const errors: string[] = []
   page.on('pageerror', (err) => errors.push(String(err)))
-  // A page on the collector's origin that only loads the SDK.
-  await page.route(`${collector.url}/blank`, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><script src="/sdk/vigil.min.js"></script><p>host page</p>' }))
+  options.watch?.(page)
+  await page.route(`${collector.url}/blank`, (route) => route.fulfill({ contentType: 'text/html', ...(options.headers ? { headers: options.headers } : {}), body: HOST_PAGE }))
   await page.goto(`${collector.url}/blank`)
   return { page, errors }
 }
@@ -163,30 +169,16 @@ describe('SDK fault isolation', () => {
     await page.context().close()
   })
   it('keeps the page working when CSP blocks the collector (connect-src) and workers; rejects with network_error', async () => {
-    const context = await browser.newContext()
-    await context.addInitScript(TRACK_REJECTIONS)
-    const page = await context.newPage()
-    const errors: string[] = []
-    page.on('pageerror', (err) => errors.push(String(err)))
     const csp = "default-src 'none'; script-src 'self' 'nonce-host'; connect-src 'none'; worker-src 'none'; img-src 'none'"
-    await page.route(`${collector.url}/csp`, (route) =>
-      route.fulfill({
-        contentType: 'text/html',
-        headers: { 'content-security-policy': csp },
-        body: `<!doctype html><script src="/sdk/vigil.min.js"></script><button id="buy">buy</button><output id="n">0</output>
-          <script nonce="host">document.getElementById('buy').addEventListener('click', () => { const n = document.getElementById('n'); n.textContent = String(+n.textContent + 1) })</script>`,
-      }),
-    )
     const violations: string[] = []
-    page.on('console', (m) => m.type() === 'error' && violations.push(m.text()))
-    await page.goto(`${collector.url}/csp`)
+    const { page, errors } = await blankPage({ headers: { 'content-security-policy': csp }, watch: (p) => p.on('console', (m) => m.type() === 'error' && violations.push(m.text())) })
     const result = await tokenAttempt(page, { siteKey: 'demo', timeout: 3000 })
     expect(result).toMatchObject({ ok: false, name: 'VigilError', code: 'network_error' })
     expect(violations.some((v) => /Content Security Policy/.test(v))).toBe(true) // the block did happen
     await hostStillWorks(page)
     expect(errors).toEqual([])
     expect(await unhandled(page)).toEqual([])
-    await context.close()
+    await page.context().close()
   })
 
   it('gets a token without IndexedDB, without WebCrypto, without any storage: the page never notices', async () => {
@@ -199,24 +191,15 @@ describe('SDK fault isolation', () => {
     }
     const seen: Record<string, unknown> = {}
     for (const [name, breakIt] of Object.entries(cases)) {
-      const context = await browser.newContext()
-      await context.addInitScript(TRACK_REJECTIONS)
-      await context.addInitScript(breakIt)
-      const page = await context.newPage()
-      const errors: string[] = []
-      page.on('pageerror', (err) => errors.push(String(err)))
       const bodies: Array<{ payload: { device: { impl: string; persisted: boolean } } }> = []
-      page.on('request', (r) => r.url().endsWith('/v1/collect') && bodies.push(JSON.parse(r.postData() ?? '{}')))
-      await page.route(`${collector.url}/blank`, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><script src="/sdk/vigil.min.js"></script><button id="buy">buy</button><output id="n">0</output>' }))
-      await page.goto(`${collector.url}/blank`)
+      const { page, errors } = await blankPage({ breakIt, watch: (p) => p.on('request', (r) => r.url().endsWith('/v1/collect') && bodies.push(JSON.parse(r.postData() ?? '{}'))) })
       const result = await tokenAttempt(page, { siteKey: 'demo' })
       expect(result, name).toMatchObject({ ok: true, token: true })
       seen[name] = bodies[0]?.payload.device && { impl: bodies[0].payload.device.impl, persisted: bodies[0].payload.device.persisted }
-      await page.evaluate(() => document.getElementById('buy')!.addEventListener('click', () => { const n = document.getElementById('n')!; n.textContent = String(+n.textContent! + 1) }))
       await hostStillWorks(page)
       expect(errors, name).toEqual([])
       expect(await unhandled(page), name).toEqual([])
-      await context.close()
+      await page.context().close()
     }
     // Continuity first (sdk/src/keys/device-key.ts): without IndexedDB a tweetnacl key in
     // localStorage; without any storage, a WebCrypto key for this page only.

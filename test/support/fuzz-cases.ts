@@ -9,10 +9,9 @@
  * `constructor` keys, odd content types, percent-encoding and path tricks.
  */
 import fc from 'fast-check'
-import { readFileSync } from 'node:fs'
 import { signingInput, MAX_COLLECT_BYTES, type CollectPayload } from '../../sdk/src/protocol/payload'
-import { compactTrace, type TraceEvent } from '../../sdk/src/protocol/trace'
 import { TestDevice } from './device'
+import { capturedSignals, humanTrace } from './payloads'
 
 export interface FuzzRequest {
   /** Which generator made it: the summary counts by kind. */
@@ -32,15 +31,6 @@ export interface FuzzContext {
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' }
-
-/** Signals captured from real browsers, and a human trace, as the SDK sends them. */
-export function capturedParts(): { signals: Array<Record<string, unknown>>; trace: ReturnType<typeof compactTrace> } {
-  const files = ['chromium-plain', 'safari-ios', 'android-webview-tiktok', 'firefox-resist-fingerprinting', 'chromium-playwright-stealth']
-  const signals = files.map((f) => (JSON.parse(readFileSync(`test/fixtures/signals/${f}.json`, 'utf8')) as { signals: Record<string, unknown> }).signals)
-  const golden = readFileSync('test/fixtures/traces/golden.jsonl', 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; events: TraceEvent[] })
-  const events = golden.find((g) => g.id === 'synthetic-humanizer')!.events.slice(-300)
-  return { signals, trace: compactTrace(events) }
-}
 
 // ---- values -----------------------------------------------------------------------
 
@@ -167,7 +157,8 @@ const contentType = fc.oneof(
 // ---- requests -----------------------------------------------------------------------
 
 export function fuzzRequests(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
-  const { signals, trace } = capturedParts()
+  const signals = ['chromium-plain', 'safari-ios', 'android-webview-tiktok', 'firefox-resist-fingerprinting', 'chromium-playwright-stealth'].map((f) => capturedSignals(f))
+  const trace = humanTrace(300)
   const devices = Array.from({ length: 16 }, () => new TestDevice())
 
   const realPayload = fc.tuple(fc.nat(devices.length - 1), fc.nat(signals.length - 1), fc.boolean(), fc.constantFrom('checkout', 'login', 'coupon/claim', 'cart/add')).map(
