@@ -13,7 +13,7 @@
  *  new_device     an account that has been on several devices shows up on another one
  */
 import type { ReasonCode } from '../../../sdk/src/protocol/reasons'
-import type { LinkObservation, LinkStore } from '../stores/types'
+import type { CollectEvent, LinkObservation, LinkStore } from '../stores/types'
 import type { ActionPolicy, Limits } from './policy'
 
 const MINUTE = 60_000
@@ -21,16 +21,10 @@ const HOUR = 60 * MINUTE
 const DAY = 24 * HOUR
 const WEEK = 7 * DAY
 
-export interface VelocityInput {
-  siteKey: string
-  action: string
-  deviceId: string
-  visitorId: string | null
-  account: string | null
-  ip: string
+/** Who did what, when: the fields a collect's event starts with (stores/types.ts). */
+export interface VelocityInput extends Pick<CollectEvent, 'at' | 'siteKey' | 'action' | 'deviceId' | 'visitorId' | 'account' | 'ip'> {
   /** The token id: makes each collect one member of the per-minute event sets. */
   eventId: string
-  at: number
   /** True when this collect is the device's first sighting. */
   firstSighting: boolean
 }
