@@ -2,7 +2,7 @@
 //   dist/sdk/        ESM SDK (code-split: lazy chunks stay separate) + index.d.ts
 //   dist/browser/    IIFE SDK `window.Vigil` (vigil.js, vigil.min.js) and its lazy ES module chunks
 //   dist/verify/     `vigil/verify`, the zero-dependency backend verifier + index.d.ts
-//   dist/collector/  the collector server and its CLI
+//   dist/collector/  the collector server (index.js) and its command line (main.js)
 import { readFileSync, existsSync } from 'node:fs'
 import { builtinModules } from 'node:module'
 import { resolve } from 'node:path'
@@ -54,7 +54,7 @@ function browserOnlyRequires() {
   }
 }
 
-/** Inside the repository, `vigil/verify` is its source (the demo backend imports it by the public name). */
+/** Inside the repository, `vigil/verify` is its source (the collector imports it by the public name). */
 const selfReference = () => ({
   name: 'vigil-self-reference',
   resolveId: (source) => (source === 'vigil/verify' ? resolve('verify/src/index.ts') : null),
@@ -87,22 +87,24 @@ export default [
     output: { dir: 'dist/browser', format: 'es', entryFileNames: '[name].mjs', plugins: [terser({ ...terserOptions, module: true })] },
     plugins: browserPlugins(),
   },
-  // Backend verifier: node:crypto only.
+  // Backend verifier: node:crypto only (core's protocol pieces are bundled in).
   {
     input: 'verify/src/index.ts',
     output: { file: 'dist/verify/index.js', format: 'es' },
     external: nodeExternal,
-    plugins: [ts()],
+    plugins: [nodeResolve({ preferBuiltins: true }), ts()],
   },
   // The collector and its command line.
   {
-    input: { index: 'collector-server/src/index.ts', cli: 'collector-server/src/cli.ts' },
+    input: { index: 'collector-server/src/index.ts', main: 'collector-server/src/main.ts' },
     output: { dir: 'dist/collector', format: 'es', chunkFileNames: 'chunks/[name]-[hash].js' },
     external: nodeExternal,
     plugins: [selfReference(), json({ compact: true, preferConst: true }), nodeResolve({ preferBuiltins: true }), ts()],
   },
-  // Type declarations.
-  { input: 'sdk/src/index.ts', output: { file: 'dist/sdk/index.d.ts', format: 'es' }, plugins: [dts()] },
-  { input: 'verify/src/index.ts', output: { file: 'dist/verify/index.d.ts', format: 'es' }, plugins: [dts()] },
-  { input: 'collector-server/src/index.ts', output: { file: 'dist/collector/index.d.ts', format: 'es' }, external: nodeExternal, plugins: [dts()] },
+  // Type declarations: core's types are inlined (core is not published), dependencies stay imports.
+  ...[
+    ['sdk/src/index.ts', 'dist/sdk/index.d.ts'],
+    ['verify/src/index.ts', 'dist/verify/index.d.ts'],
+    ['collector-server/src/index.ts', 'dist/collector/index.d.ts'],
+  ].map(([input, file]) => ({ input, output: { file, format: 'es' }, external: nodeExternal, plugins: [selfReference(), dts({ respectExternal: true, tsconfig: 'tsconfig.base.json' })] })),
 ]

@@ -1,7 +1,11 @@
 import { defineConfig } from 'vitest/config'
 import { fileURLToPath } from 'node:url'
 
-const alias = { 'vigil/verify': fileURLToPath(new URL('./verify/src/index.ts', import.meta.url)) }
+// In the repository, the public entry points are their sources (demo/ imports them by name).
+const alias = {
+  'vigil/verify': fileURLToPath(new URL('./verify/src/index.ts', import.meta.url)),
+  'vigil/collector': fileURLToPath(new URL('./collector-server/src/index.ts', import.meta.url)),
+}
 
 export default defineConfig({
   resolve: { alias },
@@ -13,7 +17,7 @@ export default defineConfig({
           name: 'unit',
           sequence: { groupOrder: 0 },
           globalSetup: ['test/support/redis-setup.ts'],
-          include: ['{sdk,collector-server,verify,model,demo}/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          include: ['{core,sdk,collector-server,verify,model,demo}/**/*.test.ts', 'test/unit/**/*.test.ts'],
           environment: 'node',
         },
       },

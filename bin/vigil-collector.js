@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import '../dist/collector/cli.js'
+import '../dist/collector/main.js'

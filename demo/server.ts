@@ -1,16 +1,30 @@
 /**
- * The demo shop's own backend, mounted inside the collector by `npm start`. It does
- * what a merchant backend does: receive the token with the order, verify it with
- * vigil/verify (offline: seal, signature, expiry, audience, action, hostname),
- * refuse a token it has already seen, then act on the verdict.
+ * The demo shop's backend: a merchant application. It serves its own pages, which load
+ * the SDK from the collector, and it verifies every token with vigil/verify against the
+ * collector's public JWKS (offline: seal, signature, expiry, audience, action,
+ * hostname), refuses a token it has already seen, then acts on the verdict. It knows
+ * the collector only as a merchant does: by URL, site key and secret.
+ *
+ * demo/main.ts (`npm start`) mounts it in the collector's process, on the same port, so
+ * that one command starts both; it would work unchanged as a separate server.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import fastifyStatic from '@fastify/static'
-import { join } from 'node:path'
-import { TokenVerificationError, jwksResolver, verifyToken, type VerifiedToken } from 'vigil/verify'
-import { DEMO_SITE } from '../collector-server/src/config/sites'
-import { packageRoot } from '../collector-server/src/paths'
-import type { AppContext } from '../collector-server/src/context'
+import { fileURLToPath } from 'node:url'
+import { DEMO_SITE } from 'vigil/collector'
+import { TokenVerificationError, remoteJwks, verifyToken, type KeyResolver, type VerifiedToken } from 'vigil/verify'
+
+export interface ShopOptions {
+  /** The shop's site on the collector, and its secret (from the shop's configuration). */
+  siteKey: string
+  secret: string
+  /** The collector's public keys, e.g. remoteJwks('https://collector/.well-known/jwks.json'). */
+  jwks: KeyResolver
+  /** Hostnames the shop is served on: a token obtained on any other page is refused. */
+  hostnames: readonly string[]
+  /** The shop's static files (default: demo/public). */
+  publicDir?: string
+}
 
 const PRODUCTS = [
   { id: 'sku-001', name: 'Wireless earbuds', price: 2999, hue: 200 },
@@ -35,9 +49,15 @@ class SeenTokens {
   }
 }
 
-export async function demoPlugin(app: FastifyInstance, ctx: AppContext): Promise<void> {
+/** The shop as a Fastify plugin: its pages at `/` and its API under `/demo/api/`. */
+export function shopPlugin(options: ShopOptions): (app: FastifyInstance) => Promise<void> {
+  return (app) => registerShop(app, options)
+}
+
+async function registerShop(app: FastifyInstance, options: ShopOptions): Promise<void> {
   const seen = new SeenTokens()
-  await app.register(fastifyStatic, { root: join(packageRoot(), 'demo', 'public'), prefix: '/', decorateReply: false, cacheControl: false })
+  const root = options.publicDir ?? fileURLToPath(new URL('./public/', import.meta.url))
+  await app.register(fastifyStatic, { root, prefix: '/', decorateReply: false, cacheControl: false })
 
   app.get('/demo/api/products', async () => ({ products: PRODUCTS }))
 
@@ -45,20 +65,18 @@ export async function demoPlugin(app: FastifyInstance, ctx: AppContext): Promise
    * Verifies the token for `action` (and, when the shopper is signed in, for their account);
    * answers the refusal itself and returns null when the token is not usable.
    */
-  async function verified(token: unknown, action: string, request: FastifyRequest, reply: FastifyReply, account?: string): Promise<VerifiedToken | null> {
+  async function verified(token: unknown, action: string, reply: FastifyReply, account?: string): Promise<VerifiedToken | null> {
     if (typeof token !== 'string') {
       await reply.code(400).send({ ok: false, error: 'missing_token' })
       return null
     }
     try {
       const v = await verifyToken(token, {
-        secret: DEMO_SITE.secret,
-        siteKey: DEMO_SITE.siteKey,
-        // The demo backend runs beside the collector, so it reads the JWKS in process; a
-        // separate backend would use remoteJwks('https://collector/.well-known/jwks.json').
-        jwks: (kid) => jwksResolver(ctx.keyring().jwks)(kid),
+        secret: options.secret,
+        siteKey: options.siteKey,
+        jwks: options.jwks,
         action,
-        hostname: request.hostname,
+        hostname: options.hostnames,
         ...(account ? { account } : {}),
       })
       if (!seen.firstUse(v.jti, v.expiresAt, Date.now() / 1000)) {
@@ -96,7 +114,7 @@ export async function demoPlugin(app: FastifyInstance, ctx: AppContext): Promise
     const account = accountOf(request.body?.account)
     const cart = Array.isArray(items) ? items.filter((id): id is string => PRODUCTS.some((p) => p.id === id)).slice(0, 100) : []
     if (cart.length === 0) return reply.code(400).send({ ok: false, error: 'empty_cart' })
-    const v = await verified(token, 'checkout', request, reply, account)
+    const v = await verified(token, 'checkout', reply, account)
     if (!v) return reply
     const outcome = OUTCOME[v.verdict]
     const subtotal = cart.reduce((sum, id) => sum + (PRODUCTS.find((p) => p.id === id)?.price ?? 0), 0)
@@ -114,7 +132,7 @@ export async function demoPlugin(app: FastifyInstance, ctx: AppContext): Promise
   app.post<{ Body: { token?: unknown; email?: unknown } }>('/demo/api/login', async (request, reply) => {
     const email = accountOf(request.body?.email)
     if (!email) return reply.code(400).send({ ok: false, error: 'bad_email' })
-    const v = await verified(request.body?.token, 'login', request, reply, email)
+    const v = await verified(request.body?.token, 'login', reply, email)
     if (!v) return reply
     const outcome = OUTCOME[v.verdict]
     return { ok: outcome === 'allowed', outcome, account: outcome === 'allowed' ? email : null, verification: developerView(v) }
@@ -123,7 +141,7 @@ export async function demoPlugin(app: FastifyInstance, ctx: AppContext): Promise
   app.post<{ Body: { token?: unknown; account?: unknown } }>('/demo/api/coupon', async (request, reply) => {
     const account = accountOf(request.body?.account)
     if (!account) return reply.code(400).send({ ok: false, error: 'sign_in_first' })
-    const v = await verified(request.body?.token, 'coupon/claim', request, reply, account)
+    const v = await verified(request.body?.token, 'coupon/claim', reply, account)
     if (!v) return reply
     if (claimed.has(account)) return { ok: false, outcome: 'already_claimed', verification: developerView(v) }
     const outcome = OUTCOME[v.verdict]
@@ -137,8 +155,24 @@ export async function demoPlugin(app: FastifyInstance, ctx: AppContext): Promise
   // Adding to the cart is low risk: the shop only records the verdict (it could rate-limit on it).
   app.post<{ Body: { token?: unknown; account?: unknown; sku?: unknown } }>('/demo/api/cart', async (request, reply) => {
     if (!PRODUCTS.some((p) => p.id === request.body?.sku)) return reply.code(400).send({ ok: false, error: 'unknown_product' })
-    const v = await verified(request.body?.token, 'cart/add', request, reply, accountOf(request.body?.account))
+    const v = await verified(request.body?.token, 'cart/add', reply, accountOf(request.body?.account))
     if (!v) return reply
     return { ok: true, outcome: OUTCOME[v.verdict], verification: developerView(v) }
   })
+}
+
+/**
+ * The shop configured for the collector's development-only demo site. It fetches the
+ * collector's JWKS over HTTP, as a separate merchant backend would; `connect` gives it
+ * the collector's URL once the collector listens.
+ */
+export function demoShop(): { plugin: (app: FastifyInstance) => Promise<void>; connect(collectorUrl: string): void } {
+  let jwks: KeyResolver | undefined
+  const plugin = shopPlugin({
+    siteKey: DEMO_SITE.siteKey,
+    secret: DEMO_SITE.secret,
+    jwks: (kid) => jwks?.(kid),
+    hostnames: ['127.0.0.1', 'localhost'],
+  })
+  return { plugin, connect: (collectorUrl) => void (jwks = remoteJwks(`${collectorUrl}/.well-known/jwks.json`)) }
 }

@@ -5,7 +5,7 @@ import { brotliCompressSync, gzipSync, constants } from 'node:zlib'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 
-const SOURCES = ['sdk/src', 'collector-server/src', 'verify/src', 'demo/server.ts', 'model/artifacts', 'rollup.config.mjs', 'package.json']
+const SOURCES = ['core/src', 'sdk/src', 'collector-server/src', 'verify/src', 'collector-server/dashboard', 'model/artifacts', 'rollup.config.mjs', 'package.json']
 const STAMP = 'dist/.build-stamp'
 
 function newestMtime(path) {

@@ -5,12 +5,12 @@
  * on purpose:  npx tsx scripts/pin-golden-traces.ts
  */
 import { readFileSync, writeFileSync } from 'node:fs'
-import { extractFeatures, FEATURE_NAMES } from '../sdk/src/features/index'
+import { extractFeatures, FEATURE_NAMES } from '@vigil-risk/core/features'
 import { parseDelbot } from '../model/src/data'
 import { SYNTHETIC_FAMILIES, synthesise } from '../model/src/synth/index'
 import { windowsOf } from '../model/src/windows'
 import { Rng } from '../model/src/rng'
-import type { TraceEvent } from '../sdk/src/protocol/trace'
+import type { TraceEvent } from '@vigil-risk/core/protocol/trace'
 
 const DIR = 'test/fixtures/traces'
 const traces: Array<{ id: string; events: TraceEvent[] }> = []

@@ -9,7 +9,8 @@
 import { writeFileSync } from 'node:fs'
 import { build } from 'esbuild'
 import { launchChromium } from '../test/support/browser'
-import { expandTrace, type CompactTrace } from '../sdk/src/protocol/trace'
+import { expandTrace } from '@vigil-risk/core/protocol/trace'
+import type { CompactTrace } from '@vigil-risk/core/protocol/schema'
 import { Rng } from '../model/src/rng'
 
 const COUNT = Number(process.argv[2] ?? 90)

@@ -8,9 +8,9 @@ import { build } from 'esbuild'
 import * as tf from '@tensorflow/tfjs'
 import { launchChromium } from '../../test/support/browser'
 import { startTestCollector } from '../../test/support/collector'
-import { compactTrace, type TraceEvent } from '../../sdk/src/protocol/trace'
-import { extractFeatures } from '../../sdk/src/features/index'
-import { decodeModel, forward, modelInput, type ModelArtifact } from '../../sdk/src/classifier/model'
+import { compactTrace, type TraceEvent } from '@vigil-risk/core/protocol/trace'
+import { extractFeatures } from '@vigil-risk/core/features'
+import { decodeModel, forward, modelInput, type ModelArtifact } from '@vigil-risk/core/classifier/model'
 import { BUDGETS } from '../budgets'
 import type { SuiteResult } from '../run'
 
@@ -22,7 +22,7 @@ export async function classifierCost(): Promise<SuiteResult> {
   const plain = (
     await build({
       stdin: {
-        contents: `import { extractFeatures } from './sdk/src/features/index'; import { expandTrace } from './sdk/src/protocol/trace'; import { decodeModel, forward } from './sdk/src/classifier/model'; import artifact from './model/artifacts/classifier.json'; window.__plain = { extractFeatures, expandTrace, model: decodeModel(artifact), forward }`,
+        contents: `import { extractFeatures } from '@vigil-risk/core/features'; import { expandTrace } from '@vigil-risk/core/protocol/trace'; import { decodeModel, forward } from '@vigil-risk/core/classifier/model'; import artifact from './model/artifacts/classifier.json'; window.__plain = { extractFeatures, expandTrace, model: decodeModel(artifact), forward }`,
         resolveDir: process.cwd(),
         loader: 'ts',
       },

@@ -9,7 +9,7 @@ import fastifySwagger from '@fastify/swagger'
 import { createReadStream, existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { MAX_COLLECT_BYTES } from '../../sdk/src/protocol/payload'
+import { MAX_COLLECT_BYTES } from '@vigil-risk/core/protocol/payload'
 import { CollectorError, ERRORS, errorBody, type ErrorCode } from './errors'
 import { createMetrics, type Metrics } from './metrics'
 import { packageRoot } from './paths'
@@ -57,7 +57,7 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
 
 /** The dashboard page and its charting library (Chart.js' UMD build, from its package). */
 function registerDashboard(app: FastifyInstance): void {
-  const root = join(packageRoot(), 'demo', 'public', 'dashboard')
+  const root = join(packageRoot(), 'collector-server', 'dashboard')
   if (!existsSync(root)) return
   const chartJs = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js')
   app.get('/dashboard', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/dashboard/'))

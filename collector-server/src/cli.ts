@@ -10,9 +10,8 @@
  */
 import { parseArgs } from 'node:util'
 import { readFileSync } from 'node:fs'
-import { startServer } from './server'
+import { startServer, type RunningServer, type ServerOptions } from './server'
 import { loadKeyring, parseSigningKeys, retireSigningKey, rotateSigningKey, signingKeysPath } from './config/keyring'
-import { demoPlugin } from '../../demo/server'
 
 const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--sites FILE] [--demo] [--trust-proxy]
        vigil-collector keys list|rotate [--data-dir DIR]
@@ -34,8 +33,21 @@ function keysCommand(args: string[], dataDir: string): void {
   }
 }
 
-async function main(): Promise<void> {
+/** What an application embedding the collector adds to it (the demo shop does: demo/main.ts). */
+export interface CliExtras {
+  /** Routes registered inside the collector's app. */
+  plugins?: ServerOptions['plugins']
+  /** Called once the collector listens; returns extra banner lines. */
+  onListening?: (server: RunningServer) => string[]
+}
+
+/**
+ * Runs `vigil-collector` with these arguments: a keys subcommand, or the collector until
+ * SIGINT/SIGTERM. Throws (with the usage) on bad arguments.
+ */
+export async function runCli(argv: readonly string[], extras: CliExtras = {}): Promise<void> {
   const { values, positionals } = parseArgs({
+    args: [...argv],
     allowPositionals: true,
     options: {
       port: { type: 'string' },
@@ -71,10 +83,10 @@ async function main(): Promise<void> {
     ...(values.sites ? { sitesFile: values.sites } : {}),
     trustProxy: values['trust-proxy'],
     logger: { level, redact: ['req.headers.authorization', 'req.headers.cookie'] },
-    plugins: values.demo ? [demoPlugin] : [],
+    plugins: extras.plugins ?? [],
   })
-  const lines = [`Vigil collector on ${server.url} (store: ${server.store.kind})`]
-  if (values.demo) lines.push(`  demo shop   ${server.url}/`, `  SDK         ${server.url}/sdk/vigil.min.js`)
+  const lines = [`Vigil collector on ${server.url} (store: ${server.store.kind})`, ...(extras.onListening?.(server) ?? [])]
+  lines.push(`  SDK         ${server.url}/sdk/vigil.min.js`)
   lines.push(`  dashboard   ${server.url}/dashboard${values.demo ? '  (site key demo, secret demo-secret)' : ''}`)
   lines.push(`  JWKS        ${server.url}/.well-known/jwks.json`, `  metrics     ${server.url}/metrics`)
   console.log(lines.join('\n'))
@@ -95,8 +107,3 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))
 }
-
-main().catch((err: unknown) => {
-  console.error(`vigil-collector: ${err instanceof Error ? err.message : String(err)}`)
-  process.exit(1)
-})

@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { makeTestApp, OTHER_SITE, STORE_KINDS, type TestApp } from '../../test/support/app'
 import { TestDevice } from '../../test/support/device'
 import { readFileSync } from 'node:fs'
-import { CHALLENGE_TTL_MS, MAX_COLLECT_BYTES } from '../../sdk/src/protocol/payload'
-import { compactTrace, type TraceEvent } from '../../sdk/src/protocol/trace'
+import { CHALLENGE_TTL_MS, MAX_COLLECT_BYTES } from '@vigil-risk/core/protocol/payload'
+import { compactTrace, type TraceEvent } from '@vigil-risk/core/protocol/trace'
 import { classifier } from '../src/risk/behavior'
 
 describe.each(STORE_KINDS)('collector routes on %s', (kind) => {

@@ -1,12 +1,12 @@
 /**
  * Loaders for the research datasets in ../shared/data (see its README): SapiMouse and
  * Balabit (humans) and DELBOT (humans and real bot libraries). Each recording becomes a
- * Session of trace events (DESIGN.md §5), as the SDK's recorder would have captured it.
+ * Session of trace events (the trace format, docs/protocol.md), as the SDK's recorder would have captured it.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
-import type { TraceEvent } from '../../sdk/src/protocol/trace'
+import type { TraceEvent } from '@vigil-risk/core/protocol/trace'
 
 export interface Session {
   /** sapimouse, balabit, delbot_human_pc1, …, or a bot family. */

@@ -1,6 +1,6 @@
 /** Writes docs/model-card.md from a training run's figures. */
 import { writeFileSync } from 'node:fs'
-import type { ModelArtifact } from '../../sdk/src/classifier/model'
+import type { ModelArtifact } from '@vigil-risk/core/classifier/model'
 
 export interface CardInput {
   artifact: ModelArtifact
@@ -34,7 +34,7 @@ Do not edit by hand: retrain instead.
 A small fully connected network (${layers}; ${params} parameters) that scores a
 behaviour trace (the last ≤ 600 pointer, key and scroll events before \`getToken\`) with
 P(bot). Model version \`${c.artifact.version}\`; inputs: the ${c.artifact.features.length} pointer
-features of \`sdk/src/features\` (timing regularity, geometry, kinematics, clicks),
+features of \`core/src/features\` (timing regularity, geometry, kinematics, clicks),
 standardised and clipped to ±${c.artifact.clip}.
 
 It runs in three places from one artifact (\`model/artifacts/classifier.json\`): in the

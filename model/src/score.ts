@@ -12,9 +12,9 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { createInterface } from 'node:readline'
 import { createReadStream } from 'node:fs'
-import { extractFeatures } from '../../sdk/src/features/index'
-import { decodeModel, forward, type ModelArtifact } from '../../sdk/src/classifier/model'
-import { parseTraceLine, TraceFormatError } from '../../sdk/src/protocol/trace'
+import { extractFeatures } from '@vigil-risk/core/features'
+import { decodeModel, forward, type ModelArtifact } from '@vigil-risk/core/classifier/model'
+import { parseTraceLine, TraceFormatError } from '@vigil-risk/core/protocol/trace'
 
 const { values } = parseArgs({ options: { input: { type: 'string', short: 'i' }, model: { type: 'string', default: 'model/artifacts/classifier.json' } } })
 if (!values.input) {

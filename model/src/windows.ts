@@ -4,8 +4,8 @@
  * click (mousedown, mouseup, click) and reaches back up to 600 events, and as far as
  * the page has been open (a few seconds to a minute).
  */
-import { TRACE_EVENTS_PER_PAYLOAD } from '../../sdk/src/protocol/payload'
-import type { TraceEvent } from '../../sdk/src/protocol/trace'
+import { TRACE_EVENTS_PER_PAYLOAD } from '@vigil-risk/core/protocol/payload'
+import type { TraceEvent } from '@vigil-risk/core/protocol/trace'
 import type { Rng } from './rng'
 import type { Session } from './data'
 

@@ -1,7 +1,8 @@
-import { ACTION_PATTERN, PROTOCOL_VERSION, TRACE_EVENTS_PER_PAYLOAD, accountHashInput, deviceIdFromDigest, signingInput, type CollectPayload, type FingerprintClaim } from './protocol/payload'
+import { ACTION_PATTERN, PROTOCOL_VERSION, TRACE_EVENTS_PER_PAYLOAD, accountHashFromDigest, accountHashInput, signingInput } from '@vigil-risk/core/protocol/payload'
+import type { CollectPayload, FingerprintClaim } from '@vigil-risk/core/protocol/schema'
 import { sha512 } from './keys/hash'
-import { attestationInput } from './protocol/attestation'
-import { toBase64url } from './protocol/base64url'
+import { attestationInput } from '@vigil-risk/core/protocol/attestation'
+import { toBase64url } from '@vigil-risk/core/protocol/base64url'
 import { VigilError, toVigilError } from './errors'
 import { resolveOptions, type ResolvedOptions, type VigilOptions } from './options'
 import { getDeviceKey, type DeviceKey } from './keys/device-key'
@@ -89,7 +90,8 @@ class Client implements VigilClient {
     this.recorder = startRecorderSafely()
     this.key = quiet(getDeviceKey())
     // Everything else waits until the page has loaded and gone idle, so the SDK never
-    // forces the page's first layout or competes with its start-up (docs/performance).
+    // forces the page's first layout or competes with its start-up (the long-task
+    // figures in the README's benchmarks).
     const ready = quiet(afterLoad())
     const worker = quiet(ready.then(getWorker))
     this.worker = quiet(runSources({ worker: () => worker }).then((c) => c.worker))
@@ -153,7 +155,7 @@ class Client implements VigilClient {
     ])
     const { challenge, accountSalt } = readChallenge(await challengeBody)
     if (account !== undefined && accountSalt === undefined) throw new VigilError('bad_response', 'the collector sent no account salt')
-    const accountHash = account === undefined ? undefined : deviceIdFromDigest(await sha512(accountHashInput(accountSalt!, account)))
+    const accountHash = account === undefined ? undefined : accountHashFromDigest(await sha512(accountHashInput(accountSalt!, account)))
     const payload: CollectPayload = {
       v: PROTOCOL_VERSION,
       siteKey,

@@ -1,4 +1,4 @@
-import { SITE_KEY_PATTERN } from './protocol/payload'
+import { SITE_KEY_PATTERN } from '@vigil-risk/core/protocol/payload'
 import { VigilError } from './errors'
 
 export interface VigilOptions {

@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs'
 import type { Browser } from 'playwright-core'
 import { launchChromium } from '../support/browser'
 import { startTestCollector, type TestCollector } from '../support/collector'
-import { compactTrace, type TraceEvent } from '../../sdk/src/protocol/trace'
-import { extractFeatures } from '../../sdk/src/features/index'
-import { forward } from '../../sdk/src/classifier/model'
+import { compactTrace, type TraceEvent } from '@vigil-risk/core/protocol/trace'
+import { extractFeatures } from '@vigil-risk/core/features'
+import { forward } from '@vigil-risk/core/classifier/model'
 import { classifier } from '../../collector-server/src/risk/behavior'
-import type { CollectBody } from '../../sdk/src/protocol/payload'
+import type { CollectBody } from '@vigil-risk/core/protocol/schema'
 
 let collector: TestCollector
 let browser: Browser

@@ -1,10 +1,10 @@
 /**
- * The built collector as users run it (npm start runs exactly this): it starts, serves
- * the demo, the SDK and the JWKS, and two instances started together on one fresh data
- * directory agree on one set of keys.
+ * The built collector as users run it: it starts, serves the SDK and the JWKS, and two
+ * instances started together on one fresh data directory agree on one set of keys. And
+ * the demo app (`npm start`), which mounts the shop in a collector it starts.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { startCli, type CliCollector } from '../support/cli'
+import { startCli, startDemo, type CliCollector } from '../support/cli'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,16 +14,16 @@ afterEach(async () => {
   for (const c of running.splice(0)) await c.kill()
 })
 
-async function start(args: string[]): Promise<CliCollector> {
-  const c = await startCli(args)
+async function start(args: string[], run = startCli): Promise<CliCollector> {
+  const c = await run(args)
   running.push(c)
   return c
 }
 
 describe('vigil-collector (built)', () => {
-  it('serves the demo shop, the SDK and the JWKS, and stops cleanly on SIGTERM', async () => {
+  it('the demo app serves the shop, the SDK and the JWKS, and stops cleanly on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'vigil-cli-'))
-    const c = await start(['--demo', '--data-dir', dataDir])
+    const c = await start(['--data-dir', dataDir], startDemo)
     const url = c.url
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     const home = await fetch(`${url}/`)
@@ -37,9 +37,12 @@ describe('vigil-collector (built)', () => {
     expect(await c.stop()).toBe(0)
   })
 
-  it('without --demo serves no shop', async () => {
-    const { url } = await start(['--data-dir', mkdtempSync(join(tmpdir(), 'vigil-cli-'))])
-    expect((await fetch(`${url}/`)).status).toBe(404)
+  it('the collector alone serves no shop, with or without the demo site', async () => {
+    for (const args of [[], ['--demo']]) {
+      const { url } = await start(['--data-dir', mkdtempSync(join(tmpdir(), 'vigil-cli-')), ...args])
+      expect((await fetch(`${url}/`)).status).toBe(404)
+      expect((await fetch(`${url}/dashboard/`)).status).toBe(200)
+    }
   })
 
   it('two instances started at once on a fresh data directory share one keyring', async () => {

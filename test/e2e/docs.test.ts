@@ -25,7 +25,7 @@ import { startTestCollector, type TestCollector } from '../support/collector'
 import { startRedis, type RedisServer } from '../support/redis'
 import { TestDevice } from '../support/device'
 import { loadSites } from '../../collector-server/src/config/sites'
-import { REASON_CODES } from '../../sdk/src/protocol/reasons'
+import { REASON_CODES } from '@vigil-risk/core/protocol/reasons'
 import { REASON_WEIGHTS } from '../../collector-server/src/risk/engine'
 import { accountHash, remoteJwks, verifyToken, type VerifiedToken } from '../../verify/src/index'
 

@@ -26,10 +26,12 @@ import { generateSigningKey, keyringFrom, loadKeyring, signingKeysPath, type Key
 import { mintChallenge } from '../../collector-server/src/verify/challenge'
 import { deviceIdOf } from '../../collector-server/src/verify/signature'
 import { newTokenId, signJwt, type VerdictClaims } from '../../collector-server/src/tokens/issue'
-import { COLLECT_SIGNING_CONTEXT, CHALLENGE_TTL_MS, type CollectBody, type CollectPayload } from '../../sdk/src/protocol/payload'
-import { canonicalize } from '../../sdk/src/protocol/canonical'
+import { COLLECT_SIGNING_CONTEXT, CHALLENGE_TTL_MS } from '@vigil-risk/core/protocol/payload'
+import type { CollectBody, CollectPayload } from '@vigil-risk/core/protocol/schema'
+import { canonicalize } from '@vigil-risk/core/protocol/canonical'
 import { TokenVerificationError, unsealToken, verifyToken, type Jwks } from '../../verify/src/index'
-import { b64u, deriveSealKey, sealCompact } from '../../verify/src/jose'
+import { deriveSealKey } from '../../verify/src/jose'
+import { b64u, sealCompact } from '../../collector-server/src/tokens/seal'
 import { recordResult } from '../support/results'
 
 interface Instance {

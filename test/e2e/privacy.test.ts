@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Request } from 'playwright-core'
 import { launchChromium } from '../support/browser'
 import { startTestCollector, type TestCollector } from '../support/collector'
-import { expandTrace } from '../../sdk/src/protocol/trace'
-import type { CollectBody } from '../../sdk/src/protocol/payload'
+import { expandTrace } from '@vigil-risk/core/protocol/trace'
+import type { CollectBody } from '@vigil-risk/core/protocol/schema'
 
 let collector: TestCollector
 let browser: Browser

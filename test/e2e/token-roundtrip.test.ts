@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page, Request } from 'playwright-core'
 import { launchChromium } from '../support/browser'
 import { startTestCollector, type TestCollector } from '../support/collector'
-import type { CollectBody } from '../../sdk/src/protocol/payload'
+import type { CollectBody } from '@vigil-risk/core/protocol/schema'
 
 // The built artifact, as a merchant backend imports it (typed by its source).
 const DIST_VERIFY = '../../dist/verify/index.js'

@@ -1,4 +1,7 @@
-/** Runs the built collector (bin/vigil-collector.js) as its own process, as users and load balancers see it. */
+/**
+ * Runs the built collector (bin/vigil-collector.js) as its own process, as users and load
+ * balancers see it; or the demo app (demo/main.ts, what `npm start` runs).
+ */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 
 export interface CliCollector {
@@ -12,7 +15,16 @@ export interface CliCollector {
 }
 
 export function startCli(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<CliCollector> {
-  const child = spawn(process.execPath, [...nodeArgs, 'bin/vigil-collector.js', '--port', '0', ...args], { env: { ...process.env, VIGIL_LOG_LEVEL: 'warn', ...env } })
+  return startProcess([...nodeArgs, 'bin/vigil-collector.js', '--port', '0', ...args], env)
+}
+
+/** The demo app: the collector with the demo site, and the shop mounted in it. */
+export function startDemo(args: string[], env: Record<string, string> = {}): Promise<CliCollector> {
+  return startProcess(['--import', 'tsx', 'demo/main.ts', '--port', '0', ...args], env)
+}
+
+function startProcess(argv: string[], env: Record<string, string>): Promise<CliCollector> {
+  const child = spawn(process.execPath, argv, { env: { ...process.env, VIGIL_LOG_LEVEL: 'warn', ...env } })
   let out = ''
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   return new Promise((resolve, reject) => {

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { startServer, type RunningServer, type ServerOptions } from '../../collector-server/src/server'
-import { demoPlugin } from '../../demo/server'
+import { demoShop } from '../../demo/server'
 import { remoteJwks, verifyToken, type VerifiedToken } from '../../verify/src/index'
-import type { Detection, Environment } from '../../sdk/src/detectors/index'
+import type { Detection, Environment } from '@vigil-risk/core/detectors'
 
 export interface Inspection extends VerifiedToken {
   detections: Detection[]
@@ -22,7 +22,9 @@ export interface TestCollector extends RunningServer {
 
 export async function startTestCollector(options: ServerOptions = {}): Promise<TestCollector> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'vigil-test-'))
-  const server = await startServer({ port: 0, host: '127.0.0.1', dataDir, plugins: [demoPlugin], ...options })
+  const shop = demoShop()
+  const server = await startServer({ port: 0, host: '127.0.0.1', dataDir, plugins: [shop.plugin], ...options })
+  shop.connect(server.url)
   const jwks = remoteJwks(`${server.url}/.well-known/jwks.json`)
   return {
     ...server,

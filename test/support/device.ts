@@ -3,7 +3,8 @@
  * fuzzing and load generation. Uses node:crypto (the SDK uses WebCrypto or tweetnacl).
  */
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
-import { signingInput, PROTOCOL_VERSION, type CollectBody, type CollectPayload } from '../../sdk/src/protocol/payload'
+import { signingInput, PROTOCOL_VERSION } from '@vigil-risk/core/protocol/payload'
+import type { CollectBody, CollectPayload } from '@vigil-risk/core/protocol/schema'
 import { deviceIdOf } from '../../collector-server/src/verify/signature'
 
 export class TestDevice {

@@ -9,7 +9,8 @@
  * `constructor` keys, odd content types, percent-encoding and path tricks.
  */
 import fc from 'fast-check'
-import { signingInput, MAX_COLLECT_BYTES, type CollectPayload } from '../../sdk/src/protocol/payload'
+import { signingInput, MAX_COLLECT_BYTES } from '@vigil-risk/core/protocol/payload'
+import type { CollectPayload } from '@vigil-risk/core/protocol/schema'
 import { TestDevice } from './device'
 import { capturedSignals, humanTrace } from './payloads'
 

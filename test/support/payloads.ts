@@ -4,7 +4,7 @@
  * For the benchmarks, the fuzz and any test that needs a body shaped like production's.
  */
 import { readFileSync } from 'node:fs'
-import { compactTrace, type TraceEvent } from '../../sdk/src/protocol/trace'
+import { compactTrace, type TraceEvent } from '@vigil-risk/core/protocol/trace'
 
 export type CompactTrace = ReturnType<typeof compactTrace>
 

@@ -13,15 +13,15 @@
  * was already used: redeem it through POST /v1/siteverify where single use matters.
  */
 import { createHash, createHmac, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto'
-import { accountHashInput, TOKEN_MAX_TTL_S } from '../../sdk/src/protocol/payload'
-import { SIGN_ALG, SEAL_ALG, SEAL_ENC, deriveSealKey, fromB64u, openJwe, parseJsonSegment, parseJwe } from './jose'
+import { accountHashInput } from '@vigil-risk/core/protocol/payload'
+import { SIGN_ALG, SEAL_ALG, SEAL_ENC, TOKEN_MAX_TTL_S, type Verdict } from '@vigil-risk/core/protocol/token'
+import { deriveSealKey, fromB64u, openJwe, parseJsonSegment, parseJwe } from './jose'
 
-export { deriveSealKey, SEAL_KDF_SALT } from './jose'
+export { deriveSealKey } from './jose'
+export { SEAL_KDF_SALT, type Verdict } from '@vigil-risk/core/protocol/token'
 
 /** Tokens that claim to live longer than this are refused, whoever signed them. */
 export const MAX_TOKEN_LIFETIME_S = TOKEN_MAX_TTL_S
-
-export type Verdict = 'allow' | 'review' | 'deny'
 
 export type TokenErrorCode =
   | 'malformed'

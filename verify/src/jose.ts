@@ -1,47 +1,9 @@
 /**
- * The compact JOSE pieces Vigil tokens use, on node:crypto alone:
- * JWS (EdDSA / Ed25519) nested in JWE (dir, A256GCM). See docs/tokens.md.
+ * Opening Vigil tokens on node:crypto alone: JWS (EdDSA / Ed25519) nested in JWE (dir,
+ * A256GCM). The format is core/src/protocol/token.ts; docs/tokens.md describes it.
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
-
-export const SEAL_ALG = 'dir'
-export const SEAL_ENC = 'A256GCM'
-export const SIGN_ALG = 'EdDSA'
-/** HKDF-SHA256 salt for the site's seal key; the info is the site key. */
-export const SEAL_KDF_SALT = 'vigil/token-seal/v1'
-
-export interface JweHeader {
-  alg: typeof SEAL_ALG
-  enc: typeof SEAL_ENC
-  cty: 'JWT'
-  /** The site key: tells siteverify which site's secret opens the seal. */
-  kid: string
-}
-
-export interface JwsHeader {
-  alg: typeof SIGN_ALG
-  typ: 'JWT'
-  kid: string
-}
-
-export const b64u = (data: Uint8Array | string): string => Buffer.from(data).toString('base64url')
-
-/**
- * Random bytes from a pool refilled 4 KiB at a time: one getrandom call serves hundreds
- * of token ids and IVs (a call per value showed as 4% of the collector's CPU).
- */
-const POOL_SIZE = 4096
-let pool = Buffer.alloc(0)
-let poolOffset = 0
-export function randomPooled(n: number): Buffer {
-  if (poolOffset + n > pool.length) {
-    pool = randomBytes(POOL_SIZE)
-    poolOffset = 0
-  }
-  const out = Buffer.from(pool.subarray(poolOffset, poolOffset + n))
-  poolOffset += n
-  return out
-}
+import { createDecipheriv, hkdfSync } from 'node:crypto'
+import { SEAL_KDF_SALT } from '@vigil-risk/core/protocol/token'
 
 const B64U = /^[A-Za-z0-9_-]*$/
 /** Strict decode: Buffer.from(…, 'base64url') silently skips junk, which we do not want. */
@@ -65,17 +27,6 @@ export function parseJsonSegment(segment: string): Record<string, unknown> | nul
 /** K = HKDF-SHA256(IKM = UTF-8(secret), salt = "vigil/token-seal/v1", info = UTF-8(siteKey), L = 32). */
 export function deriveSealKey(secret: string, siteKey: string): Buffer {
   return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), SEAL_KDF_SALT, Buffer.from(siteKey, 'utf8'), 32))
-}
-
-/** JWE compact serialisation with direct key agreement: header..iv.ciphertext.tag */
-export function sealCompact(plaintext: string, key: Uint8Array, siteKey: string): string {
-  const header: JweHeader = { alg: SEAL_ALG, enc: SEAL_ENC, cty: 'JWT', kid: siteKey }
-  const protectedHeader = b64u(JSON.stringify(header))
-  const iv = randomPooled(12)
-  const cipher = createCipheriv('aes-256-gcm', key, iv)
-  cipher.setAAD(Buffer.from(protectedHeader, 'ascii'))
-  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
-  return `${protectedHeader}..${b64u(iv)}.${b64u(ciphertext)}.${b64u(cipher.getAuthTag())}`
 }
 
 export interface ParsedJwe {

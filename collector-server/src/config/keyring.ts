@@ -7,7 +7,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto'
 import { join } from 'node:path'
 import { createOnce, replaceFile } from './files'
-import type { Jwk, Jwks } from '../../../verify/src/index'
+import type { Jwk, Jwks } from 'vigil/verify'
 
 export type KeyStatus = 'active' | 'retiring'
 

@@ -7,10 +7,11 @@
  * Origin patterns: an exact origin, `*.` before the host for any subdomain, `:*` for any port.
  */
 import { timingSafeEqual, createHash } from 'node:crypto'
-import { accountSalt } from '../../../verify/src/index'
+import { accountSalt } from 'vigil/verify'
 import { makePolicy, type PolicyConfig, type SitePolicy } from '../risk/policy'
 import { join } from 'node:path'
-import { SITE_KEY_PATTERN, TOKEN_MAX_TTL_S } from '../../../sdk/src/protocol/payload'
+import { SITE_KEY_PATTERN } from '@vigil-risk/core/protocol/payload'
+import { TOKEN_MAX_TTL_S } from '@vigil-risk/core/protocol/token'
 import { createOnce } from './files'
 
 export interface SiteConfig {

@@ -4,8 +4,8 @@
  * kind: verifying Play Integrity or App Attest needs your Google / Apple credentials.
  */
 import { createHash } from 'node:crypto'
-import { attestationInput } from '../../../sdk/src/protocol/attestation'
-import type { CollectPayload } from '../../../sdk/src/protocol/payload'
+import { attestationInput } from '@vigil-risk/core/protocol/attestation'
+import type { CollectPayload } from '@vigil-risk/core/protocol/schema'
 
 export interface AttestationInput {
   platform: string

@@ -4,10 +4,10 @@
  * pass. The client's own score is a hint; this one decides.
  */
 import artifact from '../../../model/artifacts/classifier.json'
-import { decodeModel, forward, type ModelArtifact } from '../../../sdk/src/classifier/model'
-import { extractFeatures } from '../../../sdk/src/features/index'
-import type { TraceEvent } from '../../../sdk/src/protocol/trace'
-import type { BehaviorClaim } from '../../../sdk/src/protocol/payload'
+import { decodeModel, forward, type ModelArtifact } from '@vigil-risk/core/classifier/model'
+import { extractFeatures } from '@vigil-risk/core/features'
+import type { TraceEvent } from '@vigil-risk/core/protocol/trace'
+import type { BehaviorClaim } from '@vigil-risk/core/protocol/schema'
 
 export const classifier = decodeModel(artifact as ModelArtifact)
 

@@ -3,10 +3,10 @@
  * probability that it alone means a bot or abuse); weights combine as a noisy-OR,
  * and the site's policy cuts the score into allow / review / deny.
  */
-import type { Verdict } from '../../../verify/src/index'
-import type { ReasonCode } from '../../../sdk/src/protocol/reasons'
+import type { Verdict } from '@vigil-risk/core/protocol/token'
+import type { ReasonCode } from '@vigil-risk/core/protocol/reasons'
 
-export type { ReasonCode } from '../../../sdk/src/protocol/reasons'
+export type { ReasonCode } from '@vigil-risk/core/protocol/reasons'
 
 /**
  * Defaults, overridable per site and action. Alone: automation and key_mismatch deny;

@@ -3,10 +3,10 @@
  * the signals, interaction from the behaviour trace, the attestation's status. The
  * engine (engine.ts) turns the reasons into a score and verdict.
  */
-import { runDetectors, type Detection, type Environment, type Signals } from '../../../sdk/src/detectors/index'
-import { expandTrace, TraceFormatError, type TraceEvent } from '../../../sdk/src/protocol/trace'
-import type { CollectPayload } from '../../../sdk/src/protocol/payload'
-import type { ReasonCode } from '../../../sdk/src/protocol/reasons'
+import { runDetectors, type Detection, type Environment, type Signals } from '@vigil-risk/core/detectors'
+import { expandTrace, TraceFormatError, type TraceEvent } from '@vigil-risk/core/protocol/trace'
+import type { CollectPayload } from '@vigil-risk/core/protocol/schema'
+import type { ReasonCode } from '@vigil-risk/core/protocol/reasons'
 import { checkAttestation, type AttestationStatus, type AttestationVerifier } from './attestation'
 import { scoreBehavior, type BehaviorScore } from './behavior'
 

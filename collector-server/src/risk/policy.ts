@@ -4,7 +4,7 @@
  * reason weights. Everything has a default; a site overrides what it needs in
  * sites.json under "policy" (docs/operations.md).
  */
-import { REASON_CODES, type ReasonCode } from '../../../sdk/src/protocol/reasons'
+import { REASON_CODES, type ReasonCode } from '@vigil-risk/core/protocol/reasons'
 
 export interface ActionPolicy {
   /** Scores at or above this ask for review (step-up). */

@@ -12,7 +12,7 @@
  *  velocity       too many tokens for one device or one account in a minute
  *  new_device     an account that has been on several devices shows up on another one
  */
-import type { ReasonCode } from '../../../sdk/src/protocol/reasons'
+import type { ReasonCode } from '@vigil-risk/core/protocol/reasons'
 import type { CollectEvent, LinkObservation, LinkStore } from '../stores/types'
 import type { ActionPolicy, Limits } from './policy'
 

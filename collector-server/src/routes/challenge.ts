@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { CollectorError, errorSchema } from '../errors'
-import { ChallengeResponse, SiteKeyQuery } from '../schemas'
+import { ChallengeResponse } from '@vigil-risk/core/protocol/schema'
+import { SiteKeyQuery } from '../schemas'
 import { mintChallenge } from '../verify/challenge'
 import type { AppContext } from '../context'
 import { enforceRateLimit } from '../risk/rate-limit'

@@ -5,10 +5,10 @@
  * before we answer.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { CanonicalEncodingError } from '../../../sdk/src/protocol/canonical'
-import { signingInput, type CollectPayload as Payload } from '../../../sdk/src/protocol/payload'
+import { CanonicalEncodingError } from '@vigil-risk/core/protocol/canonical'
+import { signingInput } from '@vigil-risk/core/protocol/payload'
+import { CollectBody, CollectResponse } from '@vigil-risk/core/protocol/schema'
 import { CollectorError, errorSchema } from '../errors'
-import { CollectBody, CollectResponse } from '../schemas'
 import { openChallenge } from '../verify/challenge'
 import { importDeviceKey, verifyDeviceSignature } from '../verify/signature'
 import { issueToken, newTokenId, type VerdictClaims } from '../tokens/issue'
@@ -33,8 +33,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
       },
     },
     async (request, reply) => {
-      const { sig } = request.body
-      const payload = request.body.payload as Payload
+      const { payload, sig } = request.body
       const now = clock.now()
       const site = ctx.sites().get(payload.siteKey)
       if (!site) throw new CollectorError('unknown_site')

@@ -5,7 +5,7 @@
  * (as Turnstile and reCAPTCHA do); only a malformed request is a 4xx.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { jwksResolver, sealedSiteKey, TokenVerificationError, verifyToken } from '../../../verify/src/index'
+import { jwksResolver, sealedSiteKey, TokenVerificationError, verifyToken } from 'vigil/verify'
 import { errorSchema } from '../errors'
 import { SiteverifyBody, SiteverifyResponse } from '../schemas'
 import { timed } from '../metrics'

@@ -1,5 +1,5 @@
 /**
- * POST /v1/telemetry: the SDK's failure reports (sdk/src/protocol/telemetry.ts) — pages
+ * POST /v1/telemetry: the SDK's failure reports (core/src/protocol/telemetry.ts) — pages
  * that could not get a token say why (timeout, collector unreachable, a 5xx…), once the
  * collector is reachable again. Counted in /metrics by code, so an outage or a network
  * that blocks the collector shows from the shoppers' side. Unauthenticated like collect:
@@ -8,7 +8,8 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { CollectorError, errorSchema } from '../errors'
-import { TelemetryBody, TelemetryResponse } from '../schemas'
+import { TelemetryBody } from '@vigil-risk/core/protocol/schema'
+import { TelemetryResponse } from '../schemas'
 import type { AppContext } from '../context'
 import { enforceRateLimit } from '../risk/rate-limit'
 import { refuseForeignOrigin } from './cors'

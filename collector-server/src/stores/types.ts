@@ -1,10 +1,10 @@
 /**
  * The collector's ports. Processes keep no state of their own beyond these, so N
  * instances on one shared store behave as one collector. Two adapters implement them:
- * SQLite (embedded, the default) and Redis (scale-out); test/contract runs the same
- * tests against both.
+ * SQLite (embedded, the default) and Redis (scale-out);
+ * collector-server/test/stores.test.ts runs the same tests against both.
  */
-import type { Verdict } from '../../../verify/src/index'
+import type { Verdict } from '@vigil-risk/core/protocol/token'
 
 export interface NonceStore {
   /**

@@ -4,28 +4,13 @@
  * the browser that carries the token cannot read its score or reasons. docs/tokens.md.
  */
 import { sign } from 'node:crypto'
-import { b64u, deriveSealKey, randomPooled, sealCompact, SIGN_ALG, type JwsHeader } from '../../../verify/src/jose'
-import type { Verdict } from '../../../verify/src/index'
+import { deriveSealKey } from 'vigil/verify'
+import { SIGN_ALG, type JwsHeader, type VerdictClaims } from '@vigil-risk/core/protocol/token'
+import { b64u, randomPooled, sealCompact } from './seal'
 import type { SigningKey } from '../config/keyring'
 import type { Site } from '../config/sites'
 
-export interface VerdictClaims {
-  iss: string
-  aud: string
-  sub: string
-  act: string
-  score: number
-  verdict: Verdict
-  reasons: string[]
-  hst: string
-  iat: number
-  exp: number
-  jti: string
-  /** Salted hash of the account the page named, if any (bind the token to your account). */
-  acc?: string
-  /** Behaviour scores: the collector's re-score (it counts) and the page's hint; null = too little behaviour. */
-  bhv: { server: number | null; client: number | null; model: string }
-}
+export type { VerdictClaims } from '@vigil-risk/core/protocol/token'
 
 const sealKeys = new WeakMap<Site, Buffer>()
 function sealKeyOf(site: Site): Buffer {

@@ -5,8 +5,9 @@
  * the data directory can check it; the nonce store makes it single use.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { CHALLENGE_TTL_MS } from '../../../sdk/src/protocol/payload'
-import { fromB64u, randomPooled } from '../../../verify/src/jose'
+import { CHALLENGE_TTL_MS } from '@vigil-risk/core/protocol/payload'
+import { fromBase64url } from '@vigil-risk/core/protocol/base64url'
+import { randomPooled } from '../tokens/seal'
 
 const CONTEXT = 'vigil/challenge/v1\n'
 
@@ -32,12 +33,12 @@ export function openChallenge(key: Buffer, challenge: string): Challenge | null 
   const dot = challenge.indexOf('.')
   if (dot <= 0 || challenge.length > 512) return null
   const body = challenge.slice(0, dot)
-  const tag = fromB64u(challenge.slice(dot + 1))
+  const tag = fromBase64url(challenge.slice(dot + 1))
   if (!tag || tag.length !== 32 || !timingSafeEqual(tag, mac(key, body))) return null
-  const bytes = fromB64u(body)
+  const bytes = fromBase64url(body)
   if (!bytes) return null
   try {
-    const { s, n, e } = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>
+    const { s, n, e } = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>
     if (typeof s !== 'string' || typeof n !== 'string' || typeof e !== 'number') return null
     return { siteKey: s, nonce: n, expiresAt: e }
   } catch {

@@ -3,8 +3,8 @@
  * Public keys are imported as JWK (cheap) and cached: devices come back.
  */
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto'
-import { deviceIdFromDigest, deviceIdInput } from '../../../sdk/src/protocol/payload'
-import { fromB64u } from '../../../verify/src/jose'
+import { deviceIdFromDigest, deviceIdInput } from '@vigil-risk/core/protocol/payload'
+import { fromBase64url } from '@vigil-risk/core/protocol/base64url'
 
 const CACHE_LIMIT = 10_000
 /** A device's public key, imported, and the device id it owns. */
@@ -30,7 +30,7 @@ const SMALL_ORDER = [
   'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
 ].map((hex) => Buffer.from(hex, 'hex'))
 
-function hasSmallOrder(raw: Buffer): boolean {
+function hasSmallOrder(raw: Uint8Array): boolean {
   const unsigned = Buffer.from(raw)
   unsigned[31]! &= 0x7f
   return SMALL_ORDER.some((point) => point.equals(unsigned))
@@ -40,7 +40,7 @@ function hasSmallOrder(raw: Buffer): boolean {
 export function importDeviceKey(pub: string): DeviceKey | null {
   const cached = keyCache.get(pub)
   if (cached) return cached
-  const raw = fromB64u(pub)
+  const raw = fromBase64url(pub)
   if (!raw || raw.length !== 32 || hasSmallOrder(raw)) return null
   let imported: DeviceKey
   try {
@@ -54,14 +54,14 @@ export function importDeviceKey(pub: string): DeviceKey | null {
 }
 
 export function verifyDeviceSignature(key: KeyObject, message: string, sig: string): boolean {
-  const signature = fromB64u(sig)
+  const signature = fromBase64url(sig)
   if (!signature || signature.length !== 64) return false
   return verify(null, Buffer.from(message, 'utf8'), key, signature)
 }
 
 /** The device id a public key owns (see protocol/payload.ts). */
 export function deviceIdOf(pub: string): string | null {
-  const raw = fromB64u(pub)
+  const raw = fromBase64url(pub)
   if (!raw || raw.length !== 32) return null
   return deviceIdOfRaw(raw)
 }

@@ -16,7 +16,7 @@
  * Recorded from real tools elsewhere: Playwright's page.mouse (model/data), DELBOT's
  * pynput and pyHM (../shared/data).
  */
-import type { TraceEvent } from '../../../sdk/src/protocol/trace'
+import type { TraceEvent } from '@vigil-risk/core/protocol/trace'
 import type { Rng } from '../rng'
 import type { Session } from '../data'
 

@@ -6,7 +6,8 @@
  *
  * Cost per event is a few typed-array writes (see `npm run bench`).
  */
-import { EVENT_TYPES, KEY_TYPES, TYPE_CODE, type CompactTrace } from '../protocol/trace'
+import { EVENT_TYPES, KEY_TYPES, TYPE_CODE } from '@vigil-risk/core/protocol/trace'
+import type { CompactTrace } from '@vigil-risk/core/protocol/schema'
 
 export const RING_CAPACITY = 2048
 

@@ -11,7 +11,7 @@
  *
  * A forged reply gains nothing: the collector verifies the token with the platform.
  */
-import type { AttestationClaim } from '../protocol/attestation'
+import type { AttestationClaim } from '@vigil-risk/core/protocol/schema'
 
 interface AndroidBridge {
   postMessage(message: string): void

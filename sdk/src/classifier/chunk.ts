@@ -12,9 +12,10 @@ import { addConfig } from '@tensorflow/tfjs-backend-cpu/dist/kernels/Add'
 import { reluConfig } from '@tensorflow/tfjs-backend-cpu/dist/kernels/Relu'
 import { sigmoidConfig } from '@tensorflow/tfjs-backend-cpu/dist/kernels/Sigmoid'
 import artifact from '../../../model/artifacts/classifier.json'
-import { decodeModel, modelInput, type ModelArtifact } from './model'
-import { extractFeatures } from '../features/index'
-import { expandTrace, type CompactTrace } from '../protocol/trace'
+import { decodeModel, modelInput, type ModelArtifact } from '@vigil-risk/core/classifier/model'
+import { extractFeatures } from '@vigil-risk/core/features'
+import { expandTrace } from '@vigil-risk/core/protocol/trace'
+import type { CompactTrace } from '@vigil-risk/core/protocol/schema'
 
 export interface ClientScore {
   /** P(bot), or null when the trace holds too little mouse behaviour to judge. */

@@ -9,8 +9,9 @@
  *     IndexedDB is unavailable (continuity matters more than non-extractability);
  *  3. WebCrypto key kept in memory for this page only (`persisted: false`).
  */
-import { deviceIdFromDigest, deviceIdInput, type KeyImpl } from '../protocol/payload'
-import { fromBase64url, toBase64url } from '../protocol/base64url'
+import { deviceIdFromDigest, deviceIdInput } from '@vigil-risk/core/protocol/payload'
+import type { KeyImpl } from '@vigil-risk/core/protocol/schema'
+import { fromBase64url, toBase64url } from '@vigil-risk/core/protocol/base64url'
 import { VigilError } from '../errors'
 import { openIdbStore, type KeyValueStore } from './idb'
 import { generateWebCryptoKey, webCryptoSign } from './webcrypto'

@@ -4,10 +4,7 @@
  * DevTools window). V8 reads an Error's `name` once to store a console message, and
  * once more to describe it for an attached Runtime client.
  */
-export interface CdpSignal {
-  /** How often console.debug read the probe's name: 1 normally, 2 with a Runtime client; null if not measurable. */
-  nameReads: number | null
-}
+import type { CdpSignal } from '@vigil-risk/core/protocol/signals'
 
 const NATIVE = /^function debug\(\) \{\s*\[native code\]\s*\}$/
 

@@ -2,20 +2,7 @@
  * Facts that classify the browsing environment (privacy browser, webview, in-app
  * browser) so that detectors can tell "unusual" from "automated".
  */
-export interface EnvironmentSignal {
-  /** Brave exposes navigator.brave. */
-  brave: boolean
-  /** window.chrome exists (every Chromium browser, headless included). */
-  chromeObject: boolean
-  /** WKWebView exposes window.webkit.messageHandlers. */
-  webkitHandlers: boolean
-  /** In-app browser bridges present in the page. */
-  bridges: string[]
-  /** A Vigil native bridge is present (see docs/webview.md). */
-  vigilBridge: boolean
-  /** iOS home-screen web app. */
-  standalone: boolean | null
-}
+import type { EnvironmentSignal } from '@vigil-risk/core/protocol/signals'
 
 const BRIDGES = ['WeixinJSBridge', 'ToutiaoJSBridge', 'TTJSBridge', 'AlipayJSBridge', 'FBNavigator', 'KakaoTalk', 'ReactNativeWebView', 'flutter_inappwebview', 'Android']
 

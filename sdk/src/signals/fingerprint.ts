@@ -15,9 +15,8 @@
  * Nothing phones home: the agent's monitoring request lives in `load()`, which we do not use.
  */
 import { hashComponents, loadSources, prepareForSources, sources as fp, type UnknownComponents } from '@fingerprintjs/fingerprintjs'
-import type { FingerprintClaim } from '../protocol/payload'
-import type { Component } from './index'
-import type { WorkerSignal } from './worker'
+import type { FingerprintClaim } from '@vigil-risk/core/protocol/schema'
+import type { Component, WorkerSignal } from '@vigil-risk/core/protocol/signals'
 import { getTimezone } from './timezone'
 import { getFonts } from './fonts'
 import { getCanvas } from './canvas'

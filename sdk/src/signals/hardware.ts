@@ -1,10 +1,5 @@
 /** Hardware the browser reports; compared with the same values seen from a Web Worker. */
-export interface HardwareSignal {
-  cores: number | null
-  memory: number | null
-  touchPoints: number
-  languages: string[]
-}
+import type { HardwareSignal } from '@vigil-risk/core/protocol/signals'
 
 export function getHardware(): HardwareSignal {
   const n = navigator as { deviceMemory?: number }

@@ -1,10 +1,11 @@
 /**
  * The signal registry: one source per file, collected once at init (and the `atToken`
- * ones again when a token is requested). Types derive from the registry, so adding a
- * signal is one file, one line here, and a detector that reads it.
+ * ones again when a token is requested). Value types live in the protocol
+ * (core/src/protocol/signals.ts) and the registry is checked against them: adding a
+ * signal is one file, one line here, its type there, and a detector that reads it.
  *
  * Signals only collect; they never judge. The collector runs the detectors
- * (sdk/src/detectors) over what was collected, so judging logic never ships to, or
+ * (core/src/detectors) over what was collected, so judging logic never ships to, or
  * can be skipped by, the page.
  */
 import { getPermissions } from './permissions'
@@ -20,6 +21,7 @@ import { getAutomationGlobals } from './automation-globals'
 import { getLies } from './lies'
 import { getEnvironment } from './environment'
 import { nextTask } from './slice'
+import type { Component, SignalComponents as ProtocolComponents, SignalValues } from '@vigil-risk/core/protocol/signals'
 
 /**
  * Collected at init. Async sources first: they run while the sync ones do. The Web
@@ -45,14 +47,17 @@ export const tokenSignals = {
   cdpAtToken: getCdp,
 }
 
-/** `worker` starts first (see above); `callStack` is taken synchronously when getToken is called. */
+/**
+ * The registry must produce exactly the values the protocol defines (core's
+ * SignalValues): a source whose type drifts from what the detectors read fails to compile.
+ */
 type Sources = typeof signals & typeof tokenSignals & { worker: typeof getWorker; callStack: typeof getCallStackMarkers }
-export type SignalName = keyof Sources
-export type SignalValues = { [K in SignalName]: Awaited<ReturnType<Sources[K]>> }
+type Produced = { [K in keyof Sources]: Awaited<ReturnType<Sources[K]>> }
+type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+type Assert<T extends true> = T
+export type RegistryMatchesProtocol = Assert<Exactly<Produced, SignalValues>>
 
-/** As FingerprintJS does it: the runner, not each source, captures failures. */
-export type Component<T> = ({ value: T } | { error: string }) & { duration: number }
-export type SignalComponents = { [K in SignalName]?: Component<SignalValues[K]> }
+export type SignalComponents = ProtocolComponents
 
 const round = (ms: number): number => Math.round(ms * 10) / 10
 

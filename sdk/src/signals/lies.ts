@@ -16,12 +16,7 @@
  * APIs that anti-fingerprinting extensions patch for their users (reported, and
  * classified, but never punished as tampering).
  */
-export interface LiesSignal {
-  /** "<group>:<Target>:<check>" for every failed check. */
-  lies: string[]
-  /** How many functions were examined. */
-  checked: number
-}
+import type { LiesSignal } from '@vigil-risk/core/protocol/signals'
 
 type Group = 'identity' | 'privacy'
 interface Target {

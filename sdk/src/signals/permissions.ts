@@ -2,10 +2,7 @@
  * Notification permission as two APIs report it. They agree in real browsers
  * ('default' ↔ 'prompt'); headless builds and evasion scripts make them disagree.
  */
-export interface PermissionsSignal {
-  notification: string | null
-  query: string | null
-}
+import type { PermissionsSignal } from '@vigil-risk/core/protocol/signals'
 
 export async function getPermissions(): Promise<PermissionsSignal> {
   const notification = typeof Notification !== 'undefined' ? Notification.permission : null

@@ -1,9 +1,5 @@
 /** Plugin and MIME type counts (desktop Chromium ships five PDF plugins; old headless had none). */
-export interface PluginsSignal {
-  plugins: number
-  mimeTypes: number
-  pdfViewer: boolean | null
-}
+import type { PluginsSignal } from '@vigil-risk/core/protocol/signals'
 
 export function getPlugins(): PluginsSignal {
   const pdf = (navigator as { pdfViewerEnabled?: boolean }).pdfViewerEnabled

@@ -2,15 +2,7 @@
  * Window and screen geometry, in CSS px. Device-metrics emulation (DevTools protocol)
  * shows as a viewport exactly the size of the "screen" inside a window larger than it.
  */
-export interface ScreenSignal {
-  inner: [number, number]
-  outer: [number, number]
-  screen: [number, number]
-  avail: [number, number]
-  dpr: number
-  /** window.screenX/screenY. */
-  position: [number, number]
-}
+import type { ScreenSignal } from '@vigil-risk/core/protocol/signals'
 
 export function getScreen(): ScreenSignal {
   return {

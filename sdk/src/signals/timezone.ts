@@ -2,12 +2,7 @@
  * The time zone from Date, not Intl: a page's first Intl call starts ICU, a 40–60 ms
  * long task. The IANA zone name comes from the Web Worker (off the main thread).
  */
-export interface TimezoneSignal {
-  /** Minutes from UTC, as Date.getTimezoneOffset reports them. */
-  offset: number
-  /** The zone's display name from Date.toString(), e.g. "Central European Standard Time". */
-  name: string | null
-}
+import type { TimezoneSignal } from '@vigil-risk/core/protocol/signals'
 
 export function getTimezone(): TimezoneSignal {
   const date = new Date()

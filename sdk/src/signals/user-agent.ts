@@ -1,14 +1,5 @@
 /** What the browser says it is: UA string, platform, vendor and UA client hints. */
-export interface UserAgentSignal {
-  ua: string
-  platform: string
-  vendor: string
-  /** navigator.userAgentData brands as "brand/version" (Chromium only). */
-  brands: string[] | null
-  mobile: boolean | null
-  /** navigator.userAgentData.platform. */
-  uaPlatform: string | null
-}
+import type { UserAgentSignal } from '@vigil-risk/core/protocol/signals'
 
 interface UADataLike {
   brands?: Array<{ brand: string; version: string }>

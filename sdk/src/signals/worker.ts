@@ -3,21 +3,7 @@
  * the page's main thread; workers get a fresh, unpatched navigator and WebGL, so a
  * mismatch is tampering. Null where workers are unavailable or blocked (CSP).
  */
-export interface WorkerSignal {
-  ua: string
-  platform: string
-  cores: number | null
-  memory: number | null
-  languages: string[]
-  brands: string[] | null
-  webglVendor: string | null
-  webglRenderer: string | null
-  /** IANA zone (Intl, paid for off the main thread). */
-  zone: string | null
-  /** Same as the main thread's timezone signal. */
-  offset: number
-  zoneName: string | null
-}
+import type { WorkerSignal } from '@vigil-risk/core/protocol/signals'
 
 const TIMEOUT_MS = 1500
 

@@ -6,7 +6,8 @@
  * page hands what is left to sendBeacon. Nothing here can throw into the page.
  * (A closure rather than a class: the minifier can shorten locals, not property names.)
  */
-import { TELEMETRY_CODES, TELEMETRY_MAX_REPORTS, type TelemetryBody, type TelemetryCode, type TelemetryReport } from '../protocol/telemetry'
+import { TELEMETRY_CODES, TELEMETRY_MAX_REPORTS, type TelemetryCode } from '@vigil-risk/core/protocol/telemetry'
+import type { TelemetryBody, TelemetryReport } from '@vigil-risk/core/protocol/schema'
 import type { VigilError } from '../errors'
 import { COLLECTOR_FETCH, PLAIN_TEXT } from './http'
 

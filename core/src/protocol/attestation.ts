@@ -6,20 +6,9 @@
  * a pluggable verifier. See docs/webview.md.
  */
 import { canonicalize } from './canonical'
-import type { CollectPayload } from './payload'
+import type { CollectPayload } from './schema'
 
 export const ATTESTATION_CONTEXT = 'vigil/attest/v1\n'
-
-export interface AttestationClaim {
-  /** 'android' | 'ios' (or another platform a verifier knows). */
-  platform: string
-  /** 'play_integrity' | 'app_attest' | … : picks the verifier. */
-  kind: string
-  /** The platform's attestation token, opaque to Vigil. */
-  token: string
-  /** The nonce the app requested the attestation with. */
-  nonce: string
-}
 
 /** The text whose SHA-256 is the attestation nonce. */
 export function attestationInput(payload: CollectPayload): string {

@@ -1,5 +1,5 @@
 /**
- * Behaviour features: one pure, DOM-free function from a trace (DESIGN.md §5) to a
+ * Behaviour features: one pure, DOM-free function from a trace (docs/protocol.md) to a
  * fixed-length vector. The SDK, the collector and the trainer all import this module
  * unchanged, so what the model was trained on is exactly what it scores.
  *

@@ -1,5 +1,5 @@
 import type { ReasonCode } from '../protocol/reasons'
-import type { Component, SignalComponents, SignalName, SignalValues } from '../signals/index'
+import type { Component, SignalComponents, SignalName, SignalValues } from '../protocol/signals'
 
 /** What one detector concluded: a reason code, the detector's name, and a short why. */
 export interface Detection {

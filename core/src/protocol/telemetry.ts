@@ -11,25 +11,3 @@ export type TelemetryCode = (typeof TELEMETRY_CODES)[number]
 
 /** At most this many reports wait in a page, and go in one request. */
 export const TELEMETRY_MAX_REPORTS = 32
-
-export interface TelemetryReport {
-  code: TelemetryCode
-  /** HTTP status and the collector's error code, for `collector_error`. */
-  status?: number
-  serverCode?: string
-  /** The action getToken was called for. */
-  action: string
-  /** How long the call took before it failed, ms. */
-  ms: number
-  /** When it failed (epoch ms, the device's clock). */
-  at: number
-}
-
-export interface TelemetryBody {
-  v: 1
-  siteKey: string
-  sdk: string
-  reports: TelemetryReport[]
-  /** Reports this page dropped because the queue was full. */
-  dropped: number
-}

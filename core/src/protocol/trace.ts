@@ -1,11 +1,14 @@
 /**
  * The behaviour trace: the recorder's output and the classifier's input.
- * DESIGN.md §5: `{ id, events: Event[], viewport? }`, Event = { type, t, x?, y?, button?, dx?, dy? },
- * t in ms from the start of the trace (non-decreasing), x/y in CSS px. No key values, ever.
+ * The trace format (docs/protocol.md, "Trace format"): `{ id, events: Event[], viewport? }`,
+ * Event = { type, t, x?, y?, button?, dx?, dy? }, t in ms from the start of the trace
+ * (non-decreasing), x/y in CSS px. No key values, ever.
  *
  * On the wire the SDK sends a compact columnar form (CompactTrace); `expandTrace`
  * turns it back into events. DOM-free: SDK, collector and trainer share it.
  */
+import { MAX_TRACE_EVENTS } from './payload'
+import type { CompactTrace } from './schema'
 
 export const EVENT_TYPES = [
   'mousemove', 'mousedown', 'mouseup', 'click', 'wheel', 'scroll',
@@ -30,20 +33,6 @@ export interface Trace {
   viewport?: { width: number; height: number }
 }
 
-/** Columnar and delta-encoded: about 15 bytes of JSON per event. */
-export interface CompactTrace {
-  /** Index into EVENT_TYPES. */
-  k: number[]
-  /** Time since the previous event (first: since the trace start), in 0.1 ms. */
-  t: number[]
-  /** Change in x and y since the previous positioned event, px. */
-  x: number[]
-  y: number[]
-  /** button for mouse buttons, dx for wheel; 0 otherwise. */
-  b: number[]
-  /** dy for wheel; 0 otherwise. */
-  c: number[]
-}
 
 export const KEY_TYPES: ReadonlySet<EventType> = new Set(['keydown', 'keyup'])
 export const BUTTON_TYPES: ReadonlySet<EventType> = new Set(['mousedown', 'mouseup', 'click'])
@@ -53,8 +42,6 @@ export const TYPE_CODE: Readonly<Record<string, number>> = Object.fromEntries(EV
 export class TraceFormatError extends Error {
   override readonly name = 'TraceFormatError'
 }
-
-export const MAX_TRACE_EVENTS = 4096
 
 /** Expands a compact trace; throws TraceFormatError on anything malformed. */
 export function expandTrace(compact: CompactTrace): TraceEvent[] {

@@ -7,6 +7,9 @@ const LOOKUP = /* @__PURE__ */ (() => {
   return table
 })()
 
+/** The length of `bytes` bytes in unpadded base64url. */
+export const base64urlLength = (bytes: number): number => Math.ceil((bytes * 4) / 3)
+
 export function toBase64url(bytes: Uint8Array): string {
   let out = ''
   let i = 0

@@ -1,11 +1,10 @@
 /**
- * The collect protocol, version 1: what the SDK signs and the collector verifies.
- * DOM-free and Node-free: both sides (and the tests) import this one definition.
+ * The collect protocol, version 1: its constants, and how the SDK signs what the
+ * collector verifies. The message shapes are schema.ts. DOM-free and Node-free: both
+ * sides (and the tests) import this one definition.
  */
 import { canonicalize } from './canonical'
-import { toBase64url } from './base64url'
-import type { CompactTrace } from './trace'
-import type { AttestationClaim } from './attestation'
+import { base64urlLength, toBase64url } from './base64url'
 
 export const PROTOCOL_VERSION = 1
 
@@ -15,6 +14,10 @@ export const COLLECT_SIGNING_CONTEXT = 'vigil/collect/v1\n'
 /** deviceId = base64url(SHA-512(DEVICE_ID_CONTEXT ‖ raw public key)[0..16]). */
 export const DEVICE_ID_CONTEXT = 'vigil/device/v1'
 export const DEVICE_ID_BYTES = 16
+export const DEVICE_ID_LENGTH = base64urlLength(DEVICE_ID_BYTES)
+/** Ed25519 public keys and signatures, base64url. */
+export const PUBLIC_KEY_LENGTH = base64urlLength(32)
+export const SIGNATURE_LENGTH = base64urlLength(64)
 
 /** Actions name what the user is doing ("checkout", "login", "coupon/claim"). */
 export const ACTION_PATTERN = /^[A-Za-z0-9_./:-]{1,64}$/
@@ -27,7 +30,8 @@ export const SITE_KEY_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
  * means nothing on another site. Normalised: NFKC, trimmed, lower-cased.
  */
 export const ACCOUNT_CONTEXT = 'vigil/account/v1\n'
-export const ACCOUNT_HASH_PATTERN = /^[A-Za-z0-9_-]{22}$/
+export const ACCOUNT_HASH_BYTES = 16
+export const ACCOUNT_HASH_PATTERN = new RegExp(`^[A-Za-z0-9_-]{${base64urlLength(ACCOUNT_HASH_BYTES)}}$`)
 
 export function normaliseAccount(account: string): string {
   return account.normalize('NFKC').trim().toLowerCase()
@@ -52,72 +56,15 @@ function utf8(text: string): Uint8Array {
 
 /** A challenge is good for this long after it was minted: the freshness window. */
 export const CHALLENGE_TTL_MS = 120_000
-/** Verdict tokens never live longer than this (seconds), whatever the collector is told. */
-export const TOKEN_MAX_TTL_S = 300
 /** The largest collect body the collector reads. */
 export const MAX_COLLECT_BYTES = 96 * 1024
 /** How many recorded events a payload carries (the most recent ones). */
 export const TRACE_EVENTS_PER_PAYLOAD = 600
+/** The most events a trace column may hold on the wire. */
+export const MAX_TRACE_EVENTS = 4096
 
-export type KeyImpl = 'webcrypto' | 'tweetnacl'
-
-export interface DeviceClaim {
-  /** Derived from the first public key; stable for as long as the key is kept. */
-  id: string
-  /** Raw Ed25519 public key, base64url. */
-  pub: string
-  /** Where the private key lives: a non-extractable WebCrypto key, or tweetnacl in script memory. */
-  impl: KeyImpl
-  /** Whether the key survives a reload (IndexedDB or storage was available). */
-  persisted: boolean
-}
-
-export interface FingerprintClaim {
-  visitorId: string
-  confidence: number
-  /** How long the fingerprint took to collect, ms. */
-  ms: number
-}
-
-export interface CollectPayload {
-  v: typeof PROTOCOL_VERSION
-  siteKey: string
-  action: string
-  /** The challenge string exactly as the collector issued it. */
-  challenge: string
-  /** Client clock, epoch ms: informational (clocks are wrong); freshness comes from the challenge. */
-  ts: number
-  /** location.hostname: never a path, never a query string. */
-  hostname: string
-  /** SDK version. */
-  sdk: string
-  device: DeviceClaim
-  fp: FingerprintClaim | null
-  /** Named signals (sdk/src/signals), judged by the collector's detectors; unknown names are ignored. */
-  signals: Record<string, unknown>
-  /** The salted hash of the page's account identifier, when getToken was given one. */
-  account?: string
-  /** What the behaviour recorder holds when the token is requested. */
-  behavior?: BehaviorClaim
-  /** A native app's platform attestation, bound to this payload. */
-  attestation?: AttestationClaim
-}
-
-export interface BehaviorClaim {
-  trace: CompactTrace
-  summary: Record<string, unknown>
-  /** The on-device classifier's score of `trace`: a hint, re-scored by the collector. */
-  client?: { score: number | null; model: string; ms: number }
-}
-
-export interface CollectBody {
-  payload: CollectPayload
-  /** Ed25519 signature over signingInput(payload), base64url. */
-  sig: string
-}
-
-/** The exact text whose UTF-8 bytes are signed. */
-export function signingInput(payload: CollectPayload): string {
+/** The exact text whose UTF-8 bytes are signed (`payload` is a CollectPayload, schema.ts). */
+export function signingInput(payload: object): string {
   return COLLECT_SIGNING_CONTEXT + canonicalize(payload)
 }
 
@@ -131,4 +78,9 @@ export function deviceIdInput(publicKey: Uint8Array): Uint8Array {
 
 export function deviceIdFromDigest(sha512: Uint8Array): string {
   return toBase64url(sha512.subarray(0, DEVICE_ID_BYTES))
+}
+
+/** An account hash from the SHA-512 of accountHashInput (the same truncation as device ids). */
+export function accountHashFromDigest(sha512: Uint8Array): string {
+  return toBase64url(sha512.subarray(0, ACCOUNT_HASH_BYTES))
 }

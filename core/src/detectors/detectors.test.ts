@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { readFileSync, readdirSync } from 'node:fs'
 import fc from 'fast-check'
 import { runDetectors, type Signals } from './index'
+import { valueOf } from './types'
 
 const FIXTURES = 'test/fixtures/signals'
 const load = (name: string): Signals => (JSON.parse(readFileSync(`${FIXTURES}/${name}.json`, 'utf8')) as { signals: Signals }).signals
@@ -79,7 +80,7 @@ describe('single detectors', () => {
 
   it('a spoofed user agent that forgets platform and client hints is tampering', () => {
     const s = plain()
-    const ua = (s.userAgent as { value: Record<string, unknown> }).value
+    const ua = valueOf(s, 'userAgent')!
     const spoofed = set(s, 'userAgent', { ...ua, ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/150.0.0.0 Safari/537.36' })
     const details = runDetectors(spoofed).detections.filter((d) => d.detector === 'ua_consistency').map((d) => d.detail)
     expect(details).toEqual([
@@ -91,7 +92,7 @@ describe('single detectors', () => {
 
   it('a mobile user agent on a device with no touch screen is tampering', () => {
     const s = load('samsung-internet')
-    const hw = (s.hardware as { value: Record<string, unknown> }).value
+    const hw = valueOf(s, 'hardware')!
     expect(runDetectors(set(s, 'hardware', { ...hw, touchPoints: 0 })).detections.map((d) => d.detail)).toContain('android user agent without a touch screen')
   })
 
@@ -108,7 +109,7 @@ describe('single detectors', () => {
   })
 
   it('software renderers and emulators are emulator, never automation', () => {
-    const worker = (plain().worker as { value: Record<string, unknown> }).value
+    const worker = valueOf(plain(), 'worker')!
     const s = set(plain(), 'worker', { ...worker, webglRenderer: 'ANGLE (Google, Android Emulator OpenGL ES Translator (Google SwiftShader))' })
     expect(runDetectors(s).detections.map((d) => d.code)).toEqual(['emulator'])
   })
