@@ -1,0 +1,65 @@
+/**
+ * Docs that cannot drift from the code: every repository path named in a comment or a
+ * Markdown file exists, the error table lists exactly the collector's error catalogue,
+ * and the body limit the protocol states is the one the collector enforces.
+ */
+import { describe, expect, it } from 'vitest'
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { ERRORS } from '../../collector-server/src/errors'
+import { MAX_COLLECT_BYTES } from '@vigil-risk/core/protocol/payload'
+
+const TOP = ['core', 'sdk', 'collector-server', 'verify', 'demo', 'model', 'test', 'bench', 'docs', 'scripts', 'bin', '.ci']
+const PATH = new RegExp(`(?<![\\w./@-])((?:${TOP.map((d) => d.replace('.', '\\.')).join('|')})/[A-Za-z0-9_./-]*[A-Za-z0-9_])`, 'g')
+/** Generated, data and binary files: they name no paths worth checking. */
+const SKIP = /^(docs\/images|bench\/results|test\/fixtures|model\/data|model\/artifacts)\/|\.(json|jsonl|png|lock)$/
+
+function trackedFiles(): string[] {
+  return execFileSync('git', ['ls-files', '-co', '--exclude-standard'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((f) => f && !SKIP.test(f) && existsSync(f))
+}
+
+describe('docs and comments', () => {
+  it('name only repository paths that exist', () => {
+    const missing: string[] = []
+    for (const file of trackedFiles()) {
+      const text = readFileSync(file, 'utf8')
+      for (const m of text.matchAll(PATH)) {
+        const path = m[1]!.replace(/\.$/, '')
+        if (!existsSync(path)) missing.push(`${file}: ${path}`)
+      }
+    }
+    expect(missing).toEqual([])
+  })
+
+  it('cite no design document outside the repository', () => {
+    const cites = trackedFiles().filter((f) => f !== 'test/unit/docs-drift.test.ts' && /DESIGN\.md/.test(readFileSync(f, 'utf8')))
+    expect(cites).toEqual([])
+  })
+
+  it("docs/protocol.md's error table is the collector's error catalogue", () => {
+    const rows = [...readFileSync('docs/protocol.md', 'utf8').matchAll(/^\| `(\w+)`(?: \/ `(\w+)`)? \| ([\d /]+) \|/gm)]
+    const documented = new Map<string, number>()
+    for (const [, a, b, statuses] of rows) {
+      const [sa, sb] = statuses!.split('/').map((s) => Number(s.trim()))
+      documented.set(a!, sa!)
+      if (b) documented.set(b, sb!)
+    }
+    expect(Object.fromEntries([...documented].sort())).toEqual(Object.fromEntries(Object.entries(ERRORS).map(([code, e]) => [code, e.status]).sort()))
+  })
+
+  it("README's layout table names every top-level directory, and only directories that exist", () => {
+    const readme = readFileSync('README.md', 'utf8')
+    const layout = readme.slice(readme.indexOf('## Layout'))
+    const listed = [...layout.matchAll(/^\| `([\w./-]+)\/` \|/gm)].map((m) => m[1]!)
+    for (const dir of listed) expect(existsSync(dir), dir).toBe(true)
+    const top = new Set(trackedFiles().filter((f) => f.includes('/') && !f.startsWith('.')).map((f) => f.split('/')[0]!))
+    expect([...top].sort()).toEqual([...new Set(listed.map((d) => d.split('/')[0]!))].sort())
+  })
+
+  it('state the body limit the collector enforces', () => {
+    const stated = /size \((\d+) KiB\)/.exec(readFileSync('docs/protocol.md', 'utf8'))
+    expect(Number(stated?.[1]) * 1024).toBe(MAX_COLLECT_BYTES)
+  })
+})
