@@ -5,7 +5,7 @@
  * the same weights through tfjs-core. Both read model/artifacts/classifier.json.
  */
 import { fromBase64url } from '../protocol/base64url'
-import { FEATURE_NAMES, type FeatureName } from '../features/index'
+import { FEATURE_NAMES, featureSchema, type FeatureName } from '../features/index'
 
 export interface LayerArtifact {
   /** Row-major [inputs][units] float32, base64url. */
@@ -19,13 +19,15 @@ export interface LayerArtifact {
 
 export interface ModelArtifact {
   version: string
+  /** The feature code it was trained on (featureSchema()): a model never scores vectors it was not trained on. */
+  featureSchema: string
   features: FeatureName[]
   /** Standardisation of the model's inputs: (x - mean) / std, clipped to ±clip. */
   mean: number[]
   std: number[]
   clip: number
   layers: LayerArtifact[]
-  /** Scores at or above this are bots (chosen for ≤ 0.5% false positives on validation humans). */
+  /** Scores at or above this are bots (docs/model-card.md says how it was chosen). */
   threshold: number
 }
 
@@ -54,7 +56,14 @@ function floats(b64: string, length: number): Float32Array {
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length))
 }
 
+export class ModelSchemaError extends Error {
+  override readonly name = 'ModelSchemaError'
+}
+
 export function decodeModel(artifact: ModelArtifact): Model {
+  if (artifact.featureSchema !== featureSchema()) {
+    throw new ModelSchemaError(`model ${artifact.version} was trained on features ${artifact.featureSchema}; this code computes ${featureSchema()}: retrain (npm run model:train)`)
+  }
   const index = new Int32Array(artifact.features.map((name) => {
     const i = FEATURE_NAMES.indexOf(name)
     if (i < 0) throw new Error(`model artifact: unknown feature ${name}`)

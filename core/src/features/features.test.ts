@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
-import { extractFeatures, FEATURE_NAMES, FEATURE_COUNT, MODEL_FEATURES } from './index'
+import { extractFeatures, featureSchema, FEATURE_NAMES, FEATURE_COUNT, MODEL_FEATURES } from './index'
+import { decodeModel, ModelSchemaError, type ModelArtifact } from '../classifier/model'
 import type { TraceEvent } from '../protocol/trace'
 
 const golden = JSON.parse(readFileSync('test/fixtures/traces/golden-features.json', 'utf8')) as {
@@ -60,5 +61,14 @@ describe('feature extraction', () => {
 
   it('keeps the model inputs to pointer features', () => {
     expect(MODEL_FEATURES.every((n) => !n.startsWith('key') && !n.startsWith('touch') && !n.startsWith('scroll'))).toBe(true)
+  })
+})
+
+describe('the shipped model and the feature code', () => {
+  it('agree: the model was trained on the features this code computes (else retrain)', () => {
+    const artifact = JSON.parse(readFileSync('model/artifacts/classifier.json', 'utf8')) as ModelArtifact
+    expect(artifact.featureSchema).toBe(featureSchema())
+    expect(() => decodeModel(artifact)).not.toThrow()
+    expect(() => decodeModel({ ...artifact, featureSchema: `v0:${FEATURE_NAMES.join(',')}` })).toThrow(ModelSchemaError)
   })
 })

@@ -1,0 +1,73 @@
+/** Small statistics for the features. Every one is total: empty input gives a defined value. */
+
+export interface Point {
+  t: number
+  x: number
+  y: number
+}
+
+export const log1p = (v: number): number => Math.log(1 + Math.max(0, v))
+
+/**
+ * Distances to a micro-pixel and intervals to the trace's 0.1 ms: features must not
+ * change when a trace is shifted in time or space and floating point rounds differently.
+ */
+export const dist = (a: Point, b: Point): number => Math.round(Math.hypot(b.x - a.x, b.y - a.y) * 1e6) / 1e6
+export const interval = (a: Point, b: Point): number => Math.max(1, Math.round((b.t - a.t) * 10) / 10)
+
+export function mean(xs: readonly number[]): number {
+  if (xs.length === 0) return 0
+  let s = 0
+  for (const x of xs) s += x
+  return s / xs.length
+}
+
+export function std(xs: readonly number[], m = mean(xs)): number {
+  if (xs.length < 2) return 0
+  let s = 0
+  for (const x of xs) s += (x - m) * (x - m)
+  return Math.sqrt(s / xs.length)
+}
+
+/** Coefficient of variation; 0 when the mean is 0. */
+export function cv(xs: readonly number[]): number {
+  const m = mean(xs)
+  return m > 1e-9 ? std(xs, m) / m : 0
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return 0
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+/** The share of `xs` that pass `test`; 0 for none. */
+export function share(xs: readonly number[], test: (x: number) => boolean): number {
+  if (xs.length === 0) return 0
+  let n = 0
+  for (const x of xs) if (test(x)) n++
+  return n / xs.length
+}
+
+/** Normalised entropy of interval lengths in 4 ms bins up to 100 ms. */
+export function entropy(dts: readonly number[]): number {
+  if (dts.length < 2) return 0
+  const bins = new Array<number>(26).fill(0)
+  for (const dt of dts) bins[Math.min(25, Math.floor(dt / 4))]!++
+  let h = 0
+  for (const c of bins) {
+    if (c === 0) continue
+    const p = c / dts.length
+    h -= p * Math.log(p)
+  }
+  return h / Math.log(26)
+}
+
+/** The signed difference b − a of two angles, in (−π, π]. */
+export function angleDiff(a: number, b: number): number {
+  let d = b - a
+  while (d > Math.PI) d -= 2 * Math.PI
+  while (d < -Math.PI) d += 2 * Math.PI
+  return d
+}

@@ -1,0 +1,244 @@
+/**
+ * Pointer features, the classifier's inputs, one function per group:
+ *  - timing: the spread and regularity of the intervals between moves, bursts, pauses;
+ *  - geometry: step lengths, straightness of strokes, turning angles and their jitter;
+ *  - kinematics: speed, acceleration and jerk, where in a stroke the speed peaks, how
+ *    many sub-movements a stroke has, overshoot and correction near its end;
+ *  - clicks: how long the button stays down, how the pointer arrives, clicks that land
+ *    where the pointer never went (teleports);
+ *  - the window: how long it lasts and how much of it is idle.
+ * Each group's names are listed beside it; its function must return exactly those.
+ */
+import type { TraceEvent } from '../protocol/trace'
+import { angleDiff, cv, dist, entropy, interval, log1p, mean, median, share, std, type Point } from './math'
+import { STROKE_GAP_MS, strokeShape, strokes, type Stroke, type StrokeShape } from './strokes'
+
+const PAUSE_MS = 250
+
+export const TIMING = ['moves_log', 'dt_median_log', 'dt_cv', 'dt_mode_share', 'dt_burst_share', 'dt_entropy', 'pause_share'] as const
+export const GEOMETRY = [
+  'step_median_log', 'step_cv', 'step_zero_share', 'step_max_log', 'jump_share', 'moves_per_click_log',
+  'straightness_mean', 'straightness_min', 'turn_mean', 'turn_std', 'turn_flat_share', 'turn_flip_share',
+] as const
+export const KINEMATICS = [
+  'speed_mean_log', 'speed_cv', 'accel_rel', 'jerk_rel_log', 'peak_time_ratio', 'submovements',
+  'overshoot_share', 'end_speed_ratio', 'speed_peaks_per_s', 'accel_flip_share',
+] as const
+export const CLICKS = [
+  'clicks_per_s', 'dwell_median_log', 'dwell_short_share', 'dwell_cv', 'approach_gap_log',
+  'teleport_share', 'cold_click_share', 'approach_slowdown',
+] as const
+export const WINDOW = ['duration_log', 'idle_share'] as const
+
+type Values<Names extends readonly string[]> = Record<Names[number], number>
+
+type MouseEvent = TraceEvent & { type: 'mousemove' | 'mousedown' | 'mouseup' | 'click' }
+
+/** What every pointer group reads, computed once per trace. */
+export interface PointerTrace {
+  mouse: readonly MouseEvent[]
+  moves: readonly Point[]
+  downs: readonly MouseEvent[]
+  ups: readonly MouseEvent[]
+  /** Intervals between consecutive moves, at the trace's 0.1 ms resolution: all of them, and those within strokes. */
+  gaps: readonly number[]
+  dts: readonly number[]
+  strokes: readonly Stroke[]
+  shapes: readonly StrokeShape[]
+  /** Mean step speed over every stroke, px/ms. */
+  meanSpeed: number
+  /** From the first to the last mouse event, ms (at least 1). */
+  duration: number
+}
+
+const isMouse = (e: TraceEvent): e is MouseEvent => e.type === 'mousemove' || e.type === 'mousedown' || e.type === 'mouseup' || e.type === 'click'
+
+export function mouseEvents(events: readonly TraceEvent[]): MouseEvent[] {
+  return events.filter(isMouse)
+}
+
+export function pointerTrace(mouse: readonly MouseEvent[]): PointerTrace {
+  const moves: Point[] = []
+  for (const e of mouse) if (e.type === 'mousemove') moves.push({ t: e.t, x: e.x ?? 0, y: e.y ?? 0 })
+  const downs = mouse.filter((e) => e.type === 'mousedown')
+  const ups = mouse.filter((e) => e.type === 'mouseup')
+  const gaps: number[] = []
+  const dts: number[] = []
+  for (let i = 1; i < moves.length; i++) {
+    // At the trace's own resolution (0.1 ms), so that float noise cannot move a feature.
+    const dt = Math.round((moves[i]!.t - moves[i - 1]!.t) * 10) / 10
+    gaps.push(dt)
+    if (dt <= STROKE_GAP_MS) dts.push(dt)
+  }
+  const all = strokes(moves, downs.map((d) => d.t))
+  const speeds = all.flatMap((s) => s.speeds)
+  return {
+    mouse,
+    moves,
+    downs,
+    ups,
+    gaps,
+    dts,
+    strokes: all,
+    shapes: all.map(strokeShape).filter((s): s is StrokeShape => s !== null),
+    meanSpeed: mean(speeds),
+    duration: Math.max(1, mouse[mouse.length - 1]!.t - mouse[0]!.t),
+  }
+}
+
+export function timingFeatures(p: PointerTrace): Values<typeof TIMING> {
+  const { dts, gaps } = p
+  const mode = median(dts)
+  return {
+    moves_log: log1p(p.moves.length),
+    dt_median_log: log1p(median(dts)),
+    dt_cv: cv(dts),
+    dt_mode_share: share(dts, (dt) => Math.abs(dt - mode) <= 0.5),
+    dt_burst_share: share(dts, (dt) => dt <= 2),
+    dt_entropy: entropy(dts),
+    pause_share: share(gaps, (g) => g > PAUSE_MS),
+  }
+}
+
+/** Heading changes between steps of at least a pixel, within each stroke. */
+function turns(all: readonly Stroke[]): number[] {
+  const out: number[] = []
+  for (const s of all) {
+    let prevAngle: number | null = null
+    for (let i = 1; i < s.points.length; i++) {
+      if (s.steps[i - 1]! < 1) continue
+      const a = s.points[i - 1]!
+      const b = s.points[i]!
+      const angle = Math.atan2(b.y - a.y, b.x - a.x)
+      if (prevAngle !== null) out.push(angleDiff(prevAngle, angle))
+      prevAngle = angle
+    }
+  }
+  return out
+}
+
+export function geometryFeatures(p: PointerTrace): Values<typeof GEOMETRY> {
+  const steps = p.strokes.flatMap((s) => s.steps)
+  const shapes = p.shapes
+  const turned = turns(p.strokes)
+  const absTurns = turned.map(Math.abs)
+  let flips = 0
+  for (let i = 1; i < turned.length; i++) if (Math.sign(turned[i]!) !== Math.sign(turned[i - 1]!) && Math.abs(turned[i]!) > 0.01) flips++
+  return {
+    step_median_log: log1p(median(steps)),
+    step_cv: cv(steps),
+    step_zero_share: share(steps, (s) => s === 0),
+    // Teleports: a hand at 60 Hz rarely covers 100 px between two events.
+    step_max_log: log1p(steps.length ? Math.max(...steps) : 0),
+    jump_share: share(steps, (s) => s > 100),
+    moves_per_click_log: log1p(p.moves.length / Math.max(1, p.downs.length)),
+    straightness_mean: shapes.length ? mean(shapes.map((s) => s.straightness)) : 1,
+    straightness_min: shapes.length ? Math.min(...shapes.map((s) => s.straightness)) : 1,
+    turn_mean: mean(absTurns),
+    turn_std: std(turned),
+    turn_flat_share: share(absTurns, (a) => a < 0.01),
+    turn_flip_share: turned.length > 1 ? flips / (turned.length - 1) : 0,
+  }
+}
+
+export function kinematicsFeatures(p: PointerTrace): Values<typeof KINEMATICS> {
+  const { meanSpeed, shapes } = p
+  const speeds = p.strokes.flatMap((s) => s.speeds)
+  const accels: number[] = []
+  const jerks: number[] = []
+  // A hand's speed is noisy: many small peaks and sign changes of acceleration per second
+  // of movement; generated curves are smooth.
+  let peaks = 0
+  let flips = 0
+  let signedAccels = 0
+  let moving = 0
+  for (const s of p.strokes) {
+    const v = s.speeds
+    let prevAccel: number | null = null
+    for (let i = 1; i < v.length; i++) {
+      const accel = (v[i]! - v[i - 1]!) / s.dts[i]!
+      accels.push(Math.abs(accel))
+      if (prevAccel !== null) jerks.push(Math.abs(accel - prevAccel) / s.dts[i]!)
+      prevAccel = accel
+    }
+    for (let i = 1; i < v.length; i++) {
+      const v0 = v[i - 1]!
+      const v1 = v[i]!
+      const v2 = i + 1 < v.length ? v[i + 1]! : v1
+      if (v1 > v0 && v1 > v2) peaks++
+      const a0 = v1 - v0
+      const a1 = v2 - v1
+      if (a0 !== 0 && a1 !== 0) {
+        signedAccels++
+        if (Math.sign(a0) !== Math.sign(a1)) flips++
+      }
+    }
+    if (s.points.length > 1) moving += s.points[s.points.length - 1]!.t - s.points[0]!.t
+  }
+  const meanDt = Math.max(1, mean(p.dts))
+  return {
+    speed_mean_log: log1p(meanSpeed * 100),
+    speed_cv: cv(speeds),
+    accel_rel: meanSpeed > 0 ? Math.min(50, (mean(accels) * meanDt) / meanSpeed) : 0,
+    jerk_rel_log: meanSpeed > 0 ? log1p((mean(jerks) * meanDt * meanDt) / meanSpeed) : 0,
+    peak_time_ratio: shapes.length ? mean(shapes.map((s) => s.peakTimeRatio)) : 0.5,
+    submovements: shapes.length ? Math.min(10, mean(shapes.map((s) => s.submovements))) : 1,
+    overshoot_share: shapes.length ? share(shapes.map((s) => (s.overshoot ? 1 : 0)), (v) => v === 1) : 0,
+    end_speed_ratio: shapes.length ? mean(shapes.map((s) => s.endSpeedRatio)) : 0,
+    speed_peaks_per_s: Math.min(60, (peaks * 1000) / Math.max(50, moving)),
+    accel_flip_share: signedAccels ? flips / signedAccels : 0,
+  }
+}
+
+export function clickFeatures(p: PointerTrace): Values<typeof CLICKS> {
+  const { downs, ups, moves, meanSpeed } = p
+  const dwells: number[] = []
+  let u = 0
+  for (const d of downs) {
+    while (u < ups.length && ups[u]!.t < d.t) u++
+    if (u < ups.length && ups[u]!.t - d.t < 3000) dwells.push(ups[u]!.t - d.t)
+  }
+  const approachGaps: number[] = []
+  const teleports: number[] = []
+  const cold: number[] = []
+  const slowdowns: number[] = []
+  let m = 0
+  for (const d of downs) {
+    while (m < moves.length && moves[m]!.t <= d.t) m++
+    const before = moves[m - 1]
+    if (!before) {
+      teleports.push(1)
+      cold.push(1)
+      continue
+    }
+    approachGaps.push(d.t - before.t)
+    teleports.push(dist(before, { t: d.t, x: d.x ?? before.x, y: d.y ?? before.y }) > 2 ? 1 : 0)
+    // Moves in the second before the press.
+    let k = m - 1
+    while (k > 0 && d.t - moves[k - 1]!.t <= 1000) k--
+    cold.push(m - 1 - k < 2 ? 1 : 0)
+    // Speed over the last 100 ms before the press, relative to the window's mean speed.
+    let j = m - 1
+    while (j > 0 && d.t - moves[j - 1]!.t <= 100) j--
+    let travelled = 0
+    for (let i = j + 1; i < m; i++) travelled += dist(moves[i - 1]!, moves[i]!)
+    const span = interval(moves[j]!, moves[m - 1]!)
+    if (meanSpeed > 0 && m - 1 > j) slowdowns.push(Math.min(5, travelled / span / meanSpeed))
+  }
+  return {
+    clicks_per_s: Math.min(20, (downs.length * 1000) / p.duration),
+    dwell_median_log: log1p(median(dwells)),
+    dwell_short_share: share(dwells, (d) => d < 15),
+    dwell_cv: cv(dwells),
+    approach_gap_log: log1p(median(approachGaps)),
+    teleport_share: mean(teleports),
+    cold_click_share: mean(cold),
+    approach_slowdown: slowdowns.length ? mean(slowdowns) : 1,
+  }
+}
+
+export function windowFeatures(p: PointerTrace): Values<typeof WINDOW> {
+  let idle = 0
+  for (const g of p.gaps) if (g > PAUSE_MS) idle += g
+  return { duration_log: log1p(p.duration), idle_share: Math.min(1, idle / p.duration) }
+}
