@@ -1,0 +1,56 @@
+/** Choosing the operating threshold on validation windows, and the test figures the model card reports. */
+import { HELD_OUT_FAMILIES, type Sample } from './dataset'
+import { rate, rocAuc, thresholdAtFpr } from './metrics'
+
+export type Scorer = (s: Sample) => number
+
+/**
+ * The operating threshold: at most `fpr` of validation humans from any one source above
+ * it. The shipped figure is 0.25%, half the 1% budget twice over: unseen people and set-ups
+ * score less predictably.
+ */
+export function chooseThreshold(val: readonly Sample[], scoreOf: Scorer, fpr = 0.0025): number {
+  const humans = val.filter((s) => s.kind === 'human')
+  const sources = [...new Set(humans.map((s) => s.source))]
+  return Math.max(...sources.map((src) => thresholdAtFpr(humans.filter((s) => s.source === src).map(scoreOf), fpr)))
+}
+
+interface FamilyRow {
+  family: string
+  n: number
+  heldOut: boolean
+  auc: number
+  detectAt1: number
+  detectAtShipped: number
+}
+
+interface HumanRow {
+  source: string
+  n: number
+  fprAtShipped: number
+}
+
+export interface Evaluation {
+  familyRows: FamilyRow[]
+  humanRows: HumanRow[]
+  /** Detection at 1% human FPR, averaged over bot families. */
+  meanDetect: number
+  thresholdAt1: number
+}
+
+export function evaluate(test: readonly Sample[], scoreOf: Scorer, threshold: number): Evaluation {
+  const testHumans = test.filter((s) => s.kind === 'human')
+  const humanScores = testHumans.map(scoreOf)
+  const thresholdAt1 = thresholdAtFpr(humanScores, 0.01)
+  const families = [...new Set(test.filter((s) => s.kind === 'bot').map((s) => s.family))].sort()
+  const familyRows = families.map((family) => {
+    const bots = test.filter((s) => s.kind === 'bot' && s.family === family).map(scoreOf)
+    return { family, n: bots.length, heldOut: HELD_OUT_FAMILIES.includes(family), auc: rocAuc(humanScores, bots), detectAt1: rate(bots, thresholdAt1), detectAtShipped: rate(bots, threshold) }
+  })
+  const humanRows = [...new Set(testHumans.map((s) => s.source))].sort().map((source) => {
+    const scores = testHumans.filter((s) => s.source === source).map(scoreOf)
+    return { source, n: scores.length, fprAtShipped: rate(scores, threshold) }
+  })
+  const meanDetect = familyRows.reduce((a, r) => a + r.detectAt1, 0) / familyRows.length
+  return { familyRows, humanRows, meanDetect, thresholdAt1 }
+}
