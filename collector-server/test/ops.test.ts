@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { buildApp } from '../src/app'
 import { generateSigningKey, keyringFrom } from '../src/config/keyring'
 import { DEMO_SITE, siteRegistry } from '../src/config/sites'
-import { openSqliteStore } from '../src/stores/sqlite'
+import { openSqliteStore } from '../src/stores/sqlite/index'
 import { createMetrics } from '../src/metrics'
 import { TestDevice } from '../../test/support/device'
 import type { FastifyInstance } from 'fastify'
@@ -43,14 +43,14 @@ afterEach(async () => {
 })
 
 async function collectOnce(): Promise<string> {
-  const challenge = (await app.inject('/v1/challenge?siteKey=demo')).json() as { challenge: string }
+  const challenge = (await app.inject('/v1/challenge?siteKey=demo')).json<{ challenge: string }>()
   const res = await app.inject({ method: 'POST', url: '/v1/collect', payload: new TestDevice().body(challenge.challenge) })
-  return (res.json() as { token: string }).token
+  return (res.json<{ token: string }>()).token
 }
 
 describe('operations', () => {
   it('publishes an OpenAPI description of the contract routes, errors included', async () => {
-    const doc = (await app.inject('/openapi.json')).json() as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }
+    const doc = (await app.inject('/openapi.json')).json<{ openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>()
     expect(doc.openapi).toBe('3.1.0')
     for (const path of ['/v1/challenge', '/v1/collect', '/v1/siteverify', '/.well-known/jwks.json', '/healthz', '/metrics']) expect(doc.paths).toHaveProperty([path])
     expect(Object.keys(doc.paths['/v1/collect']!['post']!.responses)).toEqual(expect.arrayContaining(['200', '4XX', '5XX']))
@@ -81,9 +81,9 @@ describe('operations', () => {
 
   it('logs as JSON, and never a token, a secret, a signature or a payload', async () => {
     const device = new TestDevice()
-    const challenge = ((await app.inject('/v1/challenge?siteKey=demo')).json() as { challenge: string }).challenge
+    const challenge = ((await app.inject('/v1/challenge?siteKey=demo')).json<{ challenge: string }>()).challenge
     const body = device.body(challenge)
-    const token = ((await app.inject({ method: 'POST', url: '/v1/collect', payload: body })).json() as { token: string }).token
+    const token = ((await app.inject({ method: 'POST', url: '/v1/collect', payload: body })).json<{ token: string }>()).token
     await app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: 'demo-secret', token } })
     await app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: 'wrong-secret', token } })
     expect(logs.length).toBeGreaterThan(4)

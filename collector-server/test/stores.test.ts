@@ -76,15 +76,36 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     await store.stats.recordEvent('demo', minute + 60_001, { verdict: 'deny', reasons: ['automation'], score: 0.97, behavior: 0.05, deviceId: 'd1', accountsOnDevice: 0 })
     await store.stats.recordFailure('demo', minute + 60_002, 'replayed')
     await store.stats.recordEvent('other', minute + 7, { verdict: 'review', reasons: ['tampering'], score: 0.6, behavior: 0.5, deviceId: 'd9', accountsOnDevice: 0 })
-    await store.links.observe([1, 2, 3].map((i) => ({ kind: 'demo:acc:dev', key: 'd1', member: `a${i}`, windowMs: 86_400_000 })), minute)
-    await store.links.observe([{ kind: 'demo:acc:dev', key: 'd3', member: 'a1', windowMs: 86_400_000 }], minute)
     await store.stats.recordEvent('demo', minute + 8, { verdict: 'review', reasons: ['multi_account'], score: 0.5, behavior: null, deviceId: 'd1', accountsOnDevice: 3 })
     await store.stats.recordEvent('demo', minute + 9, { verdict: 'allow', reasons: [], score: 0, behavior: null, deviceId: 'd3', accountsOnDevice: 1 })
     const snap = await store.stats.snapshot('demo', minute, minute + 60_010)
     expect(snap.buckets.map((b) => b.t)).toEqual([minute, minute + 60_000])
     expect(snap.buckets[0]!.counts).toEqual({ 'verdict:deny': 1, 'verdict:allow': 2, 'verdict:review': 1, 'reason:automation': 1, 'reason:emulator': 1, 'reason:multi_account': 1, 'risk:9': 1, 'risk:1': 1, 'risk:5': 1, 'risk:0': 1, 'bhv:9': 1 })
     expect(snap.buckets[1]!.counts).toEqual({ 'verdict:deny': 1, 'reason:automation': 1, 'risk:9': 1, 'bhv:0': 1, 'fail:replayed': 1 })
-    expect(snap.topDevices.slice(0, 2)).toEqual([{ deviceId: 'd1', accounts: 3 }, { deviceId: 'd3', accounts: 1 }])
+    expect(snap.topDevices).toEqual([{ deviceId: 'd1', accounts: 3 }, { deviceId: 'd3', accounts: 1 }])
+  })
+
+  it('ranks top devices the same way: most accounts in their current run of activity, then device id', async () => {
+    const day = 86_400_000
+    const t0 = now - (now % 60_000)
+    const seen = (deviceId: string, accountsOnDevice: number, at: number) =>
+      store.stats.recordEvent('demo', at, { verdict: 'allow', reasons: [], score: 0, behavior: null, deviceId, accountsOnDevice })
+    // Ties break by device id; a later, lower count does not lower a device's entry.
+    for (const id of ['dz', 'db', 'dm']) await seen(id, 2, t0)
+    await seen('dm', 1, t0 + 1000)
+    // A device idle for more than a day starts over; one last seen over a day ago is gone.
+    await seen('dr', 9, t0 - 2 * day)
+    await seen('dr', 1, t0 + 2000)
+    await seen('old', 7, t0 - day - 5000)
+    for (let i = 0; i < 12; i++) await seen(`n${String(i).padStart(2, '0')}`, 1, t0 + 3000 + i)
+    const top = (await store.stats.snapshot('demo', t0, t0 + 10_000)).topDevices
+    expect(top).toEqual([
+      { deviceId: 'db', accounts: 2 },
+      { deviceId: 'dm', accounts: 2 },
+      { deviceId: 'dz', accounts: 2 },
+      { deviceId: 'dr', accounts: 1 },
+      ...['n00', 'n01', 'n02', 'n03', 'n04', 'n05'].map((deviceId) => ({ deviceId, accounts: 1 })),
+    ])
   })
 
   it('keeps every appended event, readable by id', async () => {

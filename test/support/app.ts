@@ -8,7 +8,7 @@ import { openRedisStore } from '../../collector-server/src/stores/redis'
 import { buildApp } from '../../collector-server/src/app'
 import { keyringFrom, generateSigningKey, type Keyring } from '../../collector-server/src/config/keyring'
 import { DEMO_SITE, siteRegistry, type SiteRegistry } from '../../collector-server/src/config/sites'
-import { openSqliteStore } from '../../collector-server/src/stores/sqlite'
+import { openSqliteStore } from '../../collector-server/src/stores/sqlite/index'
 import { createMetrics } from '../../collector-server/src/metrics'
 import type { Store } from '../../collector-server/src/stores/types'
 import { randomBytes } from 'node:crypto'
@@ -58,7 +58,7 @@ export async function makeTestApp(options: { keyring?: Keyring; store?: StoreKin
     async challenge(siteKey = 'demo', origin?: string) {
       const res = await app.inject({ method: 'GET', url: `/v1/challenge?siteKey=${siteKey}`, headers: origin ? { origin } : {} })
       if (res.statusCode !== 200) throw new Error(`challenge: ${res.statusCode} ${res.body}`)
-      return (res.json() as { challenge: string }).challenge
+      return (res.json<{ challenge: string }>()).challenge
     },
   }
 }

@@ -1,10 +1,7 @@
 import { join } from 'node:path'
-import { openSqliteStore } from './sqlite'
+import { openSqliteStore } from './sqlite/index'
 import { openRedisStore } from './redis'
 import type { Store } from './types'
-
-export type { Store, NonceStore, DeviceStore, LinkStore, RateLimitStore, EventSink, CollectEvent, DeviceRecord, DeviceSighting, LinkObservation } from './types'
-export { StoreUnavailableError } from './types'
 
 /**
  * Opens the store a VIGIL_STORE URL names: `sqlite:<path>` (default

@@ -6,7 +6,8 @@
  *   vigil:link:<kind>:<key>       sorted set member → last seen (sliding-window distinct counts)
  *   vigil:rl:<key>:<window>       INCR + PEXPIRE: fixed-window rate limits
  *   vigil:stats:<site>:<minute>   hash of dashboard counters (verdicts, reasons, failures, score buckets)
- *   vigil:stats:<site>:devices    sorted set device → accounts seen on it (24 h), for "top devices"
+ *   vigil:stats:<site>:devices    sorted set device → −(most accounts seen on it), for "top devices"
+ *   vigil:stats:<site>:devices:at sorted set device → when it was last counted
  *   vigil:events                  stream, one entry per accepted collect, fields `id` and `event`
  *                                 (JSON); consumer group `risk` is created for the risk backend
  *
@@ -15,7 +16,23 @@
  * A killed collector loses nothing either way: it answers only after Redis has the event.
  */
 import { Redis, type RedisOptions } from 'ioredis'
-import { STATS_BUCKET_MS, StoreUnavailableError, statsFields, type CollectEvent, type DeviceRecord, type DeviceSighting, type LinkObservation, type StatsEntry, type StatsSnapshot, type Store } from './types'
+import {
+  STATS_BUCKET_MS,
+  STATS_RETENTION_MS,
+  StoreUnavailableError,
+  TOP_DEVICES,
+  TOP_DEVICES_WINDOW_MS,
+  statsFields,
+  type CollectEvent,
+  type DeviceRecord,
+  type DeviceSighting,
+  type FailureCode,
+  type LinkObservation,
+  type StatsEntry,
+  type StatsField,
+  type StatsSnapshot,
+  type Store,
+} from './types'
 
 export interface RedisStoreOptions {
   url: string
@@ -31,8 +48,6 @@ export interface RedisStoreOptions {
 
 /** Device state is kept this long after the last sighting. */
 const DEVICE_TTL_MS = 90 * 24 * 3600_000
-const STATS_TTL_MS = 8 * 24 * 3600_000
-const DAY_MS = 24 * 3600_000
 
 const TOUCH = `
 local prior = redis.call('HGETALL', KEYS[1])
@@ -45,6 +60,24 @@ else
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 return prior`
+
+/**
+ * A device's "top devices" entry: the most accounts it was seen with since its activity
+ * resumed (after a window without events it starts over, as on SQLite). Scores are
+ * negated so that ZRANGE's ascending order ranks most accounts first, ties by device id.
+ * KEYS: devices, devices:at. ARGV: device, accounts, at, window ms.
+ */
+const TOP_DEVICE = `
+local last = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if last and tonumber(ARGV[3]) - tonumber(last) <= tonumber(ARGV[4]) then
+  redis.call('ZADD', KEYS[1], 'LT', -tonumber(ARGV[2]), ARGV[1])
+else
+  redis.call('ZADD', KEYS[1], -tonumber(ARGV[2]), ARGV[1])
+end
+redis.call('ZADD', KEYS[2], 'GT', ARGV[3], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return 1`
 
 function unavailable<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
   return async (...args) => {
@@ -77,11 +110,17 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
   } catch (err) {
     if (!String((err as Error).message).includes('BUSYGROUP')) {
       redis.disconnect()
-      throw new Error(`cannot use Redis at ${options.url}: ${(err as Error).message}`)
+      throw new Error(`cannot use Redis at ${options.url}: ${(err as Error).message}`, { cause: err })
     }
   }
   redis.defineCommand('vigilTouch', { numberOfKeys: 1, lua: TOUCH })
-  const touch = (redis as unknown as { vigilTouch(key: string, ...args: Array<string | number>): Promise<string[]> }).vigilTouch.bind(redis)
+  redis.defineCommand('vigilTopDevice', { numberOfKeys: 2, lua: TOP_DEVICE })
+  const scripts = redis as unknown as {
+    vigilTouch(key: string, ...args: Array<string | number>): Promise<string[]>
+    vigilTopDevice(devices: string, at: string, ...args: Array<string | number>): Promise<number>
+  }
+  const touch = scripts.vigilTouch.bind(redis)
+  const topDevice = scripts.vigilTopDevice.bind(redis)
 
   return {
     kind: 'redis',
@@ -147,38 +186,36 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
         const devices = `${prefix}stats:${siteKey}:devices`
         const p = redis.pipeline()
         for (const field of statsFields(entry)) p.hincrby(key, field, 1)
-        p.pexpire(key, STATS_TTL_MS)
-        if (entry.accountsOnDevice > 0) {
-          // The highest count in the day; a device unseen for a day is dropped at read time.
-          p.zadd(devices, 'GT', entry.accountsOnDevice, entry.deviceId).zadd(`${devices}:at`, at, entry.deviceId)
-          p.pexpire(devices, DAY_MS).pexpire(`${devices}:at`, DAY_MS)
-        }
-        await p.exec()
+        p.pexpire(key, STATS_RETENTION_MS)
+        await Promise.all([
+          p.exec(),
+          entry.accountsOnDevice > 0 ? topDevice(devices, `${devices}:at`, entry.deviceId, entry.accountsOnDevice, at, TOP_DEVICES_WINDOW_MS) : undefined,
+        ])
       }),
-      recordFailure: unavailable(async (siteKey: string, at: number, code: string) => {
+      recordFailure: unavailable(async (siteKey: string, at: number, code: FailureCode) => {
         const key = `${prefix}stats:${siteKey}:${at - (at % STATS_BUCKET_MS)}`
-        await redis.multi().hincrby(key, `fail:${code}`, 1).pexpire(key, STATS_TTL_MS).exec()
+        await redis.multi().hincrby(key, `fail:${code}`, 1).pexpire(key, STATS_RETENTION_MS).exec()
       }),
       snapshot: unavailable(async (siteKey: string, from: number, to: number): Promise<StatsSnapshot> => {
         const first = from - (from % STATS_BUCKET_MS)
         const times: number[] = []
         for (let t = first; t <= to; t += STATS_BUCKET_MS) times.push(t)
         const devices = `${prefix}stats:${siteKey}:devices`
-        // Forget devices not seen for a day, then read the top ten.
-        const stale = await redis.zrangebyscore(`${devices}:at`, '-inf', `(${to - DAY_MS}`)
+        // Forget devices not seen within the window, then read the top ones.
+        const stale = await redis.zrangebyscore(`${devices}:at`, '-inf', `(${to - TOP_DEVICES_WINDOW_MS}`)
         if (stale.length > 0) await redis.multi().zrem(devices, ...stale).zrem(`${devices}:at`, ...stale).exec()
         const p = redis.pipeline()
         for (const t of times) p.hgetall(`${prefix}stats:${siteKey}:${t}`)
-        p.zrevrange(devices, 0, 9, 'WITHSCORES')
+        p.zrange(devices, 0, TOP_DEVICES - 1, 'WITHSCORES')
         const results = (await p.exec()) ?? []
         const buckets = times.map((t, i) => {
-          const counts: Record<string, number> = {}
-          for (const [field, value] of Object.entries((results[i]?.[1] ?? {}) as Record<string, string>)) counts[field] = Number(value)
+          const counts: Partial<Record<StatsField, number>> = {}
+          for (const [field, value] of Object.entries((results[i]?.[1] ?? {}) as Record<string, string>)) counts[field as StatsField] = Number(value)
           return { t, counts }
         })
         const top = (results[times.length]?.[1] ?? []) as string[]
         const topDevices: StatsSnapshot['topDevices'] = []
-        for (let i = 0; i + 1 < top.length; i += 2) topDevices.push({ deviceId: top[i]!, accounts: Number(top[i + 1]) })
+        for (let i = 0; i + 1 < top.length; i += 2) topDevices.push({ deviceId: top[i]!, accounts: -Number(top[i + 1]) })
         return { siteKey, from: first, to, bucketMs: STATS_BUCKET_MS, buckets, topDevices }
       }),
     },

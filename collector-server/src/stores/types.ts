@@ -5,6 +5,9 @@
  * collector-server/test/stores.test.ts runs the same tests against both.
  */
 import type { Verdict } from '@vigil-risk/core/protocol/token'
+import type { ReasonCode } from '@vigil-risk/core/protocol/reasons'
+import type { TokenErrorCode } from 'vigil/verify'
+import type { ErrorCode } from '../errors'
 
 export interface NonceStore {
   /**
@@ -74,7 +77,7 @@ export interface CollectEvent {
   hostname: string
   verdict: Verdict
   score: number
-  reasons: string[]
+  reasons: ReasonCode[]
   keyImpl: string
   sdk: string
   /** Signals, detections, scores and velocity in full, for analysts. */
@@ -93,7 +96,7 @@ export interface EventSink {
 /** What the dashboard shows, per site, in minute buckets. */
 export interface StatsEntry {
   verdict: Verdict
-  reasons: readonly string[]
+  reasons: readonly ReasonCode[]
   /** Risk score of the verdict, 0–1. */
   score: number
   /** The collector's behaviour-classifier score, or null when there was too little behaviour. */
@@ -108,26 +111,45 @@ export interface StatsSnapshot {
   from: number
   to: number
   bucketMs: number
-  /** One entry per minute bucket, oldest first: counts by field (`verdict:allow`, `reason:automation`, `fail:replayed`, `risk:3`, `bhv:9`). */
-  buckets: Array<{ t: number; counts: Record<string, number> }>
-  /** Devices with the most linked accounts in the last 24 h. */
+  /** One entry per minute bucket, oldest first: counts by field. */
+  buckets: Array<{ t: number; counts: Partial<Record<StatsField, number>> }>
+  /**
+   * Up to TOP_DEVICES devices seen in the last TOP_DEVICES_WINDOW_MS, by the most accounts
+   * each was seen with since its activity resumed (after a day without events a device
+   * starts over), then by device id.
+   */
   topDevices: Array<{ deviceId: string; accounts: number }>
 }
+
+/** Why siteverify refused a token (its errorCodes). */
+export type SiteverifyErrorCode = TokenErrorCode | 'invalid_secret' | 'already_redeemed'
+/** A refused collect (the error catalogue) or a failed siteverify. */
+export type FailureCode = ErrorCode | SiteverifyErrorCode
+
+/** A tenth of the 0–1 range: scores 0.0–0.099… are bucket 0, 0.9–1.0 bucket 9. */
+type Decile = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9
+/** The dashboard's counters: verdicts, reasons, failures, and risk and behaviour-score histograms. */
+export type StatsField = `verdict:${Verdict}` | `reason:${ReasonCode}` | `fail:${FailureCode}` | `risk:${Decile}` | `bhv:${Decile}`
 
 export interface StatsStore {
   recordEvent(siteKey: string, at: number, entry: StatsEntry): Promise<void>
   /** A refused collect or a failed siteverify, by error code. */
-  recordFailure(siteKey: string, at: number, code: string): Promise<void>
+  recordFailure(siteKey: string, at: number, code: FailureCode): Promise<void>
   snapshot(siteKey: string, from: number, to: number): Promise<StatsSnapshot>
 }
 
 export const STATS_BUCKET_MS = 60_000
-const bucketOf = (score: number): number => Math.min(9, Math.max(0, Math.floor(score * 10)))
+/** Minute counters are kept this long. */
+export const STATS_RETENTION_MS = 8 * 24 * 3600_000
+export const TOP_DEVICES = 10
+export const TOP_DEVICES_WINDOW_MS = 24 * 3600_000
+
+const decile = (score: number): Decile => Math.min(9, Math.max(0, Math.floor(score * 10))) as Decile
 
 /** The counter fields one event adds to its minute. */
-export function statsFields(entry: StatsEntry): string[] {
-  const fields = [`verdict:${entry.verdict}`, `risk:${bucketOf(entry.score)}`, ...entry.reasons.map((r) => `reason:${r}`)]
-  if (entry.behavior !== null) fields.push(`bhv:${bucketOf(entry.behavior)}`)
+export function statsFields(entry: StatsEntry): StatsField[] {
+  const fields: StatsField[] = [`verdict:${entry.verdict}`, `risk:${decile(entry.score)}`, ...entry.reasons.map((r): StatsField => `reason:${r}`)]
+  if (entry.behavior !== null) fields.push(`bhv:${decile(entry.behavior)}`)
   return fields
 }
 

@@ -1,0 +1,56 @@
+/**
+ * Group commit for SQLite. Every write joins one transaction that is open for the rest of
+ * the event-loop turn (BEGIN on the first write, COMMIT on setImmediate), so N concurrent
+ * collects cost one commit instead of one each. Writes run at once, inside the batch;
+ * `durable()` resolves only after the COMMIT that makes everything written so far
+ * durable, so an answer is never sent before what it reports is stored.
+ */
+import type Database from 'better-sqlite3'
+import { StoreUnavailableError } from '../types'
+
+/** What GroupCommit needs of a database: exec, for BEGIN/COMMIT/ROLLBACK. */
+type Exec = Pick<Database.Database, 'exec'>
+
+export class GroupCommit {
+  private waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> | null = null
+  constructor(
+    private readonly db: Exec,
+    /** When the batch commits (tests drive it by hand). */
+    private readonly schedule: (commit: () => void) => void = setImmediate,
+  ) {}
+
+  /** Runs `fn` inside the open batch, opening one if none is. */
+  run<T>(fn: () => T): T {
+    if (!this.waiters) {
+      this.db.exec('BEGIN IMMEDIATE')
+      this.waiters = []
+      this.schedule(() => this.commit())
+    }
+    return fn()
+  }
+
+  /** Resolves once the batch holding everything written so far is committed. */
+  durable(): Promise<void> {
+    if (!this.waiters) return Promise.resolve()
+    const waiters = this.waiters
+    return new Promise((resolve, reject) => waiters.push({ resolve, reject }))
+  }
+
+  private commit(): void {
+    const waiters = this.waiters ?? []
+    this.waiters = null
+    try {
+      this.db.exec('COMMIT')
+    } catch (err) {
+      try {
+        this.db.exec('ROLLBACK')
+      } catch {
+        // Already rolled back by SQLite.
+      }
+      const failure = new StoreUnavailableError(`sqlite: commit failed: ${(err as Error).message}`, { cause: err })
+      for (const w of waiters) w.reject(failure)
+      return
+    }
+    for (const w of waiters) w.resolve()
+  }
+}

@@ -1,0 +1,60 @@
+/** GroupCommit on its own: one transaction per turn, durable() after COMMIT, failures reach every waiter. */
+import { describe, expect, it } from 'vitest'
+import { GroupCommit } from '../src/stores/sqlite/group-commit'
+import { StoreUnavailableError } from '../src/stores/types'
+
+function fakeDb(failCommit = false) {
+  const log: string[] = []
+  return {
+    log,
+    exec(sql: string) {
+      log.push(sql)
+      if (sql === 'COMMIT' && failCommit) throw new Error('disk I/O error')
+      return this as never
+    },
+  }
+}
+
+function manual() {
+  const pending: Array<() => void> = []
+  return { schedule: (fn: () => void) => void pending.push(fn), flush: () => pending.splice(0).forEach((fn) => fn()) }
+}
+
+describe('GroupCommit', () => {
+  it('runs every write of a turn in one transaction and resolves durable() only after COMMIT', async () => {
+    const db = fakeDb()
+    const clock = manual()
+    const batch = new GroupCommit(db, clock.schedule)
+    expect(batch.run(() => 1)).toBe(1)
+    expect(batch.run(() => 2)).toBe(2)
+    let durable = false
+    const waiting = batch.durable().then(() => (durable = true))
+    await Promise.resolve()
+    expect(durable).toBe(false)
+    expect(db.log).toEqual(['BEGIN IMMEDIATE'])
+    clock.flush()
+    await waiting
+    expect(durable).toBe(true)
+    expect(db.log).toEqual(['BEGIN IMMEDIATE', 'COMMIT'])
+    // The next write opens the next batch.
+    batch.run(() => 3)
+    expect(db.log).toEqual(['BEGIN IMMEDIATE', 'COMMIT', 'BEGIN IMMEDIATE'])
+  })
+
+  it('is durable at once when nothing is pending', async () => {
+    await expect(new GroupCommit(fakeDb(), manual().schedule).durable()).resolves.toBeUndefined()
+  })
+
+  it('rolls back a failed COMMIT and rejects every waiter with StoreUnavailableError', async () => {
+    const db = fakeDb(true)
+    const clock = manual()
+    const batch = new GroupCommit(db, clock.schedule)
+    batch.run(() => undefined)
+    const a = batch.durable()
+    const b = batch.durable()
+    clock.flush()
+    await expect(a).rejects.toBeInstanceOf(StoreUnavailableError)
+    await expect(b).rejects.toThrow(/commit failed: disk I\/O error/)
+    expect(db.log).toEqual(['BEGIN IMMEDIATE', 'COMMIT', 'ROLLBACK'])
+  })
+})
