@@ -106,9 +106,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       code = error.code
       message = error.message
       if (error.headers) void reply.headers(error.headers)
-    } else if ((error as FastifyError).validation) {
+    } else if (error.validation) {
       code = 'bad_request'
-      message = `${(error as FastifyError).validationContext ?? 'request'}${error.message.startsWith('/') ? '' : ' '}${error.message}`
+      message = `${error.validationContext ?? 'request'}${error.message.startsWith('/') ? '' : ' '}${error.message}`
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       code = STATUS_CODES[error.statusCode] ?? 'bad_request'
       message = error.statusCode === 400 ? 'The body is not valid JSON.' : undefined
@@ -117,16 +117,8 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       request.log.error({ err: error }, 'request failed')
     }
     if (ERRORS[code].status < 500) request.log.info({ code }, 'request refused')
-    // Refusals before the route's own checks (a malformed body, a rate limit) count as outcomes too.
-    if (request.routeOptions.url === '/v1/siteverify') ctx.metrics.siteverify.inc({ outcome: code })
-    if (request.routeOptions.url === '/v1/collect') {
-      ctx.metrics.collects.inc({ outcome: code })
-      // Refusals of a known site's payloads feed its dashboard (bad signatures, replays, expiries…).
-      const siteKey = (request.body as { payload?: { siteKey?: unknown } } | undefined)?.payload?.siteKey
-      if (typeof siteKey === 'string' && ctx.sites().get(siteKey) && code !== 'store_unavailable' && code !== 'internal_error') {
-        void ctx.store.stats.recordFailure(siteKey, ctx.clock.now(), code).catch(() => undefined)
-      }
-    }
+    // Refusals before the route's own checks (a malformed body, a rate limit) count as the route's outcomes too.
+    request.routeOptions.config.onRefused?.(request, code)
     return reply.code(ERRORS[code].status).send(errorBody(code, message))
   })
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('not_found')))
@@ -163,10 +155,12 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       preCompressed: true,
       cacheControl: true,
       maxAge: 300_000,
-      setHeaders: (res) => res.setHeader('access-control-allow-origin', '*'),
+      setHeaders: (res) => {
+        res.setHeader('access-control-allow-origin', '*')
+      },
     })
   }
   if (options.dashboard !== false) registerDashboard(app)
-  for (const plugin of options.plugins ?? []) void app.register(async (scope) => plugin(scope, ctx))
+  for (const plugin of options.plugins ?? []) void app.register((scope) => plugin(scope, ctx))
   return app
 }

@@ -1,3 +1,5 @@
+import type { FastifyRequest } from 'fastify'
+import type { ErrorCode } from './errors'
 import type { Keyring } from './config/keyring'
 import type { SiteRegistry } from './config/sites'
 import type { Metrics } from './metrics'
@@ -18,4 +20,14 @@ export interface AppContext {
   metrics: Metrics
   issuer: string
   attestationVerifiers: Readonly<Record<string, AttestationVerifier>>
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * Called by the error handler when this route refuses a request, whoever threw: the
+     * route counts its own outcomes (metrics, the dashboard's failure counters).
+     */
+    onRefused?: (request: FastifyRequest, code: ErrorCode) => void
+  }
 }

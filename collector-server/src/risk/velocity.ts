@@ -21,6 +21,34 @@ const HOUR = 60 * MINUTE
 const DAY = 24 * HOUR
 const WEEK = 7 * DAY
 
+/**
+ * Every count the collector keeps: distinct `member`s seen with one `key` over a sliding
+ * window. The relation names the link kind in the store (one helper builds it: linkKind).
+ */
+const LINKS = {
+  eventsPerDevice1m: { relation: 'evt:dev', windowMs: MINUTE },
+  eventsPerAccount1m: { relation: 'evt:acc', windowMs: MINUTE },
+  devicesPerFingerprint24h: { relation: 'dev:fp', windowMs: DAY },
+  accountsPerDevice24h: { relation: 'acc:dev', windowMs: DAY },
+  accountsPerFingerprint24h: { relation: 'acc:fp', windowMs: DAY },
+  devicesPerAccount7d: { relation: 'dev:acc', windowMs: WEEK },
+  accountsPerIp1h: { relation: 'acc:ip', windowMs: HOUR },
+  incentiveAccountsPerDevice7d: { relation: 'inc:dev', windowMs: WEEK },
+  incentiveAccountsPerFingerprint7d: { relation: 'inc:fp', windowMs: WEEK },
+  orderAccountsPerDevice1h: { relation: 'ord:dev', windowMs: HOUR },
+  orderAccountsPerFingerprint1h: { relation: 'ord:fp', windowMs: HOUR },
+} as const
+
+type CountName = keyof typeof LINKS
+/** The counts one collect observed (only those that apply to it: no account, no account counts). */
+type Counts = Partial<Record<CountName, number>>
+
+/** The store's link kind for a count: per site, and per action for incentives (one claim per coupon). */
+function linkKind(siteKey: string, count: CountName, action: string): string {
+  const { relation } = LINKS[count]
+  return relation.startsWith('inc:') ? `${siteKey}:${relation}:${action}` : `${siteKey}:${relation}`
+}
+
 /** Who did what, when: the fields a collect's event starts with (stores/types.ts). */
 export interface VelocityInput extends Pick<CollectEvent, 'at' | 'siteKey' | 'action' | 'deviceId' | 'visitorId' | 'account' | 'ip'> {
   /** The token id: makes each collect one member of the per-minute event sets. */
@@ -29,43 +57,33 @@ export interface VelocityInput extends Pick<CollectEvent, 'at' | 'siteKey' | 'ac
   firstSighting: boolean
 }
 
-export type Counts = Record<string, number>
-
 export interface VelocityResult {
   counts: Counts
   reasons: ReasonCode[]
 }
 
-/** Builds the observations for one collect; names are what the counts are reported as. */
-export function observations(input: VelocityInput, action: ActionPolicy): Array<LinkObservation & { name: string }> {
-  const { siteKey: s, deviceId, visitorId, account, ip, eventId } = input
-  const out: Array<LinkObservation & { name: string }> = [
-    { name: 'eventsPerDevice1m', kind: `${s}:evt:dev`, key: deviceId, member: eventId, windowMs: MINUTE },
-  ]
-  if (visitorId) out.push({ name: 'devicesPerFingerprint24h', kind: `${s}:dev:fp`, key: visitorId, member: deviceId, windowMs: DAY })
-  if (account) {
-    out.push(
-      { name: 'accountsPerDevice24h', kind: `${s}:acc:dev`, key: deviceId, member: account, windowMs: DAY },
-      { name: 'devicesPerAccount7d', kind: `${s}:dev:acc`, key: account, member: deviceId, windowMs: WEEK },
-      { name: 'accountsPerIp1h', kind: `${s}:acc:ip`, key: ip, member: account, windowMs: HOUR },
-      { name: 'eventsPerAccount1m', kind: `${s}:evt:acc`, key: account, member: eventId, windowMs: MINUTE },
-    )
-    if (visitorId) out.push({ name: 'accountsPerFingerprint24h', kind: `${s}:acc:fp`, key: visitorId, member: account, windowMs: DAY })
-    if (action.incentive) {
-      out.push({ name: 'incentiveAccountsPerDevice7d', kind: `${s}:inc:dev:${input.action}`, key: deviceId, member: account, windowMs: WEEK })
-      if (visitorId) out.push({ name: 'incentiveAccountsPerFingerprint7d', kind: `${s}:inc:fp:${input.action}`, key: visitorId, member: account, windowMs: WEEK })
-    }
-    if (action.order) {
-      out.push({ name: 'orderAccountsPerDevice1h', kind: `${s}:ord:dev`, key: deviceId, member: account, windowMs: HOUR })
-      if (visitorId) out.push({ name: 'orderAccountsPerFingerprint1h', kind: `${s}:ord:fp`, key: visitorId, member: account, windowMs: HOUR })
-    }
+/** The (count, key, member) triples one collect adds. */
+function sightings(input: VelocityInput, action: ActionPolicy): Array<[CountName, string, string]> {
+  const { deviceId, visitorId, account, ip, eventId } = input
+  const out: Array<[CountName, string, string]> = [['eventsPerDevice1m', deviceId, eventId]]
+  if (visitorId) out.push(['devicesPerFingerprint24h', visitorId, deviceId])
+  if (!account) return out
+  out.push(['accountsPerDevice24h', deviceId, account], ['devicesPerAccount7d', account, deviceId], ['accountsPerIp1h', ip, account], ['eventsPerAccount1m', account, eventId])
+  if (visitorId) out.push(['accountsPerFingerprint24h', visitorId, account])
+  if (action.incentive) {
+    out.push(['incentiveAccountsPerDevice7d', deviceId, account])
+    if (visitorId) out.push(['incentiveAccountsPerFingerprint7d', visitorId, account])
+  }
+  if (action.order) {
+    out.push(['orderAccountsPerDevice1h', deviceId, account])
+    if (visitorId) out.push(['orderAccountsPerFingerprint1h', visitorId, account])
   }
   return out
 }
 
 /** The reasons the counts add up to, under the site's limits. */
-export function velocityReasons(counts: Counts, limits: Limits, firstSighting: boolean): ReasonCode[] {
-  const c = (name: string): number => counts[name] ?? 0
+function velocityReasons(counts: Counts, limits: Limits, firstSighting: boolean): ReasonCode[] {
+  const c = (name: CountName): number => counts[name] ?? 0
   const reasons: ReasonCode[] = []
   if (c('accountsPerDevice24h') >= limits.accountsPerDevice || c('accountsPerFingerprint24h') >= limits.accountsPerFingerprint) reasons.push('multi_account')
   if ((c('devicesPerFingerprint24h') >= limits.devicesPerFingerprint && c('accountsPerFingerprint24h') >= limits.devicesPerFingerprint) || c('accountsPerIp1h') >= limits.accountsPerIp) {
@@ -79,9 +97,10 @@ export function velocityReasons(counts: Counts, limits: Limits, firstSighting: b
 }
 
 export async function assessVelocity(links: LinkStore, input: VelocityInput, action: ActionPolicy, limits: Limits): Promise<VelocityResult> {
-  const obs = observations(input, action)
-  const values = await links.observe(obs, input.at)
+  const seen = sightings(input, action)
+  const observations: LinkObservation[] = seen.map(([count, key, member]) => ({ kind: linkKind(input.siteKey, count, input.action), key, member, windowMs: LINKS[count].windowMs }))
+  const values = await links.observe(observations, input.at)
   const counts: Counts = {}
-  obs.forEach((o, i) => (counts[o.name] = values[i]!))
+  seen.forEach(([count], i) => (counts[count] = values[i]!))
   return { counts, reasons: velocityReasons(counts, limits, input.firstSighting) }
 }

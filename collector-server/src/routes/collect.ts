@@ -26,6 +26,17 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
   app.post(
     '/v1/collect',
     {
+      config: {
+        onRefused(request, code) {
+          metrics.collects.inc({ outcome: code })
+          // Refusals of a known site's payloads feed its dashboard (bad signatures, replays, expiries…).
+          // The body may be anything here: it failed validation, or never parsed.
+          const siteKey = (request.body as { payload?: { siteKey?: unknown } } | undefined)?.payload?.siteKey
+          if (typeof siteKey === 'string' && ctx.sites().get(siteKey) && code !== 'store_unavailable' && code !== 'internal_error') {
+            void store.stats.recordFailure(siteKey, clock.now(), code).catch(() => undefined)
+          }
+        },
+      },
       schema: {
         summary: 'Submit a signed payload; receive a sealed verdict token',
         body: CollectBody,
@@ -122,7 +133,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
         score: assessment.score,
         behavior: evaluation.behavior.server,
         deviceId: payload.device.id,
-        accountsOnDevice: velocity.counts['accountsPerDevice24h'] ?? 0,
+        accountsOnDevice: velocity.counts.accountsPerDevice24h ?? 0,
       }
       const stats = timed(metrics, 'stats_record', () => store.stats.recordEvent(site.siteKey, now, statsEntry))
       await timed(metrics, 'event_append', () =>

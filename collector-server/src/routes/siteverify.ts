@@ -11,13 +11,14 @@ import { SiteverifyBody, SiteverifyResponse } from '../schemas'
 import { timed } from '../metrics'
 import type { AppContext } from '../context'
 import type { Site } from '../config/sites'
+import type { SiteverifyErrorCode } from '../stores/types'
 import { enforceRateLimit } from '../risk/rate-limit'
 import { DEFAULT_RATE_LIMITS } from '../risk/policy'
 
 export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   const { metrics } = ctx
   /** `site` only once the secret matched: the site's dashboard counts its token failures. */
-  const failure = async (code: string, site?: Site) => {
+  const failure = async (code: SiteverifyErrorCode, site?: Site) => {
     metrics.siteverify.inc({ outcome: code })
     if (site) await ctx.store.stats.recordFailure(site.siteKey, ctx.clock.now(), code).catch(() => undefined)
     return { success: false, errorCodes: [code] }
@@ -26,6 +27,7 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
     '/v1/siteverify',
     {
       bodyLimit: 16 * 1024,
+      config: { onRefused: (_request, code) => metrics.siteverify.inc({ outcome: code }) },
       schema: {
         summary: 'Redeem a verdict token (once) and read its verdict',
         body: SiteverifyBody,
