@@ -11,23 +11,8 @@ import { classifierCost } from './suites/classifier'
 import { collectThroughput } from './suites/collect'
 import { soak } from './suites/soak'
 import { reliability } from './suites/reliability'
+import type { SuiteResult } from './types'
 
-export interface Row {
-  metric: string
-  value: number
-  unit: string
-  /** value / baseline value, where a baseline row exists. */
-  ratio?: number
-  baseline?: boolean
-  budget?: number
-  pass?: boolean
-}
-
-export interface SuiteResult {
-  suite: string
-  rows: Row[]
-  notes?: string[]
-}
 
 const SUITES: Record<string, () => Promise<SuiteResult>> = { size, longtasks: longTasks, recorder: recorderCost, gettoken: getTokenLatency, classifier: classifierCost, collect: collectThroughput, soak, reliability }
 

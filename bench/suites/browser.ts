@@ -9,7 +9,8 @@ import type { Browser, Page } from 'playwright-core'
 import { launchChromium } from '../../test/support/browser'
 import { startTestCollector, type TestCollector } from '../../test/support/collector'
 import { BUDGETS } from '../budgets'
-import type { SuiteResult } from '../run'
+import type { SuiteResult } from '../types'
+import { median, quantile } from '../stats'
 
 const FPJS = readFileSync('node_modules/@fingerprintjs/fingerprintjs/dist/fp.min.js', 'utf8')
 /** The demo page calls Vigil.init at load; with FingerprintJS alone, init only loads the agent. */
@@ -43,14 +44,6 @@ async function openDemo(browser: Browser, collector: TestCollector, variant: Var
   return page
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
-}
-const quantile = (xs: number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!
-}
 
 export async function longTasks(): Promise<SuiteResult> {
   const RUNS = 10
@@ -64,8 +57,8 @@ export async function longTasks(): Promise<SuiteResult> {
         // A shopper checks out: one token, as the demo does on its button.
         await page.evaluate(`window.Vigil.init({ endpoint: location.origin, siteKey: 'demo' }).getToken('checkout').catch(() => {})`)
         await page.waitForTimeout(1500)
-        tasks[variant].push(...((await page.evaluate('window.__longtasks')) as number[]))
-        scripts[variant].push(...((await page.evaluate('window.__sdkScripts')) as number[]))
+        tasks[variant].push(...(await page.evaluate<number[]>('window.__longtasks')))
+        scripts[variant].push(...(await page.evaluate<number[]>('window.__sdkScripts')))
         await page.close()
       }
     }
@@ -110,7 +103,7 @@ export async function recorderCost(): Promise<SuiteResult> {
     )
     await page.goto(`${collector.url}/bench/recorder`)
     // Batches of event objects shaped as the browser's; per-event time = batch time / size.
-    const result = (await page.evaluate(`(() => {
+    const result = await page.evaluate<{ rec: number[]; base: number[]; disp: number[]; none: number[] }>(`(() => {
       const BATCH = 20000, BATCHES = 60
       const kinds = ['mousemove', 'mousemove', 'mousemove', 'mousedown', 'mouseup', 'click', 'wheel', 'keydown', 'keyup', 'scroll']
       const events = Array.from({ length: BATCH }, (_, i) => ({ type: kinds[i % kinds.length], isTrusted: true, timeStamp: performance.now() + i, clientX: i % 800, clientY: i % 600, button: 0, deltaX: 0, deltaY: 3, deltaMode: 0 }))
@@ -132,7 +125,7 @@ export async function recorderCost(): Promise<SuiteResult> {
       const none = []; for (let b = 0; b < 20; b++) { const t = performance.now(); for (let i = 0; i < 2000; i++) window.dispatchEvent(ev); none.push((performance.now() - t) * 1000 / 2000) }
       window.removeEventListener('mousemove', noop, opts)
       return { rec, base, disp, none, sink }
-    })()`)) as { rec: number[]; base: number[]; disp: number[]; none: number[] }
+    })()`)
     await page.close()
     const rec = median(result.rec)
     const base = median(result.base)
@@ -154,13 +147,13 @@ export async function getTokenLatency(): Promise<SuiteResult> {
     const measure = async (variant: Variant): Promise<number[]> => {
       const page = await openDemo(browser, collector, variant)
       await page.waitForTimeout(2000)
-      const times = (await page.evaluate(`(async () => {
+      const times = await page.evaluate<number[]>(`(async () => {
         const client = window.Vigil.init({ endpoint: location.origin, siteKey: 'demo' })
         await new Promise((r) => setTimeout(r, 500))
         const out = []
         for (let i = 0; i < ${N}; i++) { const t = performance.now(); await client.getToken('checkout'); out.push(performance.now() - t) }
         return out
-      })()`)) as number[]
+      })()`)
       await page.close()
       return times
     }

@@ -12,9 +12,9 @@ import { compactTrace, type TraceEvent } from '@vigil-risk/core/protocol/trace'
 import { extractFeatures } from '@vigil-risk/core/features'
 import { decodeModel, forward, modelInput, type ModelArtifact } from '@vigil-risk/core/classifier/model'
 import { BUDGETS } from '../budgets'
-import type { SuiteResult } from '../run'
+import type { SuiteResult } from '../types'
+import { median } from '../stats'
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 export async function classifierCost(): Promise<SuiteResult> {
   const golden = readFileSync('test/fixtures/traces/golden.jsonl', 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; events: TraceEvent[] })
@@ -39,7 +39,7 @@ export async function classifierCost(): Promise<SuiteResult> {
     const tab = await browser.newPage()
     await tab.route(`${collector.url}/bench/classifier`, (r) => r.fulfill({ contentType: 'text/html', body: `<!doctype html><script>${plain}</script>` }))
     await tab.goto(`${collector.url}/bench/classifier`)
-    page = (await tab.evaluate(`(async () => {
+    page = await tab.evaluate<typeof page>(`(async () => {
       const { createScorer } = await import('/sdk/vigil-classifier.mjs')
       const scorer = await createScorer()
       const P = window.__plain
@@ -54,7 +54,7 @@ export async function classifierCost(): Promise<SuiteResult> {
         infer: time((i) => scorer.infer(vectors[i]), 10),
         tfjs: time((i) => scorer(traces[i]), 10),
       }
-    })()`)) as typeof page
+    })()`)
   } finally {
     await browser.close()
     await collector.close()

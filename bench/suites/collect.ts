@@ -18,7 +18,7 @@ import { loadKeyring } from '../../collector-server/src/config/keyring'
 import { DEMO_SITE } from '../../collector-server/src/config/sites'
 import { mintChallenge } from '../../collector-server/src/verify/challenge'
 import { capturedSignals, humanTrace } from '../../test/support/payloads'
-import type { SuiteResult } from '../run'
+import type { SuiteResult } from '../types'
 
 const CONNECTIONS = 50
 const SECONDS = 10
@@ -85,7 +85,7 @@ async function runCollector(store: 'sqlite' | 'redis', minimal = false): Promise
 
 async function runBare(): Promise<Run> {
   const child = spawn(process.execPath, ['bench/servers/bare.mjs'], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const url = await new Promise<string>((resolve) => child.stdout!.on('data', (c: Buffer) => /on (http\S+)/.test(c.toString()) && resolve(/on (http\S+)/.exec(c.toString())![1]!)))
+  const url = await new Promise<string>((resolve) => child.stdout.on('data', (c: Buffer) => /on (http\S+)/.test(c.toString()) && resolve(/on (http\S+)/.exec(c.toString())![1]!)))
   try {
     const signals = capturedSignals()
     const trace = humanTrace()

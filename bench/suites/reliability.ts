@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
-import type { Row, SuiteResult } from '../run'
+import type { Row, SuiteResult } from '../types'
 
 const FILES = ['test/e2e/fuzz.test.ts', 'test/e2e/forgery.test.ts', 'test/e2e/sdk-faults.test.ts', 'test/e2e/durability.test.ts']
 const REPORT = 'test-results/reliability-vitest.json'

@@ -14,7 +14,7 @@
  *   VIGIL_SOAK_RATE     requests per second (default 400)
  *   VIGIL_SOAK_MINUTES  measured minutes per store after the warm-up (default 3; fractions allowed)
  */
-import { Agent, request as httpRequest } from 'node:http'
+import { Agent } from 'node:http'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -29,13 +29,13 @@ import { mintChallenge } from '../../collector-server/src/verify/challenge'
 import { openStore } from '../../collector-server/src/stores/index'
 import { unsealToken } from '../../verify/src/index'
 import { capturedSignals, humanTrace } from '../../test/support/payloads'
-import type { Row, SuiteResult } from '../run'
+import type { Row, SuiteResult } from '../types'
+import { quantileOfSorted } from '../stats'
+import { LoadRecord, TIMEOUT_MS, httpError, post, schedule } from '../open-loop'
 
 const WARMUP_S = 15
 const SAMPLE_S = 10
 const DEVICES = 400
-/** A request not answered within this is a transport error ("timeout"). */
-const TIMEOUT_MS = 30_000
 const MiB = 1024 * 1024
 
 const BUDGET = { errors: 0, lost: 0, p99Ms: 250, heapGrowthMiB: 32 }
@@ -94,11 +94,6 @@ interface StoreRun {
   maxInFlight: number
   bodyBytes: number
   exitCode: number | null
-}
-
-function quantile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
 }
 
 const round = (n: number, digits = 1): number => (Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : n)
@@ -162,35 +157,6 @@ function slope(xs: number[], ys: number[]): number {
   return den === 0 ? NaN : num / den
 }
 
-interface Answer {
-  status: number
-  text: string
-}
-
-function post(agent: Agent, base: URL, body: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        agent,
-        host: base.hostname,
-        port: base.port,
-        method: 'POST',
-        path: '/v1/collect',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
-        res.on('error', reject)
-      },
-    )
-    req.on('error', reject)
-    req.end(body)
-  })
-}
-
 /** The jti inside a sealed verdict token (opened with the demo site's public secret). */
 function jtiOf(token: string): string | null {
   try {
@@ -249,232 +215,215 @@ async function findEvents(redisUrl: string | undefined, dataDir: string, acknowl
   }
 }
 
-async function soakStore(kind: StoreKind, rate: number, minutes: number, register: (cleanup: () => void) => void): Promise<StoreRun> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'vigil-soak-'))
+interface Services {
+  dataDir: string
+  redis: RedisServer | null
+  collector: CliCollector
+  keyring: ReturnType<typeof loadKeyring>
+}
+
+/** The collector (and Redis) for one store, on a fresh data directory. */
+async function startServices(kind: StoreKind, dataDir: string, started: (s: Partial<Services>) => void): Promise<Services> {
   // One address sends everything: lift the demo site's rate limits, as the other collector benches do.
   writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 1e9, devicePerMinute: 1e9 } } }] }))
-  let redis: RedisServer | null = null
-  let collector: CliCollector | null = null
+  const redis = kind === 'redis' ? await startRedis() : null
+  started({ redis })
+  const keyring = loadKeyring(dataDir)
+  const collector = await startCli(['--host', '127.0.0.1', '--data-dir', dataDir, ...(redis ? ['--store', redis.url] : [])])
+  started({ redis, collector })
+  if (new URL(collector.url).hostname !== '127.0.0.1') throw new Error(`collector is on ${collector.url}, expected 127.0.0.1`)
+  const health = (await (await fetch(`${collector.url}/healthz`)).json()) as { store?: string }
+  if (health.store !== kind) throw new Error(`collector reports store ${health.store}, expected ${kind}`)
+  return { dataDir, redis, collector, keyring }
+}
+
+/** The collector's memory, CPU and event loop over the run: a /metrics scrape every SAMPLE_S. */
+class MetricsSeries {
+  readonly series: Sample[] = []
+  /** The sample at the end of the warm-up: the baseline for growth. */
+  start: Sample | undefined
+  private prev: Scrape
+  private readonly pending: Array<Promise<void>> = []
+  private sampler: NodeJS.Timeout | undefined
+  private warmupTimer: NodeJS.Timeout | undefined
+
+  constructor(private readonly url: string, idle: Scrape, private readonly t0: number, private readonly measureEnd: number, private readonly load: LoadRecord) {
+    this.prev = idle
+    this.series.push(this.toSample(idle, 'idle'))
+  }
+
+  private phaseAt(at: number): Sample['phase'] {
+    return at < this.t0 ? 'idle' : at < this.t0 + WARMUP_S * 1000 ? 'warmup' : at < this.measureEnd ? 'measure' : 'drain'
+  }
+
+  toSample(s: Scrape, phase?: Sample['phase']): Sample {
+    const prev = this.prev
+    const sample: Sample = {
+      t: round((s.at - this.t0) / 1000, 1),
+      phase: phase ?? this.phaseAt(s.at),
+      rssMiB: round(s.rss / MiB),
+      heapUsedMiB: round(s.heapUsed / MiB),
+      heapTotalMiB: round(s.heapTotal / MiB),
+      oldSpaceUsedMiB: round(s.oldUsed / MiB),
+      externalMiB: round(s.external / MiB),
+      cpuPct: s.at > prev.at ? round(((s.cpuSeconds - prev.cpuSeconds) / ((s.at - prev.at) / 1000)) * 100) : 0,
+      eventLoopLagP99Ms: round(s.lagP99 * 1000),
+      load1: round(loadavg()[0]!, 2),
+      sent: this.load.sent,
+      answered: this.load.answered,
+    }
+    this.prev = s
+    return sample
+  }
+
+  /** Samples every SAMPLE_S from now, and once at the end of the warm-up, off the load's connections. */
+  begin(): void {
+    this.sampler = setInterval(() => this.pending.push(scrape(this.url).then((s) => void this.series.push(this.toSample(s)), () => undefined)), SAMPLE_S * 1000)
+    this.sampler.unref()
+    this.warmupTimer = setTimeout(() => {
+      this.pending.push(
+        scrape(this.url).then((s) => {
+          this.start = this.toSample(s, 'measure')
+          this.series.push(this.start)
+        }),
+      )
+    }, Math.max(0, this.t0 + WARMUP_S * 1000 - performance.now()))
+  }
+
+  async add(phase: Sample['phase']): Promise<{ sample: Sample; scrape: Scrape }> {
+    const s = await scrape(this.url)
+    const sample = this.toSample(s, phase)
+    this.series.push(sample)
+    return { sample, scrape: s }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.sampler)
+    clearTimeout(this.warmupTimer)
+    await Promise.allSettled(this.pending)
+    this.series.sort((a, b) => a.t - b.t)
+  }
+}
+
+/** Latency p50/p99/max per sample window, by scheduled time, written into the series. */
+function latencyWindows(series: Sample[], latency: Float64Array, period: number): void {
+  let from = -Infinity
+  for (const s of series) {
+    if (s.phase === 'idle') continue
+    const lo = Math.max(0, Math.ceil((from * 1000) / period))
+    const hi = Math.min(latency.length, Math.ceil((s.t * 1000) / period))
+    const window = latency.slice(lo, hi).filter((v) => !Number.isNaN(v)).sort()
+    if (window.length > 0) {
+      s.latencyP50Ms = round(quantileOfSorted(window, 0.5))
+      s.latencyP99Ms = round(quantileOfSorted(window, 0.99))
+      s.latencyMaxMs = round(window[window.length - 1]!)
+    }
+    from = s.t
+  }
+}
+
+/** The open-loop load against a running collector; returns what it observed. */
+async function runLoad(services: Services, rate: number, minutes: number): Promise<Omit<StoreRun, 'kind' | 'found' | 'storeCount' | 'exitCode'> & { acknowledgedIds: string[] }> {
+  const { collector, keyring } = services
+  const signals = capturedSignals()
+  const trace = humanTrace()
+  const devices = Array.from({ length: DEVICES }, () => new TestDevice())
+  const period = 1000 / rate
+  const warmupCount = Math.round(rate * WARMUP_S)
+  const total = warmupCount + Math.round(rate * minutes * 60)
+  const load = new LoadRecord(total, warmupCount)
+  const acknowledged: string[] = []
   const agent = new Agent({ keepAlive: true, maxSockets: 256 })
-  // On SIGINT/SIGTERM: kill the children and remove the temporary directories at once.
-  register(() => {
-    collector?.child.kill('SIGKILL')
-    void redis?.kill()
-    for (const dir of [dataDir, redis?.dir]) if (dir) rmSync(dir, { recursive: true, force: true })
-  })
+  const base = new URL(collector.url)
+  let bodyBytes = 0
   try {
-    redis = kind === 'redis' ? await startRedis() : null
-    const keyring = loadKeyring(dataDir)
-    collector = await startCli(['--host', '127.0.0.1', '--data-dir', dataDir, ...(redis ? ['--store', redis.url] : [])])
-    const base = new URL(collector.url)
-    if (base.hostname !== '127.0.0.1') throw new Error(`collector is on ${collector.url}, expected 127.0.0.1`)
-    const health = (await (await fetch(`${collector.url}/healthz`)).json()) as { store?: string }
-    if (health.store !== kind) throw new Error(`collector reports store ${health.store}, expected ${kind}`)
-
-    const signals = capturedSignals()
-    const trace = humanTrace()
-    const devices = Array.from({ length: DEVICES }, () => new TestDevice())
-    const period = 1000 / rate
-    const warmupCount = Math.round(rate * WARMUP_S)
-    const total = warmupCount + Math.round(rate * minutes * 60)
-    const latency = new Float64Array(total).fill(NaN)
-    const sendLag = new Float64Array(total)
-    const acknowledged: string[] = []
-    const errors = new Map<string, number>()
-    const fail = (code: string): void => void errors.set(code, (errors.get(code) ?? 0) + 1)
-    let sent = 0
-    let answered = 0
-    let inFlight = 0
-    let maxInFlight = 0
-    let lastMeasuredDone = 0
-    let measuredOk = 0
-    let bodyBytes = 0
-
     const idle = await scrape(collector.url)
     const t0 = performance.now() + 100
-    const tOf = (at: number): number => round((at - t0) / 1000, 1)
-    const phaseAt = (at: number): Sample['phase'] => (at < t0 ? 'idle' : at < t0 + WARMUP_S * 1000 ? 'warmup' : at < t0 + total * period ? 'measure' : 'drain')
-    const series: Sample[] = []
-    let prev = idle
-    const toSample = (s: Scrape, phase?: Sample['phase']): Sample => {
-      const sample: Sample = {
-        t: tOf(s.at),
-        phase: phase ?? phaseAt(s.at),
-        rssMiB: round(s.rss / MiB),
-        heapUsedMiB: round(s.heapUsed / MiB),
-        heapTotalMiB: round(s.heapTotal / MiB),
-        oldSpaceUsedMiB: round(s.oldUsed / MiB),
-        externalMiB: round(s.external / MiB),
-        cpuPct: s.at > prev.at ? round(((s.cpuSeconds - prev.cpuSeconds) / ((s.at - prev.at) / 1000)) * 100) : 0,
-        eventLoopLagP99Ms: round(s.lagP99 * 1000),
-        load1: round(loadavg()[0]!, 2),
-        sent,
-        answered,
+    const metrics = new MetricsSeries(collector.url, idle, t0, t0 + total * period, load)
+    metrics.begin()
+    const judge = (answer: { status: number; text: string }): string | null => {
+      if (answer.status !== 200) return httpError(answer)
+      let jti: string | null
+      try {
+        jti = jtiOf((JSON.parse(answer.text) as { token: string }).token)
+      } catch {
+        jti = null
       }
-      prev = s
-      return sample
+      if (jti === null) return '200 without a readable token'
+      acknowledged.push(jti)
+      return null
     }
-    series.push(toSample(idle, 'idle'))
-
-    const fire = (i: number, scheduled: number): void => {
-      const now = performance.now()
-      sendLag[i] = now - scheduled
+    await schedule(t0, rate, total, (i, scheduled) => {
       const { challenge } = mintChallenge(keyring.challengeKey, DEMO_SITE.siteKey, Date.now())
       const body = JSON.stringify(devices[i % devices.length]!.body(challenge, { signals, behavior: { trace, summary: {} } }))
       bodyBytes = body.length
-      sent++
-      inFlight++
-      if (inFlight > maxInFlight) maxInFlight = inFlight
-      const measured = i >= warmupCount
-      void post(agent, base, body).then(
-        (answer) => {
-          const done = performance.now()
-          inFlight--
-          answered++
-          latency[i] = done - scheduled
-          if (measured) lastMeasuredDone = Math.max(lastMeasuredDone, done)
-          if (answer.status === 200) {
-            let jti: string | null = null
-            try {
-              jti = jtiOf((JSON.parse(answer.text) as { token: string }).token)
-            } catch {
-              jti = null
-            }
-            if (jti === null) return fail('200 without a readable token')
-            acknowledged.push(jti)
-            if (measured) measuredOk++
-          } else {
-            let code = ''
-            try {
-              code = (JSON.parse(answer.text) as { error?: { code?: string } }).error?.code ?? ''
-            } catch {
-              code = ''
-            }
-            fail(`HTTP ${answer.status}${code ? ` ${code}` : ''}`)
-          }
-        },
-        (err: unknown) => {
-          inFlight--
-          const e = err as { code?: string; name?: string }
-          fail(`transport ${e.name === 'AbortError' || e.name === 'TimeoutError' || e.code === 'ABORT_ERR' ? 'timeout' : (e.code ?? e.name ?? 'error')}`)
-        },
-      )
-    }
-
-    // Memory every SAMPLE_S from the first scheduled request, off the load's connections.
-    const samples: Promise<void>[] = []
-    let sampling = true
-    const marks: { start?: Sample } = {}
-    const sampler = setInterval(() => {
-      if (!sampling) return
-      samples.push(
-        scrape(collector!.url).then(
-          (s) => void series.push(toSample(s)),
-          () => undefined,
-        ),
-      )
-    }, SAMPLE_S * 1000)
-    sampler.unref()
-    const warmupTimer = setTimeout(() => {
-      samples.push(
-        scrape(collector!.url).then((s) => {
-          marks.start = toSample(s, 'measure')
-          series.push(marks.start)
-        }),
-      )
-    }, Math.max(0, t0 + WARMUP_S * 1000 - performance.now()))
-
-    // The open-loop schedule: request i goes at t0 + i·period, however the answers come.
-    await new Promise<void>((resolve) => {
-      let next = 0
-      const tick = (): void => {
-        const now = performance.now()
-        while (next < total && t0 + next * period <= now) {
-          fire(next, t0 + next * period)
-          next++
-        }
-        if (next >= total) return resolve()
-        setTimeout(tick, Math.max(0, t0 + next * period - performance.now()))
-      }
-      setTimeout(tick, Math.max(0, t0 - performance.now()))
+      load.track(i, scheduled, post(agent, base, '/v1/collect', body), judge)
     })
     // End of the schedule, still under load (as the start sample was): the end figure.
-    const endSample = toSample(await scrape(collector.url), 'measure')
-    series.push(endSample)
+    const end = (await metrics.add('measure')).sample
     // Let every request in flight settle (each has its own timeout).
-    const drainDeadline = performance.now() + TIMEOUT_MS + 5_000
-    while (inFlight > 0 && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 50))
-    sampling = false
-    clearInterval(sampler)
-    clearTimeout(warmupTimer)
-    await Promise.allSettled(samples)
-    const drained = await scrape(collector.url)
-    series.push(toSample(drained, 'drain'))
-    series.sort((a, b) => a.t - b.t)
-    const collectorAccepted = labelled(drained.text, 'vigil_collect_total', 'outcome="accepted"')
-    const start = marks.start
+    await load.drain()
+    await metrics.stop()
+    const drained = await metrics.add('drain')
+    metrics.series.sort((a, b) => a.t - b.t)
+    const start = metrics.start
     if (!start) throw new Error('no /metrics sample at the end of the warm-up')
+    latencyWindows(metrics.series, load.latency, period)
 
-    // Latency per sample window, by scheduled time.
-    let from = -Infinity
-    for (const s of series) {
-      if (s.phase === 'idle') continue
-      const lo = Math.max(0, Math.ceil((from * 1000) / period))
-      const hi = Math.min(total, Math.ceil((s.t * 1000) / period))
-      const window = latency.slice(lo, hi).filter((v) => !Number.isNaN(v)).sort()
-      if (window.length > 0) {
-        s.latencyP50Ms = round(quantile(window, 0.5))
-        s.latencyP99Ms = round(quantile(window, 0.99))
-        s.latencyMaxMs = round(window[window.length - 1]!)
-      }
-      from = s.t
-    }
-
-    const measuredLatency = latency.slice(warmupCount).filter((v) => !Number.isNaN(v)).sort()
-    const lags = sendLag.slice().sort()
+    const measuredLatency = load.latency.slice(warmupCount).filter((v) => !Number.isNaN(v)).sort()
+    const lags = load.sendLag.slice().sort()
     const measureStart = t0 + warmupCount * period
-    const achieved = measuredOk / ((Math.max(lastMeasuredDone, t0 + total * period) - measureStart) / 1000)
-    const measuredSeries = series.filter((s) => s.phase === 'measure')
-    const heapSlopeMiBPerMin = slope(measuredSeries.map((s) => s.t / 60), measuredSeries.map((s) => s.heapUsedMiB))
-
-    agent.destroy()
-    const exitCode = await collector.stop()
-
-    // Every acknowledged event must be in the store once the collector is gone.
-    const { found, storeCount } = await findEvents(redis ? redis.url : undefined, dataDir, acknowledged)
-
+    const measuredSeries = metrics.series.filter((s) => s.phase === 'measure')
+    const collectorAccepted = labelled(drained.scrape.text, 'vigil_collect_total', 'outcome="accepted"')
     return {
-      kind,
       offered: rate,
-      achieved,
+      achieved: load.measuredOk / ((Math.max(load.lastMeasuredDone, t0 + total * period) - measureStart) / 1000),
       measured: {
         scheduled: total - warmupCount,
-        ok: measuredOk,
-        p50: quantile(measuredLatency, 0.5),
-        p99: quantile(measuredLatency, 0.99),
-        p999: quantile(measuredLatency, 0.999),
+        ok: load.measuredOk,
+        p50: quantileOfSorted(measuredLatency, 0.5),
+        p99: quantileOfSorted(measuredLatency, 0.99),
+        p999: quantileOfSorted(measuredLatency, 0.999),
         max: measuredLatency.length > 0 ? measuredLatency[measuredLatency.length - 1]! : NaN,
       },
       total,
       acknowledged: acknowledged.length,
-      errors,
-      found,
-      storeCount,
+      acknowledgedIds: acknowledged,
+      errors: load.errors,
       collectorAccepted: Number.isNaN(collectorAccepted) ? null : collectorAccepted,
       start,
-      end: endSample,
-      heapSlopeMiBPerMin,
-      series,
-      sendLagP99: quantile(lags, 0.99),
+      end,
+      heapSlopeMiBPerMin: slope(measuredSeries.map((s) => s.t / 60), measuredSeries.map((s) => s.heapUsedMiB)),
+      series: metrics.series,
+      sendLagP99: quantileOfSorted(lags, 0.99),
       sendLagMax: lags[lags.length - 1] ?? NaN,
-      maxInFlight,
+      maxInFlight: load.maxInFlight,
       bodyBytes,
-      exitCode,
     }
   } finally {
     agent.destroy()
-    await collector?.kill()
-    await redis?.stop()
+  }
+}
+
+async function soakStore(kind: StoreKind, rate: number, minutes: number, register: (cleanup: () => void) => void): Promise<StoreRun> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vigil-soak-'))
+  let running: Partial<Services> = {}
+  // On SIGINT/SIGTERM: kill the children and remove the temporary directories at once.
+  register(() => {
+    running.collector?.child.kill('SIGKILL')
+    void running.redis?.kill()
+    for (const dir of [dataDir, running.redis?.dir]) if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+  try {
+    const services = await startServices(kind, dataDir, (s) => (running = s))
+    const { acknowledgedIds, ...run } = await runLoad(services, rate, minutes)
+    const exitCode = await services.collector.stop()
+    // Every acknowledged event must be in the store once the collector is gone.
+    const { found, storeCount } = await findEvents(services.redis ? services.redis.url : undefined, dataDir, acknowledgedIds)
+    return { kind, ...run, found, storeCount, exitCode }
+  } finally {
+    await running.collector?.kill()
+    await running.redis?.stop()
     rmSync(dataDir, { recursive: true, force: true })
   }
 }
