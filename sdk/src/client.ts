@@ -97,13 +97,17 @@ class Client implements VigilClient {
     this.worker = quiet(runSources({ worker: () => worker }).then((c) => c.worker))
     this.fingerprint = quiet(ready.then(() => getFingerprint(worker)).catch(() => null))
     this.signals = quiet(this.fingerprint.then(idle).then(() => runSources(signals, true)))
+    void this.signals.then(() => mark('vigil:signals'))
     // The classifier chunk last, when the page is idle again: nothing waits for it.
     void quiet(
       this.signals
         .then(idle)
         .then(loadClassifier)
         .then((m) => m.createScorer())
-        .then((scorer) => void (this.scorer = scorer)),
+        .then((scorer) => {
+          this.scorer = scorer
+          mark('vigil:classifier')
+        }),
     )
   }
 
@@ -197,6 +201,14 @@ function clientScore(scorer: Scorer | null, behavior: BehaviorSnapshot): { clien
   if (!result) return {}
   const score = result.score === null ? null : Math.round(result.score * 1e6) / 1e6
   return { client: { score, model: result.model, ms: Math.round(result.ms * 100) / 100 } }
+}
+
+/**
+ * A User Timing mark when a stage is ready (`vigil:signals`, `vigil:classifier`): a site's
+ * real-user monitoring sees when Vigil is ready, and tests wait for it instead of sleeping.
+ */
+function mark(name: string): void {
+  captureSafely(() => performance.mark(name), undefined)
 }
 
 function captureSafely<T>(fn: () => T, fallback: T): T {

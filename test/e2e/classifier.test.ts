@@ -33,11 +33,11 @@ describe('classifier chunk in Chromium', () => {
     await page.route(`${collector.url}/blank`, (r) => r.fulfill({ contentType: 'text/html', body: '<!doctype html><p>x</p>' }))
     await page.goto(`${collector.url}/blank`)
     const compact = golden.map((g) => compactTrace(g.events))
-    const browserScores = (await page.evaluate(`(async () => {
+    const browserScores = await page.evaluate<Array<{ score: number | null; model: string }>>(`(async () => {
       const { createScorer } = await import('/sdk/vigil-classifier.mjs')
       const score = await createScorer()
       return ${JSON.stringify(compact)}.map((t) => score(t))
-    })()`)) as Array<{ score: number | null; model: string }>
+    })()`)
     expect(browserScores).toHaveLength(golden.length)
     let compared = 0
     golden.forEach((g, i) => {
@@ -72,7 +72,7 @@ describe('classifier chunk in Chromium', () => {
     // Not among the page's own first requests: it waits for load, the fingerprint and the signals.
     const chunk = loads.findIndex((l) => l.url.endsWith('/sdk/vigil-classifier.mjs'))
     expect(loads.findIndex((l) => l.url.endsWith('/demo/api/products'))).toBeLessThan(chunk)
-    await page.waitForTimeout(500)
+    await page.waitForFunction(() => performance.getEntriesByName('vigil:classifier').length > 0)
     // Enough pointer behaviour for the classifier to judge.
     for (let i = 0; i < 4; i++) await page.mouse.move(100 + i * 150, 200 + i * 40, { steps: 12 })
     await page.click('[data-sku="sku-003"]')

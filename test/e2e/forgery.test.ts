@@ -5,7 +5,9 @@
  * with its stable code (docs/protocol.md, docs/tokens.md), and every case must show up in
  * the /metrics of the instance that answered it: vigil_collect_total{outcome} and
  * vigil_siteverify_total{outcome}. Genuine controls (accepted collects, successful
- * redemptions) make the matrix fail if verification broke the other way round.
+ * redemptions) make the matrix fail if verification broke the other way round. Each test
+ * is independent: it mints its own genuine tokens and checks the counter deltas of its
+ * own cases.
  *
  * Tokens are forged with what an attacker could plausibly hold: the site secret (the
  * merchant's own, or the demo's public one) to seal, an Ed25519 key of their own, the
@@ -27,7 +29,7 @@ import { mintChallenge } from '../../collector-server/src/verify/challenge'
 import { deviceIdOf } from '../../collector-server/src/verify/signature'
 import { newTokenId, signJwt, type VerdictClaims } from '../../collector-server/src/tokens/issue'
 import { COLLECT_SIGNING_CONTEXT, CHALLENGE_TTL_MS } from '@vigil-risk/core/protocol/payload'
-import type { CollectBody, CollectPayload } from '@vigil-risk/core/protocol/schema'
+import type { CollectBody } from '@vigil-risk/core/protocol/schema'
 import { canonicalize } from '@vigil-risk/core/protocol/canonical'
 import { TokenVerificationError, unsealToken, verifyToken, type Jwks } from '../../verify/src/index'
 import { deriveSealKey } from '../../verify/src/jose'
@@ -38,11 +40,15 @@ interface Instance {
   name: 'A' | 'B'
   cli: CliCollector
 }
-interface Sent {
+interface Case {
   name: string
   /** The counter line it must be counted under, e.g. vigil_collect_total{outcome="replayed"}. */
   counter: string
   at: Instance['name']
+  /** A forgery or replay (else a genuine control). */
+  forged: boolean
+  /** The answer was the expected one (the refusal code, or success for a control). */
+  asExpected: boolean
 }
 
 let redis: RedisServer
@@ -51,14 +57,14 @@ let a: Instance
 let b: Instance
 let keyring: Keyring
 let jwks: Jwks
-/** Every request of the matrix, with the outcome it must be counted under. */
-const ledger: Sent[] = []
-const before = new Map<Instance['name'], Map<string, number>>()
+/** The current test's requests, with the outcome each must be counted under. */
+let cases: Case[] = []
+/** Over the whole file, for the reliability summary: counted only from tests whose cases all held. */
+const totals = { cases: 0, forged: 0, controls: 0, refusedAsExpected: 0 }
 
 const DEMO_SECRET = DEMO_SITE.secret
 const OTHER_HOST = 'other.example'
 const demoSealKey = deriveSealKey(DEMO_SECRET, 'demo')
-const otherSealKey = deriveSealKey(OTHER_SITE.secret, OTHER_SITE.siteKey)
 /** The Ed25519 group order. */
 const L = (1n << 252n) + 27742317777372353535851937790883648493n
 
@@ -78,7 +84,6 @@ beforeAll(async () => {
   b = { name: 'B', cli: cb! }
   keyring = loadKeyring(dataDir)
   jwks = (await json(a, '/.well-known/jwks.json')).body as Jwks
-  for (const at of [a, b]) before.set(at.name, await counters(at))
 })
 afterAll(async () => {
   await Promise.all([a?.cli.stop(), b?.cli.stop()])
@@ -109,38 +114,70 @@ async function counters(at: Instance): Promise<Map<string, number>> {
   return out
 }
 
-/** Counter deltas of one instance since the snapshot taken in beforeAll. */
-async function deltas(at: Instance): Promise<Record<string, number>> {
+/** Counter deltas of one instance since `before`. */
+async function deltas(at: Instance, before: Map<string, number>): Promise<Record<string, number>> {
   const delta: Record<string, number> = {}
   for (const [key, value] of await counters(at)) {
-    const d = value - (before.get(at.name)!.get(key) ?? 0)
+    const d = value - (before.get(key) ?? 0)
     if (d !== 0) delta[key] = d
   }
   return delta
 }
 
-/** How many ledger entries (optionally of one instance) each counter must have counted. */
-function tally(entries: Sent[]): Record<string, number> {
+/** How many cases each counter must have counted. */
+function tally(entries: Case[]): Record<string, number> {
   const out: Record<string, number> = {}
   for (const e of entries) out[e.counter] = (out[e.counter] ?? 0) + 1
   return out
+}
+
+/**
+ * A test of the matrix: runs its cases, then checks that each instance's counters moved
+ * by exactly this test's cases, so a forgery that got through (or went uncounted) fails here.
+ */
+function matrix(title: string, fn: () => Promise<void>): void {
+  it(title, async () => {
+    cases = []
+    const before = { A: await counters(a), B: await counters(b) }
+    await fn()
+    for (const at of [a, b]) expect(await deltas(at, before[at.name]), `counters of ${at.name}`).toEqual(tally(cases.filter((c) => c.at === at.name)))
+    const forged = cases.filter((c) => c.forged)
+    totals.cases += cases.length
+    totals.forged += forged.length
+    totals.controls += cases.length - forged.length
+    totals.refusedAsExpected += forged.filter((c) => c.asExpected).length
+    recordResult('forgery', { ...totals })
+    if (process.env['VIGIL_PRINT_MATRIX']) console.log(cases.map((c) => `| ${c.name} | ${c.counter} | ${c.at} |`).join('\n'))
+  })
 }
 
 // ---------------------------------------------------------------- the two sides of the matrix
 
 /** A collect that must be refused with `code` (and HTTP `status`). */
 async function refuseCollect(name: string, at: Instance, body: unknown, status: number, code: string): Promise<void> {
-  ledger.push({ name, counter: collectCounter(code), at: at.name })
   const res = await post(at, '/v1/collect', body)
-  expect([res.status, res.body['error']?.code, res.body['token']], `${name} on ${at.name}`).toEqual([status, code, undefined])
+  const answer = [res.status, res.body['error']?.code, res.body['token']]
+  cases.push({ name, counter: collectCounter(code), at: at.name, forged: true, asExpected: answer[0] === status && answer[1] === code && answer[2] === undefined })
+  expect(answer, `${name} on ${at.name}`).toEqual([status, code, undefined])
 }
 
 /** A genuine collect (a control): must be accepted; returns the token. */
 async function acceptCollect(name: string, at: Instance, body: unknown): Promise<string> {
-  ledger.push({ name, counter: collectCounter('accepted'), at: at.name })
   const res = await post(at, '/v1/collect', body)
+  cases.push({ name, counter: collectCounter('accepted'), at: at.name, forged: false, asExpected: res.status === 200 })
   expect([res.status, res.body['error']], `${name} on ${at.name}`).toEqual([200, undefined])
   return res.body['token'] as string
+}
+
+/** A genuine demo token (a control collected on `at`), and the device that obtained it. */
+async function demoToken(at: Instance): Promise<{ token: string; device: TestDevice }> {
+  const device = new TestDevice()
+  return { token: await acceptCollect('genuine demo collect', at, device.body(await challenge(at === a ? b : a))), device }
+}
+
+/** A genuine token for site 'other' (a control). */
+async function otherSiteToken(at: Instance): Promise<string> {
+  return acceptCollect("genuine collect for site 'other'", at, new TestDevice().body(await challenge(at === a ? b : a, OTHER_SITE.siteKey), { siteKey: OTHER_SITE.siteKey, hostname: OTHER_HOST }))
 }
 
 async function offlineCode(token: string, over: { secret?: string; siteKey?: string } = {}): Promise<string> {
@@ -159,8 +196,9 @@ async function offlineCode(token: string, over: { secret?: string; siteKey?: str
  * single use and secret checks are siteverify's own).
  */
 async function refuseToken(name: string, at: Instance, token: string, code: string, options: { secret?: string; offline?: string | null } = {}): Promise<void> {
-  ledger.push({ name, counter: siteverifyCounter(code), at: at.name })
   const res = await post(at, '/v1/siteverify', { secret: options.secret ?? DEMO_SECRET, token })
+  const codes = res.body['errorCodes'] as unknown
+  cases.push({ name, counter: siteverifyCounter(code), at: at.name, forged: true, asExpected: res.status === 200 && res.body['success'] === false && Array.isArray(codes) && codes.length === 1 && codes[0] === code })
   expect([res.status, res.body], `${name} on ${at.name}`).toEqual([200, { success: false, errorCodes: [code] }])
   const offline = options.offline === undefined ? code : options.offline
   if (offline !== null) expect(await offlineCode(token), `${name}, offline verifyToken`).toBe(offline)
@@ -168,8 +206,8 @@ async function refuseToken(name: string, at: Instance, token: string, code: stri
 
 /** A genuine redemption (a control): must succeed; returns the siteverify body. */
 async function redeem(name: string, at: Instance, token: string, secret = DEMO_SECRET): Promise<Record<string, any>> {
-  ledger.push({ name, counter: siteverifyCounter('success'), at: at.name })
   const res = await post(at, '/v1/siteverify', { secret, token })
+  cases.push({ name, counter: siteverifyCounter('success'), at: at.name, forged: false, asExpected: res.status === 200 && res.body['success'] === true })
   expect([res.status, res.body['success'], res.body['errorCodes']], `${name} on ${at.name}`).toEqual([200, true, undefined])
   return res.body
 }
@@ -218,15 +256,11 @@ const attackerKey = (): SigningKey => keyringFrom([generateSigningKey()], random
 // ---------------------------------------------------------------- the matrix
 
 describe('forgery and replay matrix, two instances on one Redis', () => {
-  const victim = new TestDevice()
-  const attacker = new TestDevice()
-  let genuine: CollectBody
-  let token: string
-  let otherToken: string
-
-  it('collect: replays across instances are refused; the signature is not a replay key', async () => {
-    genuine = victim.body(await challenge(b))
-    token = await acceptCollect('genuine collect, challenge from B', a, genuine)
+  matrix('collect: replays across instances are refused; the signature is not a replay key', async () => {
+    const victim = new TestDevice()
+    const attacker = new TestDevice()
+    const genuine: CollectBody = victim.body(await challenge(b))
+    await acceptCollect('genuine collect, challenge from B', a, genuine)
     await refuseCollect('same body replayed on the other instance', b, genuine, 409, 'replayed')
     await refuseCollect('same challenge, another device, freshly signed', a, attacker.body(genuine.payload.challenge), 409, 'replayed')
     // Ed25519 is malleable: s + L is the same signature to a lax verifier. Refused as a signature
@@ -234,8 +268,10 @@ describe('forgery and replay matrix, two instances on one Redis', () => {
     await refuseCollect('same body, malleated signature (s + L)', b, { ...genuine, sig: malleate(genuine.sig) }, 401, 'bad_signature')
   })
 
-  it('collect: device identity and signature forgeries', async () => {
-    // The victim is a known device (it collected above). The attacker claims its id with their own key.
+  matrix('collect: device identity and signature forgeries', async () => {
+    // The victim is a known device. The attacker claims its id with their own key.
+    const { device: victim } = await demoToken(b)
+    const attacker = new TestDevice()
     const claimed = attacker.payload(await challenge(a), { device: { ...attacker.payload('').device, id: victim.id } })
     await refuseCollect("victim's device id, attacker's pub, signed by the attacker", a, { payload: claimed, sig: attacker.sign(claimed) }, 403, 'key_mismatch')
 
@@ -252,7 +288,7 @@ describe('forgery and replay matrix, two instances on one Redis', () => {
     await refuseCollect('small-order device key, universal signature (R = identity, s = 0)', a, { payload: weak, sig: Buffer.concat([identity, Buffer.alloc(32)]).toString('base64url') }, 400, 'bad_request')
   })
 
-  it('collect: a signature over anything but the canonical payload', async () => {
+  matrix('collect: a signature over anything but the canonical payload', async () => {
     const device = new TestDevice()
     const p1 = device.payload(await challenge(a))
     await refuseCollect('signed over JSON.stringify(payload)', b, { payload: p1, sig: device.sign(p1, COLLECT_SIGNING_CONTEXT + JSON.stringify(p1)) }, 401, 'bad_signature')
@@ -268,7 +304,7 @@ describe('forgery and replay matrix, two instances on one Redis', () => {
     await acceptCollect('the untouched body of the refused edits', a, { payload: p4, sig: sig4 })
   })
 
-  it('collect: challenges from another site, expired, edited or forged', async () => {
+  matrix('collect: challenges from another site, expired, edited or forged', async () => {
     const device = new TestDevice()
     await refuseCollect("a challenge minted for site 'other', used for 'demo'", a, device.body(await challenge(b, OTHER_SITE.siteKey)), 400, 'bad_challenge')
     await refuseCollect("a challenge minted for 'demo', used for 'other'", b, device.body(await challenge(a), { siteKey: OTHER_SITE.siteKey, hostname: OTHER_HOST }), 400, 'bad_challenge')
@@ -289,7 +325,7 @@ describe('forgery and replay matrix, two instances on one Redis', () => {
     await refuseCollect('a challenge whose body decodes to a non-object', b, device.body(`${b64u('[]')}.${ownMac}`), 400, 'bad_challenge')
   })
 
-  it('collect: a missing, truncated or mis-encoded signature', async () => {
+  matrix('collect: a missing, truncated or mis-encoded signature', async () => {
     const device = new TestDevice()
     const good = device.body(await challenge(a))
     await refuseCollect('sig missing', b, { payload: good.payload }, 400, 'bad_request')
@@ -302,12 +338,9 @@ describe('forgery and replay matrix, two instances on one Redis', () => {
     await acceptCollect('the untouched body of the refused signatures', b, good)
   })
 
-  it("collect: a genuine token for site 'other' (control)", async () => {
-    otherToken = await acceptCollect("genuine collect for site 'other'", b, new TestDevice().body(await challenge(a, OTHER_SITE.siteKey), { siteKey: OTHER_SITE.siteKey, hostname: OTHER_HOST }))
-  })
-
-  it('siteverify: secrets, seals and garbage', async () => {
-    expect(token).toBeTypeOf('string')
+  matrix('siteverify: secrets, seals and garbage', async () => {
+    const { token } = await demoToken(a)
+    const otherToken = await otherSiteToken(b)
     await refuseToken("a demo token with site 'other''s secret", a, token, 'invalid_secret', { secret: OTHER_SITE.secret, offline: null })
     await refuseToken('a demo token with a wrong secret', b, token, 'invalid_secret', { secret: `${DEMO_SECRET}-x`, offline: null })
     await refuseToken("an 'other' token with the demo secret", a, otherToken, 'invalid_secret', { offline: 'wrong_audience' })
@@ -327,8 +360,8 @@ describe('forgery and replay matrix, two instances on one Redis', () => {
     await refuseToken('a sixth segment appended', b, `${token}.AAAA`, 'malformed')
   })
 
-  it('siteverify: algorithm confusion, kids and foreign keys', async () => {
-    const { jws, header, claims } = openToken(token)
+  matrix('siteverify: algorithm confusion, kids and foreign keys', async () => {
+    const { jws, header, claims } = openToken((await demoToken(b)).token)
     const [h, c, s] = jws.split('.') as [string, string, string]
     const active = keyring.active
     const retiring = keyring.all.find((k) => k.status === 'retiring')!
@@ -355,8 +388,8 @@ describe('forgery and replay matrix, two instances on one Redis', () => {
     await refuseToken('a genuine token with a malleated signature (s + L)', a, sealDemo(`${h}.${c}.${malleate(s)}`), 'bad_signature')
   })
 
-  it('siteverify: edited claims keep no signature; claims under test minted with the real key', async () => {
-    const { claims } = openToken(token)
+  matrix('siteverify: edited claims keep no signature; claims under test minted with the real key', async () => {
+    const { claims } = openToken((await demoToken(a)).token)
     const now = Math.floor(Date.now() / 1000)
     const denied: VerdictClaims = { ...claims, jti: newTokenId(), iat: now, exp: now + 300, verdict: 'deny', score: 0.97, reasons: ['automation'] }
     const denyJws = signJwt(keyring.active, denied)
@@ -378,7 +411,9 @@ describe('forgery and replay matrix, two instances on one Redis', () => {
     expect(await redeem('the unedited minted deny token', b, sealDemo(denyJws))).toMatchObject({ verdict: 'deny', score: 0.97, reasons: ['automation'] })
   })
 
-  it('siteverify: single use across instances (with genuine controls)', async () => {
+  matrix('siteverify: single use across instances (with genuine controls)', async () => {
+    const { token, device: victim } = await demoToken(a)
+    const otherToken = await otherSiteToken(b)
     expect(await offlineCode(token)).toBe('accepted')
     const first = await redeem('the genuine demo token', a, token)
     expect(first).toMatchObject({ siteKey: 'demo', deviceId: victim.id, action: 'checkout', hostname: '127.0.0.1' })
@@ -387,32 +422,17 @@ describe('forgery and replay matrix, two instances on one Redis', () => {
     expect(await redeem("the genuine 'other' token with its own secret", b, otherToken, OTHER_SITE.secret)).toMatchObject({ siteKey: OTHER_SITE.siteKey, hostname: OTHER_HOST })
   })
 
-  it('siteverify: requests that are not {secret, token} are 400 bad_request', async () => {
-    const cases: Array<[string, Instance, string]> = [
+  matrix('siteverify: requests that are not {secret, token} are 400 bad_request', async () => {
+    const { token } = await demoToken(b)
+    const requests: Array<[string, Instance, string]> = [
       ['no secret', a, JSON.stringify({ token })],
       ['an empty token', b, JSON.stringify({ secret: DEMO_SECRET, token: '' })],
       ['not JSON', a, '{"secret":"demo-secret","token":'],
     ]
-    for (const [name, at, body] of cases) {
-      ledger.push({ name: `siteverify with ${name}`, counter: siteverifyCounter('bad_request'), at: at.name })
+    for (const [name, at, body] of requests) {
       const res = await json(at, '/v1/siteverify', { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      cases.push({ name: `siteverify with ${name}`, counter: siteverifyCounter('bad_request'), at: at.name, forged: true, asExpected: res.status === 400 && res.body['error']?.code === 'bad_request' })
       expect([res.status, res.body['error']?.code], name).toEqual([400, 'bad_request'])
     }
-  })
-
-  it('every case is counted by outcome in the /metrics of the instance that answered it', async () => {
-    const byInstance = { A: await deltas(a), B: await deltas(b) }
-    for (const at of [a, b]) expect(byInstance[at.name], `counters of ${at.name}`).toEqual(tally(ledger.filter((l) => l.at === at.name)))
-    // Summed over both instances, per outcome, against the matrix as a whole.
-    const summed: Record<string, number> = {}
-    for (const d of Object.values(byInstance)) for (const [k, v] of Object.entries(d)) summed[k] = (summed[k] ?? 0) + v
-    const all = tally(ledger)
-    expect(summed).toEqual(all)
-    // No forged token or body got through: successes are exactly the genuine controls.
-    expect(all[siteverifyCounter('success')]).toBe(3)
-    expect(all[collectCounter('accepted')]).toBe(4)
-    const controls = all[siteverifyCounter('success')]! + all[collectCounter('accepted')]!
-    recordResult('forgery', { cases: ledger.length, forged: ledger.length - controls, controls, refusedAsExpected: ledger.length - controls, byOutcome: all })
-    if (process.env['VIGIL_PRINT_MATRIX']) console.log(ledger.map((l) => `| ${l.name} | ${l.counter} | ${l.at} |`).join('\n'))
   })
 })

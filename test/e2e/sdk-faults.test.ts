@@ -1,6 +1,8 @@
 /**
  * The SDK never harms the host page: every failure is a typed rejection of getToken,
- * within its timeout, with no uncaught error or unhandled rejection in the page.
+ * within its timeout, with no uncaught error or unhandled rejection in the page. Timing
+ * claims (timeouts, backoff) are checked on the page's fake clock (Playwright's), never
+ * against the wall clock of a shared machine.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
@@ -70,6 +72,43 @@ async function sdkFailures(): Promise<number> {
   return [...text.matchAll(/^vigil_sdk_failures_total\{code="[a-z_]+"\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0)
 }
 
+/**
+ * Runs the page's fake clock forward in steps until `done()` holds. Real work (network,
+ * IndexedDB, workers) happens between the steps, a few ms of real time for each.
+ */
+async function driveClock(page: Page, done: () => boolean | Promise<boolean>, stepMs = 50, maxMs = 60_000): Promise<void> {
+  for (let t = 0; !(await done()); t += stepMs) {
+    if (t > maxMs) throw new Error(`still waiting after ${maxMs} ms of page time`)
+    await page.clock.runFor(stepMs)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/**
+ * Records, in the page's (fake) time, when the SDK sends each request to /v1/telemetry and
+ * when its answer (or failure) reaches the SDK: the backoff runs from the failure.
+ */
+const TRACK_TELEMETRY = `window.__telemetry = []; window.__telemetryDone = []; const f = window.fetch
+  window.fetch = function (input, init) {
+    const p = f.call(this, input, init)
+    if (String(input).includes('/v1/telemetry')) {
+      window.__telemetry.push(Date.now())
+      const done = () => window.__telemetryDone.push(Date.now())
+      p.then(done, done)
+    }
+    return p
+  }`
+const telemetryTimes = (page: Page): Promise<number[]> => page.evaluate(() => (window as unknown as { __telemetry: number[] }).__telemetry)
+const telemetryDone = (page: Page): Promise<number[]> => page.evaluate(() => (window as unknown as { __telemetryDone: number[] }).__telemetryDone)
+const pageNow = (page: Page): Promise<number> => page.evaluate(() => Date.now())
+
+/** Installs Playwright's fake clock in the page, paused: page time moves only when the test runs it. */
+async function pauseClock(page: Page): Promise<void> {
+  const start = Date.UTC(2026, 11, 1, 12)
+  await page.clock.install({ time: start })
+  await page.clock.pauseAt(start + 1000)
+}
+
 async function unhandled(page: Page): Promise<string[]> {
   return page.evaluate(() => (window as unknown as { __unhandled: string[] }).__unhandled)
 }
@@ -86,13 +125,21 @@ describe('SDK fault isolation', () => {
 
   it('rejects with timeout, within the timeout, when the collector never answers', async () => {
     const { page, errors } = await blankPage()
+    await pauseClock(page)
     await page.route('**/v1/challenge**', () => {
       /* never answered */
     })
-    const result = await tokenAttempt(page, { endpoint: collector.url, siteKey: 'demo', timeout: 1000 })
+    let settled = false
+    const attempt = tokenAttempt(page, { endpoint: collector.url, siteKey: 'demo', timeout: 1000 }).finally(() => (settled = true))
+    // Not a millisecond early…
+    await page.clock.runFor(999)
+    await expect.poll(() => page.evaluate(() => true)).toBe(true) // a round trip: anything pending has run
+    expect(settled).toBe(false)
+    // …and not a millisecond late.
+    await page.clock.runFor(1)
+    const result = await attempt
     expect(result).toMatchObject({ ok: false, name: 'VigilError', code: 'timeout' })
-    expect(result.ms).toBeGreaterThanOrEqual(990)
-    expect(result.ms).toBeLessThan(1500)
+    expect(result.ms).toBe(1000)
     expect(errors).toEqual([])
     expect(await unhandled(page)).toEqual([])
     await page.context().close()
@@ -213,72 +260,85 @@ describe('SDK fault isolation', () => {
   })
 
   it('queues failure reports while the collector is down and delivers them with backoff once it is back', { timeout: 60_000 }, async () => {
-    const { page, errors } = await blankPage()
+    const { page, errors } = await blankPage({ breakIt: TRACK_TELEMETRY })
+    await pauseClock(page)
     const before = await sdkFailures()
     // The collector is "down" for this page: challenges and the first two report deliveries fail.
     await page.route('**/v1/challenge**', (route) => route.abort('connectionrefused'))
-    const attempts: Array<{ at: number; body: string }> = []
+    const bodies: string[] = []
     let refuse = 2
     await page.route('**/v1/telemetry', async (route) => {
-      attempts.push({ at: Date.now(), body: route.request().postData() ?? '' })
+      bodies.push(route.request().postData() ?? '')
       if (refuse-- > 0) return route.abort('connectionrefused')
       return route.continue()
     })
-    const results = await page.evaluate(async () => {
-      const client = (window as unknown as { Vigil: { init(o: unknown): { getToken(a: string): Promise<string> } } }).Vigil.init({ siteKey: 'demo', timeout: 2000 })
-      const codes: string[] = []
-      for (const action of ['checkout', 'coupon/claim']) await client.getToken(action).catch((e: { code: string }) => codes.push(e.code))
-      return codes
-    })
+    let results: string[] | undefined
+    void page
+      .evaluate(async () => {
+        const client = (window as unknown as { Vigil: { init(o: unknown): { getToken(a: string): Promise<string> } } }).Vigil.init({ siteKey: 'demo', timeout: 2000 })
+        const codes: string[] = []
+        for (const action of ['checkout', 'coupon/claim']) await client.getToken(action).catch((e: { code: string }) => codes.push(e.code))
+        return codes
+      })
+      .then((r) => (results = r))
+    await driveClock(page, () => results !== undefined)
     expect(results).toEqual(['network_error', 'network_error'])
-    await expect.poll(() => attempts.length, { timeout: 20_000 }).toBe(3)
+    await driveClock(page, () => bodies.length === 3)
     await expect.poll(async () => (await sdkFailures()) - before, { timeout: 5_000 }).toBe(2)
-    // Backoff: the first try within a second, then gaps in [1, 2] s and [2, 4] s (equal jitter).
-    const delivered = JSON.parse(attempts[2]!.body) as { siteKey: string; reports: Array<Record<string, unknown>>; dropped: number }
-    const gaps = [attempts[0]!.at - Number(delivered.reports[0]!.at), attempts[1]!.at - attempts[0]!.at, attempts[2]!.at - attempts[1]!.at]
-    expect(gaps[0]).toBeGreaterThanOrEqual(450)
-    expect(gaps[0]).toBeLessThan(1_300)
-    expect(gaps[1]).toBeGreaterThanOrEqual(950)
-    expect(gaps[1]).toBeLessThan(2_300)
-    expect(gaps[2]).toBeGreaterThanOrEqual(1_950)
-    expect(gaps[2]).toBeLessThan(4_300)
+    // Backoff, in page time: the first try 0.5–1 s after the failure, then 1–2 s and 2–4 s after
+    // each failed delivery (equal jitter).
+    const delivered = JSON.parse(bodies[2]!) as { siteKey: string; reports: Array<Record<string, unknown>>; dropped: number }
+    const [sent, done] = [await telemetryTimes(page), await telemetryDone(page)]
+    const gaps = [sent[0]! - Number(delivered.reports[0]!.at), sent[1]! - done[0]!, sent[2]! - done[1]!]
+    expect(gaps[0]).toBeGreaterThanOrEqual(500)
+    expect(gaps[0]).toBeLessThanOrEqual(1_000)
+    expect(gaps[1]).toBeGreaterThanOrEqual(1_000)
+    expect(gaps[1]).toBeLessThanOrEqual(2_000)
+    expect(gaps[2]).toBeGreaterThanOrEqual(2_000)
+    expect(gaps[2]).toBeLessThanOrEqual(4_000)
     // Each retry carries the same reports; a report holds codes and numbers, never a URL.
     expect(delivered.siteKey).toBe('demo')
     expect(delivered.dropped).toBe(0)
     expect(delivered.reports.map((r) => [r.code, r.action])).toEqual([['network_error', 'checkout'], ['network_error', 'coupon/claim']])
     for (const r of delivered.reports) expect(Object.keys(r).sort()).toEqual(['action', 'at', 'code', 'ms'])
-    expect(attempts[2]!.body).not.toContain('http')
-    // Nothing more is sent once delivered.
-    await page.waitForTimeout(1500)
-    expect(attempts).toHaveLength(3)
+    expect(bodies[2]).not.toContain('http')
+    // Nothing more is sent once delivered: not in the next two minutes of page time.
+    await page.clock.runFor(120_000)
+    expect(await telemetryTimes(page)).toHaveLength(3)
     expect(errors).toEqual([])
     expect(await unhandled(page)).toEqual([])
     await page.context().close()
   })
 
   it('flushes queued reports as soon as a token comes through again, without waiting out the backoff', async () => {
-    const { page, errors } = await blankPage()
+    const { page, errors } = await blankPage({ breakIt: TRACK_TELEMETRY })
+    await pauseClock(page)
     const before = await sdkFailures()
     let down = true
     await page.route('**/v1/challenge**', (route) => (down ? route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":{"code":"store_unavailable","message":"x"}}' }) : route.continue()))
-    const sent: number[] = []
-    await page.route('**/v1/telemetry', (route) => {
-      sent.push(Date.now())
-      return down ? route.abort('connectionrefused') : route.continue()
-    })
+    await page.route('**/v1/telemetry', (route) => (down ? route.abort('connectionrefused') : route.continue()))
+    type W = { client: { getToken(a: string): Promise<string> }; failed?: string; ok?: boolean; Vigil: { init(o: unknown): { getToken(a: string): Promise<string> } } }
     await page.evaluate(() => {
-      const w = window as unknown as { client: { getToken(a: string): Promise<string> }; Vigil: { init(o: unknown): { getToken(a: string): Promise<string> } } }
+      const w = window as unknown as W
       w.client = w.Vigil.init({ siteKey: 'demo' })
-      return w.client.getToken('login').catch((e: { code: string; serverCode: string }) => `${e.code}/${e.serverCode}`)
+      void w.client.getToken('login').catch((e: { code: string; serverCode: string }) => (w.failed = `${e.code}/${e.serverCode}`))
     })
-    await expect.poll(() => sent.length, { timeout: 5_000 }).toBe(1) // the first delivery failed; the next waits 1–2 s…
+    await driveClock(page, () => page.evaluate(() => (window as unknown as W).failed !== undefined))
+    expect(await page.evaluate(() => (window as unknown as W).failed)).toBe('collector_error/store_unavailable')
+    // The first delivery fails; the next would wait 1–2 s of backoff…
+    await driveClock(page, async () => (await telemetryTimes(page)).length === 1)
     down = false
-    const backAt = Date.now()
-    expect(await page.evaluate(() => (window as unknown as { client: { getToken(a: string): Promise<string> } }).client.getToken('login').then((t) => t.length > 0))).toBe(true)
-    // …but a token coming through means the collector is back: delivered at once.
+    // …but a token coming through means the collector is back: delivered at once, with the clock stopped.
+    await page.evaluate(() => {
+      const w = window as unknown as W
+      void w.client.getToken('login').then((t) => (w.ok = t.length > 0))
+    })
+    await expect.poll(() => page.evaluate(() => (window as unknown as W).ok), { timeout: 10_000 }).toBe(true)
+    const backAt = await pageNow(page)
     await expect.poll(async () => (await sdkFailures()) - before, { timeout: 5_000 }).toBe(1)
+    const sent = await telemetryTimes(page)
     expect(sent).toHaveLength(2)
-    expect(sent[1]! - backAt).toBeLessThan(900)
+    expect(sent[1]).toBe(backAt)
     expect(errors).toEqual([])
     expect(await unhandled(page)).toEqual([])
     await page.context().close()
@@ -286,11 +346,16 @@ describe('SDK fault isolation', () => {
 
   it('sends no reports when the site turns telemetry off', async () => {
     const { page } = await blankPage()
+    await pauseClock(page)
     const sent: string[] = []
     page.on('request', (r) => r.url().includes('/v1/telemetry') && sent.push(r.url()))
-    const result = await tokenAttempt(page, { endpoint: 'http://127.0.0.1:9', siteKey: 'demo', timeout: 1000, telemetry: false })
-    expect(result).toMatchObject({ ok: false, code: 'network_error' })
-    await page.waitForTimeout(2500)
+    let result: Awaited<ReturnType<typeof tokenAttempt>> | undefined
+    void tokenAttempt(page, { endpoint: 'http://127.0.0.1:9', siteKey: 'demo', timeout: 1000, telemetry: false }).then((r) => (result = r))
+    await driveClock(page, () => result !== undefined)
+    expect(result).toMatchObject({ ok: false })
+    // Two minutes of page time: any backoff would have fired.
+    await page.clock.runFor(120_000)
+    await page.evaluate(() => true)
     expect(sent).toEqual([])
     await page.context().close()
   })

@@ -47,7 +47,7 @@ describe('red team, more set-ups', () => {
       const page = await browser.newPage({ viewport: null })
       await page.goto(`${collector.url}/`)
       await page.waitForSelector('[data-sku]')
-      await page.waitForTimeout(2000)
+      await page.waitForFunction(() => performance.getEntriesByName('vigil:signals').length > 0)
       await page.click('[data-sku="sku-003"]')
       const [request] = await Promise.all([page.waitForRequest('**/demo/api/checkout'), page.click('#checkout')])
       expectCaught('stealth-headful', await collector.inspect((JSON.parse(request.postData()!) as { token: string }).token))
@@ -68,7 +68,7 @@ describe('red team, more set-ups', () => {
       // Adding to the cart asks for its own token first; Puppeteer, unlike Playwright, clicks a disabled button.
       await page.waitForSelector('#checkout:not([disabled])')
       const [request] = await Promise.all([page.waitForRequest((r: { url(): string }) => r.url().endsWith('/demo/api/checkout')), page.click('#checkout')])
-      expectCaught('puppeteer-stealth', await collector.inspect((JSON.parse(request.postData()!) as { token: string }).token))
+      expectCaught('puppeteer-stealth', await collector.inspect((JSON.parse(request.postData()) as { token: string }).token))
     } finally {
       await browser.close()
     }

@@ -36,7 +36,8 @@ afterAll(async () => {
 async function botCheckout(page: Page): Promise<string> {
   await page.goto(`${collector.url}/`)
   await page.waitForSelector('[data-sku]')
-  await page.waitForTimeout(2000)
+  // Once the SDK has its signals, the token carries them (rather than what getToken waits for).
+  await page.waitForFunction(() => performance.getEntriesByName('vigil:signals').length > 0)
   await page.click('[data-sku="sku-001"]')
   const [request] = await Promise.all([page.waitForRequest('**/demo/api/checkout'), page.click('#checkout')])
   return (JSON.parse(request.postData()!) as { token: string }).token
