@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { DEMO_SITE } from 'vigil/collector'
 import { TokenVerificationError, remoteJwks, verifyToken, type KeyResolver, type VerifiedToken } from 'vigil/verify'
 
-export interface ShopOptions {
+interface ShopOptions {
   /** The shop's site on the collector, and its secret (from the shop's configuration). */
   siteKey: string
   secret: string
@@ -50,7 +50,7 @@ class SeenTokens {
 }
 
 /** The shop as a Fastify plugin: its pages at `/` and its API under `/demo/api/`. */
-export function shopPlugin(options: ShopOptions): (app: FastifyInstance) => Promise<void> {
+function shopPlugin(options: ShopOptions): (app: FastifyInstance) => Promise<void> {
   return (app) => registerShop(app, options)
 }
 

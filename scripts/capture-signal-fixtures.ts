@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { chromium } from 'playwright-core'
+import { chromium, type Browser } from 'playwright-core'
 import { chromium as playwrightExtra } from 'playwright-extra'
 import StealthPlugin from 'puppeteer-extra-plugin-stealth'
 import { CHROMIUM_FLAGS, findChromium } from '../test/support/browser'
@@ -23,7 +23,7 @@ const display = await startXvfb()
 const page = await startSelfPage(collector.url)
 const executablePath = findChromium().path
 
-async function viaPlaywright(launch: () => Promise<import('playwright-core').Browser>): Promise<string> {
+async function viaPlaywright(launch: () => Promise<Browser>): Promise<string> {
   const browser = await launch()
   const tab = await browser.newPage()
   await tab.goto(page.url)

@@ -13,7 +13,6 @@ const DIR = 'test/fixtures/signals'
 const base = (JSON.parse(readFileSync(`${DIR}/chromium-plain.json`, 'utf8')) as { signals: Signals }).signals
 const MODEL = 'modelled on chromium-plain.json with the values this browser is documented to report (not captured: no such browser on the test machine)'
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any
 const v = (s: Signals, name: string): Any => s[name]!.value
 

@@ -66,7 +66,7 @@ for (let n = 0; n < COUNT; n++) {
     if (rng.next() < 0.2) await page.mouse.wheel(0, rng.pick([100, 200, -100]))
     await page.waitForTimeout(rng.pick([0, 50, 150, 400, 800]))
   }
-  const trace = (await page.evaluate('window.__rec.snapshot(600).trace')) as CompactTrace
+  const trace = await page.evaluate<CompactTrace>('window.__rec.snapshot(600).trace')
   if (n % 10 === 9) console.log(`${n + 1}/${COUNT}`)
   lines.push(JSON.stringify({ id: `playwright-${n}-${style}`, family: 'playwright', viewport: { width, height }, events: expandTrace(trace) }))
   await page.close()

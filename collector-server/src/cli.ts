@@ -75,11 +75,12 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
   const port = Number(values.port ?? process.env['PORT'] ?? 8080)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad port: ${values.port ?? process.env['PORT']}`)
   const level = process.env['VIGIL_LOG_LEVEL'] ?? 'info'
+  const store = values.store ?? process.env['VIGIL_STORE']
   const server = await startServer({
     port,
     host: values.host ?? process.env['HOST'] ?? '127.0.0.1',
     dataDir,
-    ...((values.store ?? process.env['VIGIL_STORE']) ? { store: values.store ?? process.env['VIGIL_STORE'] } : {}),
+    ...(store ? { store } : {}),
     ...(values.sites ? { sitesFile: values.sites } : {}),
     trustProxy: values['trust-proxy'],
     logger: { level, redact: ['req.headers.authorization', 'req.headers.cookie'] },

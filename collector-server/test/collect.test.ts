@@ -24,7 +24,7 @@ describe.each(STORE_KINDS)('collector routes on %s', (kind) => {
     it('issues a signed, expiring challenge for a known site', async () => {
       const res = await t.app.inject('/v1/challenge?siteKey=demo')
       expect(res.statusCode).toBe(200)
-      const body = res.json() as { challenge: string; expiresAt: number; siteKey: string }
+      const body = res.json<{ challenge: string; expiresAt: number; siteKey: string }>()
       expect(body.siteKey).toBe('demo')
       expect(body.expiresAt).toBe(t.clock.now() + CHALLENGE_TTL_MS)
       expect(body.challenge).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/)
@@ -55,11 +55,11 @@ describe.each(STORE_KINDS)('collector routes on %s', (kind) => {
       const device = new TestDevice()
       const res = await collect(device.body(await t.challenge()))
       expect(res.statusCode).toBe(200)
-      const { token, expiresAt } = res.json() as { token: string; expiresAt: number }
+      const { token, expiresAt } = res.json<{ token: string; expiresAt: number }>()
       expect(token.split('.')).toHaveLength(5)
       expect(expiresAt).toBe(Math.floor(t.clock.now() / 1000) * 1000 + 300_000)
       // The browser cannot read the verdict: nothing in the response but the sealed token.
-      expect(Object.keys(res.json() as object).sort()).toEqual(['expiresAt', 'token'])
+      expect(Object.keys(res.json<object>()).sort()).toEqual(['expiresAt', 'token'])
 
       const verify = () => t.app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: 'demo-secret', token } })
       const first = await verify()
@@ -161,7 +161,7 @@ describe.each(STORE_KINDS)('collector routes on %s', (kind) => {
         [{ ...good, payload: { ...good.payload, action: 'a b' } }, {}, 400, 'bad_request'],
         [{ ...good, payload: { ...good.payload, ts: '1' } }, {}, 400, 'bad_request'],
         [{ ...good, payload: { ...good.payload, siteKey: 'nope' } }, {}, 400, 'unknown_site'],
-        [{ ...good, payload: { ...good.payload, signals: { deep: JSON.parse('['.repeat(40) + ']'.repeat(40)) } } }, {}, 400, 'bad_request'],
+        [{ ...good, payload: { ...good.payload, signals: { deep: JSON.parse('['.repeat(40) + ']'.repeat(40)) as unknown } } }, {}, 400, 'bad_request'],
         [JSON.stringify(good), { 'content-type': 'application/xml' }, 415, 'unsupported_media_type'],
         ['{"pad":"' + 'x'.repeat(MAX_COLLECT_BYTES) + '"}', {}, 413, 'payload_too_large'],
       ]
@@ -191,8 +191,8 @@ describe.each(STORE_KINDS)('collector routes on %s', (kind) => {
       const device = new TestDevice()
       const body = device.body(await t.challenge(), { behavior: { trace: compactTrace(bot.events), summary: {} } })
       const res = await collect(body)
-      const token = (res.json() as { token: string }).token
-      const verdict = (await t.app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: 'demo-secret', token } })).json() as { reasons: string[]; behavior: { server: number } }
+      const token = (res.json<{ token: string }>()).token
+      const verdict = (await t.app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: 'demo-secret', token } })).json<{ reasons: string[]; behavior: { server: number } }>()
       expect(verdict.reasons).toContain('bot_behavior')
       expect(verdict.behavior.server).toBeGreaterThanOrEqual(classifier.threshold)
     })
@@ -201,8 +201,8 @@ describe.each(STORE_KINDS)('collector routes on %s', (kind) => {
       const device = new TestDevice()
       const behavior = { trace: compactTrace(bot.events), summary: {}, client: { score: 0.01, model: classifier.version, ms: 0.4 } }
       const res = await collect(device.body(await t.challenge(), { behavior }))
-      const token = (res.json() as { token: string }).token
-      const verdict = (await t.app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: 'demo-secret', token } })).json() as { reasons: string[]; behavior: { client: number } }
+      const token = (res.json<{ token: string }>()).token
+      const verdict = (await t.app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: 'demo-secret', token } })).json<{ reasons: string[]; behavior: { client: number } }>()
       expect(verdict.reasons).toEqual(expect.arrayContaining(['tampering', 'bot_behavior']))
       expect(verdict.behavior.client).toBe(0.01)
     })

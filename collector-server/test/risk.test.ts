@@ -31,8 +31,8 @@ describe.each(STORE_KINDS)('risk areas on %s', (kind) => {
   /** One token for this device/account/fingerprint; returns the verdict siteverify reports. */
   async function act({ device, action = 'login', account, visitorId, ip = '203.0.113.7', siteKey = 'demo' }: Act) {
     const ch = await t.app.inject({ url: `/v1/challenge?siteKey=${siteKey}`, remoteAddress: ip })
-    if (ch.statusCode !== 200) return { status: ch.statusCode, code: (ch.json() as { error: { code: string } }).error.code, headers: ch.headers, reasons: [] as string[], verdict: '' }
-    const challenge = (ch.json() as { challenge: string }).challenge
+    if (ch.statusCode !== 200) return { status: ch.statusCode, code: (ch.json<{ error: { code: string } }>()).error.code, headers: ch.headers, reasons: [] as string[], verdict: '' }
+    const challenge = (ch.json<{ challenge: string }>()).challenge
     const body = device.body(challenge, {
       siteKey,
       action,
@@ -40,9 +40,9 @@ describe.each(STORE_KINDS)('risk areas on %s', (kind) => {
       fp: { visitorId: visitorId ?? `fp-${device.id}`, confidence: 0.5, ms: 10 },
     })
     const res = await t.app.inject({ method: 'POST', url: '/v1/collect', payload: body, remoteAddress: ip })
-    if (res.statusCode !== 200) return { status: res.statusCode, code: (res.json() as { error: { code: string } }).error.code, headers: res.headers, reasons: [] as string[], verdict: '' }
-    const token = (res.json() as { token: string }).token
-    const v = (await t.app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: siteKey === 'demo' ? DEMO_SITE.secret : TIGHT.secret, token } })).json() as { reasons: string[]; verdict: string; account: string | null }
+    if (res.statusCode !== 200) return { status: res.statusCode, code: (res.json<{ error: { code: string } }>()).error.code, headers: res.headers, reasons: [] as string[], verdict: '' }
+    const token = (res.json<{ token: string }>()).token
+    const v = (await t.app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: siteKey === 'demo' ? DEMO_SITE.secret : TIGHT.secret, token } })).json<{ reasons: string[]; verdict: string; account: string | null }>()
     return { status: 200, code: '', headers: res.headers, reasons: v.reasons, verdict: v.verdict, account: v.account }
   }
 
@@ -122,7 +122,7 @@ describe.each(STORE_KINDS)('risk areas on %s', (kind) => {
     expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1)
     // The IP has spent 8 of its 8 (4 challenges, 4 collects): its next challenge is refused too.
     const res = await t.app.inject({ url: '/v1/challenge?siteKey=tight', remoteAddress: '203.0.113.20' })
-    expect([res.statusCode, (res.json() as { error: { code: string } }).error.code]).toEqual([429, 'rate_limited'])
+    expect([res.statusCode, (res.json<{ error: { code: string } }>()).error.code]).toEqual([429, 'rate_limited'])
     expect(res.headers['retry-after']).toBeDefined()
     // Another IP is not affected.
     expect((await t.app.inject({ url: '/v1/challenge?siteKey=tight', remoteAddress: '203.0.113.21' })).statusCode).toBe(200)

@@ -21,7 +21,7 @@ if (!values.input) {
   console.error('usage: npm run -s model:score -- --input FILE.jsonl   (- for standard input)')
   process.exit(2)
 }
-const model = decodeModel(JSON.parse(readFileSync(values.model!, 'utf8')) as ModelArtifact)
+const model = decodeModel(JSON.parse(readFileSync(values.model, 'utf8')) as ModelArtifact)
 const lines = createInterface({ input: values.input === '-' ? process.stdin : createReadStream(values.input), crlfDelay: Infinity })
 
 let lineNo = 0

@@ -41,7 +41,7 @@ export function windowsOf(session: Session, rng: Rng, max = 12): Window[] {
 }
 
 /** Times from the start of the window, as the recorder reports them. */
-export function rebase(events: readonly TraceEvent[]): TraceEvent[] {
+function rebase(events: readonly TraceEvent[]): TraceEvent[] {
   const t0 = events[0]?.t ?? 0
   return events.map((e) => ({ ...e, t: Math.round((e.t - t0) * 10) / 10 }))
 }

@@ -32,7 +32,7 @@ export class VigilError extends Error {
   /** The collector's stable error code (`replayed`, `rate_limited`, …), for `collector_error`. */
   readonly serverCode: string | undefined
 
-  constructor(code: VigilErrorCode, message: string, extra?: { status?: number; serverCode?: string; cause?: unknown }) {
+  constructor(code: VigilErrorCode, message: string, extra?: { status?: number | undefined; serverCode?: string | undefined; cause?: unknown }) {
     super(message)
     this.code = code
     this.status = extra?.status

@@ -22,7 +22,7 @@ export interface ResolvedOptions {
   telemetry: boolean
 }
 
-export const DEFAULT_TIMEOUT_MS = 5000
+const DEFAULT_TIMEOUT_MS = 5000
 
 /** Validates once, so the rest of the SDK works with a fully specified object. */
 export function resolveOptions(input: unknown, scriptUrl: string | undefined): ResolvedOptions {

@@ -2,6 +2,7 @@
  * The trusted path in a real Chromium: the demo shop obtains a token, the shop's
  * backend accepts it, and so do siteverify (once) and the built vigil/verify.
  */
+import type * as VerifySource from '../../verify/src/index'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page, Request } from 'playwright-core'
 import { launchChromium } from '../support/browser'
@@ -10,7 +11,7 @@ import type { CollectBody } from '@vigil-risk/core/protocol/schema'
 
 // The built artifact, as a merchant backend imports it (typed by its source).
 const DIST_VERIFY = '../../dist/verify/index.js'
-const { remoteJwks, verifyToken, accountHash } = (await import(DIST_VERIFY)) as typeof import('../../verify/src/index')
+const { remoteJwks, verifyToken, accountHash } = (await import(DIST_VERIFY)) as typeof VerifySource
 
 let collector: TestCollector
 let browser: Browser
@@ -95,7 +96,7 @@ describe('demo shop → collector → backend, in Chromium', () => {
 
   it('sends an account only as the salted hash the shop backend can recompute', async () => {
     const { page, collects } = await openShop()
-    const token = (await page.evaluate(`window.Vigil.init({ endpoint: location.origin, siteKey: 'demo' }).getToken('login', { account: ' Shopper@Example.COM ' })`)) as string
+    const token = await page.evaluate<string>(`window.Vigil.init({ endpoint: location.origin, siteKey: 'demo' }).getToken('login', { account: ' Shopper@Example.COM ' })`)
     const expected = accountHash('shopper@example.com', 'demo-secret', 'demo')
     expect(collects.at(-1)!.payload.account).toBe(expected)
     expect(JSON.stringify(collects.at(-1))).not.toMatch(/shopper/i)

@@ -28,7 +28,7 @@ function startProcess(argv: string[], env: Record<string, string>): Promise<CliC
   let out = ''
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString()
       const m = /Vigil collector on (http:\/\/\S+)/.exec(out)
       if (m) {
@@ -47,7 +47,7 @@ function startProcess(argv: string[], env: Record<string, string>): Promise<CliC
         })
       }
     })
-    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()))
     child.on('exit', (code) => reject(new Error(`collector exited with ${code}: ${out}`)))
   })
 }

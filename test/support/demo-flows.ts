@@ -19,7 +19,7 @@ export interface Answer {
 }
 
 /** Runs `act` on the shop page and returns the developer panel's row for the answer it produced. */
-export async function shopAction(page: Page, act: () => Promise<void>): Promise<Answer> {
+async function shopAction(page: Page, act: () => Promise<void>): Promise<Answer> {
   const before = Number((await page.getAttribute('#dev-log', 'data-count')) ?? 0)
   await act()
   await page.waitForFunction((n) => Number(document.getElementById('dev-log')!.dataset['count'] ?? 0) > n, before, { timeout: 20_000 })

@@ -237,11 +237,11 @@ export function fuzzRequests(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
       fc.option(fc.oneof(fc.constant(`Bearer ${ctx.secret}`), fc.constant('Bearer '), hostileString.filter((s) => /^[\x20-\x7e]*$/.test(s) && s.length < 4000).map((s) => `Bearer ${s}`), fc.constantFrom('Basic ZGVtbzpkZW1vLXNlY3JldA==', 'bearer demo-secret')), { freq: 2 }),
       fc.constantFrom('GET', 'GET', 'GET', 'HEAD'),
     )
-    .map(([path, query, auth, method]) => ({
+    .map(([path, query, auth, method]): FuzzRequest => ({
       kind: `get:${path}`,
       method,
       path: query.length > 0 ? `${path}?${query.map(([k, v]) => `${k}=${v}`).join('&')}` : path,
-      headers: (auth ? { authorization: auth } : {}) as Record<string, string>,
+      headers: auth ? { authorization: auth } : {},
     }))
 
   const oddPaths = fc
@@ -254,11 +254,11 @@ export function fuzzRequests(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
       ),
       fc.option(fc.record({ origin: fc.constantFrom('http://127.0.0.1:1', 'https://evil.example', 'null', 'http://localhost:3000', ''), method: fc.constantFrom('POST', 'GET', 'DELETE', 'X'), headers: fc.constantFrom('content-type', 'x-evil, authorization', '') })),
     )
-    .map(([method, path, cors]) => ({
+    .map(([method, path, cors]): FuzzRequest => ({
       kind: `path:${method}`,
       method,
       path: encodeURI(decodeURISafe(path)) === path ? path : path.replace(/[^\x21-\x7e]/g, (c) => encodeURIComponent(c)),
-      headers: (cors ? { origin: cors.origin, 'access-control-request-method': cors.method, 'access-control-request-headers': cors.headers } : {}) as Record<string, string>,
+      headers: cors ? { origin: cors.origin, 'access-control-request-method': cors.method, 'access-control-request-headers': cors.headers } : {},
     }))
 
   const weighted = (weight: number, arbitrary: fc.Arbitrary<FuzzRequest>) => ({ weight, arbitrary })

@@ -7,7 +7,7 @@ export interface Display {
   stop(): Promise<void>
 }
 
-export function hasXvfb(): boolean {
+function hasXvfb(): boolean {
   return spawnSync('sh', ['-c', 'command -v Xvfb'], { stdio: 'ignore' }).status === 0
 }
 

@@ -18,7 +18,7 @@ beforeAll(async () => {
   t = await makeTestApp()
   device = new TestDevice()
   const res = await t.app.inject({ method: 'POST', url: '/v1/collect', payload: device.body(await t.challenge()) })
-  token = (res.json() as { token: string }).token
+  token = (res.json<{ token: string }>()).token
   const jws = new TextDecoder().decode((await jose.compactDecrypt(token, deriveSealKey('demo-secret', 'demo'))).plaintext)
   claims = jose.decodeJwt(jws) as unknown as VerdictClaims
 })
@@ -52,7 +52,7 @@ describe('the token format', () => {
   it('verifies with the jose library alone, from docs/tokens.md (independent implementation)', async () => {
     const { plaintext, protectedHeader } = await jose.compactDecrypt(token, deriveSealKey('demo-secret', 'demo'))
     expect(protectedHeader).toEqual({ alg: 'dir', enc: 'A256GCM', cty: 'JWT', kid: 'demo' })
-    const jwks = jose.createLocalJWKSet(t.keyring.jwks as jose.JSONWebKeySet)
+    const jwks = jose.createLocalJWKSet(t.keyring.jwks)
     const { payload, protectedHeader: jwsHeader } = await jose.jwtVerify(new TextDecoder().decode(plaintext), jwks, {
       algorithms: ['EdDSA'],
       audience: 'demo',
@@ -152,14 +152,14 @@ describe('POST /v1/siteverify', () => {
     expect((await siteverify({ secret: OTHER_SITE.secret, token })).json()).toEqual({ success: false, errorCodes: ['invalid_secret'] })
     expect((await siteverify({ secret: 'demo-secret', token: 'nonsense' })).json()).toEqual({ success: false, errorCodes: ['malformed'] })
     const missing = await siteverify({ token })
-    expect([missing.statusCode, (missing.json() as { error: { code: string } }).error.code]).toEqual([400, 'bad_request'])
+    expect([missing.statusCode, (missing.json<{ error: { code: string } }>()).error.code]).toEqual([400, 'bad_request'])
   })
 
   it('refuses an expired token', async () => {
     const fresh = await makeTestApp()
     try {
       const res = await fresh.app.inject({ method: 'POST', url: '/v1/collect', payload: new TestDevice().body(await fresh.challenge()) })
-      const tok = (res.json() as { token: string }).token
+      const tok = (res.json<{ token: string }>()).token
       fresh.clock.advance(301_000)
       const out = await fresh.app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: 'demo-secret', token: tok } })
       expect(out.json()).toEqual({ success: false, errorCodes: ['expired'] })

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { createOnce, replaceFile } from './files'
 import type { Jwk, Jwks } from 'vigil/verify'
 
-export type KeyStatus = 'active' | 'retiring'
+type KeyStatus = 'active' | 'retiring'
 
 export interface StoredSigningKey {
   kid: string
@@ -56,7 +56,7 @@ function toSigningKey(stored: StoredSigningKey): SigningKey {
 }
 
 export const signingKeysPath = (dataDir: string): string => join(dataDir, 'keys', 'signing-keys.json')
-export const challengeKeyPath = (dataDir: string): string => join(dataDir, 'keys', 'challenge.key')
+const challengeKeyPath = (dataDir: string): string => join(dataDir, 'keys', 'challenge.key')
 
 export function parseSigningKeys(text: string): StoredSigningKey[] {
   const parsed = JSON.parse(text) as { keys?: StoredSigningKey[] }

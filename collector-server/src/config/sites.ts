@@ -49,7 +49,8 @@ interface OriginPattern {
   scheme: string
   host: string
   wildcardSubdomain: boolean
-  port: string | '*'
+  /** A port number, or '*' for any. */
+  port: string
 }
 
 const DEFAULT_PORT: Record<string, string> = { 'http:': '80', 'https:': '443' }
@@ -114,7 +115,7 @@ export function siteRegistry(configs: SiteConfig[]): SiteRegistry {
 
 export const sitesPath = (dataDir: string): string => join(dataDir, 'sites.json')
 
-export function parseSites(text: string): SiteConfig[] {
+function parseSites(text: string): SiteConfig[] {
   const parsed = JSON.parse(text) as { sites?: SiteConfig[] }
   if (!Array.isArray(parsed.sites)) throw new Error('sites.json: "sites" must be an array')
   return parsed.sites

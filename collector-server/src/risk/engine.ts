@@ -38,7 +38,7 @@ export interface Thresholds {
   deny: number
 }
 
-export const DEFAULT_THRESHOLDS: Thresholds = { review: 0.3, deny: 0.7 }
+const DEFAULT_THRESHOLDS: Thresholds = { review: 0.3, deny: 0.7 }
 
 export interface Assessment {
   score: number

@@ -3,7 +3,7 @@
  * the signals, interaction from the behaviour trace, the attestation's status. The
  * engine (engine.ts) turns the reasons into a score and verdict.
  */
-import { runDetectors, type Detection, type Environment, type Signals } from '@vigil-risk/core/detectors'
+import { runDetectors, type Detection, type Environment } from '@vigil-risk/core/detectors'
 import { expandTrace, TraceFormatError, type TraceEvent } from '@vigil-risk/core/protocol/trace'
 import type { CollectPayload } from '@vigil-risk/core/protocol/schema'
 import type { ReasonCode } from '@vigil-risk/core/protocol/reasons'
@@ -19,7 +19,7 @@ export interface Evaluation {
   interaction: InteractionSummary
 }
 
-export interface InteractionSummary {
+interface InteractionSummary {
   events: number
   pointer: number
   keys: number
@@ -29,7 +29,7 @@ export interface InteractionSummary {
 
 const INTERACTIVE = new Set(['mousedown', 'click', 'touchstart', 'keydown', 'wheel'])
 
-export function summariseInteraction(events: readonly TraceEvent[]): InteractionSummary {
+function summariseInteraction(events: readonly TraceEvent[]): InteractionSummary {
   const s: InteractionSummary = { events: events.length, pointer: 0, keys: 0, touches: 0, scrolls: 0 }
   for (const e of events) {
     if (e.type.startsWith('mouse') || e.type === 'click') s.pointer++
@@ -41,7 +41,7 @@ export function summariseInteraction(events: readonly TraceEvent[]): Interaction
 }
 
 export async function evaluatePayload(payload: CollectPayload, verifiers: Readonly<Record<string, AttestationVerifier>>): Promise<Evaluation> {
-  const { environment, detections } = runDetectors(payload.signals as Signals)
+  const { environment, detections } = runDetectors(payload.signals)
   let events: TraceEvent[] = []
   if (payload.behavior) {
     try {

@@ -54,7 +54,7 @@ export interface SitePolicy {
   weights: Partial<Record<ReasonCode, number>>
 }
 
-export const DEFAULT_LIMITS: Limits = {
+const DEFAULT_LIMITS: Limits = {
   accountsPerDevice: 3,
   accountsPerFingerprint: 4,
   devicesPerFingerprint: 5,

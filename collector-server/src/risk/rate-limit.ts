@@ -7,7 +7,7 @@ import { CollectorError } from '../errors'
 import { timed } from '../metrics'
 import type { AppContext } from '../context'
 
-export const RATE_WINDOW_MS = 60_000
+const RATE_WINDOW_MS = 60_000
 
 export async function enforceRateLimit(ctx: AppContext, key: string, max: number): Promise<void> {
   const at = ctx.clock.now()

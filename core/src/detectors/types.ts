@@ -1,5 +1,5 @@
 import type { ReasonCode } from '../protocol/reasons'
-import type { Component, SignalComponents, SignalName, SignalValues } from '../protocol/signals'
+import type { SignalComponents, SignalName, SignalValues } from '../protocol/signals'
 
 /** What one detector concluded: a reason code, the detector's name, and a short why. */
 export interface Detection {
@@ -31,6 +31,6 @@ export interface Environment {
 
 /** A signal's value, or undefined when it failed or is missing. */
 export function valueOf<K extends SignalName>(signals: Signals, name: K): SignalValues[K] | undefined {
-  const component = signals[name] as Component<SignalValues[K]> | undefined
+  const component = signals[name]
   return component && typeof component === 'object' && 'value' in component ? component.value : undefined
 }

@@ -44,7 +44,7 @@ describe('canonicalize', () => {
         const once = canonicalize(value)
         expect(canonicalize(JSON.parse(once))).toBe(once)
         expect(JSON.parse(once)).toEqual(JSON.parse(JSON.stringify(value)))
-        const shuffled = JSON.parse(JSON.stringify(value), (_k, v: unknown) =>
+        const shuffled: unknown = JSON.parse(JSON.stringify(value), (_k, v: unknown) =>
           v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v,
         )
         expect(canonicalize(shuffled)).toBe(once)

@@ -9,9 +9,9 @@
 import { EVENT_TYPES, KEY_TYPES, TYPE_CODE } from '@vigil-risk/core/protocol/trace'
 import type { CompactTrace } from '@vigil-risk/core/protocol/schema'
 
-export const RING_CAPACITY = 2048
+const RING_CAPACITY = 2048
 
-export interface BehaviorSummary {
+interface BehaviorSummary {
   /** Trusted events seen, per EVENT_TYPES index, since recording started. */
   counts: number[]
   /** Untrusted (script-dispatched) events, per EVENT_TYPES index. */

@@ -20,7 +20,7 @@ function withTimeout<T>(promise: Promise<T>): Promise<T> {
     const timer = setTimeout(() => reject(new Error('IndexedDB timed out')), OP_TIMEOUT_MS)
     promise.then(
       (v) => { clearTimeout(timer); resolve(v) },
-      (e: unknown) => { clearTimeout(timer); reject(e) },
+      (e: unknown) => { clearTimeout(timer); reject(e instanceof Error ? e : new Error(String(e))) },
     )
   })
 }

@@ -17,7 +17,7 @@ export async function generateWebCryptoKey(): Promise<{ privateKey: CryptoKey; p
   const s = subtle()
   if (!s) return null
   try {
-    const pair = (await s.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])) as CryptoKeyPair
+    const pair = (await s.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']))
     const raw = new Uint8Array(await s.exportKey('raw', pair.publicKey))
     if (raw.length !== 32 || pair.privateKey.extractable) return null
     return { privateKey: pair.privateKey, publicKey: raw }

@@ -9,14 +9,14 @@
  * can be skipped by, the page.
  */
 import { getPermissions } from './permissions'
-import { getWorker } from './worker'
+import { type getWorker } from './worker'
 import { getWebDriver } from './webdriver'
 import { getUserAgent } from './user-agent'
 import { getHardware } from './hardware'
 import { getScreen } from './screen'
 import { getPlugins } from './plugins'
 import { getTimezone } from './timezone'
-import { getCdp, getCallStackMarkers } from './cdp'
+import { getCdp, type getCallStackMarkers } from './cdp'
 import { getAutomationGlobals } from './automation-globals'
 import { getLies } from './lies'
 import { getEnvironment } from './environment'
@@ -55,6 +55,7 @@ type Sources = typeof signals & typeof tokenSignals & { worker: typeof getWorker
 type Produced = { [K in keyof Sources]: Awaited<ReturnType<Sources[K]>> }
 type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
 type Assert<T extends true> = T
+/** @public A compile-time check; nothing imports it. */
 export type RegistryMatchesProtocol = Assert<Exactly<Produced, SignalValues>>
 
 export type SignalComponents = ProtocolComponents

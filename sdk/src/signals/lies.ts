@@ -39,6 +39,7 @@ function describe(group: Group, owner: unknown, ownerName: string, props: string
     const descriptor = Object.getOwnPropertyDescriptor(owner, prop)
     if (!descriptor) continue
     if (descriptor.get) {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with explicit receivers only
       out.push({ group, name: `${ownerName}.${prop}`, fn: descriptor.get, kind: 'get', throwsOnBadReceiver })
     } else if (typeof descriptor.value === 'function') {
       out.push({ group, name: `${ownerName}.${prop}`, fn: descriptor.value as () => unknown, kind: 'method', throwsOnBadReceiver })
@@ -90,7 +91,7 @@ function firstFrameSource(stack: string | undefined): string | null {
 function check(target: Target, here: string | null, v8: boolean, lies: string[]): void {
   const label = `${target.group}:${target.name}`
   const fn = target.fn
-  let source = ''
+  let source: string
   try {
     source = Function.prototype.toString.call(fn)
   } catch {
@@ -137,7 +138,7 @@ export async function getLies(): Promise<LiesSignal> {
     try {
       check(target, here, v8, lies)
     } finally {
-      if (v8) errorCtor.stackTraceLimit = limit
+      if (v8) errorCtor.stackTraceLimit = limit ?? 10
     }
   })
   windowData(lies)

@@ -9,7 +9,7 @@ export async function getPermissions(): Promise<PermissionsSignal> {
   let query: string | null = null
   if (navigator.permissions?.query) {
     try {
-      query = (await navigator.permissions.query({ name: 'notifications' as PermissionName })).state
+      query = (await navigator.permissions.query({ name: 'notifications' })).state
     } catch {
       // Some browsers do not know this permission name: nothing to compare.
     }

@@ -14,19 +14,19 @@ function workerMain(): void {
   let webglVendor: string | null = null
   let webglRenderer: string | null = null
   try {
-    const gl = new OffscreenCanvas(1, 1).getContext('webgl') as WebGLRenderingContext | null
+    const gl = new OffscreenCanvas(1, 1).getContext('webgl')
     const info = gl && gl.getExtension('WEBGL_debug_renderer_info')
     if (gl && info) {
       webglVendor = String(gl.getParameter(info.UNMASKED_VENDOR_WEBGL))
       webglRenderer = String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL))
     }
-  } catch (e) {
+  } catch {
     // No OffscreenCanvas WebGL in this browser.
   }
   let zone: string | null = null
   try {
     zone = Intl.DateTimeFormat().resolvedOptions().timeZone
-  } catch (e) {
+  } catch {
     // Intl missing.
   }
   const date = new Date()
