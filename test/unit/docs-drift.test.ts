@@ -6,7 +6,12 @@
 import { describe, expect, it } from 'vitest'
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { ERRORS } from '../../collector-server/src/errors'
+import { openSqliteStore } from '../../collector-server/src/stores/sqlite/index'
 import { MAX_COLLECT_BYTES } from '@vigil-risk/core/protocol/payload'
 
 const TOP = ['core', 'sdk', 'collector-server', 'verify', 'demo', 'model', 'test', 'bench', 'docs', 'scripts', 'bin', '.ci']
@@ -56,6 +61,17 @@ describe('docs and comments', () => {
     for (const dir of listed) expect(existsSync(dir), dir).toBe(true)
     const top = new Set(trackedFiles().filter((f) => f.includes('/') && !f.startsWith('.')).map((f) => f.split('/')[0]!))
     expect([...top].sort()).toEqual([...new Set(listed.map((d) => d.split('/')[0]!))].sort())
+  })
+
+  it("docs/operations.md's schema table lists every SQLite table", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'vigil-schema-')), 'vigil.db')
+    await openSqliteStore({ path }).close()
+    const db = new Database(path, { readonly: true })
+    const tables = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all().map((r) => r.name)
+    db.close()
+    const doc = readFileSync('docs/operations.md', 'utf8')
+    const section = doc.slice(doc.indexOf('## The embedded store'), doc.indexOf('## Several instances'))
+    expect([...section.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]!).sort()).toEqual(tables)
   })
 
   it('state the body limit the collector enforces', () => {
