@@ -6,6 +6,7 @@ import { mintChallenge } from '../verify/challenge'
 import type { AppContext } from '../context'
 import { enforceRateLimit } from '../risk/rate-limit'
 import { refuseForeignOrigin } from './cors'
+import { clientBucket } from '../net/ip'
 
 export const challengeRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.get(
@@ -21,7 +22,7 @@ export const challengeRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = a
       const site = ctx.sites().get(request.query.siteKey)
       if (!site) throw new CollectorError('unknown_site')
       refuseForeignOrigin(request, site)
-      await enforceRateLimit(ctx, `${site.siteKey}:ip:${request.ip}`, site.policy.rateLimits.ipPerMinute)
+      await enforceRateLimit(ctx, `${site.siteKey}:ip:${clientBucket(request.ip)}`, site.policy.rateLimits.ipPerMinute)
       const { challenge, expiresAt } = mintChallenge(ctx.keyring().challengeKey, site.siteKey, ctx.clock.now())
       reply.header('cache-control', 'no-store')
       return { challenge, expiresAt, siteKey: site.siteKey, accountSalt: site.accountSalt }

@@ -20,6 +20,7 @@ import { enforceRateLimit } from '../risk/rate-limit'
 import { timed } from '../metrics'
 import { checkOrigin } from './cors'
 import type { AppContext } from '../context'
+import { clientBucket } from '../net/ip'
 
 export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   const { store, metrics, clock } = ctx
@@ -49,7 +50,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
       const site = ctx.sites().get(payload.siteKey)
       if (!site) throw new CollectorError('unknown_site')
       const hostname = checkOrigin(request, site, payload.hostname)
-      await enforceRateLimit(ctx, `${site.siteKey}:ip:${request.ip}`, site.policy.rateLimits.ipPerMinute)
+      await enforceRateLimit(ctx, `${site.siteKey}:ip:${clientBucket(request.ip)}`, site.policy.rateLimits.ipPerMinute)
 
       const keyring = ctx.keyring() // one keyring for the whole request, even across a reload
       const challenge = openChallenge(keyring.challengeKey, payload.challenge)

@@ -14,6 +14,7 @@ import type { Site } from '../config/sites'
 import type { SiteverifyErrorCode } from '../stores/types'
 import { enforceRateLimit } from '../risk/rate-limit'
 import { DEFAULT_RATE_LIMITS } from '../risk/policy'
+import { clientBucket } from '../net/ip'
 
 export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   const { metrics } = ctx
@@ -36,7 +37,7 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
     },
     async (request, reply) => {
       reply.header('cache-control', 'no-store')
-      await enforceRateLimit(ctx, `siteverify:ip:${request.ip}`, DEFAULT_RATE_LIMITS.siteverifyPerMinute)
+      await enforceRateLimit(ctx, `siteverify:ip:${clientBucket(request.ip)}`, DEFAULT_RATE_LIMITS.siteverifyPerMinute)
       const { secret, token } = request.body
       const siteKey = sealedSiteKey(token)
       if (siteKey === undefined) return failure('malformed')

@@ -13,6 +13,7 @@ import { TelemetryResponse } from '../schemas'
 import type { AppContext } from '../context'
 import { enforceRateLimit } from '../risk/rate-limit'
 import { refuseForeignOrigin } from './cors'
+import { clientBucket } from '../net/ip'
 
 export const telemetryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.post(
@@ -30,7 +31,7 @@ export const telemetryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = a
       const site = ctx.sites().get(siteKey)
       if (!site) throw new CollectorError('unknown_site')
       refuseForeignOrigin(request, site)
-      await enforceRateLimit(ctx, `${site.siteKey}:telemetry:ip:${request.ip}`, site.policy.rateLimits.ipPerMinute)
+      await enforceRateLimit(ctx, `${site.siteKey}:telemetry:ip:${clientBucket(request.ip)}`, site.policy.rateLimits.ipPerMinute)
       for (const r of reports) ctx.metrics.sdkFailures.inc({ code: r.code })
       if (dropped > 0) ctx.metrics.sdkFailuresDropped.inc(dropped)
       return reply.code(202).send({ accepted: reports.length })

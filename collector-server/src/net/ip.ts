@@ -1,0 +1,31 @@
+/**
+ * Client addresses as the collector groups them. One IPv6 client usually holds a whole
+ * /64 (SLAAC, privacy addresses), so anything keyed per client uses the /64: otherwise a
+ * single host gets 2^64 rate-limit buckets. An IPv4 client is its address.
+ */
+import { isIPv4, isIPv6 } from 'node:net'
+
+/** The key for per-client limits: the IPv4 address, or the IPv6 /64 (`2001:db8:1:2::/64`). */
+export function clientBucket(ip: string): string {
+  const v4 = mappedV4(ip)
+  if (v4) return v4
+  return isIPv6(ip) ? `${v6Prefix64(ip)}/64` : ip
+}
+
+/** An IPv4 address, also when written as an IPv4-mapped IPv6 address (::ffff:1.2.3.4). */
+function mappedV4(ip: string): string | null {
+  if (isIPv4(ip)) return ip
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)
+  return m && isIPv4(m[1]!) ? m[1]! : null
+}
+
+/** The first four groups of an IPv6 address, expanded and lower-cased: `2001:db8:0:1::`. */
+function v6Prefix64(ip: string): string {
+  const address = ip.split('%')[0]!.toLowerCase()
+  const [head, tail] = address.includes('::') ? address.split('::') as [string, string] : [address, '']
+  const left = head ? head.split(':') : []
+  const right = tail ? tail.split(':') : []
+  // An embedded IPv4 tail (::ffff:… already handled) counts as two groups.
+  const groups = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+  return `${groups.slice(0, 4).map((g) => (Number.parseInt(g, 16) || 0).toString(16)).join(':')}::`
+}
