@@ -35,9 +35,11 @@ const PURGE_EVERY_MS = 30_000
 export function openSqliteStore(options: SqliteOptions): Store {
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true })
   const db = new Database(options.path)
+  // First: switching a new file to WAL takes an exclusive lock, and a second collector
+  // starting at the same moment must wait for it rather than fail with SQLITE_BUSY.
+  db.pragma('busy_timeout = 5000')
   db.pragma('journal_mode = WAL')
   db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`)
-  db.pragma('busy_timeout = 5000')
   migrate(db)
 
   const batch = new GroupCommit(db)
