@@ -3,9 +3,6 @@
  * queries). What the SDK sends and receives is core/src/protocol/schema.ts.
  */
 import Type from 'typebox'
-import { SiteKey } from '@vigil-risk/core/protocol/schema'
-
-export const SiteKeyQuery = Type.Object({ siteKey: SiteKey })
 
 export const SiteverifyBody = Type.Object({
   secret: Type.String({ minLength: 1, maxLength: 256 }),

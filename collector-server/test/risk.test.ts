@@ -3,17 +3,17 @@
  * each scenario must end in the reason that names it, and only once its limit is reached.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { makeTestApp, STORE_KINDS, type TestApp } from '../../test/support/app'
+import { LIGHT_DEMO_SITE, makeTestApp, STORE_KINDS, type TestApp } from '../../test/support/app'
 import { TestDevice } from '../../test/support/device'
 import { DEMO_SITE, siteRegistry } from '../src/config/sites'
 import { accountHash } from '../../verify/src/index'
 
-const TIGHT = { siteKey: 'tight', secret: 'tight-secret-123', origins: ['http://127.0.0.1:*'], policy: { rateLimits: { devicePerMinute: 3, ipPerMinute: 8 } } }
+const TIGHT = { siteKey: 'tight', secret: 'tight-secret-123', origins: ['http://127.0.0.1:*'], policy: { rateLimits: { devicePerMinute: 3, ipPerMinute: 8 }, proofOfWork: { newDevice: 10 } } }
 
 describe.each(STORE_KINDS)('risk areas on %s', (kind) => {
   let t: TestApp
   beforeEach(async () => {
-    t = await makeTestApp({ store: kind, sites: siteRegistry([DEMO_SITE, TIGHT]) })
+    t = await makeTestApp({ store: kind, sites: siteRegistry([LIGHT_DEMO_SITE, TIGHT]) })
   })
   afterEach(async () => {
     await t.close()
@@ -30,7 +30,7 @@ describe.each(STORE_KINDS)('risk areas on %s', (kind) => {
 
   /** One token for this device/account/fingerprint; returns the verdict siteverify reports. */
   async function act({ device, action = 'login', account, visitorId, ip = '203.0.113.7', siteKey = 'demo' }: Act) {
-    const ch = await t.app.inject({ url: `/v1/challenge?siteKey=${siteKey}`, remoteAddress: ip })
+    const ch = await t.app.inject({ url: `/v1/challenge?siteKey=${siteKey}&device=${device.id}`, remoteAddress: ip })
     if (ch.statusCode !== 200) return { status: ch.statusCode, code: (ch.json<{ error: { code: string } }>()).error.code, headers: ch.headers, reasons: [] as string[], verdict: '' }
     const challenge = (ch.json<{ challenge: string }>()).challenge
     const body = device.body(challenge, {

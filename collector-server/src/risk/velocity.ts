@@ -11,8 +11,11 @@
  *  brushing       orders from several linked accounts (same device or fingerprint) in an hour
  *  velocity       too many tokens for one device or one account in a minute
  *  new_device     an account that has been on several devices shows up on another one
+ *  key_churn      many new device keys from one network (IPv4 /24, IPv6 /64) in 10 minutes
+ *  replayed_behavior  the same pointer trace (replay.ts) from another device within a day
  */
 import type { ReasonCode } from '@vigil-risk/core/protocol/reasons'
+import { networkOf } from '../net/ip'
 import type { CollectEvent, LinkObservation, LinkStore } from '../stores/types'
 import type { ActionPolicy, Limits } from './policy'
 
@@ -37,6 +40,11 @@ const LINKS = {
   incentiveAccountsPerFingerprint7d: { relation: 'inc:fp', windowMs: WEEK },
   orderAccountsPerDevice1h: { relation: 'ord:dev', windowMs: HOUR },
   orderAccountsPerFingerprint1h: { relation: 'ord:fp', windowMs: HOUR },
+  newDevicesPerNetwork10m: { relation: 'newdev:net', windowMs: 10 * MINUTE },
+  /** Devices that sent a trace with this sketch key; a trace has several keys: the count is the largest. */
+  devicesPerTrace24h: { relation: 'dev:trace', windowMs: DAY },
+  /** Denied tokens per network: makes the next challenges from it harder (difficulty.ts). */
+  deniesPerNetwork1h: { relation: 'deny:net', windowMs: HOUR },
 } as const
 
 type CountName = keyof typeof LINKS
@@ -55,6 +63,8 @@ export interface VelocityInput extends Pick<CollectEvent, 'at' | 'siteKey' | 'ac
   eventId: string
   /** True when this collect is the device's first sighting. */
   firstSighting: boolean
+  /** The pointer trace's sketch keys (replay.ts). */
+  traceKeys: readonly string[]
 }
 
 export interface VelocityResult {
@@ -66,6 +76,8 @@ export interface VelocityResult {
 function sightings(input: VelocityInput, action: ActionPolicy): Array<[CountName, string, string]> {
   const { deviceId, visitorId, account, ip, eventId } = input
   const out: Array<[CountName, string, string]> = [['eventsPerDevice1m', deviceId, eventId]]
+  if (input.firstSighting) out.push(['newDevicesPerNetwork10m', networkOf(ip), deviceId])
+  for (const key of input.traceKeys) out.push(['devicesPerTrace24h', key, deviceId])
   if (visitorId) out.push(['devicesPerFingerprint24h', visitorId, deviceId])
   if (!account) return out
   out.push(['accountsPerDevice24h', deviceId, account], ['devicesPerAccount7d', account, deviceId], ['accountsPerIp1h', ip, account], ['eventsPerAccount1m', account, eventId])
@@ -93,6 +105,8 @@ function velocityReasons(counts: Counts, limits: Limits, firstSighting: boolean)
   if (c('orderAccountsPerDevice1h') >= limits.orderAccountsPerDevice || c('orderAccountsPerFingerprint1h') >= limits.orderAccountsPerDevice) reasons.push('brushing')
   if (c('eventsPerDevice1m') >= limits.actionsPerMinute || c('eventsPerAccount1m') >= limits.actionsPerMinute) reasons.push('velocity')
   if (firstSighting && c('devicesPerAccount7d') >= limits.devicesPerAccount) reasons.push('new_device')
+  if (c('newDevicesPerNetwork10m') >= limits.newDevicesPerNetwork) reasons.push('key_churn')
+  if (c('devicesPerTrace24h') >= 2) reasons.push('replayed_behavior')
   return reasons
 }
 
@@ -101,6 +115,16 @@ export async function assessVelocity(links: LinkStore, input: VelocityInput, act
   const observations: LinkObservation[] = seen.map(([count, key, member]) => ({ kind: linkKind(input.siteKey, count, input.action), key, member, windowMs: LINKS[count].windowMs }))
   const values = await links.observe(observations, input.at)
   const counts: Counts = {}
-  seen.forEach(([count], i) => (counts[count] = values[i]!))
+  seen.forEach(([count], i) => (counts[count] = Math.max(counts[count] ?? 0, values[i]!)))
   return { counts, reasons: velocityReasons(counts, limits, input.firstSighting) }
+}
+
+/** Records a denied token against the client's network. */
+export async function recordDenial(links: LinkStore, siteKey: string, ip: string, eventId: string, at: number): Promise<void> {
+  await links.observe([{ kind: linkKind(siteKey, 'deniesPerNetwork1h', ''), key: networkOf(ip), member: eventId, windowMs: LINKS.deniesPerNetwork1h.windowMs }], at)
+}
+
+/** Denied tokens from the client's network in the last hour. */
+export function recentDenials(links: LinkStore, siteKey: string, ip: string, at: number): Promise<number> {
+  return links.count(linkKind(siteKey, 'deniesPerNetwork1h', ''), networkOf(ip), LINKS.deniesPerNetwork1h.windowMs, at)
 }

@@ -19,6 +19,7 @@ export function sqliteLinks({ db, batch }: Sqlite): LinkStore & { purge(t: numbe
   )
   return {
     observe: unavailable((observations: readonly LinkObservation[], at: number) => batch.run(() => observe(observations, at))),
+    count: unavailable((kind: string, key: string, windowMs: number, at: number) => count.get(kind, key, at - windowMs)!.n),
     purge: (t) => void purge.run(t - LINK_RETENTION_MS),
   }
 }
