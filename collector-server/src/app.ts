@@ -43,6 +43,8 @@ export interface BuildAppOptions {
   /** Register extra routes (the demo shop) inside the app. */
   plugins?: Array<(app: FastifyInstance, ctx: AppContext) => Promise<void>>
   metrics?: Metrics
+  /** The bearer token that reads /metrics on this app's port; without one, nothing reads it here (--metrics-port serves it apart). */
+  metricsToken?: string
   /** Verifiers for native platform attestations, by kind (`play_integrity`, `app_attest`). */
   attestationVerifiers?: Record<string, AttestationVerifier>
 }
@@ -140,7 +142,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   void app.register(challengeRoutes, { ctx })
   void app.register(collectRoutes, { ctx })
   void app.register(siteverifyRoutes, { ctx })
-  void app.register(metaRoutes, { ctx })
+  void app.register(metaRoutes, { ctx, metricsToken: options.metricsToken })
   void app.register(statsRoutes, { ctx })
   void app.register(telemetryRoutes, { ctx })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())

@@ -2,11 +2,12 @@
  * vigil-collector — run the collector, or manage its signing keys.
  *
  *   vigil-collector [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--store sqlite:./data/vigil.db | redis://127.0.0.1:6379]
- *                   [--sites ./sites.json] [--demo] [--trust-proxy]
+ *                   [--sites ./sites.json] [--demo] [--trust-proxy] [--metrics-port 9464] [--metrics-host 127.0.0.1]
  *   vigil-collector keys list|rotate [--data-dir ./data]
  *   vigil-collector keys retire <kid> [--data-dir ./data]
  *
- * Environment: PORT, HOST, VIGIL_DATA_DIR, VIGIL_STORE, VIGIL_LOG_LEVEL (default info).
+ * Environment: PORT, HOST, VIGIL_DATA_DIR, VIGIL_STORE, VIGIL_METRICS_PORT, VIGIL_METRICS_TOKEN,
+ * VIGIL_LOG_LEVEL (default info).
  */
 import { parseArgs } from 'node:util'
 import { readFileSync } from 'node:fs'
@@ -14,6 +15,7 @@ import { startServer, type RunningServer, type ServerOptions } from './server'
 import { loadKeyring, parseSigningKeys, retireSigningKey, rotateSigningKey, signingKeysPath } from './config/keyring'
 
 const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--sites FILE] [--demo] [--trust-proxy]
+                       [--metrics-port N] [--metrics-host H]
        vigil-collector keys list|rotate [--data-dir DIR]
        vigil-collector keys retire KID [--data-dir DIR]`
 
@@ -57,6 +59,8 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
       sites: { type: 'string' },
       demo: { type: 'boolean', default: false },
       'trust-proxy': { type: 'boolean', default: false },
+      'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -76,11 +80,15 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad port: ${values.port ?? process.env['PORT']}`)
   const level = process.env['VIGIL_LOG_LEVEL'] ?? 'info'
   const store = values.store ?? process.env['VIGIL_STORE']
+  const metricsPortText = values['metrics-port'] ?? process.env['VIGIL_METRICS_PORT']
+  const metricsPort = metricsPortText === undefined ? undefined : Number(metricsPortText)
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw new Error(`bad metrics port: ${metricsPortText}`)
   const server = await startServer({
     port,
     host: values.host ?? process.env['HOST'] ?? '127.0.0.1',
     dataDir,
     ...(store ? { store } : {}),
+    ...(metricsPort !== undefined ? { metricsPort, metricsHost: values['metrics-host'] ?? '127.0.0.1' } : {}),
     ...(values.sites ? { sitesFile: values.sites } : {}),
     trustProxy: values['trust-proxy'],
     logger: { level, redact: ['req.headers.authorization', 'req.headers.cookie'] },
@@ -89,7 +97,8 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
   const lines = [`Vigil collector on ${server.url} (store: ${server.store.kind})`, ...(extras.onListening?.(server) ?? [])]
   lines.push(`  SDK         ${server.url}/sdk/vigil.min.js`)
   lines.push(`  dashboard   ${server.url}/dashboard${values.demo ? '  (site key demo, secret demo-secret)' : ''}`)
-  lines.push(`  JWKS        ${server.url}/.well-known/jwks.json`, `  metrics     ${server.url}/metrics`)
+  lines.push(`  JWKS        ${server.url}/.well-known/jwks.json`)
+  lines.push(server.metricsUrl ? `  metrics     ${server.metricsUrl}/metrics` : `  metrics     ${server.url}/metrics  (Authorization: Bearer <${process.env['VIGIL_METRICS_TOKEN'] ? 'VIGIL_METRICS_TOKEN' : `${dataDir}/keys/metrics.token`}>)`)
   console.log(lines.join('\n'))
 
   let stopping = false

@@ -4,8 +4,11 @@
  */
 import { resolve } from 'node:path'
 import { unwatchFile, watchFile } from 'node:fs'
-import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { buildApp, type BuildAppOptions } from './app'
+import { createMetrics } from './metrics'
+import { loadMetricsToken } from './config/metrics-token'
+import { registerMetrics } from './routes/meta'
 import { loadKeyring, signingKeysPath, type Keyring } from './config/keyring'
 import { loadSites, sitesPath, type SiteRegistry } from './config/sites'
 import { openStore } from './stores/index'
@@ -29,13 +32,25 @@ export interface ServerOptions {
   plugins?: BuildAppOptions['plugins']
   sdkDir?: BuildAppOptions['sdkDir']
   attestationVerifiers?: BuildAppOptions['attestationVerifiers']
+  /** Serve /metrics without credentials on this port of its own (0: a free one), besides the token-protected public route. */
+  metricsPort?: number
+  /** Where that listener binds (default 127.0.0.1: keep it off the public network). */
+  metricsHost?: string
 }
 
 export interface RunningServer {
   app: FastifyInstance
   store: Store
   url: string
+  /** The metrics-only listener's URL, when --metrics-port started one. */
+  metricsUrl: string | null
   close(): Promise<void>
+}
+
+const urlOf = (app: FastifyInstance, host: string): string => {
+  const address = app.server.address()
+  const port = typeof address === 'object' && address ? address.port : 0
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
@@ -45,7 +60,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let keyring: Keyring = loadKeyring(dataDir)
   let sites: SiteRegistry = loadSites(dataDir, options.sitesFile)
   const store = await openStore(options.store, dataDir, options.clock ? () => options.clock!.now() : undefined)
+  const metrics = createMetrics()
   const app = buildApp({
+    metrics,
+    metricsToken: loadMetricsToken(dataDir),
     store,
     keyring: () => keyring,
     sites: () => sites,
@@ -56,9 +74,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.sdkDir !== undefined ? { sdkDir: options.sdkDir } : {}),
     ...(options.attestationVerifiers ? { attestationVerifiers: options.attestationVerifiers } : {}),
   })
+  let metricsApp: FastifyInstance | null = null
   try {
     await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' })
+    if (options.metricsPort !== undefined) {
+      metricsApp = Fastify({ logger: false })
+      registerMetrics(metricsApp, metrics, null)
+      await metricsApp.listen({ port: options.metricsPort, host: options.metricsHost ?? '127.0.0.1' })
+    }
   } catch (err) {
+    await app.close()
+    await metricsApp?.close()
     await store.close()
     throw err
   }
@@ -77,20 +103,19 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   watchFile(keysFile, { interval: 1000 }, () => reload(keysFile, () => (keyring = loadKeyring(dataDir))))
   watchFile(sitesFile, { interval: 1000 }, () => reload(sitesFile, () => (sites = loadSites(dataDir, options.sitesFile))))
 
-  const address = app.server.address()
-  const port = typeof address === 'object' && address ? address.port : options.port
-  const host = options.host ?? '127.0.0.1'
   let closed = false
   return {
     app,
     store,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: urlOf(app, options.host ?? '127.0.0.1'),
+    metricsUrl: metricsApp ? urlOf(metricsApp, options.metricsHost ?? '127.0.0.1') : null,
     async close() {
       if (closed) return
       closed = true
       unwatchFile(keysFile)
       unwatchFile(sitesFile)
       await app.close()
+      await metricsApp?.close()
       await store.close()
     },
   }
