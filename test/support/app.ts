@@ -15,12 +15,23 @@ import { randomBytes } from 'node:crypto'
 
 export const OTHER_SITE = { siteKey: 'other', secret: 'other-secret-123', origins: ['https://other.example'] }
 
+/**
+ * The demo site with light proof of work for new devices (10 bits instead of 18): route
+ * tests sign many payloads in Node. Tests of the work itself set their own policy.
+ */
+/** The bearer token test apps read /metrics with. */
+export const METRICS_TOKEN = 'test-metrics-token-0123456789'
+
+export const LIGHT_DEMO_SITE = { ...DEMO_SITE, policy: { proofOfWork: { newDevice: 10 } } }
+
 export interface TestApp {
   app: FastifyInstance
   store: Store
   keyring: Keyring
   sites: SiteRegistry
   clock: { now(): number; advance(ms: number): void }
+  /** GET /metrics with the app's metrics token. */
+  metrics(): Promise<string>
   close(): Promise<void>
   challenge(siteKey?: string, origin?: string): Promise<string>
 }
@@ -41,8 +52,8 @@ export async function makeTestApp(options: { keyring?: Keyring; store?: StoreKin
   const clock = { now: () => t, advance: (ms: number) => void (t += ms) }
   const store = await makeTestStore(options.store ?? 'sqlite', clock.now, dir)
   const keyring = options.keyring ?? keyringFrom([generateSigningKey()], randomBytes(32))
-  const sites = options.sites ?? siteRegistry([DEMO_SITE, OTHER_SITE])
-  const app = buildApp({ store, keyring, sites, clock, sdkDir: false, metrics: createMetrics({ defaultMetrics: false }) })
+  const sites = options.sites ?? siteRegistry([LIGHT_DEMO_SITE, OTHER_SITE])
+  const app = buildApp({ store, keyring, sites, clock, sdkDir: false, metrics: createMetrics({ defaultMetrics: false }), metricsToken: METRICS_TOKEN })
   await app.ready()
   return {
     app,
@@ -55,10 +66,13 @@ export async function makeTestApp(options: { keyring?: Keyring; store?: StoreKin
       await store.close()
       rmSync(dir, { recursive: true, force: true })
     },
+    async metrics() {
+      return (await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).body
+    },
     async challenge(siteKey = 'demo', origin?: string) {
       const res = await app.inject({ method: 'GET', url: `/v1/challenge?siteKey=${siteKey}`, headers: origin ? { origin } : {} })
       if (res.statusCode !== 200) throw new Error(`challenge: ${res.statusCode} ${res.body}`)
-      return (res.json<{ challenge: string }>()).challenge
+      return res.json<{ challenge: string }>().challenge
     },
   }
 }
