@@ -2,18 +2,19 @@
  * vigil-collector — run the collector, or manage its signing keys.
  *
  *   vigil-collector [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--store sqlite:./data/vigil.db | redis://127.0.0.1:6379]
- *                   [--sites ./sites.json] [--demo] [--trust-proxy]
+ *                   [--sites ./sites.json] [--demo] [--trust-proxy HOPS|CIDR,…]
  *   vigil-collector keys list|rotate [--data-dir ./data]
  *   vigil-collector keys retire <kid> [--data-dir ./data]
  *
- * Environment: PORT, HOST, VIGIL_DATA_DIR, VIGIL_STORE, VIGIL_LOG_LEVEL (default info).
+ * Environment: PORT, HOST, VIGIL_DATA_DIR, VIGIL_STORE, VIGIL_TRUST_PROXY, VIGIL_LOG_LEVEL (default info).
  */
 import { parseArgs } from 'node:util'
 import { readFileSync } from 'node:fs'
 import { startServer, type RunningServer, type ServerOptions } from './server'
+import { parseTrustProxy } from './net/trust-proxy'
 import { loadKeyring, parseSigningKeys, retireSigningKey, rotateSigningKey, signingKeysPath } from './config/keyring'
 
-const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--sites FILE] [--demo] [--trust-proxy]
+const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--sites FILE] [--demo] [--trust-proxy HOPS|CIDR,…]
        vigil-collector keys list|rotate [--data-dir DIR]
        vigil-collector keys retire KID [--data-dir DIR]`
 
@@ -56,7 +57,7 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
       store: { type: 'string' },
       sites: { type: 'string' },
       demo: { type: 'boolean', default: false },
-      'trust-proxy': { type: 'boolean', default: false },
+      'trust-proxy': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -76,13 +77,14 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad port: ${values.port ?? process.env['PORT']}`)
   const level = process.env['VIGIL_LOG_LEVEL'] ?? 'info'
   const store = values.store ?? process.env['VIGIL_STORE']
+  const trustProxy = values['trust-proxy'] ?? process.env['VIGIL_TRUST_PROXY']
   const server = await startServer({
     port,
     host: values.host ?? process.env['HOST'] ?? '127.0.0.1',
     dataDir,
     ...(store ? { store } : {}),
     ...(values.sites ? { sitesFile: values.sites } : {}),
-    trustProxy: values['trust-proxy'],
+    ...(trustProxy ? { trustProxy: parseTrustProxy(trustProxy) } : {}),
     logger: { level, redact: ['req.headers.authorization', 'req.headers.cookie'] },
     plugins: extras.plugins ?? [],
   })

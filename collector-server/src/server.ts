@@ -11,6 +11,7 @@ import { loadSites, sitesPath, type SiteRegistry } from './config/sites'
 import { openStore } from './stores/index'
 import type { Store } from './stores/types'
 import type { Clock } from './context'
+import type { TrustProxy } from './net/trust-proxy'
 
 export interface ServerOptions {
   /** Default: $PORT, else 8080 (0 picks a free port). */
@@ -24,7 +25,8 @@ export interface ServerOptions {
   /** A sites.json elsewhere than <dataDir>/sites.json. */
   sitesFile?: string
   logger?: FastifyServerOptions['logger']
-  trustProxy?: FastifyServerOptions['trustProxy']
+  /** Proxies in front of the collector (hops, or their CIDRs): BuildAppOptions.trustProxy. */
+  trustProxy?: TrustProxy
   clock?: Clock
   plugins?: BuildAppOptions['plugins']
   sdkDir?: BuildAppOptions['sdkDir']

@@ -2,7 +2,7 @@
  * Every fenced code block in README.md and docs/ runs here, as written, against a real
  * collector (https://collector.example points at it), in Node, Python, Chromium or a shell.
  * A block says how in its info string:
- *   run=<runner>     executed below (node, browser, bundle, react, python, http, output, sql, sites, cli, quickstart, feed, attest)
+ *   run=<runner>     executed below (node, browser, bundle, react, python, http, output, sql, sites, cli, quickstart, feed, attest, nginx)
  *   covered=<file>   another test runs it; that file must name what the block runs
  *   norun="<why>"    cannot run here (Kotlin, Swift, a directory listing); the reason is printed
  * A block with none of these fails the test, so a new snippet cannot slip in untested.
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -32,7 +32,7 @@ import { accountHash, remoteJwks, verifyToken, type VerifiedToken } from '../../
 const ROOT = resolve('.')
 const SHOP = { siteKey: 'shop', secret: 'docs-test-secret-0123456789', origins: ['https://shop.example', 'http://127.0.0.1:*'] }
 const DEMO = { siteKey: 'demo', secret: 'demo-secret', origins: ['http://127.0.0.1:*', 'http://localhost:*'] }
-const RUNNERS = ['node', 'browser', 'bundle', 'react', 'python', 'http', 'output', 'sql', 'sites', 'cli', 'quickstart', 'feed', 'attest'] as const
+const RUNNERS = ['node', 'browser', 'bundle', 'react', 'python', 'http', 'output', 'sql', 'sites', 'cli', 'quickstart', 'feed', 'attest', 'nginx'] as const
 
 interface Block {
   file: string
@@ -389,12 +389,83 @@ describe('every code block in the docs', () => {
     }
   })
 
+  it.each(runs('nginx').map((b) => [where(b), b] as const))('nginx: %s in front of a collector with --trust-proxy 1 ignores forged X-Forwarded-For', async (_, block) => {
+    const nginx = ['/usr/sbin/nginx', 'nginx'].find((bin) => spawnSync(bin, ['-v'], { stdio: 'ignore' }).status === 0)
+    if (!nginx) {
+      console.warn(`skipped ${where(block)}: no nginx (apt-get install nginx)`)
+      return
+    }
+    const dataDir = mkdtempSync(join(tmpdir(), 'vigil-docs-nginx-'))
+    writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [{ ...DEMO, policy: { rateLimits: { ipPerMinute: 5 } } }] }))
+    const behind = await startTestCollector({ dataDir, trustProxy: 1 })
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-nginx-'))
+    const port = await freePort()
+    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((k) => `${k}_temp_path ${dir}/${k};`).join(' ')
+    const snippet = substitute(block.code, { '127.0.0.1:8080': new URL(behind.url).host, 'listen 80;': `listen 127.0.0.1:${port};` })
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      `${process.getuid?.() === 0 ? 'user root;\n' : ''}daemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\nhttp {\naccess_log off;\n${temp}\n${snippet}\n}\n`,
+    )
+    const child = spawn(nginx, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' })
+    const exited = new Promise<void>((r) => child.once('exit', () => r()))
+    try {
+      await waitForPort(port, exited)
+      const statuses: number[] = []
+      for (let i = 0; i < 20; i++) {
+        // What a client behind nginx writes itself: a different address each time.
+        const res = await fetch(`http://127.0.0.1:${port}/v1/challenge?siteKey=demo`, { headers: { 'x-forwarded-for': `198.51.100.${i}` } })
+        statuses.push(res.status)
+      }
+      expect(statuses.filter((s) => s === 200)).toHaveLength(5)
+      expect(statuses.slice(5).every((s) => s === 429)).toBe(true)
+    } finally {
+      child.kill('SIGTERM')
+      await exited
+      await behind.close()
+      rmSync(dir, { recursive: true, force: true })
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+
   it('docs/reasons.md lists exactly the reason codes the collector uses, with their weights', () => {
     const rows = [...readFileSync('docs/reasons.md', 'utf8').matchAll(/^\| `(\w+)` \| ([\d.]+) \|/gm)].map((m) => [m[1]!, Number(m[2])] as const)
     expect(rows.map(([code]) => code).sort()).toEqual([...REASON_CODES].sort())
     for (const [code, weight] of rows) expect(weight, code).toBe(REASON_WEIGHTS[code as keyof typeof REASON_WEIGHTS])
   })
 })
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer()
+    probe.once('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo
+      probe.close(() => resolvePort(port))
+    })
+  })
+}
+
+/** Resolves once something accepts connections on the port; rejects if `exited` settles first. */
+async function waitForPort(port: number, exited: Promise<void>): Promise<void> {
+  let gone = false
+  void exited.then(() => (gone = true))
+  for (;;) {
+    if (gone) throw new Error(`nothing listens on ${port}: the process exited`)
+    const open = await new Promise<boolean>((done) => {
+      const socket = connect(port, '127.0.0.1')
+      socket.once('connect', () => {
+        socket.end()
+        done(true)
+      })
+      socket.once('error', () => {
+        socket.destroy()
+        done(false)
+      })
+    })
+    if (open) return
+    await new Promise<void>((r) => setTimeout(r, 25)) // polls readiness; no result depends on it
+  }
+}
 
 async function bundle(dir: string, entry: string): Promise<void> {
   await build({

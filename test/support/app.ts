@@ -12,6 +12,7 @@ import { openSqliteStore } from '../../collector-server/src/stores/sqlite/index'
 import { createMetrics } from '../../collector-server/src/metrics'
 import type { Store } from '../../collector-server/src/stores/types'
 import { randomBytes } from 'node:crypto'
+import type { TrustProxy } from '../../collector-server/src/net/trust-proxy'
 
 export const OTHER_SITE = { siteKey: 'other', secret: 'other-secret-123', origins: ['https://other.example'] }
 
@@ -35,14 +36,14 @@ export async function makeTestStore(kind: StoreKind, now: () => number, dir = mk
   return openRedisStore({ url: inject('redisUrl'), prefix: `test-${randomBytes(6).toString('hex')}:`, now })
 }
 
-export async function makeTestApp(options: { keyring?: Keyring; store?: StoreKind; sites?: SiteRegistry } = {}): Promise<TestApp> {
+export async function makeTestApp(options: { keyring?: Keyring; store?: StoreKind; sites?: SiteRegistry; trustProxy?: TrustProxy } = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-app-'))
   let t = Date.UTC(2026, 10, 26, 12, 0, 0)
   const clock = { now: () => t, advance: (ms: number) => void (t += ms) }
   const store = await makeTestStore(options.store ?? 'sqlite', clock.now, dir)
   const keyring = options.keyring ?? keyringFrom([generateSigningKey()], randomBytes(32))
   const sites = options.sites ?? siteRegistry([DEMO_SITE, OTHER_SITE])
-  const app = buildApp({ store, keyring, sites, clock, sdkDir: false, metrics: createMetrics({ defaultMetrics: false }) })
+  const app = buildApp({ store, keyring, sites, clock, sdkDir: false, metrics: createMetrics({ defaultMetrics: false }), ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}) })
   await app.ready()
   return {
     app,
