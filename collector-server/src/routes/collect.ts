@@ -137,6 +137,9 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
         accountsOnDevice: velocity.counts.accountsPerDevice24h ?? 0,
       }
       const stats = timed(metrics, 'stats_record', () => store.stats.recordEvent(site.siteKey, now, statsEntry))
+      // Awaited below, after the append; should the append throw first, this keeps the stats
+      // write's rejection from going unhandled (which exits Node).
+      stats.catch(() => undefined)
       await timed(metrics, 'event_append', () =>
         store.events.append({
           id: jti,
