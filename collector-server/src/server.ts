@@ -9,6 +9,7 @@ import { buildApp, type BuildAppOptions } from './app'
 import { loadKeyring, signingKeysPath, type Keyring } from './config/keyring'
 import { loadSites, sitesPath, type SiteRegistry } from './config/sites'
 import { openStore } from './stores/index'
+import { securePrivateDirectory } from './config/files'
 import type { Store } from './stores/types'
 import type { Clock } from './context'
 import type { TrustProxy } from './net/trust-proxy'
@@ -44,6 +45,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const env = process.env
   options = { ...options, port: options.port ?? Number(env['PORT'] ?? 8080), host: options.host ?? env['HOST'] ?? '127.0.0.1' }
   const dataDir = resolve(options.dataDir ?? 'data')
+  const tightened = securePrivateDirectory(dataDir)
   let keyring: Keyring = loadKeyring(dataDir)
   let sites: SiteRegistry = loadSites(dataDir, options.sitesFile)
   const store = await openStore(options.store, dataDir, options.clock ? () => options.clock!.now() : undefined)
@@ -58,6 +60,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.sdkDir !== undefined ? { sdkDir: options.sdkDir } : {}),
     ...(options.attestationVerifiers ? { attestationVerifiers: options.attestationVerifiers } : {}),
   })
+  if (tightened) app.log.warn({ dataDir }, 'the data directory was readable by others: its mode is now 0700')
   try {
     await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' })
   } catch (err) {
