@@ -16,7 +16,7 @@ import { assess } from '../risk/engine'
 import { evaluatePayload } from '../risk/evaluate'
 import { actionPolicy } from '../risk/policy'
 import { assessVelocity } from '../risk/velocity'
-import { enforceRateLimit } from '../risk/rate-limit'
+import { enforceRateLimit, limitBeforeParsing, mostGenerousIpLimit } from '../risk/rate-limit'
 import { timed } from '../metrics'
 import { checkOrigin } from './cors'
 import type { AppContext } from '../context'
@@ -27,6 +27,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
   app.post(
     '/v1/collect',
     {
+      onRequest: limitBeforeParsing(ctx, 'collect', () => mostGenerousIpLimit(ctx.sites())),
       config: {
         onRefused(request, code) {
           metrics.collects.inc({ outcome: code })

@@ -7,6 +7,7 @@ import Type from 'typebox'
 import { CollectorError, errorSchema } from '../errors'
 import { timed } from '../metrics'
 import type { AppContext } from '../context'
+import { limitBeforeParsing } from '../risk/rate-limit'
 
 const StatsResponse = Type.Object({
   siteKey: Type.String(),
@@ -17,6 +18,9 @@ const StatsResponse = Type.Object({
   topDevices: Type.Array(Type.Object({ deviceId: Type.String(), accounts: Type.Integer() })),
 })
 
+/** Per client IP per minute, whatever the site: an open dashboard polls 30 times a minute. */
+const STATS_PER_IP_PER_MINUTE = 120
+
 const StatsQuery = Type.Object({
   siteKey: Type.String({ maxLength: 64 }),
   minutes: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
@@ -25,7 +29,11 @@ const StatsQuery = Type.Object({
 export const statsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.get(
     '/v1/stats',
-    { schema: { summary: "A site's verdicts, reasons, failures, scores and top devices, per minute", querystring: StatsQuery, response: { 200: StatsResponse, '4xx': errorSchema } } },
+    {
+      // Before the secret is checked: guessing costs a request each, and a snapshot is a heavy read.
+      onRequest: limitBeforeParsing(ctx, 'stats', () => STATS_PER_IP_PER_MINUTE),
+      schema: { summary: "A site's verdicts, reasons, failures, scores and top devices, per minute", querystring: StatsQuery, response: { 200: StatsResponse, '4xx': errorSchema } },
+    },
     async (request, reply) => {
       const site = ctx.sites().get(request.query.siteKey)
       const auth = request.headers.authorization
