@@ -25,6 +25,8 @@ export interface ServerOptions {
   store?: string
   /** A sites.json elsewhere than <dataDir>/sites.json. */
   sitesFile?: string
+  /** Development mode (--demo): adds the demo site and allows development sites; refused otherwise. */
+  demo?: boolean
   logger?: FastifyServerOptions['logger']
   /** Proxies in front of the collector (hops, or their CIDRs): BuildAppOptions.trustProxy. */
   trustProxy?: TrustProxy
@@ -38,6 +40,8 @@ export interface RunningServer {
   app: FastifyInstance
   store: Store
   url: string
+  /** The sites as currently loaded (sites.json is watched). */
+  sites(): SiteRegistry
   close(): Promise<void>
 }
 
@@ -47,7 +51,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const dataDir = resolve(options.dataDir ?? 'data')
   const tightened = securePrivateDirectory(dataDir)
   let keyring: Keyring = loadKeyring(dataDir)
-  let sites: SiteRegistry = loadSites(dataDir, options.sitesFile)
+  const demo = options.demo === true
+  let sites: SiteRegistry = loadSites(dataDir, options.sitesFile, { demo })
   const store = await openStore(options.store, dataDir, options.clock ? () => options.clock!.now() : undefined)
   const app = buildApp({
     store,
@@ -80,7 +85,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
   }
   watchFile(keysFile, { interval: 1000 }, () => reload(keysFile, () => (keyring = loadKeyring(dataDir))))
-  watchFile(sitesFile, { interval: 1000 }, () => reload(sitesFile, () => (sites = loadSites(dataDir, options.sitesFile))))
+  watchFile(sitesFile, { interval: 1000 }, () => reload(sitesFile, () => (sites = loadSites(dataDir, options.sitesFile, { demo }))))
 
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : options.port
@@ -89,6 +94,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   return {
     app,
     store,
+    sites: () => sites,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     async close() {
       if (closed) return

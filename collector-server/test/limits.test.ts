@@ -19,7 +19,7 @@ const statuses = (list: number[]) => list.reduce<Record<number, number>>((acc, s
 
 describe('limits before validation', () => {
   it('bad collect bodies meet the IP limit before validation: 100 of them write 20 failures, not 100', async () => {
-    t = await makeTestApp({ sites: siteRegistry([{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 20 } } }]) })
+    t = await makeTestApp({ sites: siteRegistry([{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 20 } } }], { demo: true }) })
     const good = new TestDevice().body(await t.challenge())
     // The site key is right, the rest fails the schema: each used to reach the dashboard.
     const bad = JSON.stringify({ ...good, payload: { ...good.payload, ts: 'not a number' } })
@@ -34,7 +34,7 @@ describe('limits before validation', () => {
   })
 
   it('so do oversized bodies: refused by the limit before they are read', async () => {
-    t = await makeTestApp({ sites: siteRegistry([{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 3 } } }]) })
+    t = await makeTestApp({ sites: siteRegistry([{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 3 } } }], { demo: true }) })
     const huge = '{"pad":"' + 'x'.repeat(200_000) + '"}'
     const seen: number[] = []
     for (let i = 0; i < 6; i++) seen.push((await t.app.inject({ method: 'POST', url: '/v1/collect', payload: huge, headers: { 'content-type': 'application/json' } })).statusCode)
@@ -66,7 +66,7 @@ describe('limits before validation', () => {
   })
 
   it('telemetry meets its IP limit before parsing too', async () => {
-    t = await makeTestApp({ sites: siteRegistry([{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 5 } } }]) })
+    t = await makeTestApp({ sites: siteRegistry([{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 5 } } }], { demo: true }) })
     const seen: number[] = []
     for (let i = 0; i < 10; i++) seen.push((await t.app.inject({ method: 'POST', url: '/v1/telemetry', payload: '{"v":', headers: { 'content-type': 'application/json' } })).statusCode)
     expect(statuses(seen)).toEqual({ 400: 5, 429: 5 })

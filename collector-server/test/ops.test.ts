@@ -30,7 +30,7 @@ beforeEach(async () => {
   app = buildApp({
     store,
     keyring: keyringFrom([generateSigningKey()], randomBytes(32)),
-    sites: siteRegistry([DEMO_SITE]),
+    sites: siteRegistry([DEMO_SITE], { demo: true }),
     sdkDir: false,
     metrics: createMetrics({ defaultMetrics: false }),
     logger: { level: 'debug', stream },

@@ -28,7 +28,7 @@ describe('data directory and database permissions', () => {
     // What an older collector left behind.
     writeFileSync(join(dataDir, 'vigil.db'), '')
     chmodSync(join(dataDir, 'vigil.db'), 0o644)
-    server = await startServer({ port: 0, dataDir, logger: false })
+    server = await startServer({ port: 0, dataDir, logger: false, demo: true })
     // A write, so that SQLite has created its WAL and shared-memory files.
     const { challenge } = (await (await fetch(`${server.url}/v1/challenge?siteKey=demo`)).json()) as { challenge: string }
     const res = await fetch(`${server.url}/v1/collect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(new TestDevice().body(challenge)) })

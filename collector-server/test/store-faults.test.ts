@@ -81,7 +81,7 @@ describe.each(FAILURES)('collect when %s', (_, fail, status, code) => {
   }
 
   const keyring = keyringFrom([generateSigningKey()], randomBytes(32))
-  const sites = siteRegistry([DEMO_SITE])
+  const sites = siteRegistry([DEMO_SITE], { demo: true })
 
   it.each(['nonces', 'devices', 'links', 'rateLimits', 'events', 'stats'] as const)('%s failing: answered with its code, nothing unhandled', async (port) => {
     const res = await collectWith([port])

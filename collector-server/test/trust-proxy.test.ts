@@ -24,7 +24,7 @@ afterEach(async () => {
   t = undefined
 })
 
-const limited = (ipPerMinute: number) => siteRegistry([{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute } } }])
+const limited = (ipPerMinute: number) => siteRegistry([{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute } } }], { demo: true })
 
 describe.each<[string, TrustProxy]>([
   ['one hop', 1],

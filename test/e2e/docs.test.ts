@@ -24,14 +24,21 @@ import { launchChromium } from '../support/browser'
 import { startTestCollector, type TestCollector } from '../support/collector'
 import { startRedis, type RedisServer } from '../support/redis'
 import { TestDevice } from '../support/device'
-import { loadSites } from '../../collector-server/src/config/sites'
+import { DEMO_SITE, generateSecret, loadSites, type CredentialRole } from '../../collector-server/src/config/sites'
+import { testSecret } from '../support/app'
 import { REASON_CODES } from '@vigil-risk/core/protocol/reasons'
 import { REASON_WEIGHTS } from '../../collector-server/src/risk/engine'
 import { accountHash, remoteJwks, verifyToken, type VerifiedToken } from '../../verify/src/index'
 
 const ROOT = resolve('.')
-const SHOP = { siteKey: 'shop', secret: 'docs-test-secret-0123456789', origins: ['https://shop.example', 'http://127.0.0.1:*'] }
-const DEMO = { siteKey: 'demo', secret: 'demo-secret', origins: ['http://127.0.0.1:*', 'http://localhost:*'] }
+/** The shop's three credentials, as `vigil-collector sites add` would generate them. */
+const SHOP_SECRETS = { seal: testSecret('seal-shop'), siteverify: testSecret('siteverify-shop'), dashboard: testSecret('dashboard-shop') }
+const SHOP = {
+  siteKey: 'shop',
+  secrets: { seal: [SHOP_SECRETS.seal], siteverify: [SHOP_SECRETS.siteverify], dashboard: [SHOP_SECRETS.dashboard] },
+  origins: ['https://shop.example', 'http://127.0.0.1:*'],
+}
+const DEMO = DEMO_SITE
 const RUNNERS = ['node', 'browser', 'bundle', 'react', 'python', 'http', 'output', 'sql', 'sites', 'cli', 'quickstart', 'feed', 'attest', 'nginx'] as const
 
 interface Block {
@@ -64,6 +71,8 @@ const runs = (runner: string) => BLOCKS.filter((b) => b.attrs['run'] === runner)
 const where = (b: Block) => `${b.file}:${b.line}`
 
 let collector: TestCollector
+/** The shop's public account salt (from a challenge, as the SDK gets it). */
+let shopSalt: string
 let browser: Browser
 let scratch: string
 let pages: PageServer
@@ -72,6 +81,7 @@ beforeAll(async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'vigil-docs-'))
   writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [DEMO, SHOP] }))
   collector = await startTestCollector({ dataDir })
+  shopSalt = ((await (await fetch(`${collector.url}/v1/challenge?siteKey=shop`)).json()) as { accountSalt: string }).accountSalt
   // Inside the package, so that `import 'vigil/verify'` resolves as it does for a user.
   scratch = join(ROOT, '.scratch', `docs-${randomBytes(4).toString('hex')}`)
   mkdirSync(scratch, { recursive: true })
@@ -88,9 +98,9 @@ afterAll(async () => {
 /** A token for the `shop` site, minted as a page on https://shop.example would get it. */
 async function mintToken(action: string, account?: string): Promise<string> {
   const headers = { 'content-type': 'application/json', origin: 'https://shop.example' }
-  const { challenge } = (await (await fetch(`${collector.url}/v1/challenge?siteKey=shop`, { headers })).json()) as { challenge: string }
+  const { challenge, accountSalt } = (await (await fetch(`${collector.url}/v1/challenge?siteKey=shop`, { headers })).json()) as { challenge: string; accountSalt: string }
   const device = new TestDevice()
-  const overrides = { siteKey: 'shop', action, hostname: 'shop.example', ...(account ? { account: accountHash(account, SHOP.secret, 'shop') } : {}) }
+  const overrides = { siteKey: 'shop', action, hostname: 'shop.example', ...(account ? { account: accountHash(account, accountSalt) } : {}) }
   const res = await fetch(`${collector.url}/v1/collect`, { method: 'POST', headers, body: JSON.stringify(device.body(challenge, overrides)) })
   expect(res.status).toBe(200)
   return ((await res.json()) as { token: string }).token
@@ -129,8 +139,8 @@ function runFile(command: string, args: string[], env: Record<string, string> = 
 }
 
 const NODE_PRELUDE = `const token = process.env.DOC_TOKEN
-const secret = process.env.VIGIL_SITE_SECRET
-const SITE_SECRET = secret
+const secret = process.env.VIGIL_SEAL_SECRET
+const SEAL_SECRET = secret
 const siteKey = 'shop'
 `
 
@@ -160,7 +170,7 @@ describe('every code block in the docs', () => {
     const file = join(scratch, `snippet-${block.line}-${block.file.replace(/\W/g, '_')}.mjs`)
     writeFileSync(file, NODE_PRELUDE + substitute(block.code))
     const token = await mintToken('checkout', /account: 'ann@example.com'|account: expected.account/.test(block.code) ? 'ann@example.com' : undefined)
-    const env = { VIGIL_SITE_SECRET: SHOP.secret }
+    const env = { VIGIL_SEAL_SECRET: SHOP_SECRETS.seal }
     const good = await runFile(process.execPath, [file], { ...env, DOC_TOKEN: token })
     expect(good.stderr).toBe('')
     expect(good.status, good.stderr).toBe(0)
@@ -179,7 +189,7 @@ describe('every code block in the docs', () => {
     const prelude = [
       'import os, urllib.request',
       'token = os.environ["DOC_TOKEN"]',
-      'secret = os.environ["VIGIL_SITE_SECRET"]',
+      'secret = os.environ["VIGIL_SEAL_SECRET"]',
       'site_key = "shop"',
       `jwks_json = urllib.request.urlopen("${collector.url}/.well-known/jwks.json").read().decode()`,
       '',
@@ -187,7 +197,7 @@ describe('every code block in the docs', () => {
     const file = join(scratch, `snippet-${block.line}.py`)
     writeFileSync(file, prelude + substitute(block.code))
     const token = await mintToken('checkout')
-    const env = { VIGIL_SITE_SECRET: SHOP.secret }
+    const env = { VIGIL_SEAL_SECRET: SHOP_SECRETS.seal }
     const good = await runFile(python, [file], { ...env, DOC_TOKEN: token })
     expect(good.status, good.stderr).toBe(0)
     expect(good.stdout).toMatch(/^(allow|review|deny) \[/)
@@ -201,7 +211,7 @@ describe('every code block in the docs', () => {
     const [method, path] = requestLine!.split(' ') as [string, string]
     const headers = Object.fromEntries(headerLines.map((h) => h.split(/:\s*/, 2) as [string, string]))
     const token = await mintToken('checkout', 'ann@example.com')
-    const send = async () => (await fetch(`${collector.url}${path}`, { method, headers, body: body.replace('<site secret>', SHOP.secret).replace('<token>', token) })).json()
+    const send = async () => (await fetch(`${collector.url}${path}`, { method, headers, body: body.replace('<siteverify secret>', SHOP_SECRETS.siteverify).replace('<token>', token) })).json()
     const answer = (await send()) as Record<string, unknown>
     expect(answer['success']).toBe(true)
     const shown = BLOCKS.find((b) => b.file === block.file && b.attrs['run'] === 'output' && b.line > block.line)!
@@ -216,7 +226,11 @@ describe('every code block in the docs', () => {
 
   it.each(runs('sites').map((b) => [where(b), b] as const))('sites: %s is a sites.json the collector accepts', (_, block) => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-docs-sites-'))
+    // The placeholders stand for generated secrets, and are themselves refused.
+    const placeholders = /"(seal|siteverify|dashboard)_<[a-z]+>"/g
     writeFileSync(join(dir, 'sites.json'), block.code)
+    if (/_<[a-z]+>"/.test(block.code)) expect(() => loadSites(dir)).toThrow(/weak/)
+    writeFileSync(join(dir, 'sites.json'), block.code.replace(placeholders, (_, role: string) => JSON.stringify(generateSecret(role as CredentialRole))))
     const sites = loadSites(dir)
     const keys = (JSON.parse(block.code) as { sites: Array<{ siteKey: string }> }).sites.map((s) => s.siteKey)
     for (const key of keys) expect(sites.get(key)?.siteKey).toBe(key)
@@ -226,7 +240,7 @@ describe('every code block in the docs', () => {
   it.each(runs('sql').map((b) => [where(b), b] as const))('sql: %s runs against a live collector database', async (_, block) => {
     const token = await mintToken('checkout', 'ann@example.com')
     await mintToken('login', 'bob@example.com')
-    const { jti } = await verifyToken(token, { secret: SHOP.secret, siteKey: 'shop', jwks: remoteJwks(`${collector.url}/.well-known/jwks.json`) })
+    const { jti } = await verifyToken(token, { secret: SHOP_SECRETS.seal, siteKey: 'shop', jwks: remoteJwks(`${collector.url}/.well-known/jwks.json`) })
     const db = new Database(join(collector.dataDir, 'vigil.db'), { readonly: true })
     try {
       const statements = block.code
@@ -257,7 +271,7 @@ describe('every code block in the docs', () => {
     const received = pages.next('checkout')
     await page.click('#checkout')
     const v = await received
-    expect(v).toMatchObject({ action: 'checkout', hostname: '127.0.0.1', account: accountHash('ann@example.com', SHOP.secret, 'shop') })
+    expect(v).toMatchObject({ action: 'checkout', hostname: '127.0.0.1', account: accountHash('ann@example.com', shopSalt) })
     expect(errors).toEqual([])
     await page.close()
   })
@@ -275,7 +289,7 @@ describe('every code block in the docs', () => {
     const received = pages.next('login')
     await page.goto(pages.url)
     const v = await received
-    expect(v).toMatchObject({ action: 'login', hostname: '127.0.0.1', account: accountHash('ann@example.com', SHOP.secret, 'shop') })
+    expect(v).toMatchObject({ action: 'login', hostname: '127.0.0.1', account: accountHash('ann@example.com', shopSalt) })
     expect(await page.waitForFunction(() => (window as unknown as { docResult?: Promise<string> }).docResult).then((h) => h.jsonValue())).toMatch(/"outcome":"(allowed|step-up|blocked)"/)
     // The lazily loaded chunks were split out, not inlined.
     expect(readdirSync(join(dir, 'out')).filter((f) => f.endsWith('.js')).length).toBeGreaterThan(1)
@@ -302,7 +316,7 @@ describe('every code block in the docs', () => {
     const received = pages.next('coupon/claim')
     await page.click('#root button')
     const v = await received
-    expect(v).toMatchObject({ action: 'coupon/claim', hostname: '127.0.0.1', account: accountHash('ann@example.com', SHOP.secret, 'shop') })
+    expect(v).toMatchObject({ action: 'coupon/claim', hostname: '127.0.0.1', account: accountHash('ann@example.com', shopSalt) })
     await page.waitForFunction(() => /: (allowed|step-up|blocked)$/.test(document.querySelector('#root button')!.textContent ?? ''))
     expect(errors).toEqual([])
     await page.close()
@@ -358,11 +372,14 @@ describe('every code block in the docs', () => {
           .split('<old-kid>')
           .join(oldKid ?? '<old-kid>')
         if (!line.trim()) continue
-        if (/ keys /.test(line)) {
-          const ran = spawnSync('sh', ['-c', line], { cwd: ROOT, encoding: 'utf8' })
+        if (/ (keys|sites) /.test(line)) {
+          // A line without --data-dir (the quick start's) must not touch the repository's ./data.
+          const ran = spawnSync('sh', ['-c', line], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, VIGIL_DATA_DIR: dataDir } })
           expect(ran.status, `${line}\n${ran.stderr}`).toBe(0)
           if (/keys list/.test(line)) oldKid ??= ran.stdout.split(/\s+/)[0]
           if (/keys retire/.test(line)) expect(ran.stdout + ran.stderr).toContain(oldKid!)
+          if (/sites (add|rotate)/.test(line)) expect(ran.stdout).toMatch(/(seal|siteverify|dashboard)_[A-Za-z0-9_-]{43}/)
+          if (/sites list/.test(line)) expect(ran.stdout).not.toMatch(/_[A-Za-z0-9_-]{43}/)
         } else {
           const server = await startShell(line)
           expect(await (await fetch(`${server.url}/healthz`)).json()).toMatchObject({ status: 'ok', store: line.includes('redis://') ? 'redis' : 'sqlite' })
@@ -520,7 +537,7 @@ async function startPageServer(): Promise<PageServer> {
       req.on('end', () => {
         void (async () => {
           const body = JSON.parse(raw) as { token: string; account?: string; email?: string }
-          const v = await verifyToken(body.token, { secret: SHOP.secret, siteKey: 'shop', jwks, action: action!, hostname: '127.0.0.1', account: body.account ?? body.email ?? 'ann@example.com' })
+          const v = await verifyToken(body.token, { secret: SHOP_SECRETS.seal, siteKey: 'shop', jwks, action: action!, hostname: '127.0.0.1', account: body.account ?? body.email ?? 'ann@example.com' })
           waiting.get(action!)?.resolve(v)
           const outcome = { allow: 'allowed', review: 'step-up', deny: 'blocked' }[v.verdict]
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ outcome }))

@@ -79,7 +79,7 @@ beforeAll(async () => {
   mkdirSync(join(dataDir, 'keys'), { recursive: true, mode: 0o700 })
   const retiring = { ...generateSigningKey(), status: 'retiring' as const }
   writeFileSync(signingKeysPath(dataDir), JSON.stringify({ keys: [generateSigningKey(), retiring] }), { mode: 0o600 })
-  const [ca, cb] = await Promise.all([0, 1].map(() => startCli(['--data-dir', dataDir, '--store', redis.url])))
+  const [ca, cb] = await Promise.all([0, 1].map(() => startCli(['--data-dir', dataDir, '--demo', '--store', redis.url])))
   a = { name: 'A', cli: ca! }
   b = { name: 'B', cli: cb! }
   keyring = loadKeyring(dataDir)

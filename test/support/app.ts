@@ -11,10 +11,13 @@ import { DEMO_SITE, siteRegistry, type SiteRegistry } from '../../collector-serv
 import { openSqliteStore } from '../../collector-server/src/stores/sqlite/index'
 import { createMetrics } from '../../collector-server/src/metrics'
 import type { Store } from '../../collector-server/src/stores/types'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { TrustProxy } from '../../collector-server/src/net/trust-proxy'
 
-export const OTHER_SITE = { siteKey: 'other', secret: 'other-secret-123', origins: ['https://other.example'] }
+/** A secret that passes the collector's strength check, the same in every run (tests only: generate real ones). */
+export const testSecret = (label: string): string => `${label}_${createHash('sha256').update(label).digest('base64url')}`
+
+export const OTHER_SITE = { siteKey: 'other', secret: testSecret('other'), origins: ['https://other.example'] }
 
 export interface TestApp {
   app: FastifyInstance
@@ -42,7 +45,7 @@ export async function makeTestApp(options: { keyring?: Keyring; store?: StoreKin
   const clock = { now: () => t, advance: (ms: number) => void (t += ms) }
   const store = await makeTestStore(options.store ?? 'sqlite', clock.now, dir)
   const keyring = options.keyring ?? keyringFrom([generateSigningKey()], randomBytes(32))
-  const sites = options.sites ?? siteRegistry([DEMO_SITE, OTHER_SITE])
+  const sites = options.sites ?? siteRegistry([DEMO_SITE, OTHER_SITE], { demo: true })
   const app = buildApp({ store, keyring, sites, clock, sdkDir: false, metrics: createMetrics({ defaultMetrics: false }), ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}) })
   await app.ready()
   return {

@@ -23,7 +23,7 @@ export interface TestCollector extends RunningServer {
 export async function startTestCollector(options: ServerOptions = {}): Promise<TestCollector> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'vigil-test-'))
   const shop = demoShop()
-  const server = await startServer({ port: 0, host: '127.0.0.1', dataDir, plugins: [shop.plugin], ...options })
+  const server = await startServer({ port: 0, host: '127.0.0.1', dataDir, plugins: [shop.plugin], demo: true, ...options })
   shop.connect(server.url)
   const jwks = remoteJwks(`${server.url}/.well-known/jwks.json`)
   return {

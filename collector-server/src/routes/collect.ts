@@ -99,7 +99,8 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
         action: payload.action,
         deviceId: payload.device.id,
         visitorId: payload.fp?.visitorId ?? null,
-        account: payload.account ?? null,
+        // Stored and linked keyed with the site's server-side link key, not as the page sent it.
+        account: payload.account ? site.accountLink(payload.account) : null,
         ip: request.ip,
       }
       const velocity = await timed(metrics, 'links_observe', () =>
@@ -125,10 +126,11 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
         iat,
         exp: iat + site.tokenTtlS,
         jti,
-        ...(payload.account ? { acc: payload.account } : {}),
+        // The page's hash and its salt: the site's backend recomputes it from the account (verifyToken's `account`).
+        ...(payload.account ? { acc: payload.account, asl: site.accountSalt } : {}),
         bhv: { server: evaluation.behavior.server, client: evaluation.behavior.client, model: evaluation.behavior.model },
       }
-      const token = issueToken(keyring.active, site, claims)
+      const token = issueToken(keyring.active, site, claims, now)
       const statsEntry = {
         verdict: assessment.verdict,
         reasons: assessment.reasons,

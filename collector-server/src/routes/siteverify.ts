@@ -42,14 +42,15 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
       const siteKey = sealedSiteKey(token)
       if (siteKey === undefined) return failure('malformed')
       const site = ctx.sites().get(siteKey)
-      if (!site || !site.secretMatches(secret)) return failure('invalid_secret')
+      const now = ctx.clock.now()
+      if (!site || !site.secretMatches('siteverify', secret, now)) return failure('invalid_secret')
       let verified
       try {
         verified = await verifyToken(token, {
-          secret: site.secret,
+          secret: site.openingSecrets(now),
           siteKey: site.siteKey,
           jwks: jwksResolver(ctx.keyring().jwks),
-          now: ctx.clock.now(),
+          now,
           clockToleranceS: 0,
         })
       } catch (err) {

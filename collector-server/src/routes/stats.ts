@@ -1,6 +1,7 @@
 /**
  * GET /v1/stats?siteKey=…&minutes=60 — the dashboard's data, for one site, from the
- * shared store (every instance's traffic). Authorised by the site secret as a bearer token.
+ * shared store (every instance's traffic). Authorised by the site's read-only dashboard key
+ * as a bearer token (not its siteverify or seal secret).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
@@ -38,9 +39,9 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async
       const site = ctx.sites().get(request.query.siteKey)
       const auth = request.headers.authorization
       const secret = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : ''
-      if (!site || !site.secretMatches(secret)) throw new CollectorError('unauthorized')
-      const minutes = Math.min(24 * 60, Math.max(1, Number(request.query.minutes ?? 60)))
       const to = ctx.clock.now()
+      if (!site || !site.secretMatches('dashboard', secret, to)) throw new CollectorError('unauthorized')
+      const minutes = Math.min(24 * 60, Math.max(1, Number(request.query.minutes ?? 60)))
       reply.header('cache-control', 'no-store')
       return timed(ctx.metrics, 'stats_snapshot', () => ctx.store.stats.snapshot(site.siteKey, to - (minutes - 1) * 60_000, to))
     },
