@@ -83,8 +83,10 @@ export interface CliExtras {
  * SIGINT/SIGTERM. Throws (with the usage) on bad arguments.
  */
 export async function runCli(argv: readonly string[], extras: CliExtras = {}): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
+  // A kid is base64url and may begin with '-': take it before the options are parsed.
+  const kid = argv[0] === 'keys' && argv[1] === 'retire' && argv[2] !== undefined ? argv[2] : undefined
+  const parsed = parseArgs({
+    args: kid === undefined ? [...argv] : [...argv.slice(0, 2), ...argv.slice(3)],
     allowPositionals: true,
     options: {
       port: { type: 'string' },
@@ -100,6 +102,8 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
     },
     strict: true,
   })
+  const { values } = parsed
+  const positionals = kid === undefined ? parsed.positionals : [...parsed.positionals, kid]
   if (values.help) {
     console.log(USAGE)
     return
