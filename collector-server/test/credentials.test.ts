@@ -91,9 +91,9 @@ describe('three credentials, each for its own use', () => {
     t = await makeTestApp({ sites: siteRegistry([shopSite()]) })
     const token = await shopToken(t)
     const jwks = t.keyring.jwks
-    await expect(verifyToken(token, { secret: SHOP.siteverify, siteKey: 'shop', jwks, now: t.clock.now() })).rejects.toMatchObject({ code: 'bad_seal' })
-    await expect(verifyToken(token, { secret: SHOP.dashboard, siteKey: 'shop', jwks, now: t.clock.now() })).rejects.toMatchObject({ code: 'bad_seal' })
-    expect((await verifyToken(token, { secret: SHOP.seal, siteKey: 'shop', jwks, now: t.clock.now() })).siteKey).toBe('shop')
+    await expect(verifyToken(token, { secret: SHOP.siteverify, siteKey: 'shop', jwks, now: t.clock.now(), action: 'checkout', hostname: 'shop.example' })).rejects.toMatchObject({ code: 'bad_seal' })
+    await expect(verifyToken(token, { secret: SHOP.dashboard, siteKey: 'shop', jwks, now: t.clock.now(), action: 'checkout', hostname: 'shop.example' })).rejects.toMatchObject({ code: 'bad_seal' })
+    expect((await verifyToken(token, { secret: SHOP.seal, siteKey: 'shop', jwks, now: t.clock.now(), action: 'checkout', hostname: 'shop.example' })).siteKey).toBe('shop')
 
     expect(await siteverify(t, SHOP.seal, token)).toEqual({ success: false, errorCodes: ['invalid_secret'] })
     expect(await siteverify(t, SHOP.dashboard, token)).toEqual({ success: false, errorCodes: ['invalid_secret'] })
@@ -146,7 +146,7 @@ describe('rotation with a grace period (vigil-collector sites rotate)', () => {
     t = await makeTestApp({ sites: loadSites(dir!) })
     const jwks = t.keyring.jwks
     const opens = async (token: string, secret: string | string[]) =>
-      verifyToken(token, { secret, siteKey: 'shop', jwks, now: t!.clock.now() }).then(() => true, () => false)
+      verifyToken(token, { secret, siteKey: 'shop', jwks, now: t!.clock.now(), action: 'checkout', hostname: 'shop.example' }).then(() => true, () => false)
 
     const during = await shopToken(t)
     expect([await opens(during, first.seal), await opens(during, rotation.secret)]).toEqual([true, false])

@@ -53,7 +53,7 @@ describe.each<[string, TrustProxy]>([
       const res = await t.app.inject({ method: 'POST', url: '/v1/collect', payload: body, ...viaLoadBalancer(`198.51.100.${i}`) })
       expect(res.statusCode).toBe(200)
       const { token } = res.json<{ token: string }>()
-      const verified = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: t.keyring.jwks, now: t.clock.now() })
+      const verified = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: t.keyring.jwks, now: t.clock.now(), action: 'coupon/claim', hostname: '127.0.0.1' })
       verdicts.push(verified.verdict)
       // The stored event (and the log line) name the address the load balancer saw.
       expect((await t.store.events.get(verified.jti))?.ip).toBe(REAL_CLIENT)

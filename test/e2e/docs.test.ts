@@ -240,7 +240,7 @@ describe('every code block in the docs', () => {
   it.each(runs('sql').map((b) => [where(b), b] as const))('sql: %s runs against a live collector database', async (_, block) => {
     const token = await mintToken('checkout', 'ann@example.com')
     await mintToken('login', 'bob@example.com')
-    const { jti } = await verifyToken(token, { secret: SHOP_SECRETS.seal, siteKey: 'shop', jwks: remoteJwks(`${collector.url}/.well-known/jwks.json`) })
+    const { jti } = await verifyToken(token, { secret: SHOP_SECRETS.seal, siteKey: 'shop', jwks: remoteJwks(`${collector.url}/.well-known/jwks.json`), action: 'checkout', hostname: 'shop.example' })
     const db = new Database(join(collector.dataDir, 'vigil.db'), { readonly: true })
     try {
       const statements = block.code

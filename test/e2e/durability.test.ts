@@ -75,7 +75,7 @@ describe.each(STORES)('SIGKILL under load (%s)', (kind) => {
     const keys = jwksResolver(jwks)
     let found = 0
     for (const token of acknowledged) {
-      const { jti } = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: keys })
+      const { jti } = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: keys, action: null, hostname: null })
       if (await store.events.get(jti)) found++
     }
     await store.close()

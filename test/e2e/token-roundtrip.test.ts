@@ -102,9 +102,9 @@ describe('demo shop → collector → backend, in Chromium', () => {
     const expected = accountHash('shopper@example.com', accountSalt)
     expect(collects.at(-1)!.payload.account).toBe(expected)
     expect(JSON.stringify(collects.at(-1))).not.toMatch(/shopper/i)
-    const verified = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: remoteJwks(`${collector.url}/.well-known/jwks.json`), account: 'SHOPPER@example.com' })
+    const verified = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: remoteJwks(`${collector.url}/.well-known/jwks.json`), action: 'login', hostname: '127.0.0.1', account: 'SHOPPER@example.com' })
     expect(verified.account).toBe(expected)
-    await expect(verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: remoteJwks(`${collector.url}/.well-known/jwks.json`), account: 'someone-else@example.com' })).rejects.toMatchObject({ code: 'wrong_account' })
+    await expect(verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: remoteJwks(`${collector.url}/.well-known/jwks.json`), action: 'login', hostname: '127.0.0.1', account: 'someone-else@example.com' })).rejects.toMatchObject({ code: 'wrong_account' })
     await page.context().close()
   })
 

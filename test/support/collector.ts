@@ -30,7 +30,7 @@ export async function startTestCollector(options: ServerOptions = {}): Promise<T
     ...server,
     dataDir,
     async inspect(token) {
-      const verified = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks })
+      const verified = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks, action: null, hostname: null })
       const db = new Database(`${dataDir}/vigil.db`, { readonly: true })
       try {
         const row = db.prepare('SELECT detail FROM events WHERE id = ?').get(verified.jti) as { detail: string } | undefined

@@ -9,7 +9,8 @@
  *
  * Checks, in order: the seal (AES-256-GCM under the site's key), the signature
  * (alg pinned to EdDSA, key by kid), lifetime (exp ≤ 300 s after iat), expiry,
- * audience, action and hostname. Offline verification cannot know whether a token
+ * audience, action and hostname (both required: pass null to accept any), and the
+ * account when you name one. Offline verification cannot know whether a token
  * was already used: redeem it through POST /v1/siteverify where single use matters.
  */
 import { createHash, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto'
@@ -71,10 +72,13 @@ export interface VerifyOptions {
   siteKey: string
   /** The collector's public keys: a JWKS object, or a resolver such as remoteJwks(url). */
   jwks: Jwks | KeyResolver
-  /** Expected action(s); omit to accept any (then check `action` yourself). */
-  action?: string | readonly string[]
-  /** Expected hostname(s) the token was obtained on. */
-  hostname?: string | readonly string[]
+  /**
+   * The action(s) this endpoint accepts tokens for. Required: a token obtained for `browse`
+   * must not pass at checkout. `null` accepts any action (then check `action` yourself).
+   */
+  action: string | readonly string[] | null
+  /** The hostname(s) your pages are served on. Required; `null` accepts any (then check `hostname`). */
+  hostname: string | readonly string[] | null
   /** Expected issuer, if your collector sets one. */
   issuer?: string
   /**
@@ -169,8 +173,16 @@ export function remoteJwks(url: string, options: { maxAgeMs?: number; minRefetch
   }
 }
 
-const matches = (expected: string | readonly string[] | undefined, actual: string): boolean =>
-  expected === undefined || (typeof expected === 'string' ? expected === actual : expected.includes(actual))
+const matches = (expected: string | readonly string[] | null, actual: string): boolean =>
+  expected === null || (typeof expected === 'string' ? expected === actual : expected.includes(actual))
+
+/** Left out by mistake (JavaScript callers, or `undefined` from configuration): say so, never accept silently. */
+function requireChoice(options: VerifyOptions): void {
+  for (const name of ['action', 'hostname'] as const) {
+    const value: unknown = options[name]
+    if (value === undefined) throw new TypeError(`verifyToken: options.${name} is required: the ${name}(s) this endpoint accepts, or null to accept any`)
+  }
+}
 
 const sealKeys = new Map<string, Buffer>()
 function sealKeyFor(secret: string, siteKey: string): Buffer {
@@ -223,6 +235,7 @@ function readBehavior(value: unknown): VerifiedToken['behavior'] {
 }
 
 export async function verifyToken(token: string, options: VerifyOptions): Promise<VerifiedToken> {
+  requireChoice(options)
   const jws = unsealToken(token, options.secret, options.siteKey)
   const parts = jws.split('.')
   if (parts.length !== 3) fail('malformed', 'sealed content is not a compact JWS')

@@ -1,8 +1,10 @@
 /**
- * POST /v1/siteverify { secret, token }: the merchant backend's server-to-server
- * check. Same checks as vigil/verify, plus single use: a token redeems once, across
- * every instance on the store. Verification outcomes are 200 with success/errorCodes
- * (as Turnstile and reCAPTCHA do); only a malformed request is a 4xx.
+ * POST /v1/siteverify { secret, token, action?, hostname?, account? }: the merchant
+ * backend's server-to-server check. Same checks as vigil/verify, plus single use: a token
+ * redeems once, across every instance on the store. An action, hostname or account the
+ * backend names and the token does not carry is its own error code, and redeems nothing.
+ * Verification outcomes are 200 with success/errorCodes (as Turnstile and reCAPTCHA do);
+ * only a malformed request is a 4xx.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { jwksResolver, sealedSiteKey, TokenVerificationError, verifyToken } from 'vigil/verify'
@@ -38,7 +40,7 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
     },
     async (request, reply) => {
       reply.header('cache-control', 'no-store')
-      const { secret, token } = request.body
+      const { secret, token, action, hostname, account } = request.body
       const siteKey = sealedSiteKey(token)
       if (siteKey === undefined) return failure('malformed')
       const site = ctx.sites().get(siteKey)
@@ -49,6 +51,10 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
         verified = await verifyToken(token, {
           secret: site.openingSecrets(now),
           siteKey: site.siteKey,
+          // Optional here (the HTTP contract); the answer names both for the backend to check.
+          action: action ?? null,
+          hostname: hostname ?? null,
+          ...(account !== undefined ? { account } : {}),
           jwks: jwksResolver(ctx.keyring().jwks),
           now,
           clockToleranceS: 0,
