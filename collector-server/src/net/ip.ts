@@ -12,6 +12,16 @@ export function clientBucket(ip: string): string {
   return isIPv6(ip) ? `${v6Prefix64(ip)}/64` : ip
 }
 
+/**
+ * The network a client is on, for weighing what it claims: an IPv4 /24 (`203.0.113.0/24`)
+ * or an IPv6 /64. Clients on one network are often one household, office or farm.
+ */
+export function networkOf(ip: string): string {
+  const v4 = mappedV4(ip)
+  if (v4) return `${v4.split('.').slice(0, 3).join('.')}.0/24`
+  return isIPv6(ip) ? `${v6Prefix64(ip)}/64` : ip
+}
+
 /** An IPv4 address, also when written as an IPv4-mapped IPv6 address (::ffff:1.2.3.4). */
 function mappedV4(ip: string): string | null {
   if (isIPv4(ip)) return ip

@@ -15,12 +15,12 @@ import { issueToken, newTokenId, type VerdictClaims } from '../tokens/issue'
 import { assess } from '../risk/engine'
 import { evaluatePayload } from '../risk/evaluate'
 import { actionPolicy } from '../risk/policy'
-import { assessVelocity } from '../risk/velocity'
+import { assessVelocity, ESTABLISHED_AFTER_MS } from '../risk/velocity'
 import { enforceRateLimit, limitBeforeParsing, mostGenerousIpLimit } from '../risk/rate-limit'
 import { timed } from '../metrics'
 import { checkOrigin } from './cors'
 import type { AppContext } from '../context'
-import { clientBucket } from '../net/ip'
+import { clientBucket, networkOf } from '../net/ip'
 
 export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   const { store, metrics, clock } = ctx
@@ -106,7 +106,13 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
       const velocity = await timed(metrics, 'links_observe', () =>
         assessVelocity(
           store.links,
-          { ...subject, eventId: jti, firstSighting: prior === null },
+          {
+            ...subject,
+            eventId: jti,
+            firstSighting: prior === null,
+            network: networkOf(request.ip),
+            established: prior !== null && now - prior.firstSeen >= ESTABLISHED_AFTER_MS,
+          },
           action,
           site.policy.limits,
         ),
