@@ -76,7 +76,7 @@ async function runCollector(store: 'sqlite' | 'redis', minimal = false): Promise
   writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 1e9, devicePerMinute: 1e9 } } }] }))
   const redis = store === 'redis' ? await startRedis() : null
   const bodies = bodiesFor(dataDir, BODIES, minimal)
-  const collector = await startCli(['--data-dir', dataDir, ...(redis ? ['--store', redis.url] : [])])
+  const collector = await startCli(['--data-dir', dataDir, '--demo', ...(redis ? ['--store', redis.url] : [])])
   try {
     await cannon(collector.url, '/v1/collect', bodies.slice(0, 2000).map((body) => ({ body })), { amount: 2000 }) // warm-up on its own bodies
     const run = await cannon(collector.url, '/v1/collect', bodies.slice(2000).map((body) => ({ body })))

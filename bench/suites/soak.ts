@@ -234,7 +234,7 @@ async function startServices(kind: StoreKind, dataDir: string, started: (s: Part
   const redis = kind === 'redis' ? await startRedis() : null
   started({ redis })
   const keyring = loadKeyring(dataDir)
-  const collector = await startCli(['--host', '127.0.0.1', '--data-dir', dataDir, ...(redis ? ['--store', redis.url] : [])])
+  const collector = await startCli(['--host', '127.0.0.1', '--data-dir', dataDir, '--demo', ...(redis ? ['--store', redis.url] : [])])
   started({ redis, collector })
   if (new URL(collector.url).hostname !== '127.0.0.1') throw new Error(`collector is on ${collector.url}, expected 127.0.0.1`)
   const health = (await (await fetch(`${collector.url}/healthz`)).json()) as { store?: string }

@@ -12,8 +12,10 @@ import { registerMetrics } from './routes/meta'
 import { loadKeyring, signingKeysPath, type Keyring } from './config/keyring'
 import { loadSites, sitesPath, type SiteRegistry } from './config/sites'
 import { openStore } from './stores/index'
+import { securePrivateDirectory } from './config/files'
 import type { Store } from './stores/types'
 import type { Clock } from './context'
+import type { TrustProxy } from './net/trust-proxy'
 
 export interface ServerOptions {
   /** Default: $PORT, else 8080 (0 picks a free port). */
@@ -26,8 +28,11 @@ export interface ServerOptions {
   store?: string
   /** A sites.json elsewhere than <dataDir>/sites.json. */
   sitesFile?: string
+  /** Development mode (--demo): adds the demo site and allows development sites; refused otherwise. */
+  demo?: boolean
   logger?: FastifyServerOptions['logger']
-  trustProxy?: FastifyServerOptions['trustProxy']
+  /** Proxies in front of the collector (hops, or their CIDRs): BuildAppOptions.trustProxy. */
+  trustProxy?: TrustProxy
   clock?: Clock
   plugins?: BuildAppOptions['plugins']
   sdkDir?: BuildAppOptions['sdkDir']
@@ -44,6 +49,8 @@ export interface RunningServer {
   url: string
   /** The metrics-only listener's URL, when --metrics-port started one. */
   metricsUrl: string | null
+  /** The sites as currently loaded (sites.json is watched). */
+  sites(): SiteRegistry
   close(): Promise<void>
 }
 
@@ -57,8 +64,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const env = process.env
   options = { ...options, port: options.port ?? Number(env['PORT'] ?? 8080), host: options.host ?? env['HOST'] ?? '127.0.0.1' }
   const dataDir = resolve(options.dataDir ?? 'data')
+  const tightened = securePrivateDirectory(dataDir)
   let keyring: Keyring = loadKeyring(dataDir)
-  let sites: SiteRegistry = loadSites(dataDir, options.sitesFile)
+  const demo = options.demo === true
+  let sites: SiteRegistry = loadSites(dataDir, options.sitesFile, { demo })
   const store = await openStore(options.store, dataDir, options.clock ? () => options.clock!.now() : undefined)
   const metrics = createMetrics()
   const app = buildApp({
@@ -74,6 +83,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.sdkDir !== undefined ? { sdkDir: options.sdkDir } : {}),
     ...(options.attestationVerifiers ? { attestationVerifiers: options.attestationVerifiers } : {}),
   })
+  if (tightened) app.log.warn({ dataDir }, 'the data directory was readable by others: its mode is now 0700')
   let metricsApp: FastifyInstance | null = null
   try {
     await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' })
@@ -101,12 +111,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
   }
   watchFile(keysFile, { interval: 1000 }, () => reload(keysFile, () => (keyring = loadKeyring(dataDir))))
-  watchFile(sitesFile, { interval: 1000 }, () => reload(sitesFile, () => (sites = loadSites(dataDir, options.sitesFile))))
+  watchFile(sitesFile, { interval: 1000 }, () => reload(sitesFile, () => (sites = loadSites(dataDir, options.sitesFile, { demo }))))
 
   let closed = false
   return {
     app,
     store,
+    sites: () => sites,
     url: urlOf(app, options.host ?? '127.0.0.1'),
     metricsUrl: metricsApp ? urlOf(metricsApp, options.metricsHost ?? '127.0.0.1') : null,
     async close() {

@@ -28,7 +28,7 @@ function site(policy: Record<string, unknown> = {}) {
 describe.each(STORE_KINDS)('challenge-bound evidence on %s', (kind) => {
   let t: TestApp
   beforeEach(async () => {
-    t = await makeTestApp({ store: kind, sites: siteRegistry([site()]) })
+    t = await makeTestApp({ store: kind, sites: siteRegistry([site()], { demo: true }) })
   })
   afterEach(async () => {
     await t.close()
@@ -182,7 +182,7 @@ describe.each(STORE_KINDS)('challenge-bound evidence on %s', (kind) => {
   })
 
   it('raises key_churn when one network keeps bringing new device keys', async () => {
-    t = await makeTestApp({ store: kind, sites: siteRegistry([site({ limits: { newDevicesPerNetwork: 4 } })]) })
+    t = await makeTestApp({ store: kind, sites: siteRegistry([site({ limits: { newDevicesPerNetwork: 4 } })], { demo: true }) })
     const reasons: string[][] = []
     for (let i = 0; i < 5; i++) {
       const d = new TestDevice()
@@ -197,7 +197,7 @@ describe.each(STORE_KINDS)('challenge-bound evidence on %s', (kind) => {
   })
 
   it('never allows a first-seen device on a sensitive action with no interaction and no work', async () => {
-    t = await makeTestApp({ store: kind, sites: siteRegistry([site({ proofOfWork: { newDevice: 0 } })]) })
+    t = await makeTestApp({ store: kind, sites: siteRegistry([site({ proofOfWork: { newDevice: 0 } })], { demo: true }) })
     const device = new TestDevice()
     const login = await collect(device.body((await challengeFor(device)).challenge, { action: 'login' }))
     expect(login.reasons).toEqual(expect.arrayContaining(['no_interaction', 'unproven_device']))

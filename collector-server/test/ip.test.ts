@@ -16,9 +16,12 @@ describe('client buckets', () => {
     expect(clientBucket('fe80::1%eth0')).toBe('fe80:0:0:0::/64')
   })
 
-  it('groups networks by IPv4 /24 and IPv6 /64', () => {
+  it('networks are IPv4 /24s and IPv6 /64s', () => {
     expect(networkOf('203.0.113.7')).toBe('203.0.113.0/24')
-    expect(networkOf('::FFFF:203.0.113.7')).toBe('203.0.113.0/24')
+    expect(networkOf('::ffff:203.0.113.200')).toBe('203.0.113.0/24')
+    expect(networkOf('203.0.114.7')).not.toBe(networkOf('203.0.113.7'))
+    expect(networkOf('2001:db8:0:1::1')).toBe('2001:db8:0:1::/64')
+    expect(networkOf('unknown')).toBe('unknown')
     expect(networkOf('2001:db8::1:0:0:0:7')).toBe('2001:db8:0:1::/64')
   })
 

@@ -31,7 +31,7 @@ beforeEach(async () => {
   app = buildApp({
     store,
     keyring: keyringFrom([generateSigningKey()], randomBytes(32)),
-    sites: siteRegistry([LIGHT_DEMO_SITE]),
+    sites: siteRegistry([LIGHT_DEMO_SITE], { demo: true }),
     sdkDir: false,
     metrics: createMetrics({ defaultMetrics: false }),
     metricsToken: METRICS_TOKEN,
@@ -72,7 +72,7 @@ describe('operations', () => {
       expect([res.statusCode, res.json<{ error: { code: string } }>().error.code]).toEqual([401, 'unauthorized'])
     }
     // An app given no token serves metrics to nobody on its port.
-    const closed = buildApp({ store, keyring: keyringFrom([generateSigningKey()], randomBytes(32)), sites: siteRegistry([DEMO_SITE]), sdkDir: false, metrics: createMetrics({ defaultMetrics: false }) })
+    const closed = buildApp({ store, keyring: keyringFrom([generateSigningKey()], randomBytes(32)), sites: siteRegistry([DEMO_SITE], { demo: true }), sdkDir: false, metrics: createMetrics({ defaultMetrics: false }) })
     expect((await closed.inject({ url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).statusCode).toBe(401)
     await closed.close()
   })

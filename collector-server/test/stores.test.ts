@@ -82,6 +82,9 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     expect(await store.links.observe([w('c')], now + 1200)).toEqual([1])
     // Keys and kinds are separate sets.
     expect(await store.links.observe([{ kind: 'acc:dev', key: 'd2', member: 'a', windowMs: 1000 }, { kind: 'x', key: 'd1', member: 'a', windowMs: 1000 }], now + 1200)).toEqual([1, 1])
+    // Counted without being added: the set's count, and nothing recorded.
+    expect(await store.links.observe([{ ...w('z'), countOnly: true }, w('y'), { ...w('x'), countOnly: true }], now + 1200)).toEqual([1, 2, 2])
+    expect(await store.links.observe([{ ...w('z'), countOnly: true }], now + 1201)).toEqual([2])
   })
 
   it('counts rate-limit hits per fixed window', async () => {

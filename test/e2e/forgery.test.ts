@@ -80,7 +80,7 @@ beforeAll(async () => {
   mkdirSync(join(dataDir, 'keys'), { recursive: true, mode: 0o700 })
   const retiring = { ...generateSigningKey(), status: 'retiring' as const }
   writeFileSync(signingKeysPath(dataDir), JSON.stringify({ keys: [generateSigningKey(), retiring] }), { mode: 0o600 })
-  const [ca, cb] = await Promise.all([0, 1].map(() => startCli(['--data-dir', dataDir, '--store', redis.url])))
+  const [ca, cb] = await Promise.all([0, 1].map(() => startCli(['--data-dir', dataDir, '--demo', '--store', redis.url])))
   a = { name: 'A', cli: ca! }
   b = { name: 'B', cli: cb! }
   keyring = loadKeyring(dataDir)
@@ -183,7 +183,7 @@ async function otherSiteToken(at: Instance): Promise<string> {
 
 async function offlineCode(token: string, over: { secret?: string; siteKey?: string } = {}): Promise<string> {
   try {
-    await verifyToken(token, { secret: DEMO_SECRET, siteKey: 'demo', jwks, clockToleranceS: 0, ...over })
+    await verifyToken(token, { secret: DEMO_SECRET, siteKey: 'demo', jwks, clockToleranceS: 0, action: null, hostname: null, ...over })
     return 'accepted'
   } catch (err) {
     if (err instanceof TokenVerificationError) return err.code

@@ -34,14 +34,14 @@ export async function startTestCollector(options: ServerOptions & { workBits?: n
     writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [{ ...DEMO_SITE, policy: { proofOfWork: { newDevice: workBits } } }] }))
   }
   const shop = demoShop()
-  const server = await startServer({ port: 0, host: '127.0.0.1', dataDir, plugins: [shop.plugin], ...options })
+  const server = await startServer({ port: 0, host: '127.0.0.1', dataDir, plugins: [shop.plugin], demo: true, ...options })
   shop.connect(server.url)
   const jwks = remoteJwks(`${server.url}/.well-known/jwks.json`)
   return {
     ...server,
     dataDir,
     async inspect(token) {
-      const verified = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks })
+      const verified = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks, action: null, hostname: null })
       const db = new Database(`${dataDir}/vigil.db`, { readonly: true })
       try {
         const row = db.prepare('SELECT detail FROM events WHERE id = ?').get(verified.jti) as { detail: string } | undefined

@@ -19,7 +19,10 @@ export function isLoopback(hostname: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
 
-/** The network a client is in: IPv4 /24 (`203.0.113.0/24`) or IPv6 /64. */
+/**
+ * The network a client is on, for weighing what it claims: an IPv4 /24 (`203.0.113.0/24`)
+ * or an IPv6 /64. Clients on one network are often one household, office or farm.
+ */
 export function networkOf(ip: string): string {
   const v4 = mappedV4(ip)
   if (v4) return `${v4.split('.').slice(0, 3).join('.')}.0/24`

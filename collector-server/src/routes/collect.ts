@@ -15,21 +15,21 @@ import { issueToken, newTokenId, type VerdictClaims } from '../tokens/issue'
 import { assess } from '../risk/engine'
 import { evaluatePayload } from '../risk/evaluate'
 import { actionPolicy } from '../risk/policy'
-import { assessVelocity, recordDenial } from '../risk/velocity'
+import { assessVelocity, ESTABLISHED_AFTER_MS, recordDenial } from '../risk/velocity'
 import { checkGlyphMemory } from '../risk/evidence'
 import { traceSketch } from '../risk/replay'
-import { isLoopback } from '../net/ip'
-import { enforceRateLimit } from '../risk/rate-limit'
+import { clientBucket, isLoopback, networkOf } from '../net/ip'
+import { enforceRateLimit, limitBeforeParsing, mostGenerousIpLimit } from '../risk/rate-limit'
 import { timed } from '../metrics'
 import { checkOrigin } from './cors'
 import type { AppContext } from '../context'
-import { clientBucket } from '../net/ip'
 
 export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   const { store, metrics, clock } = ctx
   app.post(
     '/v1/collect',
     {
+      onRequest: limitBeforeParsing(ctx, 'collect', () => mostGenerousIpLimit(ctx.sites())),
       config: {
         onRefused(request, code) {
           metrics.collects.inc({ outcome: code })
@@ -119,13 +119,21 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
         action: payload.action,
         deviceId: payload.device.id,
         visitorId: payload.fp?.visitorId ?? null,
-        account: payload.account ?? null,
+        // Stored and linked keyed with the site's server-side link key, not as the page sent it.
+        account: payload.account ? site.accountLink(payload.account) : null,
         ip: request.ip,
       }
       const velocity = await timed(metrics, 'links_observe', () =>
         assessVelocity(
           store.links,
-          { ...subject, eventId: jti, firstSighting: prior === null, traceKeys: traceSketch(evaluation.events) },
+          {
+            ...subject,
+            eventId: jti,
+            firstSighting: prior === null,
+            network: networkOf(request.ip),
+            established: prior !== null && now - prior.firstSeen >= ESTABLISHED_AFTER_MS,
+            traceKeys: traceSketch(evaluation.events),
+          },
           action,
           site.policy.limits,
         ),
@@ -145,10 +153,11 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
         iat,
         exp: iat + site.tokenTtlS,
         jti,
-        ...(payload.account ? { acc: payload.account } : {}),
+        // The page's hash and its salt: the site's backend recomputes it from the account (verifyToken's `account`).
+        ...(payload.account ? { acc: payload.account, asl: site.accountSalt } : {}),
         bhv: { server: evaluation.behavior.server, client: evaluation.behavior.client, model: evaluation.behavior.model },
       }
-      const token = issueToken(keyring.active, site, claims)
+      const token = issueToken(keyring.active, site, claims, now)
       const statsEntry = {
         verdict: assessment.verdict,
         reasons: assessment.reasons,

@@ -178,13 +178,24 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     links: {
       observe: unavailable(async (observations: readonly LinkObservation[], at: number) => {
         const pipeline = redis.pipeline()
+        // Where each observation's count lands among the pipeline's replies.
+        const replyAt: number[] = []
+        let replies = 0
         for (const o of observations) {
           const key = `${prefix}link:${o.kind}:${o.key}`
-          pipeline.zadd(key, at, o.member).zremrangebyscore(key, '-inf', `(${at - o.windowMs}`).zcard(key).pexpire(key, o.windowMs)
+          if (o.countOnly) {
+            pipeline.zcount(key, at - o.windowMs, '+inf')
+            replyAt.push(replies)
+            replies += 1
+          } else {
+            pipeline.zadd(key, at, o.member).zremrangebyscore(key, '-inf', `(${at - o.windowMs}`).zcard(key).pexpire(key, o.windowMs)
+            replyAt.push(replies + 2)
+            replies += 4
+          }
         }
         const results = (await pipeline.exec()) ?? []
-        return observations.map((_, i) => {
-          const [err, count] = results[i * 4 + 2] ?? [new Error('missing reply'), 0]
+        return replyAt.map((i) => {
+          const [err, count] = results[i] ?? [new Error('missing reply'), 0]
           if (err) throw err
           return Number(count)
         })

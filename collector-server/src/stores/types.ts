@@ -60,12 +60,15 @@ export interface LinkObservation {
   member: string
   /** The sliding window the count is taken over, ms. */
   windowMs: number
+  /** Count the set without adding the member (a claim the collector does not record there). */
+  countOnly?: boolean
 }
 
 export interface LinkStore {
   /**
-   * Records every observation at `at` and returns, for each, how many distinct members
-   * its (kind, key) set has seen within its window (the new member included).
+   * Records every observation at `at` (but those marked countOnly) and returns, for each,
+   * how many distinct members its (kind, key) set has seen within its window (the new
+   * member included, when recorded).
    */
   observe(observations: readonly LinkObservation[], at: number): Promise<number[]>
   /** How many distinct members (kind, key) has seen within `windowMs` before `at`, recording nothing. */

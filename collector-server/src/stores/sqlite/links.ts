@@ -13,7 +13,7 @@ export function sqliteLinks({ db, batch }: Sqlite): LinkStore & { purge(t: numbe
   const purge = db.prepare('DELETE FROM links WHERE at < ?')
   const observe = db.transaction((observations: readonly LinkObservation[], at: number): number[] =>
     observations.map((o) => {
-      upsert.run(o.kind, o.key, o.member, at)
+      if (!o.countOnly) upsert.run(o.kind, o.key, o.member, at)
       return count.get(o.kind, o.key, at - o.windowMs)!.n
     }),
   )
