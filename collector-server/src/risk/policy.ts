@@ -1,10 +1,12 @@
 /**
  * Per-site, per-action policy: where the verdict thresholds sit, which actions are
- * incentives (coupons, sign-up bonuses) or orders, the velocity and linking limits, and
- * reason weights. Everything has a default; a site overrides what it needs in
- * sites.json under "policy" (docs/operations.md).
+ * incentives (coupons, sign-up bonuses) or orders, which require platform evidence, the
+ * velocity and linking limits, reason weights and how much verified evidence is trusted.
+ * Everything has a default; a site overrides what it needs in sites.json under "policy"
+ * (docs/operations.md).
  */
 import { REASON_CODES, type ReasonCode } from '@vigil-risk/core/protocol/reasons'
+import { EVIDENCE_KINDS, isEvidenceKind, type EvidenceKind } from '@vigil-risk/core/protocol/evidence'
 
 export interface ActionPolicy {
   /** Scores at or above this ask for review (step-up). */
@@ -15,6 +17,11 @@ export interface ActionPolicy {
   incentive: boolean
   /** An order: a burst of orders from linked accounts is brushing. */
   order: boolean
+  /**
+   * Platform evidence this action needs (attestation_missing without it): `true` for any
+   * kind, a list for some (`["app_attest", "play_integrity"]`: only from the apps), or false.
+   */
+  requireAttestation: boolean | readonly EvidenceKind[]
 }
 
 /** Linking and velocity limits: a reason fires when a count reaches its limit. */
@@ -52,6 +59,8 @@ export interface SitePolicy {
   limits: Limits
   rateLimits: RateLimits
   weights: Partial<Record<ReasonCode, number>>
+  /** Share of the risk each verified kind of evidence takes away (engine.ts TRUST_WEIGHTS). */
+  trust: Partial<Record<EvidenceKind, number>>
 }
 
 const DEFAULT_LIMITS: Limits = {
@@ -73,27 +82,51 @@ const ORDER = /checkout|order|purchase|payment|pay\b/i
 export type PolicyConfig = Partial<{
   review: number
   deny: number
+  /** The site-wide default; an action overrides it under `actions`. */
+  requireAttestation: boolean | EvidenceKind[]
   actions: Record<string, Partial<ActionPolicy>>
   limits: Partial<Limits>
   rateLimits: Partial<RateLimits>
   weights: Partial<Record<ReasonCode, number>>
+  trust: Partial<Record<EvidenceKind, number>>
 }>
+
+function checkRequirement(value: unknown, where: string): void {
+  if (value === undefined || typeof value === 'boolean') return
+  if (!Array.isArray(value) || value.length === 0 || !value.every((k) => typeof k === 'string' && isEvidenceKind(k))) {
+    throw new Error(`policy: ${where}requireAttestation must be true, false or a list of ${EVIDENCE_KINDS.join(', ')}`)
+  }
+}
+
+function checkWeights(weights: Record<string, unknown>, known: readonly string[], what: string): void {
+  for (const [name, weight] of Object.entries(weights)) {
+    if (!known.includes(name)) throw new Error(`policy: unknown ${what} "${name}"`)
+    if (typeof weight !== 'number' || !(weight >= 0 && weight <= 1)) throw new Error(`policy: the ${what} of ${name} must be a number from 0 to 1`)
+  }
+}
 
 export function makePolicy(config: PolicyConfig = {}): SitePolicy {
   const review = config.review ?? 0.3
   const deny = config.deny ?? 0.7
   if (!(review > 0 && review < deny && deny <= 1)) throw new Error(`policy: need 0 < review (${review}) < deny (${deny}) ≤ 1`)
-  for (const [reason, weight] of Object.entries(config.weights ?? {})) {
-    if (!(REASON_CODES as readonly string[]).includes(reason)) throw new Error(`policy: unknown reason "${reason}" in weights`)
-    if (typeof weight !== 'number' || !(weight >= 0 && weight <= 1)) throw new Error(`policy: the weight of ${reason} must be a number from 0 to 1`)
-  }
+  checkWeights(config.weights ?? {}, REASON_CODES, 'reason weight')
+  checkWeights(config.trust ?? {}, EVIDENCE_KINDS, 'evidence trust')
+  checkRequirement(config.requireAttestation, '')
+  for (const [name, action] of Object.entries(config.actions ?? {})) checkRequirement(action.requireAttestation, `actions["${name}"].`)
   return {
-    default: { review, deny, incentive: false, order: false },
+    default: { review, deny, incentive: false, order: false, requireAttestation: config.requireAttestation ?? false },
     actions: config.actions ?? {},
     limits: { ...DEFAULT_LIMITS, ...config.limits },
     rateLimits: { ...DEFAULT_RATE_LIMITS, ...config.rateLimits },
     weights: config.weights ?? {},
+    trust: config.trust ?? {},
   }
+}
+
+/** The kinds of evidence that satisfy an action's requirement (none: not required). */
+export function requiredEvidence(action: ActionPolicy): readonly EvidenceKind[] {
+  const required = action.requireAttestation
+  return required === true ? EVIDENCE_KINDS : required === false ? [] : required
 }
 
 /** The policy for one action: the site default, what the action name implies, and the site's override. */

@@ -17,6 +17,7 @@ export const REASON_CODES = [
   'brushing',
   'new_device',
   'attestation_failed',
+  'attestation_missing',
 ] as const
 
 export type ReasonCode = (typeof REASON_CODES)[number]
