@@ -76,6 +76,16 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (site_key, device_id)
    ) WITHOUT ROWID;
    CREATE INDEX stats_devices_top ON stats_devices (site_key, accounts DESC, device_id);`,
+  // App Attest keys Apple certified, with the last assertion counter seen (issue 17).
+  `CREATE TABLE attested_keys (
+     key_id TEXT PRIMARY KEY,
+     app_id TEXT NOT NULL,
+     public_key TEXT NOT NULL,
+     counter INTEGER NOT NULL,
+     attested_at INTEGER NOT NULL,
+     last_seen INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX attested_keys_last_seen ON attested_keys (last_seen);`,
 ]
 
 export function migrate(db: Database.Database): void {
