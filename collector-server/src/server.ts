@@ -29,6 +29,7 @@ export interface ServerOptions {
   plugins?: BuildAppOptions['plugins']
   sdkDir?: BuildAppOptions['sdkDir']
   attestationVerifiers?: BuildAppOptions['attestationVerifiers']
+  appAttestRoots?: BuildAppOptions['appAttestRoots']
 }
 
 export interface RunningServer {
@@ -55,6 +56,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.plugins ? { plugins: options.plugins } : {}),
     ...(options.sdkDir !== undefined ? { sdkDir: options.sdkDir } : {}),
     ...(options.attestationVerifiers ? { attestationVerifiers: options.attestationVerifiers } : {}),
+    ...(options.appAttestRoots ? { appAttestRoots: options.appAttestRoots } : {}),
   })
   try {
     await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' })

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { inject } from 'vitest'
 import { openRedisStore } from '../../collector-server/src/stores/redis'
-import { buildApp } from '../../collector-server/src/app'
+import { buildApp, type BuildAppOptions } from '../../collector-server/src/app'
 import { keyringFrom, generateSigningKey, type Keyring } from '../../collector-server/src/config/keyring'
 import { DEMO_SITE, siteRegistry, type SiteRegistry } from '../../collector-server/src/config/sites'
 import { openSqliteStore } from '../../collector-server/src/stores/sqlite/index'
@@ -35,14 +35,32 @@ export async function makeTestStore(kind: StoreKind, now: () => number, dir = mk
   return openRedisStore({ url: inject('redisUrl'), prefix: `test-${randomBytes(6).toString('hex')}:`, now })
 }
 
-export async function makeTestApp(options: { keyring?: Keyring; store?: StoreKind; sites?: SiteRegistry } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  keyring?: Keyring
+  store?: StoreKind
+  sites?: SiteRegistry
+  /** App Attest roots the collector trusts (a TestApple's), instead of Apple's. */
+  appAttestRoots?: string[]
+  attestationVerifiers?: BuildAppOptions['attestationVerifiers']
+}
+
+export async function makeTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-app-'))
   let t = Date.UTC(2026, 10, 26, 12, 0, 0)
   const clock = { now: () => t, advance: (ms: number) => void (t += ms) }
   const store = await makeTestStore(options.store ?? 'sqlite', clock.now, dir)
   const keyring = options.keyring ?? keyringFrom([generateSigningKey()], randomBytes(32))
   const sites = options.sites ?? siteRegistry([DEMO_SITE, OTHER_SITE])
-  const app = buildApp({ store, keyring, sites, clock, sdkDir: false, metrics: createMetrics({ defaultMetrics: false }) })
+  const app = buildApp({
+    store,
+    keyring,
+    sites,
+    clock,
+    sdkDir: false,
+    metrics: createMetrics({ defaultMetrics: false }),
+    ...(options.appAttestRoots ? { appAttestRoots: options.appAttestRoots } : {}),
+    ...(options.attestationVerifiers ? { attestationVerifiers: options.attestationVerifiers } : {}),
+  })
   await app.ready()
   return {
     app,

@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { SITE_KEY_PATTERN } from '@vigil-risk/core/protocol/payload'
 import { TOKEN_MAX_TTL_S } from '@vigil-risk/core/protocol/token'
 import { createOnce } from './files'
+import { attestationSettings, type AttestationConfig, type SiteAttestation } from '../evidence/config'
 
 export interface SiteConfig {
   siteKey: string
@@ -25,11 +26,14 @@ export interface SiteConfig {
   tokenTtlS?: number
   /** Verdict thresholds, per-action settings, linking limits, rate limits (docs/operations.md). */
   policy?: PolicyConfig
+  /** Platform evidence: App Attest apps, Play Integrity apps and keys, Private Access Token issuers (docs/webview.md). */
+  attestation?: AttestationConfig
 }
 
-export interface Site extends Readonly<Omit<SiteConfig, 'policy'>> {
+export interface Site extends Readonly<Omit<SiteConfig, 'policy' | 'attestation'>> {
   tokenTtlS: number
   policy: SitePolicy
+  attestation: SiteAttestation
   /** The salt the SDK hashes account identifiers with: public, derived from the secret. */
   accountSalt: string
   allowsOrigin(origin: string): boolean
@@ -77,6 +81,7 @@ export function makeSite(config: SiteConfig): Site {
     ...config,
     tokenTtlS,
     policy: makePolicy(config.policy),
+    attestation: attestationSettings(config.siteKey, config.attestation),
     accountSalt: accountSalt(config.secret, config.siteKey),
     allowsOrigin(origin) {
       let url: URL

@@ -25,7 +25,7 @@ export const challengeRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = a
       await enforceRateLimit(ctx, `${site.siteKey}:ip:${clientBucket(request.ip)}`, site.policy.rateLimits.ipPerMinute)
       const { challenge, expiresAt } = mintChallenge(ctx.keyring().challengeKey, site.siteKey, ctx.clock.now())
       reply.header('cache-control', 'no-store')
-      return { challenge, expiresAt, siteKey: site.siteKey, accountSalt: site.accountSalt }
+      return { challenge, expiresAt, siteKey: site.siteKey, accountSalt: site.accountSalt, ...(site.attestation.privateTokens ? { privateToken: true } : {}) }
     },
   )
 }

@@ -8,13 +8,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { CanonicalEncodingError } from '@vigil-risk/core/protocol/canonical'
 import { signingInput } from '@vigil-risk/core/protocol/payload'
 import { CollectBody, CollectResponse } from '@vigil-risk/core/protocol/schema'
+import { isEvidenceKind } from '@vigil-risk/core/protocol/evidence'
 import { CollectorError, errorSchema } from '../errors'
 import { openChallenge } from '../verify/challenge'
 import { importDeviceKey, verifyDeviceSignature } from '../verify/signature'
 import { issueToken, newTokenId, type VerdictClaims } from '../tokens/issue'
 import { assess } from '../risk/engine'
 import { evaluatePayload } from '../risk/evaluate'
-import { actionPolicy } from '../risk/policy'
+import { actionPolicy, requiredEvidence } from '../risk/policy'
+import { checkEvidence } from '../evidence/check'
 import { assessVelocity } from '../risk/velocity'
 import { enforceRateLimit } from '../risk/rate-limit'
 import { timed } from '../metrics'
@@ -88,8 +90,16 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
           at: now,
         }),
       )
-      const evaluation = await evaluatePayload(payload, ctx.attestationVerifiers)
+      const evidence = await checkEvidence(payload, {
+        site,
+        verifiers: ctx.attestationVerifiers,
+        appAttestRoots: ctx.appAttestRoots,
+        attestedKeys: store.attestedKeys,
+        receiptKey: keyring.challengeKey,
+        now,
+      })
       const action = actionPolicy(site.policy, payload.action)
+      const evaluation = evaluatePayload(payload, evidence, requiredEvidence(action))
       const jti = newTokenId()
       // Who did what, when: the velocity links and the stored event both start from it.
       const subject = {
@@ -109,7 +119,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
           site.policy.limits,
         ),
       )
-      const assessment = assess([...evaluation.reasons, ...velocity.reasons], action, site.policy.weights)
+      const assessment = assess([...evaluation.reasons, ...velocity.reasons], action, site.policy.weights, evaluation.trusted, site.policy.trust)
 
       const iat = Math.floor(now / 1000)
       const claims: VerdictClaims = {
@@ -151,6 +161,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
             environment: evaluation.environment,
             detections: evaluation.detections,
             attestation: evaluation.attestation,
+            evidence: evaluation.evidence,
             interaction: evaluation.interaction,
             behavior: evaluation.behavior,
             velocity: velocity.counts,
@@ -165,6 +176,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
       metrics.collects.inc({ outcome: 'accepted' })
       metrics.verdicts.inc({ verdict: assessment.verdict })
       for (const reason of assessment.reasons) metrics.reasons.inc({ reason })
+      for (const e of evaluation.evidence) metrics.evidence.inc({ kind: isEvidenceKind(e.kind) ? e.kind : 'other', status: e.status, reason: e.reason ?? '' })
       reply.header('cache-control', 'no-store')
       return { token, expiresAt: claims.exp * 1000 }
     },

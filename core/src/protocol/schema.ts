@@ -104,6 +104,9 @@ export const CollectPayload = Type.Object({
   account: Type.Optional(matching(ACCOUNT_HASH_PATTERN, "The salted hash of the page's account identifier (payload.ts).")),
   behavior: Type.Optional(BehaviorClaim),
   attestation: Type.Optional(AttestationClaim),
+  privateToken: Type.Optional(
+    Type.String({ maxLength: 512, description: "The collector's receipt for a Private Access Token presented for this challenge (GET /v1/private-token)." }),
+  ),
 })
 
 export const CollectBody = Type.Object({
@@ -116,11 +119,25 @@ export const ChallengeResponse = Type.Object({
   expiresAt: Type.Integer({ description: 'Epoch ms after which the challenge is refused.' }),
   siteKey: Type.String(),
   accountSalt: Type.String({ description: 'Salt the SDK hashes account identifiers with (docs/protocol.md).' }),
+  privateToken: Type.Optional(Type.Boolean({ description: 'The site accepts Private Access Tokens: browsers that support them may fetch one (GET /v1/private-token).' })),
 })
 
 export const CollectResponse = Type.Object({
   token: Type.String(),
   expiresAt: Type.Integer({ description: 'Epoch ms after which the token is refused.' }),
+})
+
+/** GET /v1/private-token: the collector's challenge, by the redemption context the SDK computed from it. */
+export const PrivateTokenQuery = Type.Object({
+  siteKey: SiteKey,
+  context: b64u(43, 'base64url(SHA-256("vigil/private-token/v1\\n" ‖ the collector challenge)): the TokenChallenge redemption context.'),
+})
+
+export const PrivateTokenResponse = Type.Object({
+  status: Type.Union([Type.Literal('verified'), Type.Literal('unverified'), Type.Literal('failed')]),
+  reason: Type.Optional(Type.String({ description: 'Why the token did not verify (docs/webview.md).' })),
+  issuer: Type.Optional(Type.String({ description: 'The issuer that vouched for the device.' })),
+  receipt: Type.String({ description: 'Put it in the next collect for this challenge, as payload.privateToken.' }),
 })
 
 export const TelemetryReport = Type.Object({
@@ -150,5 +167,6 @@ export type CollectPayload = Static<typeof CollectPayload>
 export type CollectBody = Static<typeof CollectBody>
 export type ChallengeResponse = Static<typeof ChallengeResponse>
 export type CollectResponse = Static<typeof CollectResponse>
+export type PrivateTokenResponse = Static<typeof PrivateTokenResponse>
 export type TelemetryReport = Static<typeof TelemetryReport>
 export type TelemetryBody = Static<typeof TelemetryBody>
