@@ -14,6 +14,7 @@ import { runSources, signals, tokenSignals, type SignalComponents } from './sign
 import { getCallStackMarkers } from './signals/cdp'
 import { startRecorder, type BehaviorSnapshot, type Recorder } from './behavior/recorder'
 import { hasNativeBridge, requestAttestation } from './bridge/native'
+import { privateTokenReceipt, supportsPrivateTokens } from './transport/private-token'
 import { loadClassifier } from './classifier/load'
 import type { Scorer } from './classifier/chunk'
 import { hasSubtle, sha256 } from './keys/webcrypto'
@@ -40,6 +41,8 @@ const FINGERPRINT_WAIT_MS = 1500
 const SIGNALS_WAIT_MS = 1500
 /** How long getToken waits for a native app's attestation. */
 const ATTESTATION_WAIT_MS = 1500
+/** How long getToken waits for the browser to fetch a Private Access Token (counted once the signals are in). */
+const PRIVATE_TOKEN_WAIT_MS = 1500
 
 const noop = (): void => {}
 
@@ -59,12 +62,12 @@ function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   })
 }
 
-function readChallenge(body: unknown): { challenge: string; accountSalt: string | undefined } {
-  const { challenge, accountSalt } = body as { challenge?: unknown; accountSalt?: unknown }
+function readChallenge(body: unknown): { challenge: string; accountSalt: string | undefined; privateToken: boolean } {
+  const { challenge, accountSalt, privateToken } = body as { challenge?: unknown; accountSalt?: unknown; privateToken?: unknown }
   if (typeof challenge !== 'string' || challenge.length === 0 || challenge.length > 512) {
     throw new VigilError('bad_response', 'challenge missing from response')
   }
-  return { challenge, accountSalt: typeof accountSalt === 'string' ? accountSalt : undefined }
+  return { challenge, accountSalt: typeof accountSalt === 'string' ? accountSalt : undefined, privateToken: privateToken === true }
 }
 
 function readToken(body: unknown): string {
@@ -150,6 +153,14 @@ class Client implements VigilClient {
   private async run(action: string, account: string | undefined, signal: AbortSignal, stack: string[], behavior: BehaviorSnapshot | null): Promise<string> {
     const { endpoint, siteKey } = this.options
     const challengeBody = quiet(getJson(`${endpoint}/v1/challenge?siteKey=${encodeURIComponent(siteKey)}`, signal))
+    // Where the site accepts Private Access Tokens and the browser can present one, ask for it
+    // while the signals are gathered.
+    const receipt = quiet(
+      challengeBody.then((body) => {
+        const { challenge, privateToken } = readChallenge(body)
+        return privateToken && hasSubtle() && supportsPrivateTokens() ? privateTokenReceipt(endpoint, siteKey, challenge, signal) : undefined
+      }),
+    )
     const [key, fp, collected, worker, atToken] = await Promise.all([
       this.key,
       within(this.fingerprint, FINGERPRINT_WAIT_MS, null),
@@ -174,6 +185,8 @@ class Client implements VigilClient {
       ...(accountHash ? { account: accountHash } : {}),
       ...(behavior ? { behavior: { trace: behavior.trace, summary: { ...behavior.summary }, ...clientScore(this.scorer, behavior) } } : {}),
     }
+    const privateToken = await within(receipt, PRIVATE_TOKEN_WAIT_MS, undefined)
+    if (privateToken) payload.privateToken = privateToken
     if (hasNativeBridge() && hasSubtle()) {
       const nonce = toBase64url(await sha256(new TextEncoder().encode(attestationInput(payload))))
       const attestation = await requestAttestation(nonce, siteKey, ATTESTATION_WAIT_MS)
