@@ -19,6 +19,8 @@ const SITE: SiteConfig = {
   attestation: { appAttest: { teamId: TEAM_ID, bundleIds: [BUNDLE_ID], environment: 'production' } },
 }
 
+/** An app-only site: every action needs App Attest (issue 13's "attestation can simply be left out"). */
+const REQUIRED_SITE: SiteConfig = { ...SITE, siteKey: 'app-only', policy: { requireAttestation: ['app_attest'] } }
 const DEV_SITE: SiteConfig = { ...SITE, siteKey: 'app-dev', attestation: { appAttest: { teamId: TEAM_ID, bundleIds: [BUNDLE_ID], environment: 'development' } } }
 
 describe("Apple's App Attestation root, as shipped", () => {
@@ -48,7 +50,7 @@ describe.each(STORE_KINDS)('App Attest through the collector on %s', (kind) => {
   let t: TestApp
   let iphone: TestAppAttestDevice
   beforeEach(async () => {
-    t = await makeTestApp({ store: kind, sites: siteRegistry([DEMO_SITE, SITE, DEV_SITE]), appAttestRoots: [apple.rootPem] })
+    t = await makeTestApp({ store: kind, sites: siteRegistry([DEMO_SITE, SITE, DEV_SITE, REQUIRED_SITE]), appAttestRoots: [apple.rootPem] })
     iphone = new TestAppAttestDevice(apple, APP_ID)
   })
   afterEach(async () => {
@@ -154,6 +156,18 @@ describe.each(STORE_KINDS)('App Attest through the collector on %s', (kind) => {
       await refused(() => 'not json', 'malformed')
       await refused(() => JSON.stringify({ keyId: iphone.keyId.toString('base64'), attestation: Buffer.from('not cbor').toString('base64') }), 'malformed')
     })
+  })
+
+  it('attestation left out where the site requires it: attestation_missing; present and genuine: none', async () => {
+    const leftOut = await collectWithEvidence(t, { siteKey: 'app-only', secret: SITE.secret })
+    expect(leftOut.reasons).toContain('attestation_missing')
+    expect(leftOut.verdict).toBe('review')
+    const attested = await collectWithEvidence(t, { siteKey: 'app-only', secret: SITE.secret, attest: (nonce) => ({ platform: 'ios', kind: 'app_attest', token: iphone.attest(nonce) }) })
+    expect(attested.reasons).not.toContain('attestation_missing')
+    // A forged one is a failure, not a missing one.
+    const forged = await collectWithEvidence(t, { siteKey: 'app-only', secret: SITE.secret, attest: () => ({ platform: 'ios', kind: 'app_attest', token: 'forged' }) })
+    expect(forged.reasons).toContain('attestation_failed')
+    expect(forged.reasons).not.toContain('attestation_missing')
   })
 
   it('an assertion for a key the collector never saw attested: unverified, no penalty', async () => {

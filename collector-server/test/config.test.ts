@@ -49,6 +49,13 @@ describe('site origin patterns', () => {
     expect(() => makeSite({ siteKey: 'ok', secret: 'long-enough', origins: ['https://a.example'], policy: { weights: { automation: 1.5 } } })).toThrow(/weight/)
     expect(() => makeSite({ siteKey: 'ok', secret: 'long-enough', origins: ['https://a.example'], policy: { weights: { robots: 0.5 } as never } })).toThrow(/unknown reason/)
     expect(makeSite({ ...DEMO_SITE, tokenTtlS: 9999 }).tokenTtlS).toBe(300)
+    const site = { siteKey: 'ok', secret: 'long-enough', origins: ['https://a.example'] }
+    expect(() => makeSite({ ...site, policy: { trust: { app_attest: 2 } } })).toThrow(/trust of app_attest/)
+    expect(() => makeSite({ ...site, policy: { trust: { safetynet: 0.5 } as never } })).toThrow(/unknown evidence/)
+    expect(() => makeSite({ ...site, policy: { requireAttestation: ['safetynet'] as never } })).toThrow(/requireAttestation/)
+    expect(() => makeSite({ ...site, policy: { actions: { pay: { requireAttestation: 'yes' as never } } } })).toThrow(/actions\["pay"\]\.requireAttestation/)
+    expect(() => makeSite({ ...site, attestation: { appAttest: { teamId: 'abc', bundleIds: ['com.x'] } } })).toThrow(/teamId/)
+    expect(makeSite({ ...site, policy: { requireAttestation: ['app_attest'] } }).policy.default.requireAttestation).toEqual(['app_attest'])
   })
 
   it('creates sites.json with the demo site on first start', () => {
