@@ -81,7 +81,10 @@ export const AttestationClaim = Type.Object(
   {
     platform: Type.String({ maxLength: 32, description: "'android' | 'ios' (or another platform a verifier knows)." }),
     kind: Type.String({ maxLength: 32, description: "'play_integrity' | 'app_attest' | … : picks the verifier." }),
-    token: Type.String({ maxLength: 16384, description: "The platform's attestation token, opaque to Vigil." }),
+    token: Type.String({
+      maxLength: 16384,
+      description: 'The platform\'s evidence: for app_attest, JSON {"keyId", "attestation" | "assertion"} (base64); for play_integrity, the integrity token (docs/webview.md).',
+    }),
     nonce: Type.String({ maxLength: 64, description: 'The nonce the app requested the attestation with (attestation.ts).' }),
   },
   { description: "A native app's platform attestation, bound to this payload." },
