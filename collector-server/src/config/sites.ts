@@ -35,6 +35,7 @@ export interface StoredSecret {
   notBefore?: string
   expiresAt?: string
 }
+import { attestationSettings, type AttestationConfig, type SiteAttestation } from '../evidence/config'
 
 export interface SiteConfig {
   siteKey: string
@@ -50,12 +51,15 @@ export interface SiteConfig {
   tokenTtlS?: number
   /** Verdict thresholds, per-action settings, linking limits, rate limits (docs/operations.md). */
   policy?: PolicyConfig
+  /** Platform evidence: App Attest apps, Play Integrity apps and keys, Private Access Token issuers (docs/webview.md). */
+  attestation?: AttestationConfig
 }
 
-export interface Site extends Readonly<Omit<SiteConfig, 'policy' | 'secret' | 'secrets' | 'development'>> {
+export interface Site extends Readonly<Omit<SiteConfig, 'policy' | 'secret' | 'secrets' | 'development' | 'attestation'>> {
   development: boolean
   tokenTtlS: number
   policy: SitePolicy
+  attestation: SiteAttestation
   /**
    * The salt the SDK hashes account identifiers with: public (it comes with every
    * challenge), per site, from the data directory's random account key, never from a secret.
@@ -197,6 +201,7 @@ export function makeSite(config: SiteConfig, accountSecret: Buffer): Site {
     development,
     tokenTtlS,
     policy: makePolicy(config.policy),
+    attestation: attestationSettings(config.siteKey, config.attestation),
     accountSalt: hmac(accountSecret, 'vigil/account-salt/v2', config.siteKey).subarray(0, 16).toString('base64url'),
     accountLink: (hash) => createHmac('sha256', linkKey).update(hash).digest().subarray(0, 16).toString('base64url'),
     allowsOrigin(origin) {

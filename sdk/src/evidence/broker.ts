@@ -17,6 +17,8 @@ const FRESH_FOR_MS = 30_000
 interface ReadyChallenge {
   challenge: string
   accountSalt: string | undefined
+  /** The site accepts Private Access Tokens (GET /v1/private-token). */
+  privateToken: boolean
   evidence: Evidence
   /** When the challenge arrived, on the recorder's clock (ms). */
   receivedAt: number
@@ -51,7 +53,14 @@ export function createBroker(endpoint: string, siteKey: string, deviceId: () => 
     const c = readChallenge(await getJson(`${endpoint}/v1/challenge?siteKey=${encodeURIComponent(siteKey)}&device=${encodeURIComponent(id)}`, signal))
     const receivedAt = clock()
     const evidence = await answerChallenge(c, signal)
-    return { challenge: c.challenge, accountSalt: typeof c.accountSalt === 'string' ? c.accountSalt : undefined, evidence, receivedAt, usableUntil: started + CHALLENGE_TTL_MS - FRESH_FOR_MS }
+    return {
+      challenge: c.challenge,
+      accountSalt: typeof c.accountSalt === 'string' ? c.accountSalt : undefined,
+      privateToken: c.privateToken === true,
+      evidence,
+      receivedAt,
+      usableUntil: started + CHALLENGE_TTL_MS - FRESH_FOR_MS,
+    }
   }
 
   return {
