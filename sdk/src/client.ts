@@ -19,7 +19,7 @@ import { loadClassifier } from './classifier/load'
 import type { Scorer } from './classifier/chunk'
 import { hasSubtle, sha256 } from './keys/webcrypto'
 import { SDK_VERSION } from './version'
-import { createBroker, type Broker } from './evidence/broker'
+import { createBroker, type Broker } from './proof/broker'
 import { scriptBase } from './script-base'
 
 export interface GetTokenOptions {
@@ -170,7 +170,7 @@ class Client implements VigilClient {
       within(this.worker, SIGNALS_WAIT_MS, undefined),
       runSources(tokenSignals),
     ])
-    const { challenge, accountSalt, evidence, receivedAt } = await ready
+    const { challenge, accountSalt, proof, receivedAt } = await ready
     if (account !== undefined && accountSalt === undefined) throw new VigilError('bad_response', 'the collector sent no account salt')
     const accountHash = account === undefined ? undefined : accountHashFromDigest(await sha512(accountHashInput(accountSalt!, account)))
     const payload: CollectPayload = {
@@ -186,7 +186,7 @@ class Client implements VigilClient {
       signals: { ...collected, ...atToken, ...(worker ? { worker } : {}), callStack: { value: stack, duration: 0 } },
       ...(accountHash ? { account: accountHash } : {}),
       ...(behavior ? { behavior: { trace: behavior.trace, summary: { ...behavior.summary }, ...clientScore(this.scorer, behavior), challengeAt: challengeAt(behavior, receivedAt) } } : {}),
-      evidence,
+      proof,
     }
     const privateToken = await within(receipt, PRIVATE_TOKEN_WAIT_MS, undefined)
     if (privateToken) payload.privateToken = privateToken

@@ -2,7 +2,7 @@
  * Everything the collector concludes from one payload and the request that carried it:
  * the detectors' findings over the signals, what the HTTP request says (http.ts), whether
  * the signals an SDK always sends are there, the challenge-bound proof (proof of work and
- * probes: evidence.ts), interaction from the behaviour trace and whether it fits the
+ * probes: proof.ts), interaction from the behaviour trace and whether it fits the
  * challenge, and what the platform evidence (checked by evidence/check.ts) adds: a failure
  * or a missing requirement is a reason, verified evidence is trust. The engine (engine.ts)
  * turns both into a score and verdict.
@@ -19,7 +19,7 @@ import type { EvidenceOutcome } from '../evidence/outcome'
 import type { Challenge } from '../verify/challenge'
 import type { ActionPolicy } from './policy'
 import { scoreBehavior, type BehaviorScore } from './behavior'
-import { checkEvidence, type EvidenceCheck } from './evidence'
+import { checkProof, type ProofCheck } from './proof'
 import { httpDetections, type RequestView } from './http'
 
 export interface Evaluation {
@@ -34,8 +34,8 @@ export interface Evaluation {
   /** The kinds of evidence that verified: they lower the score. */
   trusted: EvidenceKind[]
   interaction: InteractionSummary
-  /** The challenge-bound proof: the work and the probe answers (evidence.ts). */
-  proof: Omit<EvidenceCheck, 'detections'>
+  /** The challenge-bound proof: the work and the probe answers (proof.ts). */
+  proof: Omit<ProofCheck, 'detections'>
   /** The expanded trace (for the replay sketch). */
   events: TraceEvent[]
 }
@@ -101,7 +101,7 @@ export function evaluatePayload(payload: CollectPayload, ctx: EvaluationContext)
   const missing = missingSignals(payload.signals)
   if (missing.length > 0) detections.push({ code: 'tampering', detector: 'completeness', detail: `signals the SDK always sends are missing: ${missing.slice(0, 4).join(', ')}` })
   detections.push(...httpDetections(ctx.request, payload.signals, environment))
-  const { detections: proofDetections, ...proof } = checkEvidence(payload, ctx.challenge)
+  const { detections: proofDetections, ...proof } = checkProof(payload, ctx.challenge)
   detections.push(...proofDetections)
   let events: TraceEvent[] = []
   if (payload.behavior) {

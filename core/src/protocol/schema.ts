@@ -102,7 +102,7 @@ export const AttestationClaim = Type.Object(
 const ProbeError = Type.Object({ e: Type.String({ maxLength: 64 }) })
 const widths = (n: number, description: string) => Type.Array(Type.Number({ minimum: 0, maximum: 10_000 }), { minItems: n, maxItems: n, description })
 
-export const Evidence = Type.Object(
+export const Proof = Type.Object(
   {
     pow: Type.Optional(Type.Object({ n: b64u(base64urlLength(POW_NONCE_BYTES), 'The proof-of-work nonce (pow.ts).') })),
     text: Type.Optional(
@@ -139,7 +139,7 @@ export const CollectPayload = Type.Object({
   account: Type.Optional(matching(ACCOUNT_HASH_PATTERN, "The salted hash of the page's account identifier (payload.ts).")),
   behavior: Type.Optional(BehaviorClaim),
   attestation: Type.Optional(AttestationClaim),
-  evidence: Type.Optional(Evidence),
+  proof: Type.Optional(Proof),
   privateToken: Type.Optional(
     Type.String({ maxLength: 512, description: "The collector's receipt for a Private Access Token presented for this challenge (GET /v1/private-token)." }),
   ),
@@ -210,7 +210,7 @@ export type AttestationClaim = Static<typeof AttestationClaim>
 export type CollectPayload = Static<typeof CollectPayload>
 export type CollectBody = Static<typeof CollectBody>
 export type ChallengeResponse = Static<typeof ChallengeResponse>
-export type Evidence = Static<typeof Evidence>
+export type Proof = Static<typeof Proof>
 export type CollectResponse = Static<typeof CollectResponse>
 export type PrivateTokenResponse = Static<typeof PrivateTokenResponse>
 export type TelemetryReport = Static<typeof TelemetryReport>
