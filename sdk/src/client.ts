@@ -172,7 +172,7 @@ class Client implements VigilClient {
       fp,
       signals: { ...collected, ...atToken, ...(worker ? { worker } : {}), callStack: { value: stack, duration: 0 } },
       ...(accountHash ? { account: accountHash } : {}),
-      ...(behavior ? { behavior: { trace: behavior.trace, summary: { ...behavior.summary }, ...clientScore(this.scorer, behavior) } } : {}),
+      ...(behavior ? { behavior: { trace: behavior.trace, summary: { ...behavior.summary }, input: behavior.input, ...clientScore(this.scorer, behavior) } } : {}),
     }
     if (hasNativeBridge() && hasSubtle()) {
       const nonce = toBase64url(await sha256(new TextEncoder().encode(attestationInput(payload))))

@@ -17,6 +17,8 @@ export const REASON_CODES = [
   'brushing',
   'new_device',
   'attestation_failed',
+  'synthetic_input',
+  'behavior_suspect',
 ] as const
 
 export type ReasonCode = (typeof REASON_CODES)[number]
