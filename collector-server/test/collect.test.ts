@@ -208,6 +208,37 @@ describe.each(STORE_KINDS)('collector routes on %s', (kind) => {
     })
   })
 
+  describe('input-pipeline evidence', () => {
+    const golden = readFileSync('test/fixtures/traces/golden.jsonl', 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; events: TraceEvent[] })
+    const human = golden.find((g) => g.id === 'delbot-human-pc1')!
+    const none = { n: 0, ids: 0, pressures: 0, unitSize: 0, pressureMismatch: 0 }
+    const input = (offGrid: number) => ({
+      moves: 80, coalesced: 80, multi: 0, predicted: 0, raw: 80, offGrid, sameFrame: 0, movementMismatch: 0, lag: [0, 0, 80, 0, 0, 0], dpr: 1,
+      mouse: { n: 80, ids: 1, pressures: 2, unitSize: 80, pressureMismatch: 0 }, pen: none, touch: none,
+    })
+    const verdictOf = async (offGrid: number) => {
+      const body = new TestDevice().body(await t.challenge(), { behavior: { trace: compactTrace(human.events), summary: {}, input: input(offGrid) } })
+      const token = (await collect(body)).json<{ token: string }>().token
+      return (await t.app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: 'demo-secret', token } })).json<{ reasons: string[]; verdict: string }>()
+    }
+
+    it('raises synthetic_input for moves between device pixels, and asks for review', async () => {
+      const v = await verdictOf(78)
+      expect(v.reasons).toContain('synthetic_input')
+      expect(v.verdict).not.toBe('allow')
+    })
+
+    it('leaves whole-pixel input alone', async () => {
+      expect((await verdictOf(0)).reasons).not.toContain('synthetic_input')
+    })
+
+    it('refuses input evidence of the wrong shape as a bad request', async () => {
+      const body = new TestDevice().body(await t.challenge(), { behavior: { trace: compactTrace(human.events), summary: {}, input: { moves: 'many' } as never } })
+      const res = await collect(body)
+      expect([res.statusCode, errorCode(res)]).toEqual([400, 'bad_request'])
+    })
+  })
+
   describe('unknown routes and methods', () => {
     it('answer with the error envelope', async () => {
       const res = await t.app.inject('/v2/nothing')

@@ -29,6 +29,13 @@ export const REASON_WEIGHTS: Record<ReasonCode, number> = {
   /** Missing behaviour (keyboard-only, assistive technology): never enough to deny on its own. */
   no_interaction: 0.2,
   new_device: 0.05,
+  /** Pointer input injected through the browser's automation interfaces (input-pipeline evidence). */
+  synthetic_input: 0.6,
+  /**
+   * A behaviour score between even odds and the classifier's threshold: graded (its weight
+   * times how far the score is along that range), never enough to ask for review alone.
+   */
+  behavior_suspect: 0.25,
 }
 
 export interface Thresholds {
@@ -46,10 +53,19 @@ export interface Assessment {
   reasons: ReasonCode[]
 }
 
-export function assess(reasons: Iterable<ReasonCode>, thresholds: Thresholds = DEFAULT_THRESHOLDS, weights: Partial<Record<ReasonCode, number>> = {}): Assessment {
+/**
+ * @param grades graded evidence: a reason's weight is multiplied by its grade (0–1), e.g.
+ *   behavior_suspect by how far the behaviour score is towards the threshold.
+ */
+export function assess(
+  reasons: Iterable<ReasonCode>,
+  thresholds: Thresholds = DEFAULT_THRESHOLDS,
+  weights: Partial<Record<ReasonCode, number>> = {},
+  grades: Partial<Record<ReasonCode, number>> = {},
+): Assessment {
   const unique = [...new Set(reasons)].sort()
   let human = 1
-  for (const reason of unique) human *= 1 - (weights[reason] ?? REASON_WEIGHTS[reason])
+  for (const reason of unique) human *= 1 - (weights[reason] ?? REASON_WEIGHTS[reason]) * Math.min(1, Math.max(0, grades[reason] ?? 1))
   const score = Math.round((1 - human) * 1000) / 1000
   let verdict: Verdict = score >= thresholds.deny ? 'deny' : score >= thresholds.review ? 'review' : 'allow'
   // no_interaction alone must never deny: a keyboard-only shopper is still a shopper.

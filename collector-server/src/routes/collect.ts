@@ -109,7 +109,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
           site.policy.limits,
         ),
       )
-      const assessment = assess([...evaluation.reasons, ...velocity.reasons], action, site.policy.weights)
+      const assessment = assess([...evaluation.reasons, ...velocity.reasons], action, site.policy.weights, evaluation.grades)
 
       const iat = Math.floor(now / 1000)
       const claims: VerdictClaims = {
