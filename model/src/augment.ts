@@ -109,7 +109,7 @@ export function frames(events: Events, frameMs: number, r: Rng): TraceEvent[] {
 }
 
 /** Lossy, bursty delivery: some moves dropped, runs of moves delivered with one timestamp. */
-export function bursts(events: Events, r: Rng): TraceEvent[] {
+function bursts(events: Events, r: Rng): TraceEvent[] {
   const drop = r.uniform(0, 0.3)
   const burst = r.uniform(0.05, 0.4)
   const out: TraceEvent[] = []
@@ -130,7 +130,7 @@ export function bursts(events: Events, r: Rng): TraceEvent[] {
 }
 
 /** Timestamp jitter, or a coarse clock. */
-export function clock(events: Events, r: Rng): TraceEvent[] {
+function clock(events: Events, r: Rng): TraceEvent[] {
   const u = r.next()
   if (u < 0.5) {
     const sd = r.uniform(0.3, 3)
@@ -146,7 +146,7 @@ export function scale(events: Events, s: number): TraceEvent[] {
 }
 
 /** Trackpad glides: a stroke that ends in a pause (not in a press) coasts on, slowing. */
-export function inertia(input: Events, r: Rng): TraceEvent[] {
+function inertia(input: Events, r: Rng): TraceEvent[] {
   const events = input.map((e) => ({ ...e }))
   const decay = r.uniform(0.8, 0.93)
   const frame = r.pick([8.33, 16.67, 16.67])
@@ -195,7 +195,7 @@ export function inertia(input: Events, r: Rng): TraceEvent[] {
 }
 
 /** Finger lifts: a long movement pauses for 80–300 ms somewhere along the way. */
-export function clutch(events: Events, r: Rng): TraceEvent[] {
+function clutch(events: Events, r: Rng): TraceEvent[] {
   let shift = 0
   const out: TraceEvent[] = []
   for (let i = 0; i < events.length; i++) {
@@ -208,7 +208,7 @@ export function clutch(events: Events, r: Rng): TraceEvent[] {
 }
 
 /** Slow or hesitant movers: time stretched, and pauses inside movements. */
-export function slow(events: Events, r: Rng): TraceEvent[] {
+function slow(events: Events, r: Rng): TraceEvent[] {
   const stretch = r.uniform(1.2, 2.2)
   const hesitate = r.uniform(0.005, 0.03)
   let shift = 0
@@ -221,7 +221,7 @@ export function slow(events: Events, r: Rng): TraceEvent[] {
 }
 
 /** A remote-desktop session: coarse reports, lost runs of them, bursts. */
-export function remote(events: Events, r: Rng): TraceEvent[] {
+function remote(events: Events, r: Rng): TraceEvent[] {
   const coarse = resample(events, r.uniform(7, 12), r)
   const lossy: TraceEvent[] = []
   for (let i = 0; i < coarse.length; i++) {

@@ -22,7 +22,7 @@ export interface HumanFold {
   detectAtQ99: Array<{ family: string; rate: number }>
 }
 
-export interface FamilyFold {
+interface FamilyFold {
   family: string
   n: number
   scores: number[]

@@ -48,7 +48,7 @@ export function splitGroups(groups: readonly string[], r: Rng): Map<string, Spli
 }
 
 /** The capture set-up a human session comes from: the unit of leave-one-source-out validation. */
-export function setupOf(source: string): string {
+function setupOf(source: string): string {
   return source.startsWith('delbot_human') ? 'delbot' : source
 }
 

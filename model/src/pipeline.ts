@@ -29,7 +29,7 @@ export interface Trained {
 }
 
 /** Per-sample weights: each key (set-up or family) weighs the same within its class, and the classes weigh the same. */
-export function balanceWeights(samples: readonly Sample[]): number[] {
+function balanceWeights(samples: readonly Sample[]): number[] {
   const perKey = new Map<string, number>()
   for (const s of samples) perKey.set(balanceKey(s), (perKey.get(balanceKey(s)) ?? 0) + 1)
   const keysOf = (kind: string): number => [...perKey.keys()].filter((k) => k.startsWith(`${kind}:`)).length
