@@ -119,7 +119,7 @@ ${c.cv.humanRows.map((r) => `| ${r.setup} | ${r.n} | ${r.q99.toFixed(6)} | ${pct
 The last two columns are what a new set-up like the left-out one would see: detection at 1%
 false positives *of that set-up's people*, the figure the classifier is judged by.
 
-| bot family left out | windows | detected at 1% FPR (in-distribution test people) | detected at 1% FPR (pooled unseen set-ups, ${c.cv.pooled.toFixed(4)}) | detected at the shipped threshold |
+| bot family left out | windows | detected at 1% FPR (in-distribution test people) | detected at 1% FPR (pooled unseen set-ups, ${c.cv.pooled.toFixed(6)}) | detected at the shipped threshold |
 | --- | ---: | ---: | ---: | ---: |
 ${c.cv.familyRows.map((r) => `| ${r.family} | ${r.n} | ${pct(r.detectAt1)} | ${pct(r.detectAtPooled)} | ${pct(r.detectAtShipped)} |`).join('\n')}
 | **mean over families** | | **${pct(mean(cvDetect))}** | **${pct(mean(c.cv.familyRows.map((r) => r.detectAtPooled)))}** | **${pct(mean(c.cv.familyRows.map((r) => r.detectAtShipped)))}** |
