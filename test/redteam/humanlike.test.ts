@@ -146,9 +146,11 @@ describe('red team, humanlike kits', () => {
   it.skipIf(!hasXdotool)('a person (OS-level input replaying a recorded human movement) in the same Chromium is allowed', async () => {
     const shop = await startShopPage()
     const profile = mkdtempSync(join(tmpdir(), 'vigil-person-'))
+    // Its own process group, so that the renderer and GPU processes go with it at the end.
     const child = spawn(findChromium().path, [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, '--window-position=0,0', '--window-size=1280,900', shop.url], {
       env: { ...process.env, DISPLAY: display.display },
       stdio: 'ignore',
+      detached: true,
     })
     try {
       const { offset, buttons } = await shop.layout()
@@ -180,7 +182,7 @@ describe('red team, humanlike kits', () => {
       expect(v.verdict).toBe('allow')
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGKILL')
+      process.kill(-child.pid!, 'SIGKILL')
       await exited
       await shop.close()
       rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 })
