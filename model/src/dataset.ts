@@ -13,6 +13,7 @@ import { augment } from './augment'
 import { SYNTHETIC_FAMILIES, replay, synthesise } from './synth/index'
 import { ghostCursor } from './synth/ghost'
 import { fitStepModel, generate } from './synth/generative'
+import { fitProfiles, generateFromProfiles } from './synth/profiles'
 import { windowsOf } from './windows'
 import type { Rng } from './rng'
 
@@ -145,10 +146,13 @@ export function buildDataset(input: DatasetInput, rng: Rng): Dataset {
   }
   const gr = rng.fork(5)
   for (let run = 0; run < RUNS_PER_FAMILY; run++) addWindows(ghostCursor(gr.fork(run), run), runSplit('ghost_cursor', run), gr, 4)
-  // The generative bot learns from training people only.
+  // The generative bots learn from training people only.
   const steps = fitStepModel(humansBySplit.train)
   const pr = rng.fork(6)
   for (let run = 0; run < RUNS_PER_FAMILY; run++) addWindows(generate(steps, pr.fork(run), run), runSplit('generative', run), pr, 4)
+  const profiles = fitProfiles(humansBySplit.train)
+  const fr = rng.fork(7)
+  for (let run = 0; run < RUNS_PER_FAMILY; run++) addWindows(generateFromProfiles(profiles, fr.fork(run), run), runSplit('profiles', run), fr, 4)
   // Replays (held out) of test people.
   const replayed = humansBySplit.test.filter((s) => !s.whole)
   for (let run = 0; run < 300 && replayed.length > 0; run++) addWindows(replay(sr.pick(replayed), sr, run), 'test', sr, 2)

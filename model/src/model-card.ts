@@ -74,6 +74,7 @@ adds \`behavior_suspect\`, graded by how far it is along that range (docs/reason
 | DELBOT-Mouse bots: pynput, pyHM | real bot libraries | as above |
 | ghost-cursor | the real npm library's paths, timed as kits send them | \`model/src/synth/ghost.ts\` |
 | generative | a Markov model over the training people's steps | \`model/src/synth/generative.ts\` |
+| profiles | the training people's movement profiles (progress, bow, duration), retargeted and re-sampled | \`model/src/synth/profiles.ts\` |
 | recorded automation (${c.counts.recorded.map(([f, n]) => `${f}: ${n}`).join(', ')}) | real automation in Chromium, recorded through Vigil's recorder | \`scripts/record-playwright-traces.ts\` → \`model/data/\` |
 | linear, teleport, bezier, spline, windmouse, humanizer, replay | synthetic bots | \`model/src/synth/\` |
 
@@ -154,9 +155,10 @@ ${c.humanRows.map((r) => `| ${r.source} | ${r.n} | ${pct(r.fprAtShipped)} |`).jo
   fifth set-up unlike all of them it may flag more.
 - **Bot families left out share code with those kept in**: a held-out Bézier bot still
   meets spline and ghost-cursor curves in training, so the family folds predict tools that
-  resemble known ones better than a genuinely new kind of generator. The generative family is
-  fitted to the training people, and a generator fitted to *other* people, or adversarially
-  against this model, may do better than it.
+  resemble known ones better than a genuinely new kind of generator. The two generative
+  families are fitted to the training people, and teach each other only in part (each left out,
+  the other catches most of the Markov bot but few of the profile bot); a generator fitted to
+  *other* people, or adversarially against this model, may do better than either.
 - **Replays** of real people's movements are not learnt (above): the geometry and timing are a
   person's, and the model catches few of them. Replay is what the input-pipeline evidence and
   the collector's velocity and linking rules are for, not the behaviour score.

@@ -5,6 +5,7 @@ import type { TraceEvent } from '@vigil-risk/core/protocol/trace'
 import { augment, frames, resample, scale } from '../src/augment'
 import { fitPlatt, calibrated } from '../src/calibrate'
 import { fitStepModel, generate } from '../src/synth/generative'
+import { fitProfiles, generateFromProfiles } from '../src/synth/profiles'
 import type { Session } from '../src/data'
 import { Rng } from '../src/rng'
 
@@ -74,7 +75,7 @@ describe('calibration', () => {
   })
 })
 
-describe('the generative bot', () => {
+describe('the generative bots', () => {
   it('learns from people and moves towards its targets in their steps, clicking each', () => {
     const people: Session[] = Array.from({ length: 6 }, (_, i) => ({ source: 'sapimouse', group: `p${i}`, kind: 'human', family: 'sapimouse', events: hand(400, i * 7) }))
     const model = fitStepModel(people)
@@ -84,5 +85,21 @@ describe('the generative bot', () => {
     expect(bot.events.filter((e) => e.type === 'mousedown').length).toBeGreaterThanOrEqual(4)
     expect(bot.events.filter((e) => e.type === 'mousemove').length).toBeGreaterThan(20)
     for (let i = 1; i < bot.events.length; i++) expect(bot.events[i]!.t).toBeGreaterThanOrEqual(bot.events[i - 1]!.t)
+  })
+
+  it('learns movement profiles from people and retargets them, ending each on its target', () => {
+    const people: Session[] = Array.from({ length: 6 }, (_, i) => ({ source: 'sapimouse', group: `p${i}`, kind: 'human', family: 'sapimouse', events: hand(400, i * 7) }))
+    const model = fitProfiles(people)
+    expect(model.profiles.length).toBeGreaterThan(10)
+    for (let i = 1; i < model.profiles.length; i++) expect(model.profiles[i]!.length).toBeGreaterThanOrEqual(model.profiles[i - 1]!.length)
+    const bot = generateFromProfiles(model, new Rng(4), 0)
+    const downs = bot.events.filter((e) => e.type === 'mousedown')
+    expect(downs.length).toBeGreaterThanOrEqual(4)
+    for (let i = 1; i < bot.events.length; i++) expect(bot.events[i]!.t).toBeGreaterThanOrEqual(bot.events[i - 1]!.t)
+    // Every press is where the last move went.
+    for (const d of downs) {
+      const before = bot.events.filter((e) => e.type === 'mousemove' && e.t <= d.t).pop()
+      if (before) expect([before.x, before.y]).toEqual([d.x, d.y])
+    }
   })
 })

@@ -16,6 +16,7 @@
  *                smoothly along the trace) and, usually, ±1 px jitter
  *  - ghost_cursor  the real ghost-cursor library's paths, timed as kits send them (ghost.ts)
  *  - generative  a Markov model over human steps, fitted to the training humans (generative.ts)
+ *  - profiles    human movement profiles, retargeted and re-sampled (profiles.ts)
  * Recorded from real tools elsewhere: Playwright's page.mouse and the kits of
  * scripts/record-kit-traces.ts (model/data), DELBOT's pynput and pyHM (../shared/data).
  */
