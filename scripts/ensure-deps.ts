@@ -54,6 +54,13 @@ const DEPENDENCIES: Dependency[] = [
     optional: true,
   },
   {
+    what: "xdotool (OS-level input: the red team's person)",
+    debianPackage: 'xdotool',
+    present: () => onPath('xdotool'),
+    hint: 'apt-get install xdotool (the test is skipped without it)',
+    optional: true,
+  },
+  {
     what: "Python's jwcrypto (the Python snippet in docs/tokens.md)",
     debianPackage: 'python3-jwcrypto',
     present: () => ['python3', '/usr/bin/python3'].some((py) => spawnSync(py, ['-c', 'import jwcrypto, cryptography'], { stdio: 'ignore' }).status === 0),

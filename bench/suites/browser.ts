@@ -111,7 +111,7 @@ export async function recorderCost(): Promise<SuiteResult> {
     )
     await page.goto(`${collector.url}/bench/recorder`)
     // Batches of event objects shaped as the browser's; per-event time = batch time / size.
-    const result = await page.evaluate<{ rec: number[]; base: number[]; disp: number[]; none: number[] }>(`(() => {
+    const result = await page.evaluate<{ rec: number[]; ptr: number[]; base: number[]; disp: number[]; none: number[] }>(`(() => {
       const BATCH = 20000, BATCHES = 60
       const kinds = ['mousemove', 'mousemove', 'mousemove', 'mousedown', 'mouseup', 'click', 'wheel', 'keydown', 'keyup', 'scroll']
       const events = Array.from({ length: BATCH }, (_, i) => ({ type: kinds[i % kinds.length], isTrusted: true, timeStamp: performance.now() + i, clientX: i % 800, clientY: i % 600, button: 0, deltaX: 0, deltaY: 3, deltaMode: 0 }))
@@ -119,8 +119,12 @@ export async function recorderCost(): Promise<SuiteResult> {
       let sink = 0
       const noop = (e) => { sink += e.clientX }
       const time = (fn) => { const out = []; for (let b = 0; b < BATCHES; b++) { const t = performance.now(); for (let i = 0; i < BATCH; i++) fn(events[i]); out.push((performance.now() - t) * 1000 / BATCH) } return out }
-      time(recorder.record); time(noop)
+      // Pointer events for the input evidence, shaped as the browser's (coalesced lists included).
+      const one = []
+      const pointers = Array.from({ length: BATCH }, (_, i) => ({ type: i % 10 === 9 ? 'pointerrawupdate' : 'pointermove', isTrusted: true, pointerType: 'mouse', pointerId: 1, pressure: 0, width: 1, height: 1, buttons: 0, timeStamp: performance.now() - 3, clientX: i % 800, clientY: i % 600, screenX: i % 800, screenY: i % 600, movementX: 1, movementY: 1, getCoalescedEvents: () => [one], getPredictedEvents: () => one }))
+      time(recorder.record); time(noop); time(recorder.recordPointer)
       const rec = time(recorder.record)
+      const ptr = time(recorder.recordPointer)
       const base = time(noop)
       recorder.stop()
       // A real listener round trip too: dispatching untrusted events (counted, not stored).
@@ -132,7 +136,7 @@ export async function recorderCost(): Promise<SuiteResult> {
       window.addEventListener('mousemove', noop, opts)
       const none = []; for (let b = 0; b < 20; b++) { const t = performance.now(); for (let i = 0; i < 2000; i++) window.dispatchEvent(ev); none.push((performance.now() - t) * 1000 / 2000) }
       window.removeEventListener('mousemove', noop, opts)
-      return { rec, base, disp, none, sink }
+      return { rec, ptr, base, disp, none, sink }
     })()`)
     await page.close()
     const rec = median(result.rec)
@@ -142,6 +146,7 @@ export async function recorderCost(): Promise<SuiteResult> {
       rows: [
         { metric: 'no-op handler, per event (median of 60 batches of 20,000)', value: base, unit: 'µs', baseline: true },
         { metric: 'recorder, per trusted event (median)', value: rec, unit: 'µs', ratio: rec / base, budget: BUDGETS.recorderMicrosPerEvent, pass: rec <= BUDGETS.recorderMicrosPerEvent },
+        { metric: 'recorder, per pointer event: input evidence (median)', value: median(result.ptr), unit: 'µs', ratio: median(result.ptr) / base, budget: BUDGETS.recorderMicrosPerEvent, pass: median(result.ptr) <= BUDGETS.recorderMicrosPerEvent },
         { metric: 'dispatchEvent(mousemove) to a no-op listener (the browser\'s own cost)', value: median(result.none), unit: 'µs' },
         { metric: 'dispatchEvent(mousemove) to the recorder', value: median(result.disp), unit: 'µs', ratio: median(result.disp) / median(result.none) },
       ],

@@ -1,6 +1,6 @@
 /**
- * Loaders for the research datasets in ../shared/data (see its README): SapiMouse and
- * Balabit (humans) and DELBOT (humans and real bot libraries). Each recording becomes a
+ * Loaders for the research datasets in ../shared/data (see its README): SapiMouse, Balabit
+ * and Freihaut (humans) and DELBOT (humans and real bot libraries). Each recording becomes a
  * Session of trace events (the trace format, docs/protocol.md), as the SDK's recorder would have captured it.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib'
 import type { TraceEvent } from '@vigil-risk/core/protocol/trace'
 
 export interface Session {
-  /** sapimouse, balabit, delbot_human_pc1, …, or a bot family. */
+  /** sapimouse, balabit, freihaut, delbot_human_pc1, …, or a bot family. */
   source: string
   /** The person (humans) or generator run (bots): the unit of splitting. */
   group: string
@@ -68,6 +68,25 @@ export function loadSapiMouse(root: string): Session[] {
       const events = fromRows(csvRows(readFileSync(join(dir, user, file), 'utf8'), 0, 1))
       out.push({ source: 'sapimouse', group: `sapimouse/${user}`, kind: 'human', family: 'sapimouse', events })
     }
+  }
+  return out
+}
+
+/**
+ * Freihaut & Göritz (2021): 57 people clicking circles in a lab, under a high- and a
+ * low-stress condition (`pNN_{HS,LS}.csv`, SapiMouse's header). The person is the group.
+ * The source logs a click as one event, so press and release share a timestamp: its
+ * windows carry no click dwell (dataset.ts keeps dwell out of the model for that reason).
+ */
+export function loadFreihaut(root: string): Session[] {
+  const dir = join(root, 'freihaut')
+  if (!existsSync(dir)) return []
+  const out: Session[] = []
+  for (const file of readdirSync(dir).sort()) {
+    const m = /^(p\d+)_[A-Z]+\.csv$/.exec(file)
+    if (!m) continue
+    const events = fromRows(csvRows(readFileSync(join(dir, file), 'utf8'), 0, 1))
+    out.push({ source: 'freihaut', group: `freihaut/${m[1]}`, kind: 'human', family: 'freihaut', events })
   }
   return out
 }

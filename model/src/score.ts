@@ -37,7 +37,8 @@ for await (const line of lines) {
       continue
     }
     const score = forward(model, f.vector)
-    process.stdout.write(JSON.stringify({ id: trace.id, score: Math.round(score * 1e6) / 1e6, bot: score >= model.threshold }) + '\n')
+    // Full double precision: calibrated scores near 0 or 1 differ in the 7th digit and beyond, and must not tie.
+    process.stdout.write(JSON.stringify({ id: trace.id, score, bot: score >= model.threshold }) + '\n')
   } catch (err) {
     if (!(err instanceof TraceFormatError)) throw err
     errors++

@@ -2,7 +2,7 @@
  * Windows: what the SDK holds when a page asks for a token. The SDK sends the last 600
  * recorded events at getToken, which a page calls on a click; so a window ends with a
  * click (mousedown, mouseup, click) and reaches back up to 600 events, and as far as
- * the page has been open (a few seconds to a minute).
+ * the page has been open (a few seconds to half a minute).
  */
 import { TRACE_EVENTS_PER_PAYLOAD } from '@vigil-risk/core/protocol/payload'
 import type { TraceEvent } from '@vigil-risk/core/protocol/trace'
@@ -14,7 +14,7 @@ export interface Window {
   events: TraceEvent[]
 }
 
-const LOOKBACKS_MS = [3_000, 6_000, 12_000, 25_000, 60_000]
+const LOOKBACKS_MS = [3_000, 6_000, 12_000, 20_000, 30_000]
 
 /** Up to `max` windows per session, each ending just after a click. */
 export function windowsOf(session: Session, rng: Rng, max = 12): Window[] {
@@ -32,7 +32,7 @@ export function windowsOf(session: Session, rng: Rng, max = 12): Window[] {
   const out: Window[] = []
   for (const end of ends.slice(0, max)) {
     const tEnd = events[end]!.t
-    const lookback = rng.pick(LOOKBACKS_MS) * rng.uniform(0.7, 1.3)
+    const lookback = rng.pick(LOOKBACKS_MS) * rng.uniform(0.7, 1)
     let start = end
     while (start > 0 && tEnd - events[start - 1]!.t <= lookback && end - start + 1 < TRACE_EVENTS_PER_PAYLOAD) start--
     out.push({ session, events: rebase(events.slice(start, end + 1)) })

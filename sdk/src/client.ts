@@ -185,7 +185,7 @@ class Client implements VigilClient {
       fp,
       signals: { ...collected, ...atToken, ...(worker ? { worker } : {}), callStack: { value: stack, duration: 0 } },
       ...(accountHash ? { account: accountHash } : {}),
-      ...(behavior ? { behavior: { trace: behavior.trace, summary: { ...behavior.summary }, ...clientScore(this.scorer, behavior), challengeAt: challengeAt(behavior, receivedAt) } } : {}),
+      ...(behavior ? { behavior: { trace: behavior.trace, summary: { ...behavior.summary }, input: behavior.input, ...clientScore(this.scorer, behavior), challengeAt: challengeAt(behavior, receivedAt) } } : {}),
       proof,
     }
     const privateToken = await within(receipt, PRIVATE_TOKEN_WAIT_MS, undefined)

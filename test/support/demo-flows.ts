@@ -80,9 +80,10 @@ export function setDemoPolicy(dataDir: string, policy: PolicyConfig): void {
 /**
  * A staging policy: the shop's own test automation (this very Playwright) is tolerated, so
  * the rest of the risk engine — accounts, coupons, velocity — decides. Tampering and the
- * behaviour model are tolerated too: a driven browser's pointer is not a person's.
+ * behaviour model and the input pipeline are tolerated too: a driven browser's pointer is
+ * not a person's, and its input is injected.
  */
-export const STAGING_POLICY: PolicyConfig = { weights: { automation: 0, tampering: 0, bot_behavior: 0 } }
+export const STAGING_POLICY: PolicyConfig = { weights: { automation: 0, tampering: 0, bot_behavior: 0, behavior_suspect: 0, synthetic_input: 0 } }
 
 /** Signs in (retrying while the collector picks up a policy change) until the outcome is `want`. */
 export async function signInUntil(page: Page, email: string, want: string, timeoutMs = 10_000): Promise<Answer> {

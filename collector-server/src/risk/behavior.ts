@@ -19,6 +19,11 @@ export interface BehaviorScore {
   client: number | null
   insufficient: string | null
   bot: boolean
+  /**
+   * Below the threshold, how far the score is from even odds (0.5) towards it, 0–1: the
+   * grade of behavior_suspect. 0 at or below 0.5, and when the score is a bot's.
+   */
+  suspect: number
   /** The client reported a score for the same model that the trace does not give. */
   mismatch: boolean
 }
@@ -39,6 +44,15 @@ export function scoreBehavior(events: readonly TraceEvent[], claim: BehaviorClai
     client,
     insufficient: features.sufficient ? null : features.reason,
     bot: server !== null && server >= classifier.threshold,
+    suspect: suspicion(server, classifier.threshold),
     mismatch,
   }
 }
+
+/** Scores are calibrated probabilities (docs/model-card.md): from even odds up to the threshold, the grade rises linearly. */
+function suspicion(score: number | null, threshold: number): number {
+  if (score === null || score >= threshold || score <= SUSPECT_FROM) return 0
+  return Math.round(((score - SUSPECT_FROM) / (threshold - SUSPECT_FROM)) * 1000) / 1000
+}
+
+const SUSPECT_FROM = 0.5

@@ -44,6 +44,13 @@ export const REASON_WEIGHTS: Record<ReasonCode, number> = {
   key_churn: 0.25,
   /** A first-seen device on a sensitive action with no interaction and no proof of work. */
   unproven_device: 0.35,
+  /** Pointer input injected through the browser's automation interfaces (input-pipeline evidence). */
+  synthetic_input: 0.6,
+  /**
+   * A behaviour score between even odds and the classifier's threshold: graded (its weight
+   * times how far the score is along that range), never enough to ask for review alone.
+   */
+  behavior_suspect: 0.25,
 }
 
 /**
@@ -76,16 +83,26 @@ export interface Assessment {
   evidence: EvidenceKind[]
 }
 
-export function assess(
-  reasons: Iterable<ReasonCode>,
-  thresholds: Thresholds = DEFAULT_THRESHOLDS,
-  weights: Partial<Record<ReasonCode, number>> = {},
-  evidence: Iterable<EvidenceKind> = [],
-  trust: Partial<Record<EvidenceKind, number>> = {},
-): Assessment {
+/** What else goes into a score besides the reasons. */
+export interface AssessOptions {
+  /** The site's reason weights, over REASON_WEIGHTS. */
+  weights?: Partial<Record<ReasonCode, number>>
+  /**
+   * Graded reasons: a reason's weight is multiplied by its grade (0–1), e.g.
+   * behavior_suspect by how far the behaviour score is towards the threshold.
+   */
+  grades?: Partial<Record<ReasonCode, number>>
+  /** Verified platform evidence, which takes risk away (TRUST_WEIGHTS). */
+  evidence?: Iterable<EvidenceKind>
+  /** The site's trust weights, over TRUST_WEIGHTS. */
+  trust?: Partial<Record<EvidenceKind, number>>
+}
+
+export function assess(reasons: Iterable<ReasonCode>, thresholds: Thresholds = DEFAULT_THRESHOLDS, options: AssessOptions = {}): Assessment {
+  const { weights = {}, grades = {}, evidence = [], trust = {} } = options
   const unique = [...new Set(reasons)].sort()
   let human = 1
-  for (const reason of unique) human *= 1 - (weights[reason] ?? REASON_WEIGHTS[reason])
+  for (const reason of unique) human *= 1 - (weights[reason] ?? REASON_WEIGHTS[reason]) * Math.min(1, Math.max(0, grades[reason] ?? 1))
   const vouched = [...new Set(evidence)].sort()
   let kept = 1
   for (const kind of vouched) kept *= 1 - (trust[kind] ?? TRUST_WEIGHTS[kind])

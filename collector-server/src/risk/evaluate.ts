@@ -7,7 +7,7 @@
  * or a missing requirement is a reason, verified evidence is trust. The engine (engine.ts)
  * turns both into a score and verdict.
  */
-import { runDetectors, type Detection, type Environment } from '@vigil-risk/core/detectors'
+import { detectInjectedInput, runDetectors, type Detection, type Environment } from '@vigil-risk/core/detectors'
 import { expandTrace, TraceFormatError, type TraceEvent } from '@vigil-risk/core/protocol/trace'
 import { CHALLENGE_TTL_MS } from '@vigil-risk/core/protocol/payload'
 import { missingSignals } from '@vigil-risk/core/protocol/signals'
@@ -24,6 +24,8 @@ import { httpDetections, type RequestView } from './http'
 
 export interface Evaluation {
   reasons: ReasonCode[]
+  /** Graded reasons: the share of their weight that counts (engine.ts). */
+  grades: Partial<Record<ReasonCode, number>>
   behavior: BehaviorScore
   environment: Environment
   detections: Detection[]
@@ -117,8 +119,17 @@ export function evaluatePayload(payload: CollectPayload, ctx: EvaluationContext)
   const interaction = summariseInteraction(events)
   const behavior = scoreBehavior(events, payload.behavior?.client)
   if (behavior.mismatch) detections.push({ code: 'tampering', detector: 'classifier', detail: `the page reported ${behavior.client} for a trace that scores ${behavior.server}` })
+  const userAgent = payload.signals['userAgent'] as { value?: { platform?: unknown } } | undefined
+  const platform = typeof userAgent?.value?.platform === 'string' ? userAgent.value.platform : null
+  detections.push(...detectInjectedInput(payload.behavior?.input, environment, platform))
   const reasons = new Set<ReasonCode>(detections.map((d) => d.code))
+  const grades: Partial<Record<ReasonCode, number>> = {}
   if (behavior.bot) reasons.add('bot_behavior')
+  else if (behavior.suspect > 0) {
+    // A middling score adds some weight; only a confident one raises bot_behavior.
+    reasons.add('behavior_suspect')
+    grades.behavior_suspect = behavior.suspect
+  }
   // Pointer moves alone (or nothing at all) are not an interaction with the page.
   const interacted = events.some((e) => INTERACTIVE.has(e.type)) || interaction.pointer >= 5
   if (!interacted) reasons.add('no_interaction')
@@ -129,5 +140,5 @@ export function evaluatePayload(payload: CollectPayload, ctx: EvaluationContext)
   if (evidence.some((e) => e.status === 'failed' || e.status === 'nonce_mismatch')) reasons.add('attestation_failed')
   const trusted = evidence.filter((e) => e.status === 'verified' && isEvidenceKind(e.kind)).map((e) => e.kind as EvidenceKind)
   if (required.length > 0 && !reasons.has('attestation_failed') && !trusted.some((k) => required.includes(k))) reasons.add('attestation_missing')
-  return { reasons: [...reasons], behavior, environment, detections, attestation: found.attestation?.status ?? 'absent', evidence, trusted, interaction, proof, events }
+  return { reasons: [...reasons], grades, behavior, environment, detections, attestation: found.attestation?.status ?? 'absent', evidence, trusted, interaction, proof, events }
 }

@@ -148,7 +148,12 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
           site.policy.limits,
         ),
       )
-      const assessment = assess([...evaluation.reasons, ...velocity.reasons], action, site.policy.weights, evaluation.trusted, site.policy.trust)
+      const assessment = assess([...evaluation.reasons, ...velocity.reasons], action, {
+        weights: site.policy.weights,
+        grades: evaluation.grades,
+        evidence: evaluation.trusted,
+        trust: site.policy.trust,
+      })
 
       const iat = Math.floor(now / 1000)
       const claims: VerdictClaims = {

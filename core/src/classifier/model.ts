@@ -96,17 +96,25 @@ export function modelInput(model: Model, features: ArrayLike<number>): Float32Ar
   return x
 }
 
-/** P(bot) for a full feature vector. */
+/**
+ * P(bot) for a full feature vector. Hidden layers in float32, as tfjs computes them; the
+ * output in float64, so that scores near 0 or 1 keep their order instead of rounding to
+ * the same float32.
+ */
 export function forward(model: Model, features: ArrayLike<number>): number {
   let h: Float32Array = modelInput(model, features)
-  for (const layer of model.layers) {
+  let score = 0
+  model.layers.forEach((layer, l) => {
+    const last = l === model.layers.length - 1
     const out = new Float32Array(layer.units)
     for (let j = 0; j < layer.units; j++) {
       let s = layer.b[j]!
       for (let i = 0; i < layer.inputs; i++) s += h[i]! * layer.w[i * layer.units + j]!
-      out[j] = layer.activation === 'relu' ? Math.max(0, s) : 1 / (1 + Math.exp(-s))
+      const v = layer.activation === 'relu' ? Math.max(0, s) : 1 / (1 + Math.exp(-s))
+      if (last && j === 0) score = v
+      out[j] = v
     }
     h = out
-  }
-  return h[0]!
+  })
+  return score
 }

@@ -19,6 +19,7 @@ import type { Detection, Detector, Environment, Signals } from './types'
 export type { Detection, Environment, Signals } from './types'
 export { valueOf } from './types'
 export { classifyEnvironment } from './environment'
+export { detectInjectedInput } from './input-pipeline'
 
 export const detectors: Record<string, Detector> = {
   webdriver: detectWebDriver,

@@ -27,6 +27,9 @@ describe('feature extraction', () => {
     expect(extractFeatures([]).sufficient).toBe(false)
     const few: TraceEvent[] = [0, 16, 33].map((t, i) => ({ type: 'mousemove', t, x: i * 5, y: 0 }))
     expect(extractFeatures(few)).toMatchObject({ sufficient: false, reason: 'too_few_mouse_events' })
+    // Many events, hardly any movement: a hand resting on the mouse, not a bot.
+    const twitches: TraceEvent[] = Array.from({ length: 40 }, (_, i) => ({ type: 'mousemove', t: i * 16, x: 100 + (i % 2), y: 200 }))
+    expect(extractFeatures(twitches)).toMatchObject({ sufficient: false, reason: 'too_little_movement' })
     const touch: TraceEvent[] = [{ type: 'touchstart', t: 0, x: 1, y: 1 }, { type: 'touchmove', t: 16, x: 5, y: 5 }, { type: 'touchend', t: 40, x: 9, y: 9 }]
     expect(extractFeatures(touch)).toMatchObject({ sufficient: false, reason: 'touch_only' })
   })

@@ -26,22 +26,33 @@ export const FEATURE_COUNT = FEATURE_NAMES.length
  * golden vectors in core/src/features/features.test.ts tell), then re-pin the goldens and
  * retrain: the shipped model records the schema it was trained on (featureSchema).
  */
-export const FEATURE_VERSION = 1
+export const FEATURE_VERSION = 2
 
 /** Identifies the feature vector's layout and code: names, order and version. */
 export function featureSchema(): string {
   return `v${FEATURE_VERSION}:${FEATURE_NAMES.join(',')}`
 }
 
+/**
+ * Computed but not modelled. Click dwell (how long the button stays down): one human source
+ * (Freihaut) logs press and release as one event, so its people would teach the model that a
+ * zero dwell is human, which is what the crudest bots do. Bursts and repeated positions in
+ * the raw moves: they describe the capture (remote desktops deliver bursts, some tools log
+ * moves that go nowhere) more than the hand, and a new set-up would look like a bot.
+ */
+const UNMODELLED: ReadonlySet<FeatureName> = new Set(['dwell_median_log', 'dwell_short_share', 'dwell_cv', 'dt_burst_share', 'step_zero_share'])
+
 /** Features the classifier consumes (pointer behaviour, for which there is training data). */
-export const MODEL_FEATURES: readonly FeatureName[] = [...TIMING, ...GEOMETRY, ...KINEMATICS, ...CLICKS, ...WINDOW]
+export const MODEL_FEATURES: readonly FeatureName[] = [...TIMING, ...GEOMETRY, ...KINEMATICS, ...CLICKS, ...WINDOW].filter((n) => !UNMODELLED.has(n))
 
 /** Below this much mouse behaviour the classifier does not judge: "insufficient data". */
 export const MIN_MOUSE_EVENTS = 8
+/** …nor below this much movement, px of path in all: a few twitches are not a movement to judge. */
+export const MIN_PATH_PX = 60
 
 export type FeatureResult =
   | { sufficient: true; vector: Float64Array }
-  | { sufficient: false; reason: 'too_few_mouse_events' | 'touch_only'; vector: Float64Array }
+  | { sufficient: false; reason: 'too_few_mouse_events' | 'too_little_movement' | 'touch_only'; vector: Float64Array }
 
 type Features = Record<FeatureName, number>
 
@@ -63,6 +74,10 @@ export function extractFeatures(events: readonly TraceEvent[]): FeatureResult {
     return { sufficient: false, reason: touch ? 'touch_only' : 'too_few_mouse_events', vector: toVector(rest) }
   }
   const p = pointerTrace(mouse)
+  // Every step counts, jumps included: a pointer that teleports has moved.
+  let path = 0
+  for (const step of p.rawSteps) path += step
+  if (path < MIN_PATH_PX) return { sufficient: false, reason: 'too_little_movement', vector: toVector(rest) }
   const features: Features = {
     ...timingFeatures(p),
     ...geometryFeatures(p),

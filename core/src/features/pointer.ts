@@ -37,6 +37,11 @@ type MouseEvent = TraceEvent & { type: 'mousemove' | 'mousedown' | 'mouseup' | '
 /** What every pointer group reads, computed once per trace. */
 export interface PointerTrace {
   mouse: readonly MouseEvent[]
+  /** Every mousemove as recorded, with the intervals and steps between them. */
+  raw: readonly Point[]
+  rawDts: readonly number[]
+  rawSteps: readonly number[]
+  /** The moves as delivered (deliveredMoves): what the other features read. */
   moves: readonly Point[]
   downs: readonly MouseEvent[]
   ups: readonly MouseEvent[]
@@ -57,9 +62,39 @@ export function mouseEvents(events: readonly TraceEvent[]): MouseEvent[] {
   return events.filter(isMouse)
 }
 
+/** Moves closer in time than this are one report delivered in a burst (remote desktops, 1000 Hz hooks). */
+const BURST_MS = 4
+
+/**
+ * The moves as a browser would deliver them, whatever captured them: a move to where the
+ * pointer already was is dropped (some capture tools log those), and moves within BURST_MS
+ * of the first of a burst merge into one (the last position, the first time). Kinematics
+ * on raw bursts divide by intervals of 0–2 ms, which says more about the capture than the hand.
+ */
+function deliveredMoves(raw: readonly Point[]): Point[] {
+  const out: Point[] = []
+  for (const m of raw) {
+    const last = out[out.length - 1]
+    if (last && m.x === last.x && m.y === last.y) continue
+    if (last && m.t - last.t < BURST_MS) {
+      out[out.length - 1] = { t: last.t, x: m.x, y: m.y }
+      continue
+    }
+    out.push(m)
+  }
+  return out
+}
+
 export function pointerTrace(mouse: readonly MouseEvent[]): PointerTrace {
-  const moves: Point[] = []
-  for (const e of mouse) if (e.type === 'mousemove') moves.push({ t: e.t, x: e.x ?? 0, y: e.y ?? 0 })
+  const raw: Point[] = []
+  for (const e of mouse) if (e.type === 'mousemove') raw.push({ t: e.t, x: e.x ?? 0, y: e.y ?? 0 })
+  const rawDts: number[] = []
+  const rawSteps: number[] = []
+  for (let i = 1; i < raw.length; i++) {
+    rawDts.push(Math.round((raw[i]!.t - raw[i - 1]!.t) * 10) / 10)
+    rawSteps.push(dist(raw[i - 1]!, raw[i]!))
+  }
+  const moves = deliveredMoves(raw)
   const downs = mouse.filter((e) => e.type === 'mousedown')
   const ups = mouse.filter((e) => e.type === 'mouseup')
   const gaps: number[] = []
@@ -74,6 +109,9 @@ export function pointerTrace(mouse: readonly MouseEvent[]): PointerTrace {
   const speeds = all.flatMap((s) => s.speeds)
   return {
     mouse,
+    raw,
+    rawDts,
+    rawSteps,
     moves,
     downs,
     ups,
@@ -94,7 +132,7 @@ export function timingFeatures(p: PointerTrace): Values<typeof TIMING> {
     dt_median_log: log1p(median(dts)),
     dt_cv: cv(dts),
     dt_mode_share: share(dts, (dt) => Math.abs(dt - mode) <= 0.5),
-    dt_burst_share: share(dts, (dt) => dt <= 2),
+    dt_burst_share: share(p.rawDts, (dt) => dt <= 2),
     dt_entropy: entropy(dts),
     pause_share: share(gaps, (g) => g > PAUSE_MS),
   }
@@ -127,7 +165,7 @@ export function geometryFeatures(p: PointerTrace): Values<typeof GEOMETRY> {
   return {
     step_median_log: log1p(median(steps)),
     step_cv: cv(steps),
-    step_zero_share: share(steps, (s) => s === 0),
+    step_zero_share: share(p.rawSteps, (s) => s === 0),
     // Teleports: a hand at 60 Hz rarely covers 100 px between two events.
     step_max_log: log1p(steps.length ? Math.max(...steps) : 0),
     jump_share: share(steps, (s) => s > 100),
@@ -206,11 +244,8 @@ export function clickFeatures(p: PointerTrace): Values<typeof CLICKS> {
   for (const d of downs) {
     while (m < moves.length && moves[m]!.t <= d.t) m++
     const before = moves[m - 1]
-    if (!before) {
-      teleports.push(1)
-      cold.push(1)
-      continue
-    }
+    // A press before any move in the window: where the pointer came from is not known.
+    if (!before) continue
     approachGaps.push(d.t - before.t)
     teleports.push(dist(before, { t: d.t, x: d.x ?? before.x, y: d.y ?? before.y }) > 2 ? 1 : 0)
     // Moves in the second before the press.

@@ -23,6 +23,8 @@ export const REASON_CODES = [
   'key_churn',
   'unproven_device',
   'attestation_missing',
+  'synthetic_input',
+  'behavior_suspect',
 ] as const
 
 export type ReasonCode = (typeof REASON_CODES)[number]

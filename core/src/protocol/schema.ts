@@ -71,11 +71,43 @@ export const ClientScore = Type.Object(
   { description: "The on-device classifier's score of the trace: a hint, re-scored by the collector." },
 )
 
+const count = (description: string) => Type.Integer({ minimum: 0, maximum: 1e9, description })
+
+/** Per pointer type (mouse, pen, touch): what the device reported besides positions. */
+export const PointerTypeEvidence = Type.Object({
+  n: count('Trusted pointerdown and pointermove events of this type.'),
+  ids: count('Distinct pointerId values seen (up to 16).'),
+  pressures: count('Distinct pressure values seen, to two decimals (up to 16).'),
+  unitSize: count('Events whose width and height were both exactly 1.'),
+  /** Mouse only: pressure that does not match the buttons (0 with no button, 0.5 with one). */
+  pressureMismatch: count('Mouse events whose pressure does not match the buttons held.'),
+})
+
+export const InputEvidence = Type.Object(
+  {
+    moves: count('Trusted pointermove events.'),
+    coalesced: count('Sum over pointermoves of getCoalescedEvents().length.'),
+    multi: count('Pointermoves that coalesced two or more device reports.'),
+    predicted: count('Pointermoves with at least one predicted event.'),
+    raw: count('pointerrawupdate events (secure contexts).'),
+    offGrid: count("Mouse pointermoves whose position is not on the device-pixel grid (clientX × devicePixelRatio not whole)."),
+    sameFrame: count('Pointermoves dispatched less than 3 ms after the previous one: two in one animation frame.'),
+    movementMismatch: count('Mouse pointermoves whose movementX/Y disagree with the change in screenX/Y by more than 1 px.'),
+    lag: Type.Array(count('Pointermoves by delivery lag (now − timeStamp): < 0, 0–1, 1–4, 4–16, 16–50, ≥ 50 ms.'), { minItems: 6, maxItems: 6 }),
+    dpr: Type.Number({ minimum: 0, maximum: 100, description: 'devicePixelRatio when the snapshot was taken.' }),
+    mouse: PointerTypeEvidence,
+    pen: PointerTypeEvidence,
+    touch: PointerTypeEvidence,
+  },
+  { description: "What the input pipeline showed of the pointing device: counts only, no positions or values (docs/detectors.md, 'Input pipeline')." },
+)
+
 export const BehaviorClaim = Type.Object(
   {
     trace: CompactTrace,
     summary: Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 64 }),
     client: Type.Optional(ClientScore),
+    input: Type.Optional(InputEvidence),
     challengeAt: Type.Optional(
       Type.Union([Type.Number({ minimum: 0 }), Type.Null()], {
         description: "When the challenge arrived, in the trace's time (ms from its start); null when it arrived after the trace's last event.",
@@ -206,6 +238,7 @@ export type DeviceClaim = Static<typeof DeviceClaim>
 export type FingerprintClaim = NonNullable<Static<typeof FingerprintClaim>>
 export type CompactTrace = Static<typeof CompactTrace>
 export type BehaviorClaim = Static<typeof BehaviorClaim>
+export type InputEvidence = Static<typeof InputEvidence>
 export type AttestationClaim = Static<typeof AttestationClaim>
 export type CollectPayload = Static<typeof CollectPayload>
 export type CollectBody = Static<typeof CollectBody>

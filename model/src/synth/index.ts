@@ -12,9 +12,13 @@
  *  - windmouse   the WindMouse algorithm: gravity towards the target plus wind
  *  - humanizer   Fitts'-law durations, minimum-jerk profiles, perpendicular drift, tremor,
  *                overshoot and correction, browser-like 60 Hz sampling: a careful humaniser
- *  - replay      a human's recorded trace replayed with a time warp and ±1 px jitter
- * Recorded from real tools elsewhere: Playwright's page.mouse (model/data), DELBOT's
- * pynput and pyHM (../shared/data).
+ *  - replay      a human's recorded trace replayed with a time warp (constant, or varying
+ *                smoothly along the trace) and, usually, ±1 px jitter
+ *  - ghost_cursor  the real ghost-cursor library's paths, timed as kits send them (ghost.ts)
+ *  - generative  a Markov model over human steps, fitted to the training humans (generative.ts)
+ *  - profiles    human movement profiles, retargeted and re-sampled (profiles.ts)
+ * Recorded from real tools elsewhere: Playwright's page.mouse and the kits of
+ * scripts/record-kit-traces.ts (model/data), DELBOT's pynput and pyHM (../shared/data).
  */
 import type { TraceEvent } from '@vigil-risk/core/protocol/trace'
 import type { Rng } from '../rng'
@@ -260,14 +264,27 @@ export function synthesise(family: SyntheticFamily, rng: Rng, run: number): Sess
   return session(rng, family, MOVERS[family], habits(family, rng), `${family}/${run}`)
 }
 
-/** A human recording replayed: time-warped, translated, with ±1 px jitter. */
+/**
+ * A human recording replayed: translated, time-warped (by a constant factor, or by one
+ * that drifts smoothly between 0.7× and 1.4× along the trace) and usually with ±1 px jitter.
+ */
 export function replay(human: Session, rng: Rng, run: number): Session {
   const warp = rng.uniform(0.8, 1.25)
+  const varying = rng.next() < 0.5
+  const period = rng.uniform(800, 5000)
+  const phase = rng.uniform(0, 2 * Math.PI)
+  const depth = rng.uniform(0.1, 0.35)
   const dx = rng.int(-40, 40)
   const dy = rng.int(-40, 40)
   const jitter = rng.next() < 0.7
+  let last = human.events[0]?.t ?? 0
+  let warped = 0
   const events = human.events.map((e) => {
-    const out: TraceEvent = { ...e, t: Math.round(e.t * warp * 10) / 10 }
+    // Integrate the warp over time, so that a varying warp never runs time backwards.
+    const rate = varying ? warp * (1 + depth * Math.sin((2 * Math.PI * e.t) / period + phase)) : warp
+    warped += (e.t - last) * rate
+    last = e.t
+    const out: TraceEvent = { ...e, t: Math.round(warped * 10) / 10 }
     if (e.x !== undefined && e.y !== undefined) {
       out.x = e.x + dx + (jitter && e.type === 'mousemove' ? rng.int(-1, 1) : 0)
       out.y = e.y + dy + (jitter && e.type === 'mousemove' ? rng.int(-1, 1) : 0)

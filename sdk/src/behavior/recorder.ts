@@ -4,10 +4,15 @@
  * pointer moved, pressed and scrolled, and *when* keys went down and up — and never
  * a key value, a field's content or an event target.
  *
- * Cost per event is a few typed-array writes (see `npm run bench`).
+ * Beside the trace it counts what the input pipeline shows of the pointing device
+ * (pointer events: coalesced and predicted reports, raw updates, delivery lag, the
+ * device-pixel grid, pressure and size): counts only, never a position or a value.
+ * docs/detectors.md ("Input pipeline") says what each count tells.
+ *
+ * Cost per event is a few typed-array writes or counter increments (see `npm run bench`).
  */
 import { EVENT_TYPES, KEY_TYPES, TYPE_CODE } from '@vigil-risk/core/protocol/trace'
-import type { CompactTrace } from '@vigil-risk/core/protocol/schema'
+import type { CompactTrace, InputEvidence } from '@vigil-risk/core/protocol/schema'
 
 const RING_CAPACITY = 2048
 
@@ -33,6 +38,7 @@ interface BehaviorSummary {
 export interface BehaviorSnapshot {
   trace: CompactTrace
   summary: BehaviorSummary
+  input: InputEvidence
 }
 
 const LINE_HEIGHT_PX = 16
@@ -44,7 +50,24 @@ export interface Recorder {
   stop(): void
   /** For benchmarks: the per-event path without the DOM. */
   record(event: Event): void
+  /** For benchmarks: the pointer-event path (input evidence). */
+  recordPointer(event: Event): void
 }
+
+const POINTER_TYPES = ['pointermove', 'pointerdown', 'pointerrawupdate'] as const
+/** Upper bounds of the delivery-lag buckets, ms (the last is open). */
+const LAG_BOUNDS = [0, 1, 4, 16, 50]
+const DISTINCT_MAX = 16
+
+interface TypeTally {
+  n: number
+  ids: Set<number>
+  pressures: Set<number>
+  unitSize: number
+  pressureMismatch: number
+}
+
+const tally = (): TypeTally => ({ n: 0, ids: new Set(), pressures: new Set(), unitSize: 0, pressureMismatch: 0 })
 
 export function startRecorder(target: Window = window): Recorder {
   const kind = new Uint8Array(RING_CAPACITY)
@@ -67,6 +90,63 @@ export function startRecorder(target: Window = window): Recorder {
   // scrollX/scrollY in the listener can force a layout on every scroll, and nothing uses it).
   let lastX = 0
   let lastY = 0
+
+  // Input evidence (pointer events): counters only.
+  const types: Record<'mouse' | 'pen' | 'touch', TypeTally> = { mouse: tally(), pen: tally(), touch: tally() }
+  const lag = [0, 0, 0, 0, 0, 0]
+  let moves = 0
+  let coalesced = 0
+  let multi = 0
+  let predicted = 0
+  let raw = 0
+  let offGrid = 0
+  let sameFrame = 0
+  let movementMismatch = 0
+  let lastMoveAt = -Infinity
+  let lastScreenX: number | null = null
+  let lastScreenY = 0
+
+  const recordPointer = (event: Event): void => {
+    if (!event.isTrusted) return
+    if (event.type === 'pointerrawupdate') {
+      raw++
+      return
+    }
+    const e = event as PointerEvent
+    const kind = e.pointerType === 'mouse' || e.pointerType === 'pen' || e.pointerType === 'touch' ? types[e.pointerType] : null
+    if (kind) {
+      kind.n++
+      if (kind.ids.size < DISTINCT_MAX) kind.ids.add(e.pointerId)
+      if (kind.pressures.size < DISTINCT_MAX) kind.pressures.add(Math.round(e.pressure * 100))
+      if (e.width === 1 && e.height === 1) kind.unitSize++
+      if (kind === types.mouse && e.pressure !== (e.buttons ? 0.5 : 0)) kind.pressureMismatch++
+    }
+    if (event.type !== 'pointermove') return
+    moves++
+    const now = performance.now()
+    if (e.timeStamp < 1e12) {
+      const late = now - e.timeStamp
+      let b = 0
+      while (b < LAG_BOUNDS.length && late >= LAG_BOUNDS[b]!) b++
+      lag[b]!++
+    }
+    if (typeof e.getCoalescedEvents === 'function') {
+      const c = e.getCoalescedEvents().length
+      coalesced += c
+      if (c >= 2) multi++
+    }
+    if (typeof e.getPredictedEvents === 'function' && e.getPredictedEvents().length > 0) predicted++
+    if (kind !== types.mouse) return
+    if (now - lastMoveAt < 3) sameFrame++
+    lastMoveAt = now
+    const dpr = target.devicePixelRatio || 1
+    const gx = e.clientX * dpr
+    const gy = e.clientY * dpr
+    if (Math.abs(gx - Math.round(gx)) > 0.02 || Math.abs(gy - Math.round(gy)) > 0.02) offGrid++
+    if (lastScreenX !== null && (Math.abs(e.movementX - (e.screenX - lastScreenX)) > 1 || Math.abs(e.movementY - (e.screenY - lastScreenY)) > 1)) movementMismatch++
+    lastScreenX = e.screenX
+    lastScreenY = e.screenY
+  }
 
   const push = (code: number, t: number, x: number, y: number, b: number, c: number): void => {
     kind[next] = code
@@ -118,14 +198,17 @@ export function startRecorder(target: Window = window): Recorder {
   }
   const options: AddEventListenerOptions = { capture: true, passive: true }
   for (const type of EVENT_TYPES) target.addEventListener(type, record, options)
+  for (const type of POINTER_TYPES) target.addEventListener(type, recordPointer, options)
   target.addEventListener('focus', onFocus)
   target.addEventListener('blur', onBlur)
   document.addEventListener('visibilitychange', onVisibility)
 
   return {
     record,
+    recordPointer,
     stop() {
       for (const type of EVENT_TYPES) target.removeEventListener(type, record, options)
+      for (const type of POINTER_TYPES) target.removeEventListener(type, recordPointer, options)
       target.removeEventListener('focus', onFocus)
       target.removeEventListener('blur', onBlur)
       document.removeEventListener('visibilitychange', onVisibility)
@@ -173,7 +256,26 @@ export function startRecorder(target: Window = window): Recorder {
           activation: activation ? [activation.hasBeenActive, activation.isActive] : null,
           viewport: [target.innerWidth, target.innerHeight],
         },
+        input: {
+          moves,
+          coalesced,
+          multi,
+          predicted,
+          raw,
+          offGrid,
+          sameFrame,
+          movementMismatch,
+          lag: lag.slice(),
+          dpr: Math.min(100, target.devicePixelRatio || 1),
+          mouse: tallied(types.mouse),
+          pen: tallied(types.pen),
+          touch: tallied(types.touch),
+        },
       }
     },
   }
+}
+
+function tallied(t: TypeTally): InputEvidence['mouse'] {
+  return { n: t.n, ids: t.ids.size, pressures: t.pressures.size, unitSize: t.unitSize, pressureMismatch: t.pressureMismatch }
 }
