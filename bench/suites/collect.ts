@@ -18,7 +18,7 @@ import { loadKeyring } from '../../collector-server/src/config/keyring'
 import { DEMO_SITE } from '../../collector-server/src/config/sites'
 import { mintChallenge, type ChallengeTerms } from '../../collector-server/src/verify/challenge'
 
-import { capturedSignals, humanTrace } from '../../test/support/payloads'
+import { capturedSignals, humanTrace, humanTraceVariant } from '../../test/support/payloads'
 import type { SuiteResult } from '../types'
 
 /** The challenges a returning device with a good history gets: no work, both probes (answered by TestDevice). */
@@ -58,14 +58,18 @@ async function cannon(url: string, path: string, bodies: Array<{ body: string; h
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, requests: result.requests.total }
 }
 
-function bodiesFor(dataDir: string, n: number, minimal: boolean): string[] {
+/** `n` signed collect bodies for the demo site, each with its own challenge from the data directory's key. */
+export function bodiesFor(dataDir: string, n: number, minimal: boolean): string[] {
   const keyring = loadKeyring(dataDir)
-  const { signals, trace } = minimal ? { signals: {}, trace: undefined } : { signals: capturedSignals(), trace: humanTrace() }
+  const signals = minimal ? {} : capturedSignals()
   const devices = Array.from({ length: 400 }, () => new TestDevice())
+  // Each device moves its own way: one trace from many devices is a replay, and would be judged one.
+  const traces = devices.map((_, i) => (minimal ? undefined : humanTraceVariant(i + 1)))
   const now = Date.now() + 5_000
   const out: string[] = []
   for (let i = 0; i < n; i++) {
     const { challenge } = mintChallenge(keyring.challengeKey, 'demo', now, RETURNING)
+    const trace = traces[i % devices.length]
     out.push(JSON.stringify(devices[i % devices.length]!.body(challenge, trace ? { signals, behavior: { trace, summary: {} } } : { signals })))
   }
   return out

@@ -4,7 +4,7 @@
  * the target rate whatever the answers do, and latency runs from each request's scheduled
  * send time, so a stalled collector shows as latency rather than as fewer requests
  * (no coordinated omission). Every request gets a fresh challenge and a body signed as it
- * is sent (captured signals and a 600-event trace, 400 device keys in rotation).
+ * is sent (captured signals and a 600-event trace, 400 device keys in rotation, each with a path of its own).
  *
  * Reports throughput, latency, errors by code, the collector's RSS and heap after a 15 s
  * warm-up and at the end (sampled from its /metrics every 10 s into `series`), and
@@ -29,7 +29,7 @@ import { mintChallenge, type ChallengeTerms } from '../../collector-server/src/v
 
 import { openStore } from '../../collector-server/src/stores/index'
 import { unsealToken } from '../../verify/src/index'
-import { capturedSignals, humanTrace } from '../../test/support/payloads'
+import { capturedSignals, humanTraceVariant } from '../../test/support/payloads'
 import type { Row, SuiteResult } from '../types'
 import { quantileOfSorted } from '../stats'
 import { fetchMetrics } from '../../test/support/metrics'
@@ -331,8 +331,9 @@ function latencyWindows(series: Sample[], latency: Float64Array, period: number)
 async function runLoad(services: Services, rate: number, minutes: number): Promise<Omit<StoreRun, 'kind' | 'found' | 'storeCount' | 'exitCode'> & { acknowledgedIds: string[] }> {
   const { collector, keyring } = services
   const signals = capturedSignals()
-  const trace = humanTrace()
   const devices = Array.from({ length: DEVICES }, () => new TestDevice())
+  // Each device moves its own way: one trace from many devices is a replay, and would be judged one.
+  const traces = devices.map((_, i) => humanTraceVariant(i + 1))
   const period = 1000 / rate
   const warmupCount = Math.round(rate * WARMUP_S)
   const total = warmupCount + Math.round(rate * minutes * 60)
@@ -360,7 +361,7 @@ async function runLoad(services: Services, rate: number, minutes: number): Promi
     }
     await schedule(t0, rate, total, (i, scheduled) => {
       const { challenge } = mintChallenge(keyring.challengeKey, DEMO_SITE.siteKey, Date.now(), RETURNING)
-      const body = JSON.stringify(devices[i % devices.length]!.body(challenge, { signals, behavior: { trace, summary: {} } }))
+      const body = JSON.stringify(devices[i % devices.length]!.body(challenge, { signals, behavior: { trace: traces[i % devices.length]!, summary: {} } }))
       bodyBytes = body.length
       load.track(i, scheduled, post(agent, base, '/v1/collect', body), judge)
     })

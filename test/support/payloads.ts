@@ -1,6 +1,6 @@
 /**
  * Realistic payload parts, as the SDK sends them: signals captured from real browsers
- * (test/fixtures/signals) and a human pointer trace (test/fixtures/traces/golden.jsonl).
+ * (test/fixtures/signals) and a person's pointer trace (test/fixtures/traces/human-session.json).
  * For the benchmarks, the fuzz and any test that needs a body shaped like production's.
  */
 import { readFileSync } from 'node:fs'
@@ -13,8 +13,53 @@ export function capturedSignals(fixture = 'chromium-plain'): Record<string, unkn
   return (JSON.parse(readFileSync(`test/fixtures/signals/${fixture}.json`, 'utf8')) as { signals: Record<string, unknown> }).signals
 }
 
-/** The last `events` events of a human trace, compacted as the SDK sends it. */
+/** A person drawing circles, 640 events (test/fixtures/traces/NOTICE.md). */
+function humanEvents(events: number): TraceEvent[] {
+  return (JSON.parse(readFileSync('test/fixtures/traces/human-session.json', 'utf8')) as { events: TraceEvent[] }).events.slice(-events)
+}
+
+/** The last `events` (at most 640) events of a person's trace, compacted as the SDK sends it. */
 export function humanTrace(events = 600): CompactTrace {
-  const golden = readFileSync('test/fixtures/traces/golden.jsonl', 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; events: TraceEvent[] })
-  return compactTrace(golden.find((g) => g.id === 'synthetic-humanizer')!.events.slice(-events))
+  return compactTrace(humanEvents(events))
+}
+
+/**
+ * The same person's trace, but a path of its own for each `seed`: every stroke (moves
+ * between pauses of 60 ms or clicks) is turned about its start by a seeded angle and scaled
+ * by a seeded 0.7–1.4, and the strokes are chained end to start. Speeds, pauses and jitter stay human; the path is
+ * another one, so load tests do not look like one trace replayed from many devices.
+ */
+export function humanTraceVariant(seed: number, events = 600): CompactTrace {
+  let state = (seed * 2654435761) >>> 0 || 1
+  const random = (): number => {
+    state ^= state << 13
+    state ^= state >>> 17
+    state ^= state << 5
+    return (state >>> 0) / 2 ** 32
+  }
+  const source = humanEvents(events)
+  const out: TraceEvent[] = []
+  let angle = random() * 2 * Math.PI
+  let scale = 0.7 + random() * 0.7
+  let prev: TraceEvent | null = null
+  let origin = { x: 0, y: 0 }
+  let at = { x: 400 + random() * 400, y: 300 + random() * 200 }
+  for (const e of source) {
+    if (e.x === undefined || e.y === undefined) {
+      out.push(e)
+      continue
+    }
+    const newStroke = prev === null || e.t - prev.t > 60 || e.type !== 'mousemove'
+    if (newStroke && prev) {
+      angle = random() * 2 * Math.PI
+      scale = 0.7 + random() * 0.7
+      origin = { x: e.x, y: e.y }
+      at = { x: out.at(-1)?.x ?? at.x, y: out.at(-1)?.y ?? at.y }
+    } else if (prev === null) origin = { x: e.x, y: e.y }
+    const dx = (e.x - origin.x) * scale
+    const dy = (e.y - origin.y) * scale
+    out.push({ ...e, x: Math.round(at.x + dx * Math.cos(angle) - dy * Math.sin(angle)), y: Math.round(at.y + dx * Math.sin(angle) + dy * Math.cos(angle)) })
+    prev = e
+  }
+  return compactTrace(out)
 }
