@@ -53,3 +53,20 @@ describe('canonicalize', () => {
     )
   })
 })
+
+describe('flat arrays', () => {
+  it('encodes arrays of numbers or strings exactly as item by item', () => {
+    const itemByItem = (xs: unknown[]): string => `[${xs.map((x) => canonicalize(x)).join(',')}]`
+    for (const xs of [[], [0, -0, 1.5, -2e-7, 1e21, 123456789012345680000, 0.1 + 0.2], ['a', '\u2028', 'é', '"\\'], [1], ['x']]) {
+      expect(canonicalize(xs)).toBe(itemByItem(xs))
+    }
+  })
+
+  it('still refuses holes and non-finite numbers in them', () => {
+    // eslint-disable-next-line no-sparse-arrays
+    expect(() => canonicalize([1, , 2])).toThrow(CanonicalEncodingError)
+    expect(() => canonicalize([1, Number.NaN])).toThrow(CanonicalEncodingError)
+    expect(() => canonicalize([1, Infinity])).toThrow(CanonicalEncodingError)
+    expect(canonicalize([1, 'a'])).toBe('[1,"a"]')
+  })
+})
