@@ -52,6 +52,8 @@ export interface PointerTrace {
   shapes: readonly StrokeShape[]
   /** Mean step speed over every stroke, px/ms. */
   meanSpeed: number
+  /** Every stroke's step speeds, in order (px/ms). */
+  speeds: number[]
   /** From the first to the last mouse event, ms (at least 1). */
   duration: number
 }
@@ -119,6 +121,7 @@ export function pointerTrace(mouse: readonly MouseEvent[]): PointerTrace {
     dts,
     strokes: all,
     shapes: all.map(strokeShape).filter((s): s is StrokeShape => s !== null),
+    speeds,
     meanSpeed: mean(speeds),
     duration: Math.max(1, mouse[mouse.length - 1]!.t - mouse[0]!.t),
   }
@@ -181,7 +184,7 @@ export function geometryFeatures(p: PointerTrace): Values<typeof GEOMETRY> {
 
 export function kinematicsFeatures(p: PointerTrace): Values<typeof KINEMATICS> {
   const { meanSpeed, shapes } = p
-  const speeds = p.strokes.flatMap((s) => s.speeds)
+  const { speeds } = p
   const accels: number[] = []
   const jerks: number[] = []
   // A hand's speed is noisy: many small peaks and sign changes of acceleration per second
