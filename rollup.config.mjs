@@ -12,6 +12,7 @@ import commonjs from '@rollup/plugin-commonjs'
 import terser from '@rollup/plugin-terser'
 import json from '@rollup/plugin-json'
 import { dts } from 'rollup-plugin-dts'
+import { licenses } from './scripts/licenses.mjs'
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'))
 const define = { __VIGIL_VERSION__: JSON.stringify(pkg.version) }
@@ -60,8 +61,12 @@ const selfReference = () => ({
   resolveId: (source) => (source === 'vigil/verify' ? resolve('verify/src/index.ts') : null),
 })
 
+// One instance for every build below: dist/licenses.json lists what all of them bundled.
+const legal = licenses()
+const sdkBanner = legal.banner(`Vigil SDK ${pkg.version}`)
+
 const terserOptions = { ecma: 2020, module: false, compress: { passes: 2 }, format: { comments: false } }
-const browserPlugins = (extra = []) => [...extra, browserOnlyRequires(), json({ compact: true, preferConst: true }), nodeResolve({ browser: true }), commonjs(), ts()]
+const browserPlugins = (extra = []) => [legal.collect, ...extra, browserOnlyRequires(), json({ compact: true, preferConst: true }), nodeResolve({ browser: true }), commonjs(), ts()]
 const nodeExternal = (id) =>
   builtinModules.includes(id) || id.startsWith('node:') || Object.keys(pkg.dependencies ?? {}).some((d) => id === d || id.startsWith(d + '/'))
 
@@ -69,35 +74,35 @@ export default [
   // SDK as ES modules, for bundlers; lazy chunks stay separate.
   {
     input: 'sdk/src/index.ts',
-    output: { dir: 'dist/sdk', format: 'es', entryFileNames: 'index.js', chunkFileNames: 'chunks/[name]-[hash].js' },
+    output: { dir: 'dist/sdk', format: 'es', entryFileNames: 'index.js', chunkFileNames: 'chunks/[name]-[hash].js', plugins: [sdkBanner] },
     plugins: browserPlugins(),
   },
   // SDK as a classic script exposing window.Vigil.
   {
     input: 'sdk/src/index.ts',
     output: [
-      { file: 'dist/browser/vigil.js', format: 'iife', name: 'Vigil' },
-      { file: 'dist/browser/vigil.min.js', format: 'iife', name: 'Vigil', plugins: [terser(terserOptions)] },
+      { file: 'dist/browser/vigil.js', format: 'iife', name: 'Vigil', plugins: [sdkBanner] },
+      { file: 'dist/browser/vigil.min.js', format: 'iife', name: 'Vigil', plugins: [terser(terserOptions), sdkBanner] },
     ],
     plugins: browserPlugins([iifeVariants()]),
   },
   // Lazy chunks the IIFE loads beside itself with import().
   {
     input: { 'vigil-nacl': 'sdk/src/keys/nacl.ts', 'vigil-classifier': 'sdk/src/classifier/chunk.ts' },
-    output: { dir: 'dist/browser', format: 'es', entryFileNames: '[name].mjs', plugins: [terser({ ...terserOptions, module: true })] },
+    output: { dir: 'dist/browser', format: 'es', entryFileNames: '[name].mjs', plugins: [terser({ ...terserOptions, module: true }), sdkBanner, legal.report('dist/licenses.json')] },
     plugins: browserPlugins(),
   },
   // Backend verifier: node:crypto only (core's protocol pieces are bundled in).
   {
     input: 'verify/src/index.ts',
-    output: { file: 'dist/verify/index.js', format: 'es' },
+    output: { file: 'dist/verify/index.js', format: 'es', plugins: [legal.banner(`Vigil verify ${pkg.version}`)] },
     external: nodeExternal,
     plugins: [nodeResolve({ preferBuiltins: true }), ts()],
   },
   // The collector and its command line.
   {
     input: { index: 'collector-server/src/index.ts', main: 'collector-server/src/main.ts' },
-    output: { dir: 'dist/collector', format: 'es', chunkFileNames: 'chunks/[name]-[hash].js' },
+    output: { dir: 'dist/collector', format: 'es', chunkFileNames: 'chunks/[name]-[hash].js', plugins: [legal.banner(`Vigil collector ${pkg.version}`)] },
     external: nodeExternal,
     plugins: [selfReference(), json({ compact: true, preferConst: true }), nodeResolve({ preferBuiltins: true }), ts()],
   },

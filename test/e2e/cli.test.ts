@@ -31,7 +31,7 @@ describe('vigil-collector (built)', () => {
     expect(await home.text()).toContain('<script defer src="/sdk/vigil.min.js"></script>')
     const sdk = await fetch(`${url}/sdk/vigil.min.js`, { headers: { 'accept-encoding': 'br, gzip' } })
     expect([sdk.status, sdk.headers.get('content-type'), sdk.headers.get('content-encoding')]).toEqual([200, 'application/javascript; charset=utf-8', 'br'])
-    expect(await sdk.text()).toMatch(/^var Vigil=/)
+    expect(await sdk.text()).toMatch(/^(\/\*![\s\S]*?\*\/\n)*var Vigil=/) // after the licence notices
     expect(((await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: unknown[] }).keys).toHaveLength(1)
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok', store: 'sqlite' })
     expect(await c.stop()).toBe(0)
