@@ -1,7 +1,9 @@
-// Builds everything in dist/:
-//   dist/sdk/        ESM SDK (code-split: lazy chunks stay separate) + index.d.ts
+// Builds everything in dist/ (scripts/build.mjs then copies each package's part into its
+// directory: sdk/dist, verify/dist, collector-server/dist):
+//   dist/sdk/        the SDK as ES modules (index.js, react.js) and CommonJS (.cjs), lazy chunks
+//                    separate, with .d.ts and .d.cts
 //   dist/browser/    IIFE SDK `window.Vigil` (vigil.js, vigil.min.js) and its lazy ES module chunks
-//   dist/verify/     `vigil/verify`, the zero-dependency backend verifier + index.d.ts
+//   dist/verify/     the zero-dependency backend verifier, ESM and CommonJS, with types
 //   dist/collector/  the collector server (index.js) and its command line (main.js)
 import { readFileSync, existsSync } from 'node:fs'
 import { builtinModules } from 'node:module'
@@ -67,14 +69,29 @@ const sdkBanner = legal.banner(`Vigil SDK ${pkg.version}`)
 
 const terserOptions = { ecma: 2020, module: false, compress: { passes: 2 }, format: { comments: false } }
 const browserPlugins = (extra = []) => [legal.collect, ...extra, browserOnlyRequires(), json({ compact: true, preferConst: true }), nodeResolve({ browser: true }), commonjs(), ts()]
+/** The collector's runtime dependencies stay imports (npm installs them beside it); everything else is bundled. */
+const collectorPkg = JSON.parse(readFileSync(new URL('./collector-server/package.json', import.meta.url), 'utf8'))
 const nodeExternal = (id) =>
-  builtinModules.includes(id) || id.startsWith('node:') || Object.keys(pkg.dependencies ?? {}).some((d) => id === d || id.startsWith(d + '/'))
+  builtinModules.includes(id) || id.startsWith('node:') || Object.keys(collectorPkg.dependencies ?? {}).some((d) => id === d || id.startsWith(d + '/'))
+/** React is the React entry's peer dependency: the page brings its own. */
+const reactExternal = (id) => id === 'react' || id.startsWith('react/')
+/** Declaration files for ESM (.d.ts) and CommonJS (.d.cts) consumers: the same types under both names. */
+const declarations = (dir, chunkDir = 'chunks/') => [
+  { dir, format: 'es', entryFileNames: '[name].d.ts', chunkFileNames: `${chunkDir}[name]-[hash].d.ts` },
+  { dir, format: 'es', entryFileNames: '[name].d.cts', chunkFileNames: `${chunkDir}[name]-[hash].d.cts` },
+]
+const sdkEntries = { index: 'sdk/src/index.ts', react: 'sdk/src/react.ts' }
 
 export default [
-  // SDK as ES modules, for bundlers; lazy chunks stay separate.
+  // SDK for bundlers and Node (server rendering): ES modules and CommonJS, lazy chunks kept
+  // separate in both (CommonJS keeps import() for them), plus the React entry.
   {
-    input: 'sdk/src/index.ts',
-    output: { dir: 'dist/sdk', format: 'es', entryFileNames: 'index.js', chunkFileNames: 'chunks/[name]-[hash].js', plugins: [sdkBanner] },
+    input: sdkEntries,
+    external: reactExternal,
+    output: [
+      { dir: 'dist/sdk', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js', plugins: [sdkBanner] },
+      { dir: 'dist/sdk', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs', plugins: [sdkBanner] },
+    ],
     plugins: browserPlugins(),
   },
   // SDK as a classic script exposing window.Vigil.
@@ -89,13 +106,16 @@ export default [
   // Lazy chunks the IIFE loads beside itself with import().
   {
     input: { 'vigil-nacl': 'sdk/src/keys/nacl.ts', 'vigil-classifier': 'sdk/src/classifier/chunk.ts' },
-    output: { dir: 'dist/browser', format: 'es', entryFileNames: '[name].mjs', plugins: [terser({ ...terserOptions, module: true }), sdkBanner, legal.report('dist/licenses.json')] },
+    output: { dir: 'dist/browser', format: 'es', entryFileNames: '[name].mjs', plugins: [terser({ ...terserOptions, module: true }), sdkBanner] },
     plugins: browserPlugins(),
   },
-  // Backend verifier: node:crypto only (core's protocol pieces are bundled in).
+  // Backend verifier (core's protocol pieces are bundled in), as ES module and CommonJS.
   {
     input: 'verify/src/index.ts',
-    output: { file: 'dist/verify/index.js', format: 'es', plugins: [legal.banner(`Vigil verify ${pkg.version}`)] },
+    output: [
+      { file: 'dist/verify/index.js', format: 'es', plugins: [legal.banner(`Vigil verify ${pkg.version}`)] },
+      { file: 'dist/verify/index.cjs', format: 'cjs', plugins: [legal.banner(`Vigil verify ${pkg.version}`)] },
+    ],
     external: nodeExternal,
     plugins: [nodeResolve({ preferBuiltins: true }), ts()],
   },
@@ -104,12 +124,15 @@ export default [
     input: { index: 'collector-server/src/index.ts', main: 'collector-server/src/main.ts' },
     output: { dir: 'dist/collector', format: 'es', chunkFileNames: 'chunks/[name]-[hash].js', plugins: [legal.banner(`Vigil collector ${pkg.version}`)] },
     external: nodeExternal,
-    plugins: [selfReference(), json({ compact: true, preferConst: true }), nodeResolve({ preferBuiltins: true }), ts()],
+    plugins: [selfReference(), json({ compact: true, preferConst: true }), nodeResolve({ preferBuiltins: true }), ts(), legal.report('dist/licenses.json')],
   },
   // Type declarations: core's types are inlined (core is not published), dependencies stay imports.
-  ...[
-    ['sdk/src/index.ts', 'dist/sdk/index.d.ts'],
-    ['verify/src/index.ts', 'dist/verify/index.d.ts'],
-    ['collector-server/src/index.ts', 'dist/collector/index.d.ts'],
-  ].map(([input, file]) => ({ input, output: { file, format: 'es' }, external: nodeExternal, plugins: [selfReference(), dts({ respectExternal: true, tsconfig: 'tsconfig.base.json' })] })),
+  { input: sdkEntries, output: declarations('dist/sdk'), external: reactExternal, plugins: [dts({ respectExternal: true, tsconfig: 'tsconfig.base.json' })] },
+  { input: { index: 'verify/src/index.ts' }, output: declarations('dist/verify'), external: nodeExternal, plugins: [dts({ respectExternal: true, tsconfig: 'tsconfig.base.json' })] },
+  {
+    input: 'collector-server/src/index.ts',
+    output: { file: 'dist/collector/index.d.ts', format: 'es' },
+    external: nodeExternal,
+    plugins: [selfReference(), dts({ respectExternal: true, tsconfig: 'tsconfig.base.json' })],
+  },
 ]

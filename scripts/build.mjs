@@ -1,11 +1,13 @@
-// `node scripts/build.mjs` builds dist/ with rollup; `ensureBuilt()` (npm start) builds only when
-// dist/ is missing or older than its sources.
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+// `node scripts/build.mjs` builds dist/ with rollup, then copies each published package's part
+// into its own directory (sdk/dist, verify/dist, collector-server/dist: npm packs a package from
+// its directory only); `ensureBuilt()` (npm start, prepack) builds only when dist/ is missing or
+// older than its sources.
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { brotliCompressSync, gzipSync, constants } from 'node:zlib'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 
-const SOURCES = ['core/src', 'sdk/src', 'collector-server/src', 'verify/src', 'collector-server/dashboard', 'model/artifacts', 'rollup.config.mjs', 'package.json']
+const SOURCES = ['core/src', 'sdk/src', 'collector-server/src', 'verify/src', 'collector-server/dashboard', 'model/artifacts', 'rollup.config.mjs', 'scripts/licenses.mjs', 'package.json', 'sdk/package.json', 'verify/package.json', 'collector-server/package.json']
 const STAMP = 'dist/.build-stamp'
 
 function newestMtime(path) {
@@ -33,11 +35,26 @@ function precompress(dir) {
   }
 }
 
+/** What each published package's dist/ holds, from the repository's dist/. */
+export const PACKAGE_DIST = {
+  sdk: { 'dist/sdk': 'sdk/dist', 'dist/browser': 'sdk/dist/browser' },
+  verify: { 'dist/verify': 'verify/dist' },
+  'collector-server': { 'dist/collector': 'collector-server/dist' },
+}
+
+export function stagePackages() {
+  for (const copies of Object.values(PACKAGE_DIST)) {
+    rmSync(Object.values(copies)[0], { recursive: true, force: true })
+    for (const [from, to] of Object.entries(copies)) cpSync(from, to, { recursive: true })
+  }
+}
+
 export function build() {
   rmSync('dist', { recursive: true, force: true })
   const result = spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', '--silent'], { stdio: 'inherit' })
   if (result.status !== 0) process.exit(result.status ?? 1)
   precompress('dist/browser')
+  stagePackages()
   writeFileSync(STAMP, new Date().toISOString() + '\n')
 }
 

@@ -3,7 +3,7 @@
 // headers, …) are collected from the original sources and written once, deduplicated, at
 // the top of that chunk, after minification. Packages that ship no legal comment of their
 // own are named with their licence. The full texts are in THIRD_PARTY_NOTICES.md, which
-// test/unit/licenses.test.ts checks against what the build reports in dist/licenses.json.
+// test/e2e/licenses.test.ts checks against what the build reports in dist/licenses.json.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { dirname, join, sep } from 'node:path'
 

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path'
 import { MAX_COLLECT_BYTES } from '@vigil-risk/core/protocol/payload'
 import { CollectorError, ERRORS, errorBody, type ErrorCode } from './errors'
 import { createMetrics, type Metrics } from './metrics'
-import { packageRoot } from './paths'
+import { collectorRoot, sdkBrowserDir } from './paths'
 import { registerCors } from './routes/cors'
 import { challengeRoutes } from './routes/challenge'
 import { collectRoutes } from './routes/collect'
@@ -36,7 +36,7 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger']
   /** Behind a load balancer: which proxies to trust for the client IP (Fastify's trustProxy). */
   trustProxy?: FastifyServerOptions['trustProxy']
-  /** Directory holding the browser build (vigil.min.js); false to not serve /sdk/. */
+  /** Directory holding the browser build (vigil.min.js; default: @vigil-risk/sdk's); false to not serve /sdk/. */
   sdkDir?: string | false
   /** Serve the risk dashboard at /dashboard (default true; its data needs a site secret). */
   dashboard?: boolean
@@ -57,7 +57,7 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
 
 /** The dashboard page and its charting library (Chart.js' UMD build, from its package). */
 function registerDashboard(app: FastifyInstance): void {
-  const root = join(packageRoot(), 'collector-server', 'dashboard')
+  const root = join(collectorRoot(), 'dashboard')
   if (!existsSync(root)) return
   const chartJs = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js')
   app.get('/dashboard', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/dashboard/'))
@@ -145,8 +145,8 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   void app.register(telemetryRoutes, { ctx })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
-  const sdkDir = options.sdkDir === undefined ? join(packageRoot(), 'dist', 'browser') : options.sdkDir
-  if (sdkDir !== false && existsSync(sdkDir)) {
+  const sdkDir = options.sdkDir === undefined ? sdkBrowserDir() : options.sdkDir
+  if (sdkDir !== undefined && sdkDir !== false && existsSync(sdkDir)) {
     void app.register(fastifyStatic, {
       root: sdkDir,
       prefix: '/sdk/',

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, normalize } from 'node:path'
+import { createRequire } from 'node:module'
 import type { Browser } from 'playwright-core'
 import { launchChromium } from '../support/browser'
 import { startTestCollector, type TestCollector } from '../support/collector'
@@ -42,8 +43,21 @@ describe('ESM build (dist/sdk)', () => {
     expect(offending).toEqual([])
   })
 
-  it('ships declarations for the SDK and the verifier', () => {
-    const sdkTypes = readFileSync('dist/sdk/index.d.ts', 'utf8')
+  it('requires in Node as CommonJS, also without touching browser globals', () => {
+    const require = createRequire(import.meta.url)
+    expect(Object.keys(require('../../dist/sdk/index.cjs') as object).sort()).toEqual(['VigilError', 'init', 'version'])
+    expect(Object.keys(require('../../dist/sdk/react.cjs') as object).sort()).toEqual(['VigilError', 'VigilProvider', 'useVigil'])
+    expect(typeof (require('../../dist/verify/index.cjs') as { verifyToken?: unknown }).verifyToken).toBe('function')
+  })
+
+  it('ships declarations for the SDK and the verifier, for import and for require', () => {
+    // The SDK's entries share their types through a chunk: read them together.
+    const declarations = (ext: string) =>
+      ['dist/sdk', 'dist/sdk/chunks'].flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith(ext)).map((f) => readFileSync(join(dir, f), 'utf8'))).join('\n')
+    expect(declarations('.d.cts')).toMatch(/declare function init\(options: VigilOptions\): VigilClient/)
+    expect(readFileSync('dist/sdk/react.d.ts', 'utf8')).toMatch(/declare function useVigil\(\): UseVigil/)
+    expect(readFileSync('dist/verify/index.d.cts', 'utf8')).toBe(readFileSync('dist/verify/index.d.ts', 'utf8'))
+    const sdkTypes = declarations('.d.ts')
     expect(sdkTypes).toMatch(/declare function init\(options: VigilOptions\): VigilClient/)
     expect(sdkTypes).toMatch(/getToken\(action: string, options\?: GetTokenOptions\): Promise<string>/)
     expect(sdkTypes).toMatch(/account\?: string/)

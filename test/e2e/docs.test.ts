@@ -58,7 +58,8 @@ function parseBlocks(file: string): Block[] {
   return blocks
 }
 
-const DOCS = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+/** The guides, and the READMEs npm shows for each published package. */
+const DOCS = ['README.md', 'sdk/README.md', 'verify/README.md', 'collector-server/README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
 const BLOCKS = DOCS.flatMap(parseBlocks)
 const runs = (runner: string) => BLOCKS.filter((b) => b.attrs['run'] === runner)
 const where = (b: Block) => `${b.file}:${b.line}`
