@@ -49,12 +49,25 @@ function browserOnlyRequires() {
   return {
     name: 'vigil-browser-only-requires',
     transform(code, id) {
+      if (/node_modules[\\/]long[\\/]src[\\/]long\.js$/.test(id)) return withoutWasmProbe(code, id)
       if (!/node_modules[\\/](@tensorflow[\\/]tfjs-core|seedrandom)[\\/]/.test(id)) return null
       let out = code
       for (const [from, to] of Object.entries(NODE_REQUIRES)) out = out.split(from).join(to)
       return out === code ? null : { code: out, map: null }
     },
   }
+}
+
+/**
+ * `long` (tfjs-core's 64-bit integers, which our classifier never uses) compiles a small
+ * WebAssembly module when it loads, and falls back to plain JS when that fails. Under a
+ * Content Security Policy without 'wasm-unsafe-eval' the attempt is a violation report on
+ * every page (docs/csp.md): the build takes the fallback directly.
+ */
+function withoutWasmProbe(code, id) {
+  const probe = /wasm = new WebAssembly\.Instance\(new WebAssembly\.Module\(new Uint8Array\(\[[\d,\s]*\]\)\), \{\}\)\.exports;/
+  if (!probe.test(code)) throw new Error(`${id}: the WebAssembly probe to remove was not found (long changed?)`)
+  return { code: code.replace(probe, 'wasm = null;'), map: null }
 }
 
 /** Inside the repository, `vigil/verify` is its source (the collector imports it by the public name). */
@@ -106,7 +119,7 @@ export default [
   // Lazy chunks the IIFE loads beside itself with import().
   {
     input: { 'vigil-nacl': 'sdk/src/keys/nacl.ts', 'vigil-classifier': 'sdk/src/classifier/chunk.ts' },
-    output: { dir: 'dist/browser', format: 'es', entryFileNames: '[name].mjs', plugins: [terser({ ...terserOptions, module: true }), sdkBanner] },
+    output: { dir: 'dist/browser', format: 'es', entryFileNames: '[name].mjs', chunkFileNames: 'vigil-common.mjs', plugins: [terser({ ...terserOptions, module: true }), sdkBanner] },
     plugins: browserPlugins(),
   },
   // Backend verifier (core's protocol pieces are bundled in), as ES module and CommonJS.

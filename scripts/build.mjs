@@ -5,6 +5,7 @@
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { brotliCompressSync, gzipSync, constants } from 'node:zlib'
 import { join } from 'node:path'
+import { createHash } from 'node:crypto'
 import { spawnSync } from 'node:child_process'
 
 const SOURCES = ['core/src', 'sdk/src', 'collector-server/src', 'verify/src', 'collector-server/dashboard', 'model/artifacts', 'rollup.config.mjs', 'scripts/licenses.mjs', 'package.json', 'sdk/package.json', 'verify/package.json', 'collector-server/package.json']
@@ -49,11 +50,27 @@ export function stagePackages() {
   }
 }
 
+/**
+ * Subresource Integrity hashes of the browser build, for pages that pin the versioned URL
+ * (docs/csp.md): written to dist/browser/sri.json, which the collector serves beside the SDK.
+ */
+function writeSri(dir) {
+  const { version } = JSON.parse(readFileSync('sdk/package.json', 'utf8'))
+  const files = {}
+  for (const name of readdirSync(dir).filter((f) => /\.m?js$/.test(f)).sort()) {
+    files[name] = `sha384-${createHash('sha384').update(readFileSync(join(dir, name))).digest('base64')}`
+  }
+  writeFileSync(join(dir, 'sri.json'), JSON.stringify({ version, files }, null, 2) + '\n')
+  console.log(`SDK ${version}: versioned, immutable URLs (collector: /sdk/${version}/…) and their SRI hashes`)
+  for (const [name, integrity] of Object.entries(files)) console.log(`  ${version}/${name.padEnd(34)} ${integrity}`)
+}
+
 export function build() {
   rmSync('dist', { recursive: true, force: true })
   const result = spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', '--silent'], { stdio: 'inherit' })
   if (result.status !== 0) process.exit(result.status ?? 1)
   precompress('dist/browser')
+  writeSri('dist/browser')
   stagePackages()
   writeFileSync(STAMP, new Date().toISOString() + '\n')
 }

@@ -6,7 +6,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import fastifyStatic from '@fastify/static'
 import fastifySwagger from '@fastify/swagger'
-import { createReadStream, existsSync } from 'node:fs'
+import { createReadStream, existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { MAX_COLLECT_BYTES } from '@vigil-risk/core/protocol/payload'
@@ -65,6 +65,37 @@ function registerDashboard(app: FastifyInstance): void {
     reply.header('content-type', 'application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(createReadStream(chartJs)),
   )
   void app.register(fastifyStatic, { root, prefix: '/dashboard/', decorateReply: false, index: 'index.html', cacheControl: false })
+}
+
+/**
+ * The browser SDK: at /sdk/ (cached five minutes: a new release reaches pages soon), and at
+ * /sdk/<version>/, immutable for a year, the URL to pin with an SRI hash (the build prints
+ * both and writes them to sri.json beside the SDK). The IIFE loads its lazy chunks from
+ * beside itself, so a versioned script loads versioned chunks.
+ */
+function registerSdk(app: FastifyInstance, sdkDir: string): void {
+  const common = {
+    root: sdkDir,
+    decorateReply: false,
+    index: false as const,
+    preCompressed: true,
+    setHeaders: (res: { setHeader(name: string, value: string): unknown }) => {
+      res.setHeader('access-control-allow-origin', '*')
+    },
+  }
+  void app.register(fastifyStatic, { ...common, prefix: '/sdk/', cacheControl: true, maxAge: 300_000 })
+  const version = sdkVersion(sdkDir)
+  if (version) void app.register(fastifyStatic, { ...common, prefix: `/sdk/${version}/`, cacheControl: true, maxAge: 365 * 24 * 3600_000, immutable: true })
+}
+
+/** The version the build recorded in sri.json beside the SDK, if it did. */
+function sdkVersion(sdkDir: string): string | undefined {
+  try {
+    const { version } = JSON.parse(readFileSync(join(sdkDir, 'sri.json'), 'utf8')) as { version?: unknown }
+    return typeof version === 'string' && /^\d+\.\d+\.\d+(-[\w.]+)?$/.test(version) ? version : undefined
+  } catch {
+    return undefined
+  }
 }
 
 export function buildApp(options: BuildAppOptions): FastifyInstance {
@@ -146,20 +177,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
   const sdkDir = options.sdkDir === undefined ? sdkBrowserDir() : options.sdkDir
-  if (sdkDir !== undefined && sdkDir !== false && existsSync(sdkDir)) {
-    void app.register(fastifyStatic, {
-      root: sdkDir,
-      prefix: '/sdk/',
-      decorateReply: false,
-      index: false,
-      preCompressed: true,
-      cacheControl: true,
-      maxAge: 300_000,
-      setHeaders: (res) => {
-        res.setHeader('access-control-allow-origin', '*')
-      },
-    })
-  }
+  if (sdkDir !== undefined && sdkDir !== false && existsSync(sdkDir)) registerSdk(app, sdkDir)
   if (options.dashboard !== false) registerDashboard(app)
   for (const plugin of options.plugins ?? []) void app.register((scope) => plugin(scope, ctx))
   return app

@@ -8,6 +8,7 @@ import { startCli, startDemo, type CliCollector } from '../support/cli'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createHash } from 'node:crypto'
 
 const running: CliCollector[] = []
 afterEach(async () => {
@@ -32,6 +33,13 @@ describe('vigil-collector (built)', () => {
     const sdk = await fetch(`${url}/sdk/vigil.min.js`, { headers: { 'accept-encoding': 'br, gzip' } })
     expect([sdk.status, sdk.headers.get('content-type'), sdk.headers.get('content-encoding')]).toEqual([200, 'application/javascript; charset=utf-8', 'br'])
     expect(await sdk.text()).toMatch(/^(\/\*![\s\S]*?\*\/\n)*var Vigil=/) // after the licence notices
+    expect(sdk.headers.get('cache-control')).toBe('public, max-age=300')
+    // The versioned URL: the same bytes, immutable, and the hash the build printed.
+    const { version, files } = (await (await fetch(`${url}/sdk/sri.json`)).json()) as { version: string; files: Record<string, string> }
+    const pinned = await fetch(`${url}/sdk/${version}/vigil.min.js`)
+    expect([pinned.status, pinned.headers.get('cache-control')]).toEqual([200, 'public, max-age=31536000, immutable'])
+    expect(`sha384-${createHash('sha384').update(Buffer.from(await pinned.arrayBuffer())).digest('base64')}`).toBe(files['vigil.min.js'])
+    expect((await fetch(`${url}/sdk/0.0.0/vigil.min.js`)).status).toBe(404)
     expect(((await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: unknown[] }).keys).toHaveLength(1)
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok', store: 'sqlite' })
     expect(await c.stop()).toBe(0)

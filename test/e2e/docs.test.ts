@@ -2,7 +2,7 @@
  * Every fenced code block in README.md and docs/ runs here, as written, against a real
  * collector (https://collector.example points at it), in Node, Python, Chromium or a shell.
  * A block says how in its info string:
- *   run=<runner>     executed below (node, browser, bundle, react, python, http, output, sql, sites, cli, quickstart, feed, attest)
+ *   run=<runner>     executed below (node, browser, csp, bundle, react, python, http, output, sql, sites, cli, quickstart, feed, attest)
  *   covered=<file>   another test runs it; that file must name what the block runs
  *   norun="<why>"    cannot run here (Kotlin, Swift, a directory listing); the reason is printed
  * A block with none of these fails the test, so a new snippet cannot slip in untested.
@@ -32,7 +32,7 @@ import { accountHash, remoteJwks, verifyToken, type VerifiedToken } from '../../
 const ROOT = resolve('.')
 const SHOP = { siteKey: 'shop', secret: 'docs-test-secret-0123456789', origins: ['https://shop.example', 'http://127.0.0.1:*'] }
 const DEMO = { siteKey: 'demo', secret: 'demo-secret', origins: ['http://127.0.0.1:*', 'http://localhost:*'] }
-const RUNNERS = ['node', 'browser', 'bundle', 'react', 'python', 'http', 'output', 'sql', 'sites', 'cli', 'quickstart', 'feed', 'attest'] as const
+const RUNNERS = ['node', 'browser', 'csp', 'bundle', 'react', 'python', 'http', 'output', 'sql', 'sites', 'cli', 'quickstart', 'feed', 'attest'] as const
 
 interface Block {
   file: string
@@ -263,6 +263,72 @@ describe('every code block in the docs', () => {
     await page.close()
   })
 
+  it.each(runs('csp').map((b) => [where(b), b] as const))('csp: %s gets a verified token under its policy, pinned by SRI, with no violation', async (_, block) => {
+    const sri = JSON.parse(readFileSync('dist/browser/sri.json', 'utf8')) as { version: string; files: Record<string, string> }
+    const hashes: Record<string, string> = { VIGIL: 'vigil.min.js', NACL: 'vigil-nacl.mjs', CLASSIFIER: 'vigil-classifier.mjs', COMMON: 'vigil-common.mjs' }
+    const fill = (code: string, tamper?: string) =>
+      Object.entries(hashes).reduce((c, [placeholder, file]) => c.split(`sha384-${placeholder}`).join(placeholder === tamper ? `sha384-${'A'.repeat(64)}` : sri.files[file]!), substitute(code).replace(/\/sdk\/\d+\.\d+\.\d+\//g, `/sdk/${sri.version}/`))
+    const policy = /^<!-- Content-Security-Policy: (.+) -->/.exec(block.code)?.[1]
+    expect(policy, 'the block opens with the policy it is served with').toBeDefined()
+    for (const file of Object.values(hashes)) expect(sri.files[file], file).toMatch(/^sha384-/)
+    const run = async (tamper?: string, editPolicy = (p: string) => p) => {
+      pages.html = `<!doctype html><html><head><meta charset="utf-8"><title>csp</title></head><body><button id="checkout">Checkout</button>\n${fill(block.code, tamper)}\n</body></html>`
+      pages.headers = { 'content-security-policy': editPolicy(substitute(policy!)) }
+      // Without WebCrypto Ed25519, so that the tweetnacl chunk has to load too.
+      const context = await browser.newContext()
+      await context.addInitScript(`SubtleCrypto.prototype.generateKey = () => Promise.reject(new DOMException('no', 'NotSupportedError'))
+        window.__csp = []; document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.effectiveDirective + ' ' + e.blockedURI))`)
+      const page = await context.newPage()
+      const problems: string[] = []
+      page.on('pageerror', (e) => problems.push(String(e)))
+      page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`))
+      await page.goto(pages.url)
+      return { page, context, problems }
+    }
+    try {
+      const { page, context, problems } = await run()
+      const started = page.waitForEvent('worker') // the SDK's blob: worker, allowed by worker-src
+      await page.waitForFunction(() => 'Vigil' in window)
+      const received = pages.next('checkout')
+      await page.click('#checkout')
+      expect(await received).toMatchObject({ action: 'checkout', hostname: '127.0.0.1' })
+      await page.waitForFunction(() => performance.getEntriesByName('vigil:classifier').length > 0)
+      await started
+      expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([])
+      expect(problems).toEqual([])
+      await context.close()
+
+      // The hashes are checked: a tampered script does not run, a tampered chunk is not loaded.
+      const blocked = await run('VIGIL')
+      await blocked.page.waitForFunction(() => document.readyState === 'complete')
+      expect(await blocked.page.evaluate(() => 'Vigil' in window)).toBe(false)
+      await blocked.context.close()
+      const chunk = await run('CLASSIFIER')
+      await chunk.page.waitForFunction(() => 'Vigil' in window)
+      const again = pages.next('checkout')
+      await chunk.page.click('#checkout')
+      expect(await again).toMatchObject({ action: 'checkout' }) // the SDK works on without its classifier
+      await expect.poll(() => chunk.problems.join('\n'), { timeout: 15_000 }).toMatch(/integrity/i)
+      expect(await chunk.page.evaluate(() => performance.getEntriesByName('vigil:classifier').length)).toBe(0)
+      await chunk.context.close()
+
+      // What the table says of worker-src. Under a host-based script-src (no 'strict-dynamic')
+      // and no worker-src, the blob: worker is refused, and the SDK gets its token without it.
+      const hostBased = await run(undefined, (p) => p.replace(/'nonce-r4nd0m' 'strict-dynamic'/, `'nonce-r4nd0m' ${collector.url}`).replace(/; worker-src [^;]+/, ''))
+      const workers: unknown[] = []
+      hostBased.page.on('worker', (w) => workers.push(w))
+      await hostBased.page.waitForFunction(() => 'Vigil' in window)
+      const third = pages.next('checkout')
+      await hostBased.page.click('#checkout')
+      expect(await third).toMatchObject({ action: 'checkout' })
+      await expect.poll(() => hostBased.page.evaluate(() => (window as unknown as { __csp: string[] }).__csp), { timeout: 15_000 }).toEqual([expect.stringMatching(/^worker-src blob/)])
+      expect(workers).toHaveLength(0)
+      await hostBased.context.close()
+    } finally {
+      pages.headers = {}
+    }
+  })
+
   it.each(runs('bundle').map((b) => [where(b), b] as const))('bundle: %s, bundled with esbuild, gets a token the backend verifies', async (_, block) => {
     const dir = join(scratch, `bundle-${block.line}`)
     mkdirSync(dir, { recursive: true })
@@ -414,6 +480,8 @@ async function bundle(dir: string, entry: string): Promise<void> {
 interface PageServer {
   url: string
   html: string
+  /** Extra response headers for the page (a Content-Security-Policy). */
+  headers: Record<string, string>
   bundleDir: string
   /** Resolves with the next token the page posts to /api/<action>, verified as the shop's backend would. */
   next(action: string): Promise<VerifiedToken>
@@ -427,6 +495,7 @@ async function startPageServer(): Promise<PageServer> {
   const state: PageServer = {
     url: '',
     html: '',
+    headers: {},
     bundleDir: '',
     next: (action) => new Promise((resolve, reject) => waiting.set(action, { resolve, reject })),
     close: () => new Promise((res) => server.close(() => res())),
@@ -434,7 +503,7 @@ async function startPageServer(): Promise<PageServer> {
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x')
     if (req.method === 'GET' && url.pathname === '/') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(state.html)
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...state.headers }).end(state.html)
       return
     }
     if (req.method === 'GET' && url.pathname.startsWith('/bundle/')) {
