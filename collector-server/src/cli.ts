@@ -2,7 +2,7 @@
  * vigil-collector — run the collector, or manage its signing keys.
  *
  *   vigil-collector [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--store sqlite:./data/vigil.db | redis://127.0.0.1:6379]
- *                   [--sites ./sites.json] [--demo] [--trust-proxy]
+ *                   [--sites ./sites.json] [--demo] [--trust-proxy] [--no-test-keys]
  *   vigil-collector keys list|rotate [--data-dir ./data]
  *   vigil-collector keys retire <kid> [--data-dir ./data]
  *
@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs'
 import { startServer, type RunningServer, type ServerOptions } from './server'
 import { loadKeyring, parseSigningKeys, retireSigningKey, rotateSigningKey, signingKeysPath } from './config/keyring'
 
-const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--sites FILE] [--demo] [--trust-proxy]
+const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--sites FILE] [--demo] [--trust-proxy] [--no-test-keys]
        vigil-collector keys list|rotate [--data-dir DIR]
        vigil-collector keys retire KID [--data-dir DIR]`
 
@@ -57,6 +57,7 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
       sites: { type: 'string' },
       demo: { type: 'boolean', default: false },
       'trust-proxy': { type: 'boolean', default: false },
+      'no-test-keys': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -83,6 +84,7 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
     ...(store ? { store } : {}),
     ...(values.sites ? { sitesFile: values.sites } : {}),
     trustProxy: values['trust-proxy'],
+    testKeys: !values['no-test-keys'],
     logger: { level, redact: ['req.headers.authorization', 'req.headers.cookie'] },
     plugins: extras.plugins ?? [],
   })

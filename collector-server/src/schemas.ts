@@ -10,6 +10,7 @@ export const SiteKeyQuery = Type.Object({ siteKey: SiteKey })
 export const SiteverifyBody = Type.Object({
   secret: Type.String({ minLength: 1, maxLength: 256 }),
   token: Type.String({ minLength: 1, maxLength: 8192 }),
+  acceptTestTokens: Type.Optional(Type.Boolean({ description: "Accept a test key's token (your own test runs only); refused with test_token otherwise." })),
 })
 
 export const SiteverifyResponse = Type.Object({
@@ -29,6 +30,7 @@ export const SiteverifyResponse = Type.Object({
       Type.Object({ server: Type.Union([Type.Number(), Type.Null()]), client: Type.Union([Type.Number(), Type.Null()]), model: Type.String() }),
     ]),
   ),
+  test: Type.Optional(Type.Literal(true, { description: "Present on a test key's token." })),
   errorCodes: Type.Optional(Type.Array(Type.String())),
 })
 

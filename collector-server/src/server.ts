@@ -23,6 +23,8 @@ export interface ServerOptions {
   store?: string
   /** A sites.json elsewhere than <dataDir>/sites.json. */
   sitesFile?: string
+  /** Serve the test keys (test-allow, test-review, test-deny; default true; docs/testing.md). */
+  testKeys?: boolean
   logger?: FastifyServerOptions['logger']
   trustProxy?: FastifyServerOptions['trustProxy']
   clock?: Clock
@@ -43,7 +45,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   options = { ...options, port: options.port ?? Number(env['PORT'] ?? 8080), host: options.host ?? env['HOST'] ?? '127.0.0.1' }
   const dataDir = resolve(options.dataDir ?? 'data')
   let keyring: Keyring = loadKeyring(dataDir)
-  let sites: SiteRegistry = loadSites(dataDir, options.sitesFile)
+  let sites: SiteRegistry = loadSites(dataDir, options.sitesFile, { testKeys: options.testKeys !== false })
   const store = await openStore(options.store, dataDir, options.clock ? () => options.clock!.now() : undefined)
   const app = buildApp({
     store,
@@ -75,7 +77,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
   }
   watchFile(keysFile, { interval: 1000 }, () => reload(keysFile, () => (keyring = loadKeyring(dataDir))))
-  watchFile(sitesFile, { interval: 1000 }, () => reload(sitesFile, () => (sites = loadSites(dataDir, options.sitesFile))))
+  watchFile(sitesFile, { interval: 1000 }, () => reload(sitesFile, () => (sites = loadSites(dataDir, options.sitesFile, { testKeys: options.testKeys !== false }))))
 
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : options.port

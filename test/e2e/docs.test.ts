@@ -2,7 +2,8 @@
  * Every fenced code block in README.md and docs/ runs here, as written, against a real
  * collector (https://collector.example points at it), in Node, Python, Chromium or a shell.
  * A block says how in its info string:
- *   run=<runner>     executed below (node, browser, csp, bundle, react, python, http, output, sql, sites, cli, quickstart, feed, attest)
+ *   run=<runner>     executed below (node, browser, csp, bundle, react, python, http, output, sql, sites, cli, quickstart, feed, attest,
+ *                    merchant, playwright)
  *   covered=<file>   another test runs it; that file must name what the block runs
  *   norun="<why>"    cannot run here (Kotlin, Swift, a directory listing); the reason is printed
  * A block with none of these fails the test, so a new snippet cannot slip in untested.
@@ -20,7 +21,8 @@ import { randomBytes } from 'node:crypto'
 import Database from 'better-sqlite3'
 import { build } from 'esbuild'
 import type { Browser } from 'playwright-core'
-import { launchChromium } from '../support/browser'
+import { CHROMIUM_FLAGS, findChromium, launchChromium } from '../support/browser'
+import { TEST_SECRET } from '../../collector-server/src/config/test-keys'
 import { startTestCollector, type TestCollector } from '../support/collector'
 import { startRedis, type RedisServer } from '../support/redis'
 import { TestDevice } from '../support/device'
@@ -32,7 +34,7 @@ import { accountHash, remoteJwks, verifyToken, type VerifiedToken } from '../../
 const ROOT = resolve('.')
 const SHOP = { siteKey: 'shop', secret: 'docs-test-secret-0123456789', origins: ['https://shop.example', 'http://127.0.0.1:*'] }
 const DEMO = { siteKey: 'demo', secret: 'demo-secret', origins: ['http://127.0.0.1:*', 'http://localhost:*'] }
-const RUNNERS = ['node', 'browser', 'csp', 'bundle', 'react', 'python', 'http', 'output', 'sql', 'sites', 'cli', 'quickstart', 'feed', 'attest'] as const
+const RUNNERS = ['node', 'browser', 'csp', 'bundle', 'react', 'python', 'http', 'output', 'sql', 'sites', 'cli', 'quickstart', 'feed', 'attest', 'merchant', 'playwright'] as const
 
 interface Block {
   file: string
@@ -328,6 +330,105 @@ describe('every code block in the docs', () => {
       pages.headers = {}
     }
   })
+
+  /** The merchant backend of docs/testing.md, as a module file; run with the test key settings unless `env` says otherwise. */
+  function writeMerchant(block: Block): string {
+    const file = join(scratch, `merchant-${block.line}.mjs`)
+    writeFileSync(file, substitute(block.code))
+    return file
+  }
+  const CI_ENV = { VIGIL_SITE_SECRET: TEST_SECRET, VIGIL_ACCEPT_TEST_TOKENS: 'yes' }
+
+  /** A test key's token, as a page on a CI origin gets it. */
+  async function mintTest(siteKey: string): Promise<string> {
+    const origin = 'http://localhost:3000'
+    const { challenge } = (await (await fetch(`${collector.url}/v1/challenge?siteKey=${siteKey}`, { headers: { origin } })).json()) as { challenge: string }
+    const res = await fetch(`${collector.url}/v1/collect`, { method: 'POST', headers: { 'content-type': 'application/json', origin }, body: JSON.stringify(new TestDevice().body(challenge, { siteKey, hostname: 'localhost' })) })
+    expect(res.status).toBe(200)
+    return ((await res.json()) as { token: string }).token
+  }
+
+  it.each(runs('merchant').map((b) => [where(b), b] as const))('merchant: %s gives the test key\'s verdict in CI, and refuses test tokens without the CI setting', async (_, block) => {
+    const backend = writeMerchant(block)
+    const check = join(scratch, `merchant-check-${block.line}.mjs`)
+    writeFileSync(check, `import { verdictFor } from ${JSON.stringify(backend)}\ntry { console.log(await verdictFor(process.env.DOC_TOKEN, 'checkout')) } catch (err) { console.log('refused', err.code); process.exit(3) }\n`)
+    const run = async (siteKey: string, token: string, env: Record<string, string> = CI_ENV) => {
+      const ran = await runFile(process.execPath, [check], { VIGIL_SITE_KEY: siteKey, DOC_TOKEN: token, ...env })
+      return `${ran.status} ${ran.stdout.trim()}`
+    }
+    const allow = await mintTest('test-allow')
+    expect(await run('test-allow', allow)).toBe('0 allow')
+    expect(await run('test-deny', await mintTest('test-deny'))).toBe('0 deny')
+    expect(await run('test-allow', allow, { VIGIL_SITE_SECRET: TEST_SECRET })).toBe('3 refused test_token') // production: no CI setting
+    expect(await run('test-allow', forge(allow))).toMatch(/^3 refused (bad_seal|malformed)$/)
+  })
+
+  it.each(runs('playwright').map((b) => [where(b), b] as const))('playwright: %s passes against a shop on the test key, and fails where test tokens are refused', async (_, block) => {
+    const merchant = BLOCKS.find((b) => b.file === block.file && b.attrs['run'] === 'merchant')
+    expect(merchant, `${block.file} has the merchant backend the spec runs against`).toBeDefined()
+    const dir = join(scratch, `playwright-${block.line}`)
+    mkdirSync(dir, { recursive: true })
+    const backend = writeMerchant(merchant!)
+    // The merchant's app: a page with the SDK on VIGIL_SITE_KEY, and the doc's backend behind /api/checkout.
+    writeFileSync(
+      join(dir, 'shop.mjs'),
+      `import { createServer } from 'node:http'
+import { verdictFor } from ${JSON.stringify(backend)}
+const collector = ${JSON.stringify(collector.url)}
+const page = \`<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><button id="pay">Checkout</button><p id="status"></p>
+<script src="\${collector}/sdk/vigil.min.js"></script>
+<script>
+  const vigil = Vigil.init({ endpoint: \${JSON.stringify(collector)}, siteKey: \${JSON.stringify(process.env.VIGIL_SITE_KEY)} })
+  document.getElementById('pay').onclick = async () => {
+    const token = await vigil.getToken('checkout')
+    const res = await fetch('/api/checkout', { method: 'POST', body: JSON.stringify({ token }) })
+    document.getElementById('status').textContent = (await res.json()).message
+  }
+</script>\`
+const messages = { allow: 'Order placed', review: 'Confirm it is you', deny: 'Sorry, we cannot take this order' }
+createServer((req, res) => {
+  if (req.method === 'GET' && req.url === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end(page)
+  let body = ''
+  req.on('data', (d) => (body += d)).on('end', async () => {
+    try {
+      const verdict = await verdictFor(JSON.parse(body).token, 'checkout')
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ message: messages[verdict] }))
+    } catch (err) {
+      res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'refused: ' + err.code }))
+    }
+  })
+}).listen(0, '127.0.0.1', function () { console.log('shop on http://127.0.0.1:' + this.address().port) })
+`,
+    )
+    writeFileSync(join(dir, 'checkout.spec.ts'), block.code)
+    const runSpec = async (env: Record<string, string>) => {
+      const shop = spawn(process.execPath, [join(dir, 'shop.mjs')], { env: { ...process.env, VIGIL_SITE_KEY: 'test-allow', ...env } })
+      try {
+        const url = await new Promise<string>((ok, fail) => {
+          shop.stdout.on('data', (d: Buffer) => {
+            const m = /shop on (\S+)/.exec(d.toString())
+            if (m) ok(m[1]!)
+          })
+          shop.once('exit', (code) => fail(new Error(`shop exited with ${code}`)))
+        })
+        writeFileSync(
+          join(dir, 'playwright.config.mjs'),
+          `export default { testDir: '.', outputDir: './results', workers: 1, reporter: 'line', expect: { timeout: 5000 }, use: { baseURL: ${JSON.stringify(url)}, browserName: 'chromium', launchOptions: { executablePath: ${JSON.stringify(findChromium().path)}, args: ${JSON.stringify(CHROMIUM_FLAGS)} } } }\n`,
+        )
+        return await runFile(join(ROOT, 'node_modules', '.bin', 'playwright'), ['test', '--config', join(dir, 'playwright.config.mjs')], {}, dir, 90_000)
+      } finally {
+        shop.kill()
+      }
+    }
+    const ci = await runSpec(CI_ENV)
+    expect(ci.status, ci.stdout + ci.stderr).toBe(0)
+    expect(ci.stdout).toMatch(/1 passed/)
+    const production = await runSpec({ VIGIL_SITE_SECRET: TEST_SECRET })
+    expect(production.status).not.toBe(0)
+    // Playwright's page snapshot of the failure shows what the shop answered.
+    const snapshots = readdirSync(join(dir, 'results'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('error-context.md'))
+    expect(snapshots.map((f) => readFileSync(join(dir, 'results', f), 'utf8')).join('\n')).toMatch(/refused: test_token/)
+  }, 180_000)
 
   it.each(runs('bundle').map((b) => [where(b), b] as const))('bundle: %s, bundled with esbuild, gets a token the backend verifies', async (_, block) => {
     const dir = join(scratch, `bundle-${block.line}`)

@@ -37,6 +37,7 @@ export type TokenErrorCode =
   | 'wrong_hostname'
   | 'wrong_issuer'
   | 'wrong_account'
+  | 'test_token'
 
 export class TokenVerificationError extends Error {
   override readonly name = 'TokenVerificationError'
@@ -80,6 +81,12 @@ export interface VerifyOptions {
    * account fail this check too.
    */
   account?: string
+  /**
+   * Accept tokens minted by the collector's test keys (`test-allow`, `test-review`,
+   * `test-deny`; docs/testing.md). Only in your own test runs: default false, and such a
+   * token is then refused with `test_token`.
+   */
+  acceptTestTokens?: boolean
   /** Seconds of clock skew tolerated on iat/exp (default 5). */
   clockToleranceS?: number
   /** For tests: the current time, epoch ms. */
@@ -104,6 +111,8 @@ export interface VerifiedToken {
   account: string | null
   /** Behaviour classifier: the collector's score (null: too little behaviour) and the page's hint. */
   behavior: { server: number | null; client: number | null; model: string } | null
+  /** Minted by a test key (only ever true with `acceptTestTokens`). */
+  test: boolean
   claims: Record<string, unknown>
 }
 
@@ -251,6 +260,9 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
   if (now + tolerance < (iat as number)) fail('not_yet_valid', 'token issued in the future')
   if (aud !== options.siteKey) fail('wrong_audience', `token is for site ${String(aud)}`)
   if (options.issuer !== undefined && iss !== options.issuer) fail('wrong_issuer', 'unexpected issuer')
+  if (claims['test'] !== undefined && !(claims['test'] === true && options.acceptTestTokens === true)) {
+    fail('test_token', 'a test key minted this token: pass acceptTestTokens in your test runs only')
+  }
   if (!matches(options.action, act as string)) fail('wrong_action', `token is for action ${String(act)}`)
   if (!matches(options.hostname, hst as string)) fail('wrong_hostname', `token was obtained on ${String(hst)}`)
   if (options.account !== undefined && claims['acc'] !== accountHash(options.account, options.secret, options.siteKey)) {
@@ -270,6 +282,7 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
     jti: jti as string,
     account: typeof claims['acc'] === 'string' ? claims['acc'] : null,
     behavior: readBehavior(claims['bhv']),
+    test: claims['test'] === true,
     claims,
   }
 }

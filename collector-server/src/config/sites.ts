@@ -13,6 +13,8 @@ import { join } from 'node:path'
 import { SITE_KEY_PATTERN } from '@vigil-risk/core/protocol/payload'
 import { TOKEN_MAX_TTL_S } from '@vigil-risk/core/protocol/token'
 import { createOnce } from './files'
+import { isTestSiteKey, testSiteConfigs } from './test-keys'
+import type { Verdict } from '@vigil-risk/core/protocol/token'
 
 export interface SiteConfig {
   siteKey: string
@@ -25,6 +27,8 @@ export interface SiteConfig {
   tokenTtlS?: number
   /** Verdict thresholds, per-action settings, linking limits, rate limits (docs/operations.md). */
   policy?: PolicyConfig
+  /** Test keys only (config/test-keys.ts): every token gets this verdict. Not settable in sites.json. */
+  testVerdict?: Verdict
 }
 
 export interface Site extends Readonly<Omit<SiteConfig, 'policy'>> {
@@ -32,6 +36,7 @@ export interface Site extends Readonly<Omit<SiteConfig, 'policy'>> {
   policy: SitePolicy
   /** The salt the SDK hashes account identifiers with: public, derived from the secret. */
   accountSalt: string
+  /** Any http(s) origin for a test key; the listed patterns otherwise. */
   allowsOrigin(origin: string): boolean
   allowsHostname(hostname: string): boolean
   secretMatches(candidate: string): boolean
@@ -70,7 +75,9 @@ export function makeSite(config: SiteConfig): Site {
   if (!SITE_KEY_PATTERN.test(config.siteKey)) throw new Error(`bad siteKey: ${config.siteKey}`)
   if (typeof config.secret !== 'string' || config.secret.length < 8) throw new Error(`site ${config.siteKey}: secret must be at least 8 characters`)
   if (!Array.isArray(config.origins) || config.origins.length === 0) throw new Error(`site ${config.siteKey}: origins is empty`)
-  const patterns = config.origins.map(parsePattern)
+  // A test key takes any http(s) page; a real site lists its origins.
+  const anyOrigin = config.testVerdict !== undefined
+  const patterns = anyOrigin ? [] : config.origins.map(parsePattern)
   const tokenTtlS = Math.min(TOKEN_MAX_TTL_S, Math.max(10, config.tokenTtlS ?? TOKEN_MAX_TTL_S))
   const secretDigest = createHash('sha256').update(config.secret).digest()
   return {
@@ -86,11 +93,12 @@ export function makeSite(config: SiteConfig): Site {
         return false
       }
       if (url.origin !== origin) return false
+      if (anyOrigin) return url.protocol === 'https:' || url.protocol === 'http:'
       const port = url.port || DEFAULT_PORT[url.protocol] || ''
       return patterns.some((p) => p.scheme === url.protocol && hostMatches(p, url.hostname) && (p.port === '*' || p.port === port))
     },
     allowsHostname(hostname) {
-      return patterns.some((p) => hostMatches(p, hostname.toLowerCase()))
+      return anyOrigin || patterns.some((p) => hostMatches(p, hostname.toLowerCase()))
     },
     secretMatches(candidate) {
       // Compare digests: constant time whatever the lengths.
@@ -104,12 +112,20 @@ export interface SiteRegistry {
   list(): Site[]
 }
 
-export function siteRegistry(configs: SiteConfig[]): SiteRegistry {
+export interface RegistryOptions {
+  /** Add the test keys (test-allow, test-review, test-deny; default true). */
+  testKeys?: boolean
+}
+
+export function siteRegistry(configs: SiteConfig[], options: RegistryOptions = {}): SiteRegistry {
   const sites = new Map<string, Site>()
   for (const config of configs) {
     if (sites.has(config.siteKey)) throw new Error(`duplicate siteKey: ${config.siteKey}`)
+    if (isTestSiteKey(config.siteKey)) throw new Error(`siteKey ${config.siteKey} is reserved for a test key`)
+    if (config.testVerdict !== undefined) throw new Error(`site ${config.siteKey}: testVerdict is for the built-in test keys only`)
     sites.set(config.siteKey, makeSite(config))
   }
+  if (options.testKeys !== false) for (const config of testSiteConfigs()) sites.set(config.siteKey, makeSite(config))
   return { get: (siteKey) => sites.get(siteKey), list: () => [...sites.values()] }
 }
 
@@ -122,7 +138,7 @@ function parseSites(text: string): SiteConfig[] {
 }
 
 /** Reads sites.json from the data directory (or `file`), creating it with the demo site on first start. */
-export function loadSites(dataDir: string, file?: string): SiteRegistry {
+export function loadSites(dataDir: string, file?: string, options: RegistryOptions = {}): SiteRegistry {
   const text = createOnce(file ?? sitesPath(dataDir), () => JSON.stringify({ sites: [DEMO_SITE] }, null, 2) + '\n')
-  return siteRegistry(parseSites(text))
+  return siteRegistry(parseSites(text), options)
 }

@@ -38,7 +38,7 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
     async (request, reply) => {
       reply.header('cache-control', 'no-store')
       await enforceRateLimit(ctx, `siteverify:ip:${clientBucket(request.ip)}`, DEFAULT_RATE_LIMITS.siteverifyPerMinute)
-      const { secret, token } = request.body
+      const { secret, token, acceptTestTokens } = request.body
       const siteKey = sealedSiteKey(token)
       if (siteKey === undefined) return failure('malformed')
       const site = ctx.sites().get(siteKey)
@@ -51,6 +51,7 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
           jwks: jwksResolver(ctx.keyring().jwks),
           now: ctx.clock.now(),
           clockToleranceS: 0,
+          acceptTestTokens: acceptTestTokens === true,
         })
       } catch (err) {
         if (err instanceof TokenVerificationError) return failure(err.code, site)
@@ -73,6 +74,7 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
         issuedAt: new Date(verified.issuedAt * 1000).toISOString(),
         behavior: verified.behavior,
         account: verified.account,
+        ...(verified.test ? { test: true as const } : {}),
       }
     },
   )

@@ -58,4 +58,6 @@ export interface VerdictClaims {
   /** Salted hash of the account the page named, if any (bind the token to your account). */
   acc?: string
   bhv: BehaviorClaim
+  /** Minted by a test key (fixed verdict): verifiers refuse it unless told to accept test tokens. */
+  test?: true
 }
