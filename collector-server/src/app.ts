@@ -20,6 +20,7 @@ import { siteverifyRoutes } from './routes/siteverify'
 import { metaRoutes } from './routes/meta'
 import { statsRoutes } from './routes/stats'
 import { telemetryRoutes } from './routes/telemetry'
+import { eraseRoutes } from './routes/erase'
 import type { AppContext, Clock } from './context'
 import type { Keyring } from './config/keyring'
 import type { SiteRegistry } from './config/sites'
@@ -174,6 +175,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   void app.register(metaRoutes, { ctx })
   void app.register(statsRoutes, { ctx })
   void app.register(telemetryRoutes, { ctx })
+  void app.register(eraseRoutes, { ctx })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
   const sdkDir = options.sdkDir === undefined ? sdkBrowserDir() : options.sdkDir

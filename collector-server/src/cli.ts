@@ -3,17 +3,21 @@
  *
  *   vigil-collector [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--store sqlite:./data/vigil.db | redis://127.0.0.1:6379]
  *                   [--sites ./sites.json] [--demo] [--trust-proxy] [--no-test-keys]
+ *                   [--events-days 30] [--devices-days 90] [--stream-max-len 1000000]
  *   vigil-collector keys list|rotate [--data-dir ./data]
  *   vigil-collector keys retire <kid> [--data-dir ./data]
  *
- * Environment: PORT, HOST, VIGIL_DATA_DIR, VIGIL_STORE, VIGIL_LOG_LEVEL (default info).
+ * Environment: PORT, HOST, VIGIL_DATA_DIR, VIGIL_STORE, VIGIL_LOG_LEVEL (default info),
+ * VIGIL_EVENTS_DAYS, VIGIL_DEVICES_DAYS, VIGIL_STREAM_MAXLEN (retention: docs/privacy.md).
  */
 import { parseArgs } from 'node:util'
 import { readFileSync } from 'node:fs'
 import { startServer, type RunningServer, type ServerOptions } from './server'
 import { loadKeyring, parseSigningKeys, retireSigningKey, rotateSigningKey, signingKeysPath } from './config/keyring'
+import type { Retention } from './stores/types'
 
 const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--sites FILE] [--demo] [--trust-proxy] [--no-test-keys]
+                       [--events-days N] [--devices-days N] [--stream-max-len N]
        vigil-collector keys list|rotate [--data-dir DIR]
        vigil-collector keys retire KID [--data-dir DIR]`
 
@@ -30,6 +34,27 @@ function keysCommand(args: string[], dataDir: string): void {
     for (const k of parseSigningKeys(readFileSync(signingKeysPath(dataDir), 'utf8'))) console.log(`${k.kid}  ${k.status.padEnd(8)}  created ${k.createdAt}`)
   } else {
     throw new Error(USAGE)
+  }
+}
+
+const DAY_MS = 24 * 3600_000
+
+/** Retention from the flags, or the environment (docs/privacy.md); unset values keep their defaults. */
+function retentionFrom(values: { 'events-days'?: string | undefined; 'devices-days'?: string | undefined; 'stream-max-len'?: string | undefined }): Partial<Retention> {
+  const read = (flag: string, value: string | undefined, env: string, min: number): number | undefined => {
+    const text = value ?? process.env[env]
+    if (text === undefined || text === '') return undefined
+    const n = Number(text)
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${flag} (${env}) must be a whole number ≥ ${min}: ${text}`)
+    return n
+  }
+  const events = read('events-days', values['events-days'], 'VIGIL_EVENTS_DAYS', 1)
+  const devices = read('devices-days', values['devices-days'], 'VIGIL_DEVICES_DAYS', 1)
+  const stream = read('stream-max-len', values['stream-max-len'], 'VIGIL_STREAM_MAXLEN', 1000)
+  return {
+    ...(events !== undefined ? { eventsMs: events * DAY_MS } : {}),
+    ...(devices !== undefined ? { devicesMs: devices * DAY_MS } : {}),
+    ...(stream !== undefined ? { streamMaxLen: stream } : {}),
   }
 }
 
@@ -58,6 +83,9 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
       demo: { type: 'boolean', default: false },
       'trust-proxy': { type: 'boolean', default: false },
       'no-test-keys': { type: 'boolean', default: false },
+      'events-days': { type: 'string' },
+      'devices-days': { type: 'string' },
+      'stream-max-len': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -85,6 +113,7 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
     ...(values.sites ? { sitesFile: values.sites } : {}),
     trustProxy: values['trust-proxy'],
     testKeys: !values['no-test-keys'],
+    retention: retentionFrom(values),
     logger: { level, redact: ['req.headers.authorization', 'req.headers.cookie'] },
     plugins: extras.plugins ?? [],
   })

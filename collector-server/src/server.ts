@@ -9,7 +9,7 @@ import { buildApp, type BuildAppOptions } from './app'
 import { loadKeyring, signingKeysPath, type Keyring } from './config/keyring'
 import { loadSites, sitesPath, type SiteRegistry } from './config/sites'
 import { openStore } from './stores/index'
-import type { Store } from './stores/types'
+import type { Retention, Store } from './stores/types'
 import type { Clock } from './context'
 
 export interface ServerOptions {
@@ -25,6 +25,8 @@ export interface ServerOptions {
   sitesFile?: string
   /** Serve the test keys (test-allow, test-review, test-deny; default true; docs/testing.md). */
   testKeys?: boolean
+  /** How long events and devices are kept (docs/privacy.md; default DEFAULT_RETENTION). */
+  retention?: Partial<Retention>
   logger?: FastifyServerOptions['logger']
   trustProxy?: FastifyServerOptions['trustProxy']
   clock?: Clock
@@ -46,7 +48,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const dataDir = resolve(options.dataDir ?? 'data')
   let keyring: Keyring = loadKeyring(dataDir)
   let sites: SiteRegistry = loadSites(dataDir, options.sitesFile, { testKeys: options.testKeys !== false })
-  const store = await openStore(options.store, dataDir, options.clock ? () => options.clock!.now() : undefined)
+  const store = await openStore(options.store, dataDir, options.clock ? () => options.clock!.now() : undefined, options.retention)
   const app = buildApp({
     store,
     keyring: () => keyring,

@@ -60,7 +60,8 @@ describe('vigil-collector (built)', () => {
     expect(jwks[0]).toEqual(jwks[1])
   })
 
-  it('refuses a bad port with a clear message', async () => {
-    await expect(start(['--port', 'eighty'])).rejects.toThrow(/bad port|exited/)
+  it('refuses a bad port or retention with a clear message', async () => {
+    await expect(start(['--port', 'eighty'])).rejects.toThrow(/bad port/)
+    await expect(start(['--events-days', '0'])).rejects.toThrow(/--events-days \(VIGIL_EVENTS_DAYS\) must be a whole number ≥ 1/)
   })
 })

@@ -1,7 +1,7 @@
 import type { DeviceRecord, DeviceSighting, DeviceStore } from '../types'
 import { unavailable, type Sqlite } from './db'
 
-export function sqliteDevices({ db, batch }: Sqlite): DeviceStore {
+export function sqliteDevices({ db, batch }: Sqlite): DeviceStore & { purge(before: number): number; erase(deviceId: string): number } {
   const get = db.prepare<[string], { device_id: string; public_key: string; first_seen: number; last_seen: number; seen_count: number }>(
     'SELECT device_id, public_key, first_seen, last_seen, seen_count FROM devices WHERE device_id = ?',
   )
@@ -18,5 +18,11 @@ export function sqliteDevices({ db, batch }: Sqlite): DeviceStore {
       ? { deviceId: before.device_id, publicKey: before.public_key, firstSeen: before.first_seen, lastSeen: before.last_seen, seenCount: before.seen_count }
       : null
   })
-  return { touch: unavailable((s: DeviceSighting) => batch.run(() => touch(s))) }
+  const purge = db.prepare('DELETE FROM devices WHERE last_seen < ?')
+  const erase = db.prepare('DELETE FROM devices WHERE device_id = ?')
+  return {
+    touch: unavailable((s: DeviceSighting) => batch.run(() => touch(s))),
+    purge: (before) => purge.run(before).changes,
+    erase: (deviceId) => erase.run(deviceId).changes,
+  }
 }

@@ -76,6 +76,8 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (site_key, device_id)
    ) WITHOUT ROWID;
    CREATE INDEX stats_devices_top ON stats_devices (site_key, accounts DESC, device_id);`,
+  // Retention: devices not seen for the retention period are purged by last sighting.
+  `CREATE INDEX devices_last_seen ON devices (last_seen);`,
 ]
 
 export function migrate(db: Database.Database): void {
