@@ -43,10 +43,19 @@ export const PACKAGE_DIST = {
   'collector-server': { 'dist/collector': 'collector-server/dist' },
 }
 
+/**
+ * Copies dist/ into the package directories, each marked with the build it came from; a copy
+ * already from this build is left alone (tests may be reading it while another packs).
+ */
 export function stagePackages() {
+  const stamp = readFileSync(STAMP, 'utf8')
   for (const copies of Object.values(PACKAGE_DIST)) {
-    rmSync(Object.values(copies)[0], { recursive: true, force: true })
+    const target = Object.values(copies)[0]
+    const marker = join(target, '.build-stamp')
+    if (existsSync(marker) && readFileSync(marker, 'utf8') === stamp) continue
+    rmSync(target, { recursive: true, force: true })
     for (const [from, to] of Object.entries(copies)) cpSync(from, to, { recursive: true })
+    writeFileSync(marker, stamp)
   }
 }
 
@@ -54,31 +63,33 @@ export function stagePackages() {
  * Subresource Integrity hashes of the browser build, for pages that pin the versioned URL
  * (docs/csp.md): written to dist/browser/sri.json, which the collector serves beside the SDK.
  */
-function writeSri(dir) {
+function writeSri(dir, log) {
   const { version } = JSON.parse(readFileSync('sdk/package.json', 'utf8'))
   const files = {}
   for (const name of readdirSync(dir).filter((f) => /\.m?js$/.test(f)).sort()) {
     files[name] = `sha384-${createHash('sha384').update(readFileSync(join(dir, name))).digest('base64')}`
   }
   writeFileSync(join(dir, 'sri.json'), JSON.stringify({ version, files }, null, 2) + '\n')
-  console.log(`SDK ${version}: versioned, immutable URLs (collector: /sdk/${version}/…) and their SRI hashes`)
-  for (const [name, integrity] of Object.entries(files)) console.log(`  ${version}/${name.padEnd(34)} ${integrity}`)
+  log(`SDK ${version}: versioned, immutable URLs (collector: /sdk/${version}/…) and their SRI hashes`)
+  for (const [name, integrity] of Object.entries(files)) log(`  ${version}/${name.padEnd(34)} ${integrity}`)
 }
 
-export function build() {
+/** Builds dist/; `quiet` sends what it prints to stderr (npm pack --json owns stdout). */
+export function build({ quiet = false } = {}) {
+  const log = quiet ? console.error : console.log
   rmSync('dist', { recursive: true, force: true })
-  const result = spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', '--silent'], { stdio: 'inherit' })
+  const result = spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', '--silent'], { stdio: ['inherit', quiet ? 'ignore' : 'inherit', 'inherit'] })
   if (result.status !== 0) process.exit(result.status ?? 1)
   precompress('dist/browser')
-  writeSri('dist/browser')
-  stagePackages()
+  writeSri('dist/browser', log)
   writeFileSync(STAMP, new Date().toISOString() + '\n')
+  stagePackages()
 }
 
-export function ensureBuilt() {
+export function ensureBuilt({ quiet = false } = {}) {
   if (!isStale()) return
-  console.log('Building Vigil (dist/ is missing or older than its sources)…')
-  build()
+  ;(quiet ? console.error : console.log)('Building Vigil (dist/ is missing or older than its sources)…')
+  build({ quiet })
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) build()

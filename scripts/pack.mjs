@@ -16,7 +16,7 @@ if (!(dir in LICENCE_FILES) || !['prepack', 'postpack'].includes(hook)) {
 process.chdir(fileURLToPath(new URL('..', import.meta.url)))
 if (hook === 'prepack') {
   const { ensureBuilt, stagePackages } = await import('./build.mjs')
-  ensureBuilt()
+  ensureBuilt({ quiet: true })
   stagePackages()
   for (const file of LICENCE_FILES[dir]) copyFileSync(file, join(dir, file))
 } else {

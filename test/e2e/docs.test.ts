@@ -3,7 +3,7 @@
  * collector (https://collector.example points at it), in Node, Python, Chromium or a shell.
  * A block says how in its info string:
  *   run=<runner>     executed below (node, browser, csp, bundle, react, python, http, output, sql, sites, cli, quickstart, feed, attest,
- *                    merchant, playwright)
+ *                    merchant, playwright; published: test/e2e/packages.test.ts runs these from packed tarballs)
  *   covered=<file>   another test runs it; that file must name what the block runs
  *   norun="<why>"    cannot run here (Kotlin, Swift, a directory listing); the reason is printed
  * A block with none of these fails the test, so a new snippet cannot slip in untested.
@@ -34,7 +34,7 @@ import { accountHash, remoteJwks, verifyToken, type VerifiedToken } from '../../
 const ROOT = resolve('.')
 const SHOP = { siteKey: 'shop', secret: 'docs-test-secret-0123456789', origins: ['https://shop.example', 'http://127.0.0.1:*'] }
 const DEMO = { siteKey: 'demo', secret: 'demo-secret', origins: ['http://127.0.0.1:*', 'http://localhost:*'] }
-const RUNNERS = ['node', 'browser', 'csp', 'bundle', 'react', 'python', 'http', 'output', 'sql', 'sites', 'cli', 'quickstart', 'feed', 'attest', 'merchant', 'playwright'] as const
+const RUNNERS = ['node', 'browser', 'csp', 'bundle', 'react', 'python', 'http', 'output', 'sql', 'sites', 'cli', 'quickstart', 'feed', 'attest', 'merchant', 'playwright', 'published'] as const
 
 interface Block {
   file: string
@@ -429,6 +429,13 @@ createServer((req, res) => {
     const snapshots = readdirSync(join(dir, 'results'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('error-context.md'))
     expect(snapshots.map((f) => readFileSync(join(dir, 'results', f), 'utf8')).join('\n')).toMatch(/refused: test_token/)
   }, 180_000)
+
+  it('published: the npm instructions are run, in order, by test/e2e/packages.test.ts', () => {
+    const published = runs('published')
+    expect(published.map((b) => b.file)).toEqual(['README.md', 'README.md', 'README.md'])
+    expect(published.map((b) => b.lang)).toEqual(['sh', 'js', 'js'])
+    expect(readFileSync('test/e2e/packages.test.ts', 'utf8')).toContain("b.attrs['run'] === 'published'")
+  })
 
   it.each(runs('bundle').map((b) => [where(b), b] as const))('bundle: %s, bundled with esbuild, gets a token the backend verifies', async (_, block) => {
     const dir = join(scratch, `bundle-${block.line}`)
