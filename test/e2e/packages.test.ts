@@ -36,9 +36,11 @@ const [STEPS, PAGE, BACKEND] = (() => {
 const PACKAGES = { '@vigil-risk/sdk': 'sdk', '@vigil-risk/verify': 'verify', '@vigil-risk/collector': 'collector-server' } as const
 
 let project: string
+let packs: string
 let tarballs: Record<string, string>
 let browser: Browser
-const running: ChildProcess[] = []
+/** Collectors started through npx: each a process group (npx, a shell, node), stopped as one. */
+const running: Array<{ child: ChildProcess; exited: Promise<void> }> = []
 
 function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180_000 })
@@ -46,7 +48,7 @@ function run(command: string, args: string[], cwd: string, env: Record<string, s
 }
 
 beforeAll(async () => {
-  const packs = mkdtempSync(join(tmpdir(), 'vigil-packs-'))
+  packs = mkdtempSync(join(tmpdir(), 'vigil-packs-'))
   const packed = run('npm', ['pack', ...Object.values(PACKAGES).flatMap((w) => ['-w', w]), '--pack-destination', packs, '--json'], ROOT)
   expect(packed.status, packed.stderr).toBe(0)
   const manifest = JSON.parse(packed.stdout) as Array<{ name: string; filename: string; files: Array<{ path: string }> }>
@@ -74,15 +76,18 @@ beforeAll(async () => {
 }, 240_000)
 
 afterAll(async () => {
-  for (const child of running) child.kill('SIGKILL')
+  for (const { child, exited } of running) {
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM')
+    await exited
+  }
   await browser?.close()
-  if (project) rmSync(project, { recursive: true, force: true })
+  for (const dir of [project, packs]) if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
 /** Starts `npx vigil-collector …` in the project; resolves with its URL. */
 function startCollector(args: string[]): Promise<string> {
-  const child = spawn('npx', ['vigil-collector', ...args, '--port', '0', '--data-dir', join(project, 'data')], { cwd: project, env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' } })
-  running.push(child)
+  const child = spawn('npx', ['vigil-collector', ...args, '--port', '0', '--data-dir', join(project, 'data')], { cwd: project, detached: true, env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' } })
+  running.push({ child, exited: new Promise((resolve) => child.once('exit', () => resolve())) })
   let out = ''
   return new Promise((ok, fail) => {
     const onData = (d: Buffer) => {
