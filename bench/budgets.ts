@@ -6,10 +6,14 @@
  * fails the run: raise one only with the change that needs it, and say why in its commit.
  */
 export const BUDGETS = {
-  /** Core IIFE bundle (dist/browser/vigil.min.js), gzip: everything but the lazy chunks. Today 17.0 KB (0.5 KB of it FingerprintJS's MIT notice). */
-  coreGzipBytes: 18 * 1024,
-  /** The ESM build as a bundler ships it (esbuild, minified; lazy chunks left out), gzip. Today 18.2 KB. */
-  esmGzipBytes: 19.5 * 1024,
+  /**
+   * Core IIFE bundle (dist/browser/vigil.min.js), gzip: everything but the lazy chunks.
+   * Today 20.5 KB: 16.5 KB before challenge-bound evidence, whose proof-of-work worker (inlined
+   * as a string) and page fallback came to 3.2 KB, and 0.5 KB of FingerprintJS's MIT notice.
+   */
+  coreGzipBytes: 21.5 * 1024,
+  /** The ESM build as a bundler ships it (esbuild, minified; lazy chunks left out), gzip. Today 21.8 KB. */
+  esmGzipBytes: 23 * 1024,
   /** Lazy tweetnacl chunk (loaded only where WebCrypto has no Ed25519), gzip. Today 10.9 KB. */
   naclGzipBytes: 12 * 1024,
   /** Lazily loaded classifier chunk, gzip, weights included. Today 43.9 KB (with tfjs's and seedrandom's notices). */
@@ -20,6 +24,8 @@ export const BUDGETS = {
   sdkLongTasks: 0,
   /** Recorder cost per event, median. */
   recorderMicrosPerEvent: 2,
+  /** Proof of work at the default difficulty for a first-time device, in a Chromium worker, p50. */
+  powSolveP50Ms: 300,
   /** getToken on a page open ≥ 2 s, p50, against the local collector. */
   getTokenP50Ms: 60,
 } as const

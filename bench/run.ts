@@ -11,10 +11,11 @@ import { classifierCost } from './suites/classifier'
 import { collectThroughput } from './suites/collect'
 import { soak } from './suites/soak'
 import { reliability } from './suites/reliability'
+import { pow } from './suites/pow'
 import type { SuiteResult } from './types'
 
 
-const SUITES: Record<string, () => Promise<SuiteResult>> = { size, longtasks: longTasks, recorder: recorderCost, gettoken: getTokenLatency, classifier: classifierCost, collect: collectThroughput, soak, reliability }
+const SUITES: Record<string, () => Promise<SuiteResult>> = { size, longtasks: longTasks, recorder: recorderCost, gettoken: getTokenLatency, pow, classifier: classifierCost, collect: collectThroughput, soak, reliability }
 
 const LONG_SUITES = ['soak', 'reliability']
 

@@ -1,16 +1,19 @@
 /**
  * The demo shop's backend: a merchant application. It serves its own pages, which load
  * the SDK from the collector, and it verifies every token with vigil/verify against the
- * collector's public JWKS (offline: seal, signature, expiry, audience, action,
- * hostname), refuses a token it has already seen, then acts on the verdict. It knows
- * the collector only as a merchant does: by URL, site key and secret.
+ * collector's public JWKS (offline: seal, signature, expiry, audience, action, the
+ * hostnames it is configured with, and the signed-in account), refuses a token it has
+ * already seen, then acts on the verdict. It knows the collector only as a merchant does:
+ * by URL, site key and seal secret. Who is signed in comes from its own session cookie,
+ * never from what the request body says.
  *
  * demo/main.ts (`npm start`) mounts it in the collector's process, on the same port, so
  * that one command starts both; it would work unchanged as a separate server.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import { fileURLToPath } from 'node:url'
+import { randomBytes } from 'node:crypto'
 import { DEMO_SITE } from 'vigil/collector'
 import { TokenVerificationError, remoteJwks, verifyToken, type KeyResolver, type VerifiedToken } from 'vigil/verify'
 
@@ -49,6 +52,32 @@ class SeenTokens {
   }
 }
 
+const SESSION_COOKIE = 'demo_session'
+const SESSION_TTL_MS = 24 * 3600_000
+
+/** Signed-in shoppers, by an unguessable session id kept in an HttpOnly cookie. */
+class Sessions {
+  private readonly byId = new Map<string, { account: string; expiresAt: number }>()
+  open(account: string, now: number): string {
+    if (this.byId.size > 10_000) for (const [id, s] of this.byId) if (s.expiresAt < now) this.byId.delete(id)
+    const id = randomBytes(32).toString('base64url')
+    this.byId.set(id, { account, expiresAt: now + SESSION_TTL_MS })
+    return id
+  }
+  /** The account of the session this request's cookie names, if it is live. */
+  account(cookieHeader: string | undefined, now: number): string | undefined {
+    const id = cookieHeader?.split(';').map((c) => c.trim().split('=')).find(([name]) => name === SESSION_COOKIE)?.[1]
+    const session = id ? this.byId.get(id) : undefined
+    return session && session.expiresAt > now ? session.account : undefined
+  }
+  close(cookieHeader: string | undefined): void {
+    const id = cookieHeader?.split(';').map((c) => c.trim().split('=')).find(([name]) => name === SESSION_COOKIE)?.[1]
+    if (id) this.byId.delete(id)
+  }
+}
+
+const sessionCookie = (value: string, maxAgeS: number): string => `${SESSION_COOKIE}=${value}; Path=/demo/api; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}`
+
 /** The shop as a Fastify plugin: its pages at `/` and its API under `/demo/api/`. */
 function shopPlugin(options: ShopOptions): (app: FastifyInstance) => Promise<void> {
   return (app) => registerShop(app, options)
@@ -56,6 +85,9 @@ function shopPlugin(options: ShopOptions): (app: FastifyInstance) => Promise<voi
 
 async function registerShop(app: FastifyInstance, options: ShopOptions): Promise<void> {
   const seen = new SeenTokens()
+  const sessions = new Sessions()
+  /** The signed-in account: from the session, whatever the body claims. */
+  const signedIn = (request: FastifyRequest): string | undefined => sessions.account(request.headers.cookie, Date.now())
   const root = options.publicDir ?? fileURLToPath(new URL('./public/', import.meta.url))
   await app.register(fastifyStatic, { root, prefix: '/', decorateReply: false, cacheControl: false })
 
@@ -109,9 +141,11 @@ async function registerShop(app: FastifyInstance, options: ShopOptions): Promise
   const unspent = new Set<string>()
   const COUPON = { code: 'WELCOME5', cents: 500 }
 
-  app.post<{ Body: { token?: unknown; items?: unknown; account?: unknown } }>('/demo/api/checkout', async (request, reply) => {
+  app.get('/demo/api/session', async (request) => ({ account: signedIn(request) ?? null }))
+
+  app.post<{ Body: { token?: unknown; items?: unknown } }>('/demo/api/checkout', async (request, reply) => {
     const { token, items } = request.body ?? {}
-    const account = accountOf(request.body?.account)
+    const account = signedIn(request)
     const cart = Array.isArray(items) ? items.filter((id): id is string => PRODUCTS.some((p) => p.id === id)).slice(0, 100) : []
     if (cart.length === 0) return reply.code(400).send({ ok: false, error: 'empty_cart' })
     const v = await verified(token, 'checkout', reply, account)
@@ -135,11 +169,17 @@ async function registerShop(app: FastifyInstance, options: ShopOptions): Promise
     const v = await verified(request.body?.token, 'login', reply, email)
     if (!v) return reply
     const outcome = OUTCOME[v.verdict]
+    if (outcome === 'allowed') void reply.header('set-cookie', sessionCookie(sessions.open(email, Date.now()), SESSION_TTL_MS / 1000))
     return { ok: outcome === 'allowed', outcome, account: outcome === 'allowed' ? email : null, verification: developerView(v) }
   })
 
-  app.post<{ Body: { token?: unknown; account?: unknown } }>('/demo/api/coupon', async (request, reply) => {
-    const account = accountOf(request.body?.account)
+  app.post('/demo/api/logout', async (request, reply) => {
+    sessions.close(request.headers.cookie)
+    return reply.header('set-cookie', sessionCookie('', 0)).send({ ok: true })
+  })
+
+  app.post<{ Body: { token?: unknown } }>('/demo/api/coupon', async (request, reply) => {
+    const account = signedIn(request)
     if (!account) return reply.code(400).send({ ok: false, error: 'sign_in_first' })
     const v = await verified(request.body?.token, 'coupon/claim', reply, account)
     if (!v) return reply
@@ -153,9 +193,9 @@ async function registerShop(app: FastifyInstance, options: ShopOptions): Promise
   })
 
   // Adding to the cart is low risk: the shop only records the verdict (it could rate-limit on it).
-  app.post<{ Body: { token?: unknown; account?: unknown; sku?: unknown } }>('/demo/api/cart', async (request, reply) => {
+  app.post<{ Body: { token?: unknown; sku?: unknown } }>('/demo/api/cart', async (request, reply) => {
     if (!PRODUCTS.some((p) => p.id === request.body?.sku)) return reply.code(400).send({ ok: false, error: 'unknown_product' })
-    const v = await verified(request.body?.token, 'cart/add', reply, accountOf(request.body?.account))
+    const v = await verified(request.body?.token, 'cart/add', reply, signedIn(request))
     if (!v) return reply
     return { ok: true, outcome: OUTCOME[v.verdict], verification: developerView(v) }
   })

@@ -16,9 +16,13 @@ import { startRedis } from '../../test/support/redis'
 import { TestDevice } from '../../test/support/device'
 import { loadKeyring } from '../../collector-server/src/config/keyring'
 import { DEMO_SITE } from '../../collector-server/src/config/sites'
-import { mintChallenge } from '../../collector-server/src/verify/challenge'
+import { mintChallenge, type ChallengeTerms } from '../../collector-server/src/verify/challenge'
+
 import { capturedSignals, humanTrace } from '../../test/support/payloads'
 import type { SuiteResult } from '../types'
+
+/** The challenges a returning device with a good history gets: no work, both probes (answered by TestDevice). */
+const RETURNING: ChallengeTerms = { difficulty: 0, deviceId: null, probes: ['text', 'tz'] }
 
 const CONNECTIONS = 50
 const SECONDS = 10
@@ -61,7 +65,7 @@ function bodiesFor(dataDir: string, n: number, minimal: boolean): string[] {
   const now = Date.now() + 5_000
   const out: string[] = []
   for (let i = 0; i < n; i++) {
-    const { challenge } = mintChallenge(keyring.challengeKey, 'demo', now)
+    const { challenge } = mintChallenge(keyring.challengeKey, 'demo', now, RETURNING)
     out.push(JSON.stringify(devices[i % devices.length]!.body(challenge, trace ? { signals, behavior: { trace, summary: {} } } : { signals })))
   }
   return out
@@ -72,7 +76,7 @@ async function runCollector(store: 'sqlite' | 'redis', minimal = false): Promise
   writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 1e9, devicePerMinute: 1e9 } } }] }))
   const redis = store === 'redis' ? await startRedis() : null
   const bodies = bodiesFor(dataDir, BODIES, minimal)
-  const collector = await startCli(['--data-dir', dataDir, ...(redis ? ['--store', redis.url] : [])])
+  const collector = await startCli(['--data-dir', dataDir, '--demo', ...(redis ? ['--store', redis.url] : [])])
   try {
     await cannon(collector.url, '/v1/collect', bodies.slice(0, 2000).map((body) => ({ body })), { amount: 2000 }) // warm-up on its own bodies
     const run = await cannon(collector.url, '/v1/collect', bodies.slice(2000).map((body) => ({ body })))

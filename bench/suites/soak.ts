@@ -25,13 +25,18 @@ import { hasRedisServer, startRedis, type RedisServer } from '../../test/support
 import { TestDevice } from '../../test/support/device'
 import { loadKeyring } from '../../collector-server/src/config/keyring'
 import { DEMO_SITE } from '../../collector-server/src/config/sites'
-import { mintChallenge } from '../../collector-server/src/verify/challenge'
+import { mintChallenge, type ChallengeTerms } from '../../collector-server/src/verify/challenge'
+
 import { openStore } from '../../collector-server/src/stores/index'
 import { unsealToken } from '../../verify/src/index'
 import { capturedSignals, humanTrace } from '../../test/support/payloads'
 import type { Row, SuiteResult } from '../types'
 import { quantileOfSorted } from '../stats'
+import { fetchMetrics } from '../../test/support/metrics'
 import { LoadRecord, TIMEOUT_MS, httpError, post, schedule } from '../open-loop'
+
+/** The challenges a returning device with a good history gets: no work, both probes (answered by TestDevice). */
+const RETURNING: ChallengeTerms = { difficulty: 0, deviceId: null, probes: ['text', 'tz'] }
 
 const WARMUP_S = 15
 const SAMPLE_S = 10
@@ -124,8 +129,8 @@ interface Scrape {
   text: string
 }
 
-async function scrape(url: string): Promise<Scrape> {
-  const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })
+async function scrape(url: string, dataDir: string): Promise<Scrape> {
+  const res = await fetchMetrics(url, dataDir, { signal: AbortSignal.timeout(10_000) })
   if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`)
   const text = await res.text()
   return {
@@ -229,7 +234,7 @@ async function startServices(kind: StoreKind, dataDir: string, started: (s: Part
   const redis = kind === 'redis' ? await startRedis() : null
   started({ redis })
   const keyring = loadKeyring(dataDir)
-  const collector = await startCli(['--host', '127.0.0.1', '--data-dir', dataDir, ...(redis ? ['--store', redis.url] : [])])
+  const collector = await startCli(['--host', '127.0.0.1', '--data-dir', dataDir, '--demo', ...(redis ? ['--store', redis.url] : [])])
   started({ redis, collector })
   if (new URL(collector.url).hostname !== '127.0.0.1') throw new Error(`collector is on ${collector.url}, expected 127.0.0.1`)
   const health = (await (await fetch(`${collector.url}/healthz`)).json()) as { store?: string }
@@ -247,7 +252,7 @@ class MetricsSeries {
   private sampler: NodeJS.Timeout | undefined
   private warmupTimer: NodeJS.Timeout | undefined
 
-  constructor(private readonly url: string, idle: Scrape, private readonly t0: number, private readonly measureEnd: number, private readonly load: LoadRecord) {
+  constructor(private readonly url: string, private readonly dataDir: string, idle: Scrape, private readonly t0: number, private readonly measureEnd: number, private readonly load: LoadRecord) {
     this.prev = idle
     this.series.push(this.toSample(idle, 'idle'))
   }
@@ -278,11 +283,11 @@ class MetricsSeries {
 
   /** Samples every SAMPLE_S from now, and once at the end of the warm-up, off the load's connections. */
   begin(): void {
-    this.sampler = setInterval(() => this.pending.push(scrape(this.url).then((s) => void this.series.push(this.toSample(s)), () => undefined)), SAMPLE_S * 1000)
+    this.sampler = setInterval(() => this.pending.push(scrape(this.url, this.dataDir).then((s) => void this.series.push(this.toSample(s)), () => undefined)), SAMPLE_S * 1000)
     this.sampler.unref()
     this.warmupTimer = setTimeout(() => {
       this.pending.push(
-        scrape(this.url).then((s) => {
+        scrape(this.url, this.dataDir).then((s) => {
           this.start = this.toSample(s, 'measure')
           this.series.push(this.start)
         }),
@@ -291,7 +296,7 @@ class MetricsSeries {
   }
 
   async add(phase: Sample['phase']): Promise<{ sample: Sample; scrape: Scrape }> {
-    const s = await scrape(this.url)
+    const s = await scrape(this.url, this.dataDir)
     const sample = this.toSample(s, phase)
     this.series.push(sample)
     return { sample, scrape: s }
@@ -337,9 +342,9 @@ async function runLoad(services: Services, rate: number, minutes: number): Promi
   const base = new URL(collector.url)
   let bodyBytes = 0
   try {
-    const idle = await scrape(collector.url)
+    const idle = await scrape(collector.url, services.dataDir)
     const t0 = performance.now() + 100
-    const metrics = new MetricsSeries(collector.url, idle, t0, t0 + total * period, load)
+    const metrics = new MetricsSeries(collector.url, services.dataDir, idle, t0, t0 + total * period, load)
     metrics.begin()
     const judge = (answer: { status: number; text: string }): string | null => {
       if (answer.status !== 200) return httpError(answer)
@@ -354,7 +359,7 @@ async function runLoad(services: Services, rate: number, minutes: number): Promi
       return null
     }
     await schedule(t0, rate, total, (i, scheduled) => {
-      const { challenge } = mintChallenge(keyring.challengeKey, DEMO_SITE.siteKey, Date.now())
+      const { challenge } = mintChallenge(keyring.challengeKey, DEMO_SITE.siteKey, Date.now(), RETURNING)
       const body = JSON.stringify(devices[i % devices.length]!.body(challenge, { signals, behavior: { trace, summary: {} } }))
       bodyBytes = body.length
       load.track(i, scheduled, post(agent, base, '/v1/collect', body), judge)

@@ -103,7 +103,7 @@ async function poll() {
   timer = setTimeout(poll, POLL_MS)
 }
 
-// The secret stays in this tab only.
+// The dashboard key (read-only) stays in this tab only.
 for (const id of ['siteKey', 'secret', 'minutes']) {
   const saved = sessionStorage.getItem(`vigil.dashboard.${id}`)
   if (saved) $(id).value = saved

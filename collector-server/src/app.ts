@@ -26,6 +26,7 @@ import type { Keyring } from './config/keyring'
 import type { SiteRegistry } from './config/sites'
 import type { Store } from './stores/types'
 import type { AttestationVerifier } from './risk/attestation'
+import { fastifyTrustProxy, type TrustProxy } from './net/trust-proxy'
 
 export interface BuildAppOptions {
   store: Store
@@ -35,8 +36,12 @@ export interface BuildAppOptions {
   /** The `iss` claim of verdict tokens. */
   issuer?: string
   logger?: FastifyServerOptions['logger']
-  /** Behind a load balancer: which proxies to trust for the client IP (Fastify's trustProxy). */
-  trustProxy?: FastifyServerOptions['trustProxy']
+  /**
+   * Behind load balancers: how many proxies stand in front of the collector, or their
+   * addresses (CIDRs). The client IP is the first X-Forwarded-For entry they did not
+   * write (net/trust-proxy.ts). Default: none, the socket's address.
+   */
+  trustProxy?: TrustProxy
   /** Directory holding the browser build (vigil.min.js; default: @vigil-risk/sdk's); false to not serve /sdk/. */
   sdkDir?: string | false
   /** Serve the risk dashboard at /dashboard (default true; its data needs a site secret). */
@@ -44,6 +49,8 @@ export interface BuildAppOptions {
   /** Register extra routes (the demo shop) inside the app. */
   plugins?: Array<(app: FastifyInstance, ctx: AppContext) => Promise<void>>
   metrics?: Metrics
+  /** The bearer token that reads /metrics on this app's port; without one, nothing reads it here (--metrics-port serves it apart). */
+  metricsToken?: string
   /** Verifiers for native platform attestations, by kind (`play_integrity`, `app_attest`). */
   attestationVerifiers?: Record<string, AttestationVerifier>
 }
@@ -114,7 +121,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
 
   const app = Fastify({
     logger: options.logger ?? false,
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: fastifyTrustProxy(options.trustProxy),
     bodyLimit: MAX_COLLECT_BYTES,
     // The body is what was signed: validation must never coerce, default or strip it.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
@@ -172,7 +179,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   void app.register(challengeRoutes, { ctx })
   void app.register(collectRoutes, { ctx })
   void app.register(siteverifyRoutes, { ctx })
-  void app.register(metaRoutes, { ctx })
+  void app.register(metaRoutes, { ctx, metricsToken: options.metricsToken })
   void app.register(statsRoutes, { ctx })
   void app.register(telemetryRoutes, { ctx })
   void app.register(eraseRoutes, { ctx })

@@ -2,24 +2,34 @@
  * vigil-collector — run the collector, or manage its signing keys.
  *
  *   vigil-collector [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--store sqlite:./data/vigil.db | redis://127.0.0.1:6379]
- *                   [--sites ./sites.json] [--demo] [--trust-proxy] [--no-test-keys]
- *                   [--events-days 30] [--devices-days 90] [--stream-max-len 1000000]
+ *                   [--sites ./sites.json] [--demo] [--trust-proxy HOPS|CIDR,…] [--metrics-port 9464] [--metrics-host 127.0.0.1]
+ *                   [--no-test-keys] [--events-days 30] [--devices-days 90] [--stream-max-len 1000000]
  *   vigil-collector keys list|rotate [--data-dir ./data]
  *   vigil-collector keys retire <kid> [--data-dir ./data]
+ *   vigil-collector sites list [--data-dir ./data]
+ *   vigil-collector sites add <siteKey> --origin https://shop.example [--origin …] [--data-dir ./data]
+ *   vigil-collector sites rotate <siteKey> seal|siteverify|dashboard [--grace 24h] [--data-dir ./data]
  *
- * Environment: PORT, HOST, VIGIL_DATA_DIR, VIGIL_STORE, VIGIL_LOG_LEVEL (default info),
- * VIGIL_EVENTS_DAYS, VIGIL_DEVICES_DAYS, VIGIL_STREAM_MAXLEN (retention: docs/privacy.md).
+ * Environment: PORT, HOST, VIGIL_DATA_DIR, VIGIL_STORE, VIGIL_TRUST_PROXY, VIGIL_METRICS_PORT,
+ * VIGIL_METRICS_TOKEN, VIGIL_LOG_LEVEL (default info), VIGIL_EVENTS_DAYS, VIGIL_DEVICES_DAYS,
+ * VIGIL_STREAM_MAXLEN (retention: docs/privacy.md).
  */
 import { parseArgs } from 'node:util'
 import { readFileSync } from 'node:fs'
 import { startServer, type RunningServer, type ServerOptions } from './server'
+import { parseTrustProxy } from './net/trust-proxy'
 import { loadKeyring, parseSigningKeys, retireSigningKey, rotateSigningKey, signingKeysPath } from './config/keyring'
+import { addSite, DEFAULT_GRACE_MS, describeSites, parseDuration, rotateSecret } from './config/site-admin'
+import { CREDENTIAL_ROLES, sitesPath, type CredentialRole } from './config/sites'
 import type { Retention } from './stores/types'
 
-const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--sites FILE] [--demo] [--trust-proxy] [--no-test-keys]
-                       [--events-days N] [--devices-days N] [--stream-max-len N]
+const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--sites FILE] [--demo] [--trust-proxy HOPS|CIDR,…]
+                       [--metrics-port N] [--metrics-host H] [--no-test-keys] [--events-days N] [--devices-days N] [--stream-max-len N]
        vigil-collector keys list|rotate [--data-dir DIR]
-       vigil-collector keys retire KID [--data-dir DIR]`
+       vigil-collector keys retire KID [--data-dir DIR]
+       vigil-collector sites list [--data-dir DIR]
+       vigil-collector sites add SITE --origin URL [--origin URL …] [--data-dir DIR]
+       vigil-collector sites rotate SITE seal|siteverify|dashboard [--grace 24h] [--data-dir DIR]`
 
 /** keys list | rotate | retire KID: running collectors on the same data directory pick the change up within seconds. */
 function keysCommand(args: string[], dataDir: string): void {
@@ -58,6 +68,34 @@ function retentionFrom(values: { 'events-days'?: string | undefined; 'devices-da
   }
 }
 
+/**
+ * sites list | add SITE --origin … | rotate SITE ROLE [--grace D]. Secrets are printed
+ * once, when generated; sites.json keeps them (mode 0600).
+ */
+function sitesCommand(args: string[], file: string, options: { origin?: string[]; grace?: string }): void {
+  const [verb, siteKey, role] = args
+  const now = Date.now()
+  if (verb === 'list') {
+    for (const line of describeSites(file, now)) console.log(line)
+  } else if (verb === 'add' && siteKey && args.length === 2) {
+    if (!options.origin?.length) throw new Error('sites add: give the pages allowed to ask for tokens, e.g. --origin https://shop.example')
+    const secrets = addSite(file, siteKey, options.origin, now)
+    console.log(`added site ${siteKey}. Its secrets (also in ${file}):`)
+    console.log(`  seal        ${secrets.seal}\n              your backend opens tokens with it (verifyToken's secret)`)
+    console.log(`  siteverify  ${secrets.siteverify}\n              your backend's secret for POST /v1/siteverify`)
+    console.log(`  dashboard   ${secrets.dashboard}\n              read-only: the dashboard and /v1/stats`)
+  } else if (verb === 'rotate' && siteKey && role && args.length === 3) {
+    if (!(CREDENTIAL_ROLES as readonly string[]).includes(role)) throw new Error(`sites rotate: the role is one of ${CREDENTIAL_ROLES.join(', ')}`)
+    const graceMs = options.grace === undefined ? DEFAULT_GRACE_MS : parseDuration(options.grace)
+    const r = rotateSecret(file, siteKey, role as CredentialRole, graceMs, now)
+    console.log(`new ${role} secret for ${siteKey}: ${r.secret}`)
+    if (role === 'seal') console.log(`tokens are sealed with it from ${new Date(r.activeFrom).toISOString()}: give it to your backends before then (verifyToken accepts both)`)
+    console.log(`the previous ${role} secret works until ${new Date(r.oldUntil).toISOString()}`)
+  } else {
+    throw new Error(USAGE)
+  }
+}
+
 /** What an application embedding the collector adds to it (the demo shop does: demo/main.ts). */
 export interface CliExtras {
   /** Routes registered inside the collector's app. */
@@ -71,8 +109,10 @@ export interface CliExtras {
  * SIGINT/SIGTERM. Throws (with the usage) on bad arguments.
  */
 export async function runCli(argv: readonly string[], extras: CliExtras = {}): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
+  // A kid is base64url and may begin with '-': take it before the options are parsed.
+  const kid = argv[0] === 'keys' && argv[1] === 'retire' && argv[2] !== undefined ? argv[2] : undefined
+  const parsed = parseArgs({
+    args: kid === undefined ? [...argv] : [...argv.slice(0, 2), ...argv.slice(3)],
     allowPositionals: true,
     options: {
       port: { type: 'string' },
@@ -81,15 +121,21 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
       store: { type: 'string' },
       sites: { type: 'string' },
       demo: { type: 'boolean', default: false },
-      'trust-proxy': { type: 'boolean', default: false },
       'no-test-keys': { type: 'boolean', default: false },
       'events-days': { type: 'string' },
       'devices-days': { type: 'string' },
       'stream-max-len': { type: 'string' },
+      origin: { type: 'string', multiple: true },
+      grace: { type: 'string' },
+      'trust-proxy': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   })
+  const { values } = parsed
+  const positionals = kid === undefined ? parsed.positionals : [...parsed.positionals, kid]
   if (values.help) {
     console.log(USAGE)
     return
@@ -100,18 +146,28 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
     keysCommand(positionals.slice(1), dataDir)
     return
   }
+  if (positionals[0] === 'sites') {
+    sitesCommand(positionals.slice(1), values.sites ?? sitesPath(dataDir), { ...(values.origin ? { origin: values.origin } : {}), ...(values.grace ? { grace: values.grace } : {}) })
+    return
+  }
   if (positionals.length > 0) throw new Error(USAGE)
   const port = Number(values.port ?? process.env['PORT'] ?? 8080)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad port: ${values.port ?? process.env['PORT']}`)
   const level = process.env['VIGIL_LOG_LEVEL'] ?? 'info'
   const store = values.store ?? process.env['VIGIL_STORE']
+  const metricsPortText = values['metrics-port'] ?? process.env['VIGIL_METRICS_PORT']
+  const metricsPort = metricsPortText === undefined ? undefined : Number(metricsPortText)
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw new Error(`bad metrics port: ${metricsPortText}`)
+  const trustProxy = values['trust-proxy'] ?? process.env['VIGIL_TRUST_PROXY']
   const server = await startServer({
     port,
     host: values.host ?? process.env['HOST'] ?? '127.0.0.1',
     dataDir,
     ...(store ? { store } : {}),
+    ...(metricsPort !== undefined ? { metricsPort, metricsHost: values['metrics-host'] ?? '127.0.0.1' } : {}),
     ...(values.sites ? { sitesFile: values.sites } : {}),
-    trustProxy: values['trust-proxy'],
+    demo: values.demo,
+    ...(trustProxy ? { trustProxy: parseTrustProxy(trustProxy) } : {}),
     testKeys: !values['no-test-keys'],
     retention: retentionFrom(values),
     logger: { level, redact: ['req.headers.authorization', 'req.headers.cookie'] },
@@ -119,8 +175,11 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
   })
   const lines = [`Vigil collector on ${server.url} (store: ${server.store.kind})`, ...(extras.onListening?.(server) ?? [])]
   lines.push(`  SDK         ${server.url}/sdk/vigil.min.js`)
-  lines.push(`  dashboard   ${server.url}/dashboard${values.demo ? '  (site key demo, secret demo-secret)' : ''}`)
-  lines.push(`  JWKS        ${server.url}/.well-known/jwks.json`, `  metrics     ${server.url}/metrics`)
+  lines.push(`  dashboard   ${server.url}/dashboard${values.demo ? '  (site key demo, key demo-secret)' : ''}`)
+  lines.push(`  JWKS        ${server.url}/.well-known/jwks.json`)
+  lines.push(server.metricsUrl ? `  metrics     ${server.metricsUrl}/metrics` : `  metrics     ${server.url}/metrics  (Authorization: Bearer <${process.env['VIGIL_METRICS_TOKEN'] ? 'VIGIL_METRICS_TOKEN' : `${dataDir}/keys/metrics.token`}>)`)
+  if (values.demo) lines.push('DEVELOPMENT MODE (--demo): the demo site and its public secret are enabled. Never expose this collector.')
+  if (server.sites().list().every((site) => site.testVerdict !== undefined)) lines.push('No sites yet: vigil-collector sites add SITE --origin https://your.shop')
   console.log(lines.join('\n'))
 
   let stopping = false

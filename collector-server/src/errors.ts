@@ -10,7 +10,7 @@ export const ERRORS = {
   challenge_expired: { status: 400, message: 'The challenge has expired; request a new one.' },
   hostname_mismatch: { status: 400, message: 'The payload hostname does not match the request origin.' },
   bad_signature: { status: 401, message: 'The payload signature does not verify.' },
-  unauthorized: { status: 401, message: 'Send the site secret as a bearer token.' },
+  unauthorized: { status: 401, message: "Send the site's dashboard key as a bearer token." },
   key_mismatch: { status: 403, message: 'The device id does not belong to the signing key.' },
   origin_not_allowed: { status: 403, message: 'This origin is not allowed for the site.' },
   not_found: { status: 404, message: 'No such route.' },

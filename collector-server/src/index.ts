@@ -7,3 +7,4 @@ export type { Store, NonceStore, DeviceStore, EventSink, CollectEvent } from './
 export { ERRORS, CollectorError, type ErrorCode } from './errors'
 export type { AttestationVerifier, AttestationInput } from './risk/attestation'
 export { runCli, type CliExtras } from './cli'
+export type { TrustProxy } from './net/trust-proxy'

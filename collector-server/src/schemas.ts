@@ -3,14 +3,17 @@
  * queries). What the SDK sends and receives is core/src/protocol/schema.ts.
  */
 import Type from 'typebox'
-import { SiteKey } from '@vigil-risk/core/protocol/schema'
-
-export const SiteKeyQuery = Type.Object({ siteKey: SiteKey })
+import { Action } from '@vigil-risk/core/protocol/schema'
 
 export const SiteverifyBody = Type.Object({
-  secret: Type.String({ minLength: 1, maxLength: 256 }),
+  secret: Type.String({ minLength: 1, maxLength: 256, description: "The site's siteverify secret." }),
   token: Type.String({ minLength: 1, maxLength: 8192 }),
   acceptTestTokens: Type.Optional(Type.Boolean({ description: "Accept a test key's token (your own test runs only); refused with test_token otherwise." })),
+  action: Type.Optional(Action),
+  hostname: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'The hostname your page is served on: another is wrong_hostname.' })),
+  account: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 256, description: 'The account this request acts for, as the page gave it to getToken: hashed on arrival, never stored; another is wrong_account.' }),
+  ),
 })
 
 export const SiteverifyResponse = Type.Object({

@@ -4,13 +4,18 @@
  */
 import { resolve } from 'node:path'
 import { unwatchFile, watchFile } from 'node:fs'
-import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { buildApp, type BuildAppOptions } from './app'
+import { createMetrics } from './metrics'
+import { loadMetricsToken } from './config/metrics-token'
+import { registerMetrics } from './routes/meta'
 import { loadKeyring, signingKeysPath, type Keyring } from './config/keyring'
 import { loadSites, sitesPath, type SiteRegistry } from './config/sites'
 import { openStore } from './stores/index'
+import { securePrivateDirectory } from './config/files'
 import type { Retention, Store } from './stores/types'
 import type { Clock } from './context'
+import type { TrustProxy } from './net/trust-proxy'
 
 export interface ServerOptions {
   /** Default: $PORT, else 8080 (0 picks a free port). */
@@ -27,29 +32,52 @@ export interface ServerOptions {
   testKeys?: boolean
   /** How long events and devices are kept (docs/privacy.md; default DEFAULT_RETENTION). */
   retention?: Partial<Retention>
+  /** Development mode (--demo): adds the demo site and allows development sites; refused otherwise. */
+  demo?: boolean
   logger?: FastifyServerOptions['logger']
-  trustProxy?: FastifyServerOptions['trustProxy']
+  /** Proxies in front of the collector (hops, or their CIDRs): BuildAppOptions.trustProxy. */
+  trustProxy?: TrustProxy
   clock?: Clock
   plugins?: BuildAppOptions['plugins']
   sdkDir?: BuildAppOptions['sdkDir']
   attestationVerifiers?: BuildAppOptions['attestationVerifiers']
+  /** Serve /metrics without credentials on this port of its own (0: a free one), besides the token-protected public route. */
+  metricsPort?: number
+  /** Where that listener binds (default 127.0.0.1: keep it off the public network). */
+  metricsHost?: string
 }
 
 export interface RunningServer {
   app: FastifyInstance
   store: Store
   url: string
+  /** The metrics-only listener's URL, when --metrics-port started one. */
+  metricsUrl: string | null
+  /** The sites as currently loaded (sites.json is watched). */
+  sites(): SiteRegistry
   close(): Promise<void>
+}
+
+const urlOf = (app: FastifyInstance, host: string): string => {
+  const address = app.server.address()
+  const port = typeof address === 'object' && address ? address.port : 0
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const env = process.env
   options = { ...options, port: options.port ?? Number(env['PORT'] ?? 8080), host: options.host ?? env['HOST'] ?? '127.0.0.1' }
   const dataDir = resolve(options.dataDir ?? 'data')
+  const tightened = securePrivateDirectory(dataDir)
   let keyring: Keyring = loadKeyring(dataDir)
-  let sites: SiteRegistry = loadSites(dataDir, options.sitesFile, { testKeys: options.testKeys !== false })
+  const demo = options.demo === true
+  const registryOptions = { demo, testKeys: options.testKeys !== false }
+  let sites: SiteRegistry = loadSites(dataDir, options.sitesFile, registryOptions)
   const store = await openStore(options.store, dataDir, options.clock ? () => options.clock!.now() : undefined, options.retention)
+  const metrics = createMetrics()
   const app = buildApp({
+    metrics,
+    metricsToken: loadMetricsToken(dataDir),
     store,
     keyring: () => keyring,
     sites: () => sites,
@@ -60,9 +88,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.sdkDir !== undefined ? { sdkDir: options.sdkDir } : {}),
     ...(options.attestationVerifiers ? { attestationVerifiers: options.attestationVerifiers } : {}),
   })
+  if (tightened) app.log.warn({ dataDir }, 'the data directory was readable by others: its mode is now 0700')
+  let metricsApp: FastifyInstance | null = null
   try {
     await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' })
+    if (options.metricsPort !== undefined) {
+      metricsApp = Fastify({ logger: false })
+      registerMetrics(metricsApp, metrics, null)
+      await metricsApp.listen({ port: options.metricsPort, host: options.metricsHost ?? '127.0.0.1' })
+    }
   } catch (err) {
+    await app.close()
+    await metricsApp?.close()
     await store.close()
     throw err
   }
@@ -79,22 +116,22 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
   }
   watchFile(keysFile, { interval: 1000 }, () => reload(keysFile, () => (keyring = loadKeyring(dataDir))))
-  watchFile(sitesFile, { interval: 1000 }, () => reload(sitesFile, () => (sites = loadSites(dataDir, options.sitesFile, { testKeys: options.testKeys !== false }))))
+  watchFile(sitesFile, { interval: 1000 }, () => reload(sitesFile, () => (sites = loadSites(dataDir, options.sitesFile, registryOptions))))
 
-  const address = app.server.address()
-  const port = typeof address === 'object' && address ? address.port : options.port
-  const host = options.host ?? '127.0.0.1'
   let closed = false
   return {
     app,
     store,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    sites: () => sites,
+    url: urlOf(app, options.host ?? '127.0.0.1'),
+    metricsUrl: metricsApp ? urlOf(metricsApp, options.metricsHost ?? '127.0.0.1') : null,
     async close() {
       if (closed) return
       closed = true
       unwatchFile(keysFile)
       unwatchFile(sitesFile)
       await app.close()
+      await metricsApp?.close()
       await store.close()
     },
   }

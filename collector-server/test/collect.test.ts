@@ -177,7 +177,7 @@ describe.each(STORE_KINDS)('collector routes on %s', (kind) => {
       const body = new TestDevice().body(await t.challenge())
       await collect(body)
       await collect(body)
-      const metrics = (await t.app.inject('/metrics')).body
+      const metrics = await t.metrics()
       expect(metrics).toMatch(/vigil_collect_total\{outcome="accepted"\} 1/)
       expect(metrics).toMatch(/vigil_collect_total\{outcome="replayed"\} 1/)
     })

@@ -3,13 +3,16 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeSite, loadSites, DEMO_SITE } from '../src/config/sites'
+import { testSecret } from '../../test/support/app'
+import { randomBytes } from 'node:crypto'
 import { loadKeyring, rotateSigningKey, retireSigningKey, thumbprint } from '../src/config/keyring'
 import { createOnce } from '../src/config/files'
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'vigil-config-'))
 
 describe('site origin patterns', () => {
-  const site = makeSite({ siteKey: 'shop', secret: 'a-long-secret', origins: ['https://shop.example', 'https://*.shop.example', 'http://localhost:*'] })
+  const secret = testSecret('shop')
+  const site = makeSite({ siteKey: 'shop', secret, origins: ['https://shop.example', 'https://*.shop.example', 'http://localhost:*'] }, randomBytes(32))
 
   it.each([
     ['https://shop.example', true],
@@ -36,25 +39,29 @@ describe('site origin patterns', () => {
   })
 
   it('compares secrets in constant time and exactly', () => {
-    expect(site.secretMatches('a-long-secret')).toBe(true)
-    expect(site.secretMatches('a-long-secreT')).toBe(false)
-    expect(site.secretMatches('')).toBe(false)
+    expect(site.secretMatches('siteverify', secret, 0)).toBe(true)
+    expect(site.secretMatches('siteverify', secret.slice(0, -1) + 'x', 0)).toBe(false)
+    expect(site.secretMatches('siteverify', '', 0)).toBe(false)
   })
 
   it('refuses unusable configuration at load', () => {
-    expect(() => makeSite({ siteKey: 'bad key', secret: 'long-enough', origins: ['https://a.example'] })).toThrow(/siteKey/)
-    expect(() => makeSite({ siteKey: 'ok', secret: 'short', origins: ['https://a.example'] })).toThrow(/secret/)
-    expect(() => makeSite({ siteKey: 'ok', secret: 'long-enough', origins: ['ftp://a.example'] })).toThrow(/origin/)
-    expect(() => makeSite({ siteKey: 'ok', secret: 'long-enough', origins: ['https://a.example'], policy: { review: 0.8, deny: 0.5 } })).toThrow(/review/)
-    expect(() => makeSite({ siteKey: 'ok', secret: 'long-enough', origins: ['https://a.example'], policy: { weights: { automation: 1.5 } } })).toThrow(/weight/)
-    expect(() => makeSite({ siteKey: 'ok', secret: 'long-enough', origins: ['https://a.example'], policy: { weights: { robots: 0.5 } as never } })).toThrow(/unknown reason/)
-    expect(makeSite({ ...DEMO_SITE, tokenTtlS: 9999 }).tokenTtlS).toBe(300)
+    const key = randomBytes(32)
+    expect(() => makeSite({ siteKey: 'bad key', secret, origins: ['https://a.example'] }, key)).toThrow(/siteKey/)
+    expect(() => makeSite({ siteKey: 'ok', secret: 'short', origins: ['https://a.example'] }, key)).toThrow(/weak/)
+    expect(() => makeSite({ siteKey: 'ok', origins: ['https://a.example'] }, key)).toThrow(/no seal secret/)
+    expect(() => makeSite({ siteKey: 'ok', secret, origins: ['ftp://a.example'] }, key)).toThrow(/origin/)
+    expect(() => makeSite({ siteKey: 'ok', secret, origins: ['https://a.example'], policy: { review: 0.8, deny: 0.5 } }, key)).toThrow(/review/)
+    expect(() => makeSite({ siteKey: 'ok', secret, origins: ['https://a.example'], policy: { weights: { automation: 1.5 } } }, key)).toThrow(/weight/)
+    expect(() => makeSite({ siteKey: 'ok', secret, origins: ['https://a.example'], policy: { weights: { robots: 0.5 } as never } }, key)).toThrow(/unknown reason/)
+    expect(makeSite({ ...DEMO_SITE, tokenTtlS: 9999 }, key).tokenTtlS).toBe(300)
   })
 
-  it('creates sites.json with the demo site on first start', () => {
+  it('creates an empty sites.json on first start: the demo site exists only in development mode', () => {
     const dir = tmp()
-    expect(loadSites(dir).get('demo')?.allowsOrigin('http://127.0.0.1:8080')).toBe(true)
-    expect(JSON.parse(readFileSync(join(dir, 'sites.json'), 'utf8'))).toEqual({ sites: [DEMO_SITE] })
+    expect(loadSites(dir).get('demo')).toBeUndefined()
+    expect(JSON.parse(readFileSync(join(dir, 'sites.json'), 'utf8'))).toEqual({ sites: [] })
+    expect(loadSites(dir, undefined, { demo: true }).get('demo')?.allowsOrigin('http://127.0.0.1:8080')).toBe(true)
+    expect(JSON.parse(readFileSync(join(dir, 'sites.json'), 'utf8'))).toEqual({ sites: [] })
   })
 })
 

@@ -13,6 +13,7 @@ import { createMetrics } from '../src/metrics'
 import { TestDevice } from '../../test/support/device'
 import type { FastifyInstance } from 'fastify'
 import type { Store } from '../src/stores/types'
+import { LIGHT_DEMO_SITE, METRICS_TOKEN } from '../../test/support/app'
 
 let app: FastifyInstance
 let store: Store
@@ -30,9 +31,10 @@ beforeEach(async () => {
   app = buildApp({
     store,
     keyring: keyringFrom([generateSigningKey()], randomBytes(32)),
-    sites: siteRegistry([DEMO_SITE]),
+    sites: siteRegistry([LIGHT_DEMO_SITE], { demo: true }),
     sdkDir: false,
     metrics: createMetrics({ defaultMetrics: false }),
+    metricsToken: METRICS_TOKEN,
     logger: { level: 'debug', stream },
   })
   await app.ready()
@@ -64,12 +66,23 @@ describe('operations', () => {
     }
   })
 
+  it('keeps /metrics from anyone without the metrics token (it would tell a bot which reasons fired)', async () => {
+    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${METRICS_TOKEN}` }, { authorization: `Bearer ${METRICS_TOKEN}x` }]) {
+      const res = await app.inject({ url: '/metrics', headers })
+      expect([res.statusCode, res.json<{ error: { code: string } }>().error.code]).toEqual([401, 'unauthorized'])
+    }
+    // An app given no token serves metrics to nobody on its port.
+    const closed = buildApp({ store, keyring: keyringFrom([generateSigningKey()], randomBytes(32)), sites: siteRegistry([DEMO_SITE], { demo: true }), sdkDir: false, metrics: createMetrics({ defaultMetrics: false }) })
+    expect((await closed.inject({ url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).statusCode).toBe(401)
+    await closed.close()
+  })
+
   it('exports requests, verdicts by reason, verification failures and store latency', async () => {
     const token = await collectOnce()
     await app.inject({ method: 'POST', url: '/v1/collect', payload: '{"bad":', headers: { 'content-type': 'application/json' } })
     await app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: 'demo-secret', token } })
     await app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: 'demo-secret', token } })
-    const text = (await app.inject('/metrics')).body
+    const text = (await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).body
     expect(text).toMatch(/vigil_http_requests_total\{route="\/v1\/collect",method="POST",status="200"\} 1/)
     expect(text).toMatch(/vigil_verdicts_total\{verdict="allow"\} 1/)
     expect(text).toMatch(/vigil_verdict_reasons_total\{reason="no_interaction"\} 1/)

@@ -3,17 +3,17 @@
  * each scenario must end in the reason that names it, and only once its limit is reached.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { makeTestApp, STORE_KINDS, type TestApp } from '../../test/support/app'
+import { LIGHT_DEMO_SITE, makeTestApp, STORE_KINDS, testSecret, type TestApp } from '../../test/support/app'
 import { TestDevice } from '../../test/support/device'
 import { DEMO_SITE, siteRegistry } from '../src/config/sites'
 import { accountHash } from '../../verify/src/index'
 
-const TIGHT = { siteKey: 'tight', secret: 'tight-secret-123', origins: ['http://127.0.0.1:*'], policy: { rateLimits: { devicePerMinute: 3, ipPerMinute: 8 } } }
+const TIGHT = { siteKey: 'tight', secret: testSecret('tight'), origins: ['http://127.0.0.1:*'], policy: { rateLimits: { devicePerMinute: 3, ipPerMinute: 8 }, proofOfWork: { newDevice: 10 } } }
 
 describe.each(STORE_KINDS)('risk areas on %s', (kind) => {
   let t: TestApp
   beforeEach(async () => {
-    t = await makeTestApp({ store: kind, sites: siteRegistry([DEMO_SITE, TIGHT]) })
+    t = await makeTestApp({ store: kind, sites: siteRegistry([LIGHT_DEMO_SITE, TIGHT], { demo: true }) })
   })
   afterEach(async () => {
     await t.close()
@@ -30,13 +30,13 @@ describe.each(STORE_KINDS)('risk areas on %s', (kind) => {
 
   /** One token for this device/account/fingerprint; returns the verdict siteverify reports. */
   async function act({ device, action = 'login', account, visitorId, ip = '203.0.113.7', siteKey = 'demo' }: Act) {
-    const ch = await t.app.inject({ url: `/v1/challenge?siteKey=${siteKey}`, remoteAddress: ip })
+    const ch = await t.app.inject({ url: `/v1/challenge?siteKey=${siteKey}&device=${device.id}`, remoteAddress: ip })
     if (ch.statusCode !== 200) return { status: ch.statusCode, code: (ch.json<{ error: { code: string } }>()).error.code, headers: ch.headers, reasons: [] as string[], verdict: '' }
     const challenge = (ch.json<{ challenge: string }>()).challenge
     const body = device.body(challenge, {
       siteKey,
       action,
-      ...(account ? { account: accountHash(account, siteKey === 'demo' ? DEMO_SITE.secret : TIGHT.secret, siteKey) } : {}),
+      ...(account ? { account: accountHash(account, t.sites.get(siteKey)!.accountSalt) } : {}),
       fp: { visitorId: visitorId ?? `fp-${device.id}`, confidence: 0.5, ms: 10 },
     })
     const res = await t.app.inject({ method: 'POST', url: '/v1/collect', payload: body, remoteAddress: ip })
@@ -54,7 +54,7 @@ describe.each(STORE_KINDS)('risk areas on %s', (kind) => {
     expect(third.reasons).toContain('multi_account')
     expect(third.verdict).toBe('review')
     // The token names the account's hash, never the account.
-    expect(third.account).toBe(accountHash('CAT@example.com ', DEMO_SITE.secret, 'demo'))
+    expect(third.account).toBe(accountHash('CAT@example.com ', t.sites.get('demo')!.accountSalt))
     // A day later the device starts afresh.
     t.clock.advance(25 * 3600_000)
     expect((await act({ device, account: 'dan@example.com' })).reasons).not.toContain('multi_account')

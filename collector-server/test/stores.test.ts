@@ -46,8 +46,31 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
   it('touches devices and returns the state before the sighting', async () => {
     const s = { deviceId: 'dev-1', publicKey: 'pk', keyImpl: 'webcrypto', visitorId: 'fp', ip: '10.0.0.1', at: now }
     expect(await store.devices.touch(s)).toBeNull()
-    expect(await store.devices.touch({ ...s, at: now + 5 })).toEqual({ deviceId: 'dev-1', publicKey: 'pk', firstSeen: now, lastSeen: now, seenCount: 1 })
+    expect(await store.devices.touch({ ...s, at: now + 5 })).toEqual({ deviceId: 'dev-1', publicKey: 'pk', firstSeen: now, lastSeen: now, seenCount: 1, allowed: 0, denied: 0, lastVerdict: null })
     expect((await store.devices.touch({ ...s, at: now + 9 }))!.seenCount).toBe(2)
+  })
+
+  it("keeps a device's reputation: verdicts so far and the last one", async () => {
+    const s = { deviceId: 'dev-r', publicKey: 'pk', keyImpl: 'webcrypto', visitorId: null, ip: '10.0.0.1', at: now }
+    expect(await store.devices.get('dev-r')).toBeNull()
+    await store.devices.touch(s)
+    for (const v of ['allow', 'allow', 'review', 'deny'] as const) await store.devices.recordVerdict('dev-r', v)
+    expect(await store.devices.get('dev-r')).toMatchObject({ seenCount: 1, allowed: 2, denied: 1, lastVerdict: 'deny' })
+  })
+
+  it("remembers a device's first glyph widths and reports them back", async () => {
+    expect(await store.devices.glyphs('dev-g', { 'serif/a': 8.5, 'serif/b': 9 })).toEqual({})
+    expect(await store.devices.glyphs('dev-g', { 'serif/a': 7, 'serif/c': 6 })).toEqual({ 'serif/a': 8.5 })
+    expect(await store.devices.glyphs('dev-g', { 'serif/a': 1, 'serif/b': 1, 'serif/c': 1 })).toEqual({ 'serif/a': 8.5, 'serif/b': 9, 'serif/c': 6 })
+    expect(await store.devices.glyphs('dev-other', { 'serif/a': 1 })).toEqual({})
+  })
+
+  it('counts members without recording', async () => {
+    const w = { kind: 'deny:net', key: 'n1', windowMs: 1000 }
+    await store.links.observe([{ ...w, member: 'e1' }, { ...w, member: 'e2' }], now)
+    expect(await store.links.count(w.kind, w.key, w.windowMs, now + 10)).toBe(2)
+    expect(await store.links.count(w.kind, w.key, w.windowMs, now + 1500)).toBe(0)
+    expect(await store.links.count(w.kind, 'nobody', w.windowMs, now)).toBe(0)
   })
 
   it('counts distinct members in sliding windows', async () => {
@@ -59,6 +82,9 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     expect(await store.links.observe([w('c')], now + 1200)).toEqual([1])
     // Keys and kinds are separate sets.
     expect(await store.links.observe([{ kind: 'acc:dev', key: 'd2', member: 'a', windowMs: 1000 }, { kind: 'x', key: 'd1', member: 'a', windowMs: 1000 }], now + 1200)).toEqual([1, 1])
+    // Counted without being added: the set's count, and nothing recorded.
+    expect(await store.links.observe([{ ...w('z'), countOnly: true }, w('y'), { ...w('x'), countOnly: true }], now + 1200)).toEqual([1, 2, 2])
+    expect(await store.links.observe([{ ...w('z'), countOnly: true }], now + 1201)).toEqual([2])
   })
 
   it('counts rate-limit hits per fixed window', async () => {

@@ -6,10 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { makeTestApp, STORE_KINDS, type TestApp } from '../../test/support/app'
+import { makeTestApp, STORE_KINDS, testSecret, type TestApp } from '../../test/support/app'
 import { TestDevice } from '../../test/support/device'
 import { TEST_SECRET, TEST_SITE_KEYS } from '../src/config/test-keys'
-import { DEMO_SITE, loadSites, siteRegistry } from '../src/config/sites'
+import { loadSites, siteRegistry } from '../src/config/sites'
 import { TokenVerificationError, verifyToken } from '../../verify/src/index'
 
 const CI_ORIGIN = 'http://localhost:3000'
@@ -32,7 +32,7 @@ describe.each(STORE_KINDS)('test keys on %s', (kind) => {
   const siteverify = (token: string, extra: Record<string, unknown> = {}) =>
     t.app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: TEST_SECRET, token, ...extra } }).then((r) => r.json<Record<string, unknown>>())
   const verify = (token: string, siteKey: string, acceptTestTokens?: boolean) =>
-    verifyToken(token, { secret: TEST_SECRET, siteKey, jwks: t.keyring.jwks, now: t.clock.now(), action: 'checkout', ...(acceptTestTokens !== undefined ? { acceptTestTokens } : {}) })
+    verifyToken(token, { secret: TEST_SECRET, siteKey, jwks: t.keyring.jwks, now: t.clock.now(), action: 'checkout', hostname: 'localhost', ...(acceptTestTokens !== undefined ? { acceptTestTokens } : {}) })
 
   it.each(Object.entries(TEST_SITE_KEYS))('%s mints a real token with verdict %s, refused unless test tokens are accepted', async (siteKey, verdict) => {
     const res = await mint(siteKey)
@@ -74,7 +74,7 @@ describe.each(STORE_KINDS)('test keys on %s', (kind) => {
 
   it("cannot be passed off to a real site's backend: the seal does not open with its secret", async () => {
     const { token } = (await mint('test-allow')).json<{ token: string }>()
-    const err = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: t.keyring.jwks, now: t.clock.now(), acceptTestTokens: true }).catch((e: unknown) => e)
+    const err = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: t.keyring.jwks, now: t.clock.now(), action: null, hostname: null, acceptTestTokens: true }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(TokenVerificationError)
     expect((err as TokenVerificationError).code).toBe('wrong_audience')
     expect(await t.app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: 'demo-secret', token, acceptTestTokens: true } }).then((r) => r.json())).toEqual({
@@ -93,13 +93,13 @@ describe.each(STORE_KINDS)('test keys on %s', (kind) => {
 describe('reserved test keys', () => {
   it('sites.json cannot define or shadow them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-test-keys-'))
-    writeFileSync(join(dir, 'sites.json'), JSON.stringify({ sites: [{ siteKey: 'test-allow', secret: 'a-long-enough-secret', origins: ['https://shop.example'] }] }))
+    writeFileSync(join(dir, 'sites.json'), JSON.stringify({ sites: [{ siteKey: 'test-allow', secret: testSecret('mine'), origins: ['https://shop.example'] }] }))
     expect(() => loadSites(dir)).toThrow(/reserved/)
-    expect(() => siteRegistry([{ ...DEMO_SITE, siteKey: 'mine', testVerdict: 'allow' }])).toThrow(/built-in test keys/)
+    expect(() => siteRegistry([{ siteKey: 'mine', secret: testSecret('mine'), origins: ['https://shop.example'], testVerdict: 'allow' }])).toThrow(/built-in test keys/)
   })
 
   it('are absent when a collector is started without them', () => {
-    expect(siteRegistry([DEMO_SITE]).get('test-allow')?.testVerdict).toBe('allow')
-    expect(siteRegistry([DEMO_SITE], { testKeys: false }).get('test-allow')).toBeUndefined()
+    expect(siteRegistry([]).get('test-allow')?.testVerdict).toBe('allow')
+    expect(siteRegistry([], { testKeys: false }).get('test-allow')).toBeUndefined()
   })
 })

@@ -8,15 +8,15 @@ const money = (cents) => `$${(cents / 100).toFixed(2)}`
 const COUPON_CENTS = 500
 const cart = []
 let products = []
-// The signed-in account, kept for this tab only. It leaves the page only to the shop's own
-// backend; Vigil gets it as a salted hash (getToken's `account` option).
-let account = sessionStorage.getItem('demo.account') ?? null
+// The signed-in account, as the shop's backend knows it from its session cookie (the page
+// never tells the backend who it is). Vigil gets it as a salted hash (getToken's `account`).
+let account = null
 let coupon = sessionStorage.getItem('demo.coupon') ?? null
 
 /** Asks Vigil for a token for `action`, posts it with `body` to the shop's route, returns the answer. */
 async function protectedPost(action, path, body) {
   const token = await vigil.getToken(action, account ? { account } : undefined)
-  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, account, ...body }) })
+  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, ...body }) })
   const answer = await res.json()
   log(action, answer)
   return answer
@@ -52,8 +52,6 @@ function renderAccount() {
   $('signin').hidden = Boolean(account)
   $('signed-in').hidden = !account
   $('account').textContent = account ? `Signed in as ${account}` : ''
-  if (account) sessionStorage.setItem('demo.account', account)
-  else sessionStorage.removeItem('demo.account')
   $('coupon').disabled = Boolean(coupon)
   $('coupon-code').textContent = coupon ? `${coupon} applied` : ''
 }
@@ -179,6 +177,7 @@ $('signin').addEventListener('submit', async (event) => {
 })
 
 $('signout').addEventListener('click', () => {
+  void fetch('/demo/api/logout', { method: 'POST' })
   account = null
   coupon = null
   sessionStorage.removeItem('demo.coupon')
@@ -186,6 +185,12 @@ $('signout').addEventListener('click', () => {
   renderCart()
 })
 
+fetch('/demo/api/session')
+  .then((r) => r.json())
+  .then((body) => {
+    account = body.account
+    renderAccount()
+  })
 renderAccount()
 fetch('/demo/api/products')
   .then((r) => r.json())

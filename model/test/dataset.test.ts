@@ -55,7 +55,7 @@ describe('buildDataset', () => {
     expect(data.samples.some((s) => HELD_OUT_FAMILIES.includes(s.family))).toBe(true)
   })
 
-  it('is the same for the same seed', () => {
+  it('is the same for the same seed', { timeout: 30_000 }, () => {
     const again = buildDataset({ humans, delbotBots: [], recorded: [] }, new Rng(11))
     expect(again.samples.length).toBe(data.samples.length)
     expect(again.samples.map((s) => Array.from(s.vector.slice(0, 5)))).toEqual(data.samples.map((s) => Array.from(s.vector.slice(0, 5))))

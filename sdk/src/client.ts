@@ -6,7 +6,7 @@ import { toBase64url } from '@vigil-risk/core/protocol/base64url'
 import { VigilError, toVigilError } from './errors'
 import { resolveOptions, type ResolvedOptions, type VigilOptions } from './options'
 import { getDeviceKey, type DeviceKey } from './keys/device-key'
-import { getJson, postJson } from './transport/http'
+import { postJson } from './transport/http'
 import { createTelemetry, type Telemetry } from './transport/telemetry'
 import { getFingerprint } from './signals/fingerprint'
 import { getWorker } from './signals/worker'
@@ -18,6 +18,7 @@ import { loadClassifier } from './classifier/load'
 import type { Scorer } from './classifier/chunk'
 import { hasSubtle, sha256 } from './keys/webcrypto'
 import { SDK_VERSION } from './version'
+import { createBroker, type Broker } from './evidence/broker'
 import { scriptBase } from './script-base'
 
 export interface GetTokenOptions {
@@ -59,14 +60,6 @@ function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   })
 }
 
-function readChallenge(body: unknown): { challenge: string; accountSalt: string | undefined } {
-  const { challenge, accountSalt } = body as { challenge?: unknown; accountSalt?: unknown }
-  if (typeof challenge !== 'string' || challenge.length === 0 || challenge.length > 512) {
-    throw new VigilError('bad_response', 'challenge missing from response')
-  }
-  return { challenge, accountSalt: typeof accountSalt === 'string' ? accountSalt : undefined }
-}
-
 function readToken(body: unknown): string {
   const token = (body as { token?: unknown }).token
   if (typeof token !== 'string' || token.length === 0) throw new VigilError('bad_response', 'token missing from response')
@@ -83,12 +76,15 @@ class Client implements VigilClient {
   private readonly recorder: Recorder | null
   private scorer: Scorer | null = null
   private readonly telemetry: Telemetry | null
+  private readonly broker: Broker
 
   constructor(private readonly options: ResolvedOptions) {
     this.telemetry = options.telemetry ? captureSafely(() => createTelemetry(options.endpoint, options.siteKey, SDK_VERSION), null) : null
     // Recording starts at once: behaviour before the first idle moment counts too.
     this.recorder = startRecorderSafely()
     this.key = quiet(getDeviceKey())
+    const recorder = this.recorder
+    this.broker = createBroker(options.endpoint, options.siteKey, () => this.key.then((k) => k.id), () => recorder?.clock() ?? performance.now())
     // Everything else waits until the page has loaded and gone idle, so the SDK never
     // forces the page's first layout or competes with its start-up (the long-task
     // figures in the README's benchmarks).
@@ -98,6 +94,8 @@ class Client implements VigilClient {
     this.fingerprint = quiet(ready.then(() => getFingerprint(worker)).catch(() => null))
     this.signals = quiet(this.fingerprint.then(idle).then(() => runSources(signals, true)))
     void this.signals.then(() => mark('vigil:signals'))
+    // The first challenge, fetched and answered (in a worker) ahead of the first getToken.
+    void ready.then(() => this.broker.prefetch())
     // The classifier chunk last, when the page is idle again: nothing waits for it.
     void quiet(
       this.signals
@@ -140,16 +138,21 @@ class Client implements VigilClient {
       })
     })
     // Failures are reported (queued, retried with backoff); a success means the collector is back.
+    // Either way the next challenge is fetched and answered in the background.
     attempt.then(
       () => captureSafely(() => this.telemetry?.flushSoon(), undefined),
       (err: VigilError) => captureSafely(() => this.telemetry?.report(err, action, Date.now() - started), undefined),
+    ).finally(() =>
+      captureSafely(() => {
+        if (!this.destroyed) this.broker.prefetch()
+      }, undefined),
     )
     return attempt
   }
 
   private async run(action: string, account: string | undefined, signal: AbortSignal, stack: string[], behavior: BehaviorSnapshot | null): Promise<string> {
     const { endpoint, siteKey } = this.options
-    const challengeBody = quiet(getJson(`${endpoint}/v1/challenge?siteKey=${encodeURIComponent(siteKey)}`, signal))
+    const ready = quiet(this.broker.take(signal))
     const [key, fp, collected, worker, atToken] = await Promise.all([
       this.key,
       within(this.fingerprint, FINGERPRINT_WAIT_MS, null),
@@ -157,7 +160,7 @@ class Client implements VigilClient {
       within(this.worker, SIGNALS_WAIT_MS, undefined),
       runSources(tokenSignals),
     ])
-    const { challenge, accountSalt } = readChallenge(await challengeBody)
+    const { challenge, accountSalt, evidence, receivedAt } = await ready
     if (account !== undefined && accountSalt === undefined) throw new VigilError('bad_response', 'the collector sent no account salt')
     const accountHash = account === undefined ? undefined : accountHashFromDigest(await sha512(accountHashInput(accountSalt!, account)))
     const payload: CollectPayload = {
@@ -172,7 +175,8 @@ class Client implements VigilClient {
       fp,
       signals: { ...collected, ...atToken, ...(worker ? { worker } : {}), callStack: { value: stack, duration: 0 } },
       ...(accountHash ? { account: accountHash } : {}),
-      ...(behavior ? { behavior: { trace: behavior.trace, summary: { ...behavior.summary }, ...clientScore(this.scorer, behavior) } } : {}),
+      ...(behavior ? { behavior: { trace: behavior.trace, summary: { ...behavior.summary }, ...clientScore(this.scorer, behavior), challengeAt: challengeAt(behavior, receivedAt) } } : {}),
+      evidence,
     }
     if (hasNativeBridge() && hasSubtle()) {
       const nonce = toBase64url(await sha256(new TextEncoder().encode(attestationInput(payload))))
@@ -190,9 +194,19 @@ class Client implements VigilClient {
     this.destroyed = true
     captureSafely(() => this.recorder?.stop(), undefined)
     captureSafely(() => this.telemetry?.stop(), undefined)
+    captureSafely(() => this.broker.stop(), undefined)
     for (const controller of this.inflight) controller.abort(new VigilError('destroyed', 'this Vigil client was destroyed'))
     this.inflight.clear()
   }
+}
+
+/** When the challenge arrived, in the trace's time; null when that was after its last event. */
+function challengeAt(behavior: BehaviorSnapshot, receivedAt: number): number | null {
+  const t = behavior.trace.t
+  let last = 0
+  for (const dt of t) last += dt
+  last /= 10
+  return t.length > 0 && receivedAt <= last ? Math.round(receivedAt * 10) / 10 : null
 }
 
 function clientScore(scorer: Scorer | null, behavior: BehaviorSnapshot): { client?: { score: number | null; model: string; ms: number } } {

@@ -19,7 +19,7 @@ let browser: Browser
 const golden = readFileSync('test/fixtures/traces/golden.jsonl', 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; events: TraceEvent[] })
 
 beforeAll(async () => {
-  collector = await startTestCollector()
+  collector = await startTestCollector({ workBits: 12 })
   browser = await launchChromium()
 })
 afterAll(async () => {

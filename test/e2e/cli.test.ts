@@ -4,8 +4,9 @@
  * the demo app (`npm start`), which mounts the shop in a collector it starts.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { startCli, startDemo, type CliCollector } from '../support/cli'
-import { mkdtempSync } from 'node:fs'
+import { runCli, startCli, startDemo, type CliCollector } from '../support/cli'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { DEMO_SITE } from '../../collector-server/src/config/sites'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
@@ -58,6 +59,54 @@ describe('vigil-collector (built)', () => {
     const [a, b] = await Promise.all([start(['--data-dir', dataDir]), start(['--data-dir', dataDir])])
     const jwks = await Promise.all([a, b].map(async ({ url }) => (await fetch(`${url}/.well-known/jwks.json`)).json()))
     expect(jwks[0]).toEqual(jwks[1])
+  })
+
+  it('has no demo site unless started with --demo, and refuses development sites without it (finding 7)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'vigil-cli-'))
+    const production = await start(['--data-dir', dataDir])
+    const refused = await fetch(`${production.url}/v1/challenge?siteKey=demo`)
+    expect([refused.status, ((await refused.json()) as { error: { code: string } }).error.code]).toEqual([400, 'unknown_site'])
+    expect(production.output()).toMatch(/No sites yet: vigil-collector sites add/)
+    expect(await production.stop()).toBe(0)
+    expect(JSON.parse(readFileSync(join(dataDir, 'sites.json'), 'utf8'))).toEqual({ sites: [] })
+
+    const development = await start(['--data-dir', dataDir, '--demo'])
+    expect((await fetch(`${development.url}/v1/challenge?siteKey=demo`)).status).toBe(200)
+    expect(development.output()).toMatch(/DEVELOPMENT MODE/)
+    expect(await development.stop()).toBe(0)
+    // The demo site was never written to sites.json…
+    expect(JSON.parse(readFileSync(join(dataDir, 'sites.json'), 'utf8'))).toEqual({ sites: [] })
+    // …and a development site put there by hand stops a production start.
+    writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [DEMO_SITE] }))
+    await expect(start(['--data-dir', dataDir])).rejects.toThrow(/development site/)
+  })
+
+  it('sites add, list and rotate: generated secrets the running collector takes up (finding 4)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'vigil-cli-'))
+    const added = runCli(['sites', 'add', 'shop', '--origin', 'https://shop.example', '--data-dir', dataDir])
+    expect(added.status, added.stderr).toBe(0)
+    const secret = (role: string, text: string) => new RegExp(`${role}_[A-Za-z0-9_-]{43}`).exec(text)?.[0]
+    const siteverify = secret('siteverify', added.stdout)!
+    expect([secret('seal', added.stdout), siteverify, secret('dashboard', added.stdout)].every(Boolean)).toBe(true)
+    expect(runCli(['sites', 'add', 'shop', '--origin', 'https://shop.example', '--data-dir', dataDir]).status).not.toBe(0)
+    const listed = runCli(['sites', 'list', '--data-dir', dataDir])
+    expect(listed.stdout).toMatch(/^shop {2}https:\/\/shop\.example {2}seal 1, siteverify 1, dashboard 1$/m)
+    expect(listed.stdout).not.toMatch(/_[A-Za-z0-9_-]{43}/)
+
+    const c = await start(['--data-dir', dataDir])
+    // A well-formed seal for shop that opens under no key: a matching secret gets as far as
+    // opening it (bad_seal), a wrong one stops at the secret (invalid_secret).
+    const b64u = (x: string | Buffer) => Buffer.from(x).toString('base64url')
+    const token = `${b64u(JSON.stringify({ alg: 'dir', enc: 'A256GCM', cty: 'JWT', kid: 'shop' }))}..${b64u(Buffer.alloc(12))}.${b64u('sealed')}.${b64u(Buffer.alloc(16))}`
+    const verify = async (s: string) => ((await (await fetch(`${c.url}/v1/siteverify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: s, token }) })).json()) as { errorCodes: string[] }).errorCodes
+    expect(await verify(siteverify)).toEqual(['bad_seal'])
+    const rotated = runCli(['sites', 'rotate', 'shop', 'siteverify', '--grace', '0', '--data-dir', dataDir])
+    expect(rotated.status, rotated.stderr).toBe(0)
+    const fresh = secret('siteverify', rotated.stdout)!
+    // The running collector picks sites.json up within a second: poll until it has.
+    await expect.poll(() => verify(fresh), { timeout: 10_000, interval: 200 }).toEqual(['bad_seal'])
+    expect(await verify(siteverify)).toEqual(['invalid_secret'])
+    expect(runCli(['sites', 'rotate', 'shop', 'nothing', '--data-dir', dataDir]).status).not.toBe(0)
   })
 
   it('refuses a bad port or retention with a clear message', async () => {

@@ -181,7 +181,8 @@ describe.each(STORE_KINDS)('the demo shop and its risk dashboard, on the %s stor
     expect(layout.cartBelowProducts).toBe(true)
     // Touch works end to end on it.
     await shop.tap('[data-sku="sku-002"]')
-    await expect.poll(() => shop.textContent('#cart-total')).toBe('$9.99')
+    // A first-time device: the cart's token waits for its proof of work.
+    await expect.poll(() => shop.textContent('#cart-total'), { timeout: 15_000 }).toBe('$9.99')
     await shop.screenshot({ path: `${SHOTS}/demo-${kind}-mobile.png`, fullPage: true })
     await context.close()
   })

@@ -2,7 +2,7 @@
  * Every fenced code block in README.md and docs/ runs here, as written, against a real
  * collector (https://collector.example points at it), in Node, Python, Chromium or a shell.
  * A block says how in its info string:
- *   run=<runner>     executed below (node, browser, csp, bundle, react, python, http, output, sql, sites, cli, quickstart, feed, attest,
+ *   run=<runner>     executed below (node, browser, csp, bundle, react, python, http, output, sql, sites, cli, quickstart, feed, attest, nginx,
  *                    merchant, playwright; published: test/e2e/packages.test.ts runs these from packed tarballs)
  *   covered=<file>   another test runs it; that file must name what the block runs
  *   norun="<why>"    cannot run here (Kotlin, Swift, a directory listing); the reason is printed
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -26,15 +26,22 @@ import { TEST_SECRET } from '../../collector-server/src/config/test-keys'
 import { startTestCollector, type TestCollector } from '../support/collector'
 import { startRedis, type RedisServer } from '../support/redis'
 import { TestDevice } from '../support/device'
-import { loadSites } from '../../collector-server/src/config/sites'
+import { DEMO_SITE, generateSecret, loadSites, type CredentialRole } from '../../collector-server/src/config/sites'
+import { testSecret } from '../support/app'
 import { REASON_CODES } from '@vigil-risk/core/protocol/reasons'
 import { REASON_WEIGHTS } from '../../collector-server/src/risk/engine'
 import { accountHash, remoteJwks, verifyToken, type VerifiedToken } from '../../verify/src/index'
 
 const ROOT = resolve('.')
-const SHOP = { siteKey: 'shop', secret: 'docs-test-secret-0123456789', origins: ['https://shop.example', 'http://127.0.0.1:*'] }
-const DEMO = { siteKey: 'demo', secret: 'demo-secret', origins: ['http://127.0.0.1:*', 'http://localhost:*'] }
-const RUNNERS = ['node', 'browser', 'csp', 'bundle', 'react', 'python', 'http', 'output', 'sql', 'sites', 'cli', 'quickstart', 'feed', 'attest', 'merchant', 'playwright', 'published'] as const
+/** The shop's three credentials, as `vigil-collector sites add` would generate them. */
+const SHOP_SECRETS = { seal: testSecret('seal-shop'), siteverify: testSecret('siteverify-shop'), dashboard: testSecret('dashboard-shop') }
+const SHOP = {
+  siteKey: 'shop',
+  secrets: { seal: [SHOP_SECRETS.seal], siteverify: [SHOP_SECRETS.siteverify], dashboard: [SHOP_SECRETS.dashboard] },
+  origins: ['https://shop.example', 'http://127.0.0.1:*'],
+}
+const DEMO = DEMO_SITE
+const RUNNERS = ['node', 'browser', 'csp', 'bundle', 'react', 'python', 'http', 'output', 'sql', 'sites', 'cli', 'quickstart', 'feed', 'attest', 'nginx', 'merchant', 'playwright', 'published'] as const
 
 interface Block {
   file: string
@@ -67,6 +74,8 @@ const runs = (runner: string) => BLOCKS.filter((b) => b.attrs['run'] === runner)
 const where = (b: Block) => `${b.file}:${b.line}`
 
 let collector: TestCollector
+/** The shop's public account salt (from a challenge, as the SDK gets it). */
+let shopSalt: string
 let browser: Browser
 let scratch: string
 let pages: PageServer
@@ -75,6 +84,7 @@ beforeAll(async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'vigil-docs-'))
   writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [DEMO, SHOP] }))
   collector = await startTestCollector({ dataDir })
+  shopSalt = ((await (await fetch(`${collector.url}/v1/challenge?siteKey=shop`)).json()) as { accountSalt: string }).accountSalt
   // Inside the package, so that `import 'vigil/verify'` resolves as it does for a user.
   scratch = join(ROOT, '.scratch', `docs-${randomBytes(4).toString('hex')}`)
   mkdirSync(scratch, { recursive: true })
@@ -91,9 +101,9 @@ afterAll(async () => {
 /** A token for the `shop` site, minted as a page on https://shop.example would get it. */
 async function mintToken(action: string, account?: string): Promise<string> {
   const headers = { 'content-type': 'application/json', origin: 'https://shop.example' }
-  const { challenge } = (await (await fetch(`${collector.url}/v1/challenge?siteKey=shop`, { headers })).json()) as { challenge: string }
+  const { challenge, accountSalt } = (await (await fetch(`${collector.url}/v1/challenge?siteKey=shop`, { headers })).json()) as { challenge: string; accountSalt: string }
   const device = new TestDevice()
-  const overrides = { siteKey: 'shop', action, hostname: 'shop.example', ...(account ? { account: accountHash(account, SHOP.secret, 'shop') } : {}) }
+  const overrides = { siteKey: 'shop', action, hostname: 'shop.example', ...(account ? { account: accountHash(account, accountSalt) } : {}) }
   const res = await fetch(`${collector.url}/v1/collect`, { method: 'POST', headers, body: JSON.stringify(device.body(challenge, overrides)) })
   expect(res.status).toBe(200)
   return ((await res.json()) as { token: string }).token
@@ -132,8 +142,8 @@ function runFile(command: string, args: string[], env: Record<string, string> = 
 }
 
 const NODE_PRELUDE = `const token = process.env.DOC_TOKEN
-const secret = process.env.VIGIL_SITE_SECRET
-const SITE_SECRET = secret
+const secret = process.env.VIGIL_SEAL_SECRET
+const SEAL_SECRET = secret
 const siteKey = 'shop'
 `
 
@@ -163,7 +173,7 @@ describe('every code block in the docs', () => {
     const file = join(scratch, `snippet-${block.line}-${block.file.replace(/\W/g, '_')}.mjs`)
     writeFileSync(file, NODE_PRELUDE + substitute(block.code))
     const token = await mintToken('checkout', /account: 'ann@example.com'|account: expected.account/.test(block.code) ? 'ann@example.com' : undefined)
-    const env = { VIGIL_SITE_SECRET: SHOP.secret }
+    const env = { VIGIL_SEAL_SECRET: SHOP_SECRETS.seal }
     const good = await runFile(process.execPath, [file], { ...env, DOC_TOKEN: token })
     expect(good.stderr).toBe('')
     expect(good.status, good.stderr).toBe(0)
@@ -182,7 +192,7 @@ describe('every code block in the docs', () => {
     const prelude = [
       'import os, urllib.request',
       'token = os.environ["DOC_TOKEN"]',
-      'secret = os.environ["VIGIL_SITE_SECRET"]',
+      'secret = os.environ["VIGIL_SEAL_SECRET"]',
       'site_key = "shop"',
       `jwks_json = urllib.request.urlopen("${collector.url}/.well-known/jwks.json").read().decode()`,
       '',
@@ -190,7 +200,7 @@ describe('every code block in the docs', () => {
     const file = join(scratch, `snippet-${block.line}.py`)
     writeFileSync(file, prelude + substitute(block.code))
     const token = await mintToken('checkout')
-    const env = { VIGIL_SITE_SECRET: SHOP.secret }
+    const env = { VIGIL_SEAL_SECRET: SHOP_SECRETS.seal }
     const good = await runFile(python, [file], { ...env, DOC_TOKEN: token })
     expect(good.status, good.stderr).toBe(0)
     expect(good.stdout).toMatch(/^(allow|review|deny) \[/)
@@ -204,7 +214,7 @@ describe('every code block in the docs', () => {
     const [method, path] = requestLine!.split(' ') as [string, string]
     const headers = Object.fromEntries(headerLines.map((h) => h.split(/:\s*/, 2) as [string, string]))
     const token = await mintToken('checkout', 'ann@example.com')
-    const send = async () => (await fetch(`${collector.url}${path}`, { method, headers, body: body.replace('<site secret>', SHOP.secret).replace('<token>', token) })).json()
+    const send = async () => (await fetch(`${collector.url}${path}`, { method, headers, body: body.replace('<siteverify secret>', SHOP_SECRETS.siteverify).replace('<token>', token) })).json()
     const answer = (await send()) as Record<string, unknown>
     expect(answer['success']).toBe(true)
     const shown = BLOCKS.find((b) => b.file === block.file && b.attrs['run'] === 'output' && b.line > block.line)!
@@ -219,7 +229,11 @@ describe('every code block in the docs', () => {
 
   it.each(runs('sites').map((b) => [where(b), b] as const))('sites: %s is a sites.json the collector accepts', (_, block) => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-docs-sites-'))
+    // The placeholders stand for generated secrets, and are themselves refused.
+    const placeholders = /"(seal|siteverify|dashboard)_<[a-z]+>"/g
     writeFileSync(join(dir, 'sites.json'), block.code)
+    if (/_<[a-z]+>"/.test(block.code)) expect(() => loadSites(dir)).toThrow(/weak/)
+    writeFileSync(join(dir, 'sites.json'), block.code.replace(placeholders, (_, role: string) => JSON.stringify(generateSecret(role as CredentialRole))))
     const sites = loadSites(dir)
     const keys = (JSON.parse(block.code) as { sites: Array<{ siteKey: string }> }).sites.map((s) => s.siteKey)
     for (const key of keys) expect(sites.get(key)?.siteKey).toBe(key)
@@ -229,7 +243,7 @@ describe('every code block in the docs', () => {
   it.each(runs('sql').map((b) => [where(b), b] as const))('sql: %s runs against a live collector database', async (_, block) => {
     const token = await mintToken('checkout', 'ann@example.com')
     await mintToken('login', 'bob@example.com')
-    const { jti } = await verifyToken(token, { secret: SHOP.secret, siteKey: 'shop', jwks: remoteJwks(`${collector.url}/.well-known/jwks.json`) })
+    const { jti } = await verifyToken(token, { secret: SHOP_SECRETS.seal, siteKey: 'shop', jwks: remoteJwks(`${collector.url}/.well-known/jwks.json`), action: 'checkout', hostname: 'shop.example' })
     const db = new Database(join(collector.dataDir, 'vigil.db'), { readonly: true })
     try {
       const statements = block.code
@@ -260,7 +274,7 @@ describe('every code block in the docs', () => {
     const received = pages.next('checkout')
     await page.click('#checkout')
     const v = await received
-    expect(v).toMatchObject({ action: 'checkout', hostname: '127.0.0.1', account: accountHash('ann@example.com', SHOP.secret, 'shop') })
+    expect(v).toMatchObject({ action: 'checkout', hostname: '127.0.0.1', account: accountHash('ann@example.com', shopSalt) })
     expect(errors).toEqual([])
     await page.close()
   })
@@ -323,7 +337,10 @@ describe('every code block in the docs', () => {
       const third = pages.next('checkout')
       await hostBased.page.click('#checkout')
       expect(await third).toMatchObject({ action: 'checkout' })
-      await expect.poll(() => hostBased.page.evaluate(() => (window as unknown as { __csp: string[] }).__csp), { timeout: 15_000 }).toEqual([expect.stringMatching(/^worker-src blob/)])
+      // Both of the SDK's blob workers are refused (identity facts, proof of work), nothing else.
+      await expect.poll(() => hostBased.page.evaluate(() => (window as unknown as { __csp: string[] }).__csp.length), { timeout: 15_000 }).toBeGreaterThan(0)
+      const refused = await hostBased.page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)
+      expect(refused.every((v) => /^worker-src blob/.test(v)), refused.join(', ')).toBe(true)
       expect(workers).toHaveLength(0)
       await hostBased.context.close()
     } finally {
@@ -337,7 +354,7 @@ describe('every code block in the docs', () => {
     writeFileSync(file, substitute(block.code))
     return file
   }
-  const CI_ENV = { VIGIL_SITE_SECRET: TEST_SECRET, VIGIL_ACCEPT_TEST_TOKENS: 'yes' }
+  const CI_ENV = { VIGIL_SEAL_SECRET: TEST_SECRET, VIGIL_ACCEPT_TEST_TOKENS: 'yes' }
 
   /** A test key's token, as a page on a CI origin gets it. */
   async function mintTest(siteKey: string): Promise<string> {
@@ -353,13 +370,13 @@ describe('every code block in the docs', () => {
     const check = join(scratch, `merchant-check-${block.line}.mjs`)
     writeFileSync(check, `import { verdictFor } from ${JSON.stringify(backend)}\ntry { console.log(await verdictFor(process.env.DOC_TOKEN, 'checkout')) } catch (err) { console.log('refused', err.code); process.exit(3) }\n`)
     const run = async (siteKey: string, token: string, env: Record<string, string> = CI_ENV) => {
-      const ran = await runFile(process.execPath, [check], { VIGIL_SITE_KEY: siteKey, DOC_TOKEN: token, ...env })
+      const ran = await runFile(process.execPath, [check], { VIGIL_SITE_KEY: siteKey, SHOP_HOSTNAME: 'localhost', DOC_TOKEN: token, ...env })
       return `${ran.status} ${ran.stdout.trim()}`
     }
     const allow = await mintTest('test-allow')
     expect(await run('test-allow', allow)).toBe('0 allow')
     expect(await run('test-deny', await mintTest('test-deny'))).toBe('0 deny')
-    expect(await run('test-allow', allow, { VIGIL_SITE_SECRET: TEST_SECRET })).toBe('3 refused test_token') // production: no CI setting
+    expect(await run('test-allow', allow, { VIGIL_SEAL_SECRET: TEST_SECRET })).toBe('3 refused test_token') // production: no CI setting
     expect(await run('test-allow', forge(allow))).toMatch(/^3 refused (bad_seal|malformed)$/)
   })
 
@@ -402,7 +419,7 @@ createServer((req, res) => {
     )
     writeFileSync(join(dir, 'checkout.spec.ts'), block.code)
     const runSpec = async (env: Record<string, string>) => {
-      const shop = spawn(process.execPath, [join(dir, 'shop.mjs')], { env: { ...process.env, VIGIL_SITE_KEY: 'test-allow', ...env } })
+      const shop = spawn(process.execPath, [join(dir, 'shop.mjs')], { env: { ...process.env, VIGIL_SITE_KEY: 'test-allow', SHOP_HOSTNAME: '127.0.0.1', ...env } })
       try {
         const url = await new Promise<string>((ok, fail) => {
           shop.stdout.on('data', (d: Buffer) => {
@@ -423,7 +440,7 @@ createServer((req, res) => {
     const ci = await runSpec(CI_ENV)
     expect(ci.status, ci.stdout + ci.stderr).toBe(0)
     expect(ci.stdout).toMatch(/1 passed/)
-    const production = await runSpec({ VIGIL_SITE_SECRET: TEST_SECRET })
+    const production = await runSpec({ VIGIL_SEAL_SECRET: TEST_SECRET })
     expect(production.status).not.toBe(0)
     // Playwright's page snapshot of the failure shows what the shop answered.
     const snapshots = readdirSync(join(dir, 'results'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('error-context.md'))
@@ -450,7 +467,7 @@ createServer((req, res) => {
     const received = pages.next('login')
     await page.goto(pages.url)
     const v = await received
-    expect(v).toMatchObject({ action: 'login', hostname: '127.0.0.1', account: accountHash('ann@example.com', SHOP.secret, 'shop') })
+    expect(v).toMatchObject({ action: 'login', hostname: '127.0.0.1', account: accountHash('ann@example.com', shopSalt) })
     expect(await page.waitForFunction(() => (window as unknown as { docResult?: Promise<string> }).docResult).then((h) => h.jsonValue())).toMatch(/"outcome":"(allowed|step-up|blocked)"/)
     // The lazily loaded chunks were split out, not inlined.
     expect(readdirSync(join(dir, 'out')).filter((f) => f.endsWith('.js')).length).toBeGreaterThan(1)
@@ -477,7 +494,7 @@ createServer((req, res) => {
     const received = pages.next('coupon/claim')
     await page.click('#root button')
     const v = await received
-    expect(v).toMatchObject({ action: 'coupon/claim', hostname: '127.0.0.1', account: accountHash('ann@example.com', SHOP.secret, 'shop') })
+    expect(v).toMatchObject({ action: 'coupon/claim', hostname: '127.0.0.1', account: accountHash('ann@example.com', shopSalt) })
     await page.waitForFunction(() => /: (allowed|step-up|blocked)$/.test(document.querySelector('#root button')!.textContent ?? ''))
     expect(errors).toEqual([])
     await page.close()
@@ -533,11 +550,14 @@ createServer((req, res) => {
           .split('<old-kid>')
           .join(oldKid ?? '<old-kid>')
         if (!line.trim()) continue
-        if (/ keys /.test(line)) {
-          const ran = spawnSync('sh', ['-c', line], { cwd: ROOT, encoding: 'utf8' })
+        if (/ (keys|sites) /.test(line)) {
+          // A line without --data-dir (the quick start's) must not touch the repository's ./data.
+          const ran = spawnSync('sh', ['-c', line], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, VIGIL_DATA_DIR: dataDir } })
           expect(ran.status, `${line}\n${ran.stderr}`).toBe(0)
           if (/keys list/.test(line)) oldKid ??= ran.stdout.split(/\s+/)[0]
           if (/keys retire/.test(line)) expect(ran.stdout + ran.stderr).toContain(oldKid!)
+          if (/sites (add|rotate)/.test(line)) expect(ran.stdout).toMatch(/(seal|siteverify|dashboard)_[A-Za-z0-9_-]{43}/)
+          if (/sites list/.test(line)) expect(ran.stdout).not.toMatch(/_[A-Za-z0-9_-]{43}/)
         } else {
           const server = await startShell(line)
           expect(await (await fetch(`${server.url}/healthz`)).json()).toMatchObject({ status: 'ok', store: line.includes('redis://') ? 'redis' : 'sqlite' })
@@ -564,12 +584,83 @@ createServer((req, res) => {
     }
   })
 
+  it.each(runs('nginx').map((b) => [where(b), b] as const))('nginx: %s in front of a collector with --trust-proxy 1 ignores forged X-Forwarded-For', async (_, block) => {
+    const nginx = ['/usr/sbin/nginx', 'nginx'].find((bin) => spawnSync(bin, ['-v'], { stdio: 'ignore' }).status === 0)
+    if (!nginx) {
+      console.warn(`skipped ${where(block)}: no nginx (apt-get install nginx)`)
+      return
+    }
+    const dataDir = mkdtempSync(join(tmpdir(), 'vigil-docs-nginx-'))
+    writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [{ ...DEMO, policy: { rateLimits: { ipPerMinute: 5 } } }] }))
+    const behind = await startTestCollector({ dataDir, trustProxy: 1 })
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-nginx-'))
+    const port = await freePort()
+    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((k) => `${k}_temp_path ${dir}/${k};`).join(' ')
+    const snippet = substitute(block.code, { '127.0.0.1:8080': new URL(behind.url).host, 'listen 80;': `listen 127.0.0.1:${port};` })
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      `${process.getuid?.() === 0 ? 'user root;\n' : ''}daemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\nhttp {\naccess_log off;\n${temp}\n${snippet}\n}\n`,
+    )
+    const child = spawn(nginx, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' })
+    const exited = new Promise<void>((r) => child.once('exit', () => r()))
+    try {
+      await waitForPort(port, exited)
+      const statuses: number[] = []
+      for (let i = 0; i < 20; i++) {
+        // What a client behind nginx writes itself: a different address each time.
+        const res = await fetch(`http://127.0.0.1:${port}/v1/challenge?siteKey=demo`, { headers: { 'x-forwarded-for': `198.51.100.${i}` } })
+        statuses.push(res.status)
+      }
+      expect(statuses.filter((s) => s === 200)).toHaveLength(5)
+      expect(statuses.slice(5).every((s) => s === 429)).toBe(true)
+    } finally {
+      child.kill('SIGTERM')
+      await exited
+      await behind.close()
+      rmSync(dir, { recursive: true, force: true })
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+
   it('docs/reasons.md lists exactly the reason codes the collector uses, with their weights', () => {
     const rows = [...readFileSync('docs/reasons.md', 'utf8').matchAll(/^\| `(\w+)` \| ([\d.]+) \|/gm)].map((m) => [m[1]!, Number(m[2])] as const)
     expect(rows.map(([code]) => code).sort()).toEqual([...REASON_CODES].sort())
     for (const [code, weight] of rows) expect(weight, code).toBe(REASON_WEIGHTS[code as keyof typeof REASON_WEIGHTS])
   })
 })
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer()
+    probe.once('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo
+      probe.close(() => resolvePort(port))
+    })
+  })
+}
+
+/** Resolves once something accepts connections on the port; rejects if `exited` settles first. */
+async function waitForPort(port: number, exited: Promise<void>): Promise<void> {
+  let gone = false
+  void exited.then(() => (gone = true))
+  for (;;) {
+    if (gone) throw new Error(`nothing listens on ${port}: the process exited`)
+    const open = await new Promise<boolean>((done) => {
+      const socket = connect(port, '127.0.0.1')
+      socket.once('connect', () => {
+        socket.end()
+        done(true)
+      })
+      socket.once('error', () => {
+        socket.destroy()
+        done(false)
+      })
+    })
+    if (open) return
+    await new Promise<void>((r) => setTimeout(r, 25)) // polls readiness; no result depends on it
+  }
+}
 
 async function bundle(dir: string, entry: string): Promise<void> {
   await build({
@@ -627,7 +718,7 @@ async function startPageServer(): Promise<PageServer> {
       req.on('end', () => {
         void (async () => {
           const body = JSON.parse(raw) as { token: string; account?: string; email?: string }
-          const v = await verifyToken(body.token, { secret: SHOP.secret, siteKey: 'shop', jwks, action: action!, hostname: '127.0.0.1', account: body.account ?? body.email ?? 'ann@example.com' })
+          const v = await verifyToken(body.token, { secret: SHOP_SECRETS.seal, siteKey: 'shop', jwks, action: action!, hostname: '127.0.0.1', account: body.account ?? body.email ?? 'ann@example.com' })
           waiting.get(action!)?.resolve(v)
           const outcome = { allow: 'allowed', review: 'step-up', deny: 'blocked' }[v.verdict]
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ outcome }))

@@ -17,7 +17,7 @@ let collector: CliCollector
 
 beforeAll(async () => {
   redis = await startRedis()
-  collector = await startCli(['--data-dir', mkdtempSync(join(tmpdir(), 'vigil-feed-')), '--store', redis.url])
+  collector = await startCli(['--data-dir', mkdtempSync(join(tmpdir(), 'vigil-feed-')), '--demo', '--store', redis.url])
 })
 afterAll(async () => {
   await collector?.stop()

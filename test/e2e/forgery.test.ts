@@ -35,6 +35,7 @@ import { TokenVerificationError, unsealToken, verifyToken, type Jwks } from '../
 import { deriveSealKey } from '../../verify/src/jose'
 import { b64u, sealCompact } from '../../collector-server/src/tokens/seal'
 import { recordResult } from '../support/results'
+import { fetchMetrics } from '../support/metrics'
 
 interface Instance {
   name: 'A' | 'B'
@@ -79,7 +80,7 @@ beforeAll(async () => {
   mkdirSync(join(dataDir, 'keys'), { recursive: true, mode: 0o700 })
   const retiring = { ...generateSigningKey(), status: 'retiring' as const }
   writeFileSync(signingKeysPath(dataDir), JSON.stringify({ keys: [generateSigningKey(), retiring] }), { mode: 0o600 })
-  const [ca, cb] = await Promise.all([0, 1].map(() => startCli(['--data-dir', dataDir, '--store', redis.url])))
+  const [ca, cb] = await Promise.all([0, 1].map(() => startCli(['--data-dir', dataDir, '--demo', '--store', redis.url])))
   a = { name: 'A', cli: ca! }
   b = { name: 'B', cli: cb! }
   keyring = loadKeyring(dataDir)
@@ -107,7 +108,7 @@ async function challenge(at: Instance, siteKey = 'demo'): Promise<string> {
 
 /** The vigil_collect_total and vigil_siteverify_total counters of one instance, by line. */
 async function counters(at: Instance): Promise<Map<string, number>> {
-  const res = await fetch(`${at.cli.url}/metrics`)
+  const res = await fetchMetrics(at.cli.url, dataDir)
   expect(res.status).toBe(200)
   const out = new Map<string, number>()
   for (const m of (await res.text()).matchAll(/^(vigil_(?:collect|siteverify)_total\{outcome="[^"]+"\}) (\S+)$/gm)) out.set(m[1]!, Number(m[2]))
@@ -182,7 +183,7 @@ async function otherSiteToken(at: Instance): Promise<string> {
 
 async function offlineCode(token: string, over: { secret?: string; siteKey?: string } = {}): Promise<string> {
   try {
-    await verifyToken(token, { secret: DEMO_SECRET, siteKey: 'demo', jwks, clockToleranceS: 0, ...over })
+    await verifyToken(token, { secret: DEMO_SECRET, siteKey: 'demo', jwks, clockToleranceS: 0, action: null, hostname: null, ...over })
     return 'accepted'
   } catch (err) {
     if (err instanceof TokenVerificationError) return err.code
@@ -309,7 +310,7 @@ describe('forgery and replay matrix, two instances on one Redis', () => {
     await refuseCollect("a challenge minted for site 'other', used for 'demo'", a, device.body(await challenge(b, OTHER_SITE.siteKey)), 400, 'bad_challenge')
     await refuseCollect("a challenge minted for 'demo', used for 'other'", b, device.body(await challenge(a), { siteKey: OTHER_SITE.siteKey, hostname: OTHER_HOST }), 400, 'bad_challenge')
 
-    const stale = mintChallenge(keyring.challengeKey, 'demo', Date.now() - CHALLENGE_TTL_MS - 1_000).challenge
+    const stale = mintChallenge(keyring.challengeKey, 'demo', Date.now() - CHALLENGE_TTL_MS - 1_000, { difficulty: 0, deviceId: null, probes: ['text', 'tz'] }).challenge
     await refuseCollect('a genuine challenge past its expiry', a, device.body(stale), 400, 'challenge_expired')
 
     const [body, mac] = stale.split('.') as [string, string]

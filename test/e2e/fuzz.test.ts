@@ -24,6 +24,7 @@ import { DEMO_SITE } from '../../collector-server/src/config/sites'
 import { loadKeyring } from '../../collector-server/src/config/keyring'
 import { mintChallenge } from '../../collector-server/src/verify/challenge'
 import { ERRORS, type ErrorCode } from '../../collector-server/src/errors'
+import { fetchMetrics } from '../support/metrics'
 
 const RUNS = Number(process.env.VIGIL_FUZZ_RUNS ?? 10_000)
 const SEED = Number(process.env.VIGIL_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -86,8 +87,8 @@ function parse(text: string): unknown {
   }
 }
 
-async function processMemory(url: string): Promise<{ heap: number; rss: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text()
+async function processMemory(url: string, dataDir: string): Promise<{ heap: number; rss: number }> {
+  const text = await (await fetchMetrics(url, dataDir)).text()
   const read = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN)
   return { heap: read('vigil_process_nodejs_heap_size_used_bytes'), rss: read('vigil_process_process_resident_memory_bytes') }
 }
@@ -113,7 +114,7 @@ async function fuzzCollector(storeArgs: string[], runs: number, label: string): 
   try {
     const base = new URL(collector.url)
     const keyring = loadKeyring(dataDir)
-    const challenge = (siteKey = 'demo') => mintChallenge(keyring.challengeKey, siteKey, Date.now()).challenge
+    const challenge = (siteKey = 'demo') => mintChallenge(keyring.challengeKey, siteKey, Date.now(), { difficulty: 0, deviceId: null, probes: ['text', 'tz'] }).challenge
     // Genuine tokens, for siteverify and the demo routes to mutate.
     const tokens: string[] = []
     for (let i = 0; i < 12; i++) {
@@ -137,7 +138,7 @@ async function fuzzCollector(storeArgs: string[], runs: number, label: string): 
         { numRuns: perRound, seed: SEED + round, endOnFailure: true },
       )
       expect(collector.child.exitCode, `the collector died: ${collector.output().slice(-2000)}`).toBeNull()
-      const mem = await processMemory(collector.url)
+      const mem = await processMemory(collector.url, dataDir)
       tally.heapMiB.push(Math.round((mem.heap / 2 ** 20) * 10) / 10)
       tally.rssMiB.push(Math.round((mem.rss / 2 ** 20) * 10) / 10)
     }

@@ -12,18 +12,19 @@ import { runCli, startCli, type CliCollector } from '../support/cli'
 import { TestDevice } from '../support/device'
 import { DEMO_SITE } from '../../collector-server/src/config/sites'
 import { accountHash } from '../../verify/src/index'
+import { testSecret } from '../support/app'
 
 let redis: RedisServer
 let a: CliCollector
 let b: CliCollector
 let dataDir: string
-const TIGHT = { siteKey: 'tight', secret: 'tight-secret-123', origins: ['http://127.0.0.1:*'], policy: { rateLimits: { ipPerMinute: 6, devicePerMinute: 100 } } }
+const TIGHT = { siteKey: 'tight', secret: testSecret('tight'), origins: ['http://127.0.0.1:*'], policy: { rateLimits: { ipPerMinute: 6, devicePerMinute: 100 } } }
 
 beforeAll(async () => {
   redis = await startRedis()
   dataDir = mkdtempSync(join(tmpdir(), 'vigil-instances-'))
   writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [DEMO_SITE, TIGHT] }))
-  ;[a, b] = (await Promise.all([0, 1].map(() => startCli(['--data-dir', dataDir, '--store', redis.url])))) as [CliCollector, CliCollector]
+  ;[a, b] = (await Promise.all([0, 1].map(() => startCli(['--data-dir', dataDir, '--demo', '--store', redis.url])))) as [CliCollector, CliCollector]
 })
 afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()])
@@ -63,7 +64,8 @@ describe('two instances, one Redis', () => {
     const reasons: string[][] = []
     for (const [i, account] of ['ann', 'bob', 'cat'].entries()) {
       const at = i % 2 ? a : b
-      const body = device.body(await challenge(at), { action: 'login', account: accountHash(account, DEMO_SITE.secret, 'demo') })
+      const { accountSalt } = (await json(`${at.url}/v1/challenge?siteKey=demo`)).body as { accountSalt: string }
+      const body = device.body(await challenge(at), { action: 'login', account: accountHash(account, accountSalt) })
       const token = (await post(at, '/v1/collect', body)).body['token']
       reasons.push((await post(i % 2 ? b : a, '/v1/siteverify', { secret: 'demo-secret', token })).body['reasons'])
     }

@@ -118,7 +118,7 @@ describe('the packed packages, installed into an empty project', () => {
     // TypeScript in node16 resolution picks .d.ts for import and .d.cts for require.
     writeFileSync(
       join(project, 'types.mts'),
-      `import { init, type VigilClient } from '@vigil-risk/sdk'\nimport { verifyToken, type VerifiedToken } from '@vigil-risk/verify'\nimport { useVigil } from '@vigil-risk/sdk/react'\nexport const c: VigilClient = init({ siteKey: 'demo' })\nexport const v: Promise<VerifiedToken> = verifyToken('t', { secret: 's', siteKey: 'demo', jwks: { keys: [] } })\nexport const u: () => { ready: boolean } = useVigil\n`,
+      `import { init, type VigilClient } from '@vigil-risk/sdk'\nimport { verifyToken, type VerifiedToken } from '@vigil-risk/verify'\nimport { useVigil } from '@vigil-risk/sdk/react'\nexport const c: VigilClient = init({ siteKey: 'demo' })\nexport const v: Promise<VerifiedToken> = verifyToken('t', { secret: 's', siteKey: 'demo', jwks: { keys: [] }, action: 'checkout', hostname: null })\nexport const u: () => { ready: boolean } = useVigil\n`,
     )
     writeFileSync(join(project, 'types.cts'), `import sdk = require('@vigil-risk/sdk')\nimport verify = require('@vigil-risk/verify')\nexport const c: sdk.VigilClient = sdk.init({ siteKey: 'demo' })\nexport const code: verify.TokenErrorCode = 'test_token'\n`)
     writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', strict: true, noEmit: true, skipLibCheck: false, lib: ['ES2022', 'DOM'], types: ['node'] }, files: ['types.mts', 'types.cts'] }))

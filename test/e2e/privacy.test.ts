@@ -15,7 +15,7 @@ let collector: TestCollector
 let browser: Browser
 
 beforeAll(async () => {
-  collector = await startTestCollector()
+  collector = await startTestCollector({ workBits: 12 })
   browser = await launchChromium()
 })
 afterAll(async () => {

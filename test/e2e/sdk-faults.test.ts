@@ -8,12 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { launchChromium } from '../support/browser'
 import { startTestCollector, type TestCollector } from '../support/collector'
+import { fetchMetrics } from '../support/metrics'
 
 let collector: TestCollector
 let browser: Browser
 
 beforeAll(async () => {
-  collector = await startTestCollector()
+  collector = await startTestCollector({ workBits: 12 })
   browser = await launchChromium()
 })
 afterAll(async () => {
@@ -68,7 +69,7 @@ async function hostStillWorks(page: Page): Promise<void> {
 
 /** Failure reports the collector has counted, all codes together. */
 async function sdkFailures(): Promise<number> {
-  const text = await (await fetch(`${collector.url}/metrics`)).text()
+  const text = await (await fetchMetrics(collector.url, collector.dataDir)).text()
   return [...text.matchAll(/^vigil_sdk_failures_total\{code="[a-z_]+"\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0)
 }
 

@@ -17,7 +17,7 @@ let collector: TestCollector
 let browser: Browser
 
 beforeAll(async () => {
-  collector = await startTestCollector()
+  collector = await startTestCollector({ workBits: 12 })
   browser = await launchChromium()
 })
 afterAll(async () => {
@@ -97,12 +97,14 @@ describe('demo shop → collector → backend, in Chromium', () => {
   it('sends an account only as the salted hash the shop backend can recompute', async () => {
     const { page, collects } = await openShop()
     const token = await page.evaluate<string>(`window.Vigil.init({ endpoint: location.origin, siteKey: 'demo' }).getToken('login', { account: ' Shopper@Example.COM ' })`)
-    const expected = accountHash('shopper@example.com', 'demo-secret', 'demo')
+    // The site's salt comes with every challenge (and in the token: verifyToken's account check uses it).
+    const { accountSalt } = (await (await fetch(`${collector.url}/v1/challenge?siteKey=demo`)).json()) as { accountSalt: string }
+    const expected = accountHash('shopper@example.com', accountSalt)
     expect(collects.at(-1)!.payload.account).toBe(expected)
     expect(JSON.stringify(collects.at(-1))).not.toMatch(/shopper/i)
-    const verified = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: remoteJwks(`${collector.url}/.well-known/jwks.json`), account: 'SHOPPER@example.com' })
+    const verified = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: remoteJwks(`${collector.url}/.well-known/jwks.json`), action: 'login', hostname: '127.0.0.1', account: 'SHOPPER@example.com' })
     expect(verified.account).toBe(expected)
-    await expect(verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: remoteJwks(`${collector.url}/.well-known/jwks.json`), account: 'someone-else@example.com' })).rejects.toMatchObject({ code: 'wrong_account' })
+    await expect(verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: remoteJwks(`${collector.url}/.well-known/jwks.json`), action: 'login', hostname: '127.0.0.1', account: 'someone-else@example.com' })).rejects.toMatchObject({ code: 'wrong_account' })
     await page.context().close()
   })
 

@@ -19,6 +19,7 @@ const WECHAT_IOS_UA =
 
 beforeAll(async () => {
   collector = await startTestCollector({
+    workBits: 12,
     attestationVerifiers: {
       // Stands in for a Play Integrity verifier: accepts the token the fake app minted for this nonce.
       play_integrity: async ({ token, nonce }) => ({ verified: token === `integrity-for:${nonce}`, detail: 'test verifier' }),

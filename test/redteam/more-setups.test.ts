@@ -18,7 +18,7 @@ let collector: TestCollector
 let display: Display
 
 beforeAll(async () => {
-  collector = await startTestCollector()
+  collector = await startTestCollector({ workBits: 12 })
   display = await startXvfb()
 })
 afterAll(async () => {

@@ -8,14 +8,10 @@
  * (d) must be given neither automation nor tampering.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { chromium as playwright, type Browser, type Page } from 'playwright-core'
 import { chromium as playwrightExtra } from 'playwright-extra'
 import StealthPlugin from 'puppeteer-extra-plugin-stealth'
-import { CHROMIUM_FLAGS, findChromium } from '../support/browser'
+import { CHROMIUM_FLAGS, findChromium, spawnPlainChromium } from '../support/browser'
 import { startTestCollector, type Inspection, type TestCollector } from '../support/collector'
 import { startXvfb, type Display } from '../support/xvfb'
 import { startSelfPage } from '../support/self-page'
@@ -24,7 +20,7 @@ let collector: TestCollector
 let display: Display
 
 beforeAll(async () => {
-  collector = await startTestCollector()
+  collector = await startTestCollector({ workBits: 12 })
   display = await startXvfb()
 })
 afterAll(async () => {
@@ -93,11 +89,7 @@ describe('red team', () => {
 
   it('(d) Chromium with no automation attached is given neither automation nor tampering', async () => {
     const page = await startSelfPage(collector.url)
-    const profile = mkdtempSync(join(tmpdir(), 'vigil-plain-'))
-    const child = spawn(findChromium().path, [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, '--window-size=1280,900', page.url], {
-      env: { ...process.env, DISPLAY: display.display },
-      stdio: 'ignore',
-    })
+    const chromium = spawnPlainChromium(display.display, ['--window-size=1280,900', page.url])
     try {
       const token = await page.nextToken()
       expect(token).not.toMatch(/^error:/)
@@ -107,11 +99,8 @@ describe('red team', () => {
       expect(v.reasons).not.toContain('tampering')
       expect(v.detections.filter((d) => d.code === 'automation' || d.code === 'tampering')).toEqual([])
     } finally {
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGKILL')
-      await exited
+      await chromium.stop()
       await page.close()
-      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 })
     }
   })
 })

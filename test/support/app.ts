@@ -11,9 +11,22 @@ import { DEMO_SITE, siteRegistry, type SiteRegistry } from '../../collector-serv
 import { openSqliteStore } from '../../collector-server/src/stores/sqlite/index'
 import { createMetrics } from '../../collector-server/src/metrics'
 import type { Retention, Store } from '../../collector-server/src/stores/types'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import type { TrustProxy } from '../../collector-server/src/net/trust-proxy'
 
-export const OTHER_SITE = { siteKey: 'other', secret: 'other-secret-123', origins: ['https://other.example'] }
+/** A secret that passes the collector's strength check, the same in every run (tests only: generate real ones). */
+export const testSecret = (label: string): string => `${label}_${createHash('sha256').update(label).digest('base64url')}`
+
+export const OTHER_SITE = { siteKey: 'other', secret: testSecret('other'), origins: ['https://other.example'] }
+
+/** The bearer token test apps read /metrics with. */
+export const METRICS_TOKEN = 'test-metrics-token-0123456789'
+
+/**
+ * The demo site with light proof of work for new devices (10 bits instead of the default):
+ * route tests sign many payloads in Node. Tests of the work itself set their own policy.
+ */
+export const LIGHT_DEMO_SITE = { ...DEMO_SITE, policy: { proofOfWork: { newDevice: 10 } } }
 
 export interface TestApp {
   app: FastifyInstance
@@ -21,6 +34,8 @@ export interface TestApp {
   keyring: Keyring
   sites: SiteRegistry
   clock: { now(): number; advance(ms: number): void }
+  /** GET /metrics with the app's metrics token. */
+  metrics(): Promise<string>
   close(): Promise<void>
   challenge(siteKey?: string, origin?: string): Promise<string>
 }
@@ -35,14 +50,23 @@ export async function makeTestStore(kind: StoreKind, now: () => number, dir = mk
   return openRedisStore({ url: inject('redisUrl'), prefix: `test-${randomBytes(6).toString('hex')}:`, now, retention })
 }
 
-export async function makeTestApp(options: { keyring?: Keyring; store?: StoreKind; sites?: SiteRegistry } = {}): Promise<TestApp> {
+export async function makeTestApp(options: { keyring?: Keyring; store?: StoreKind; sites?: SiteRegistry; trustProxy?: TrustProxy } = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-app-'))
   let t = Date.UTC(2026, 10, 26, 12, 0, 0)
   const clock = { now: () => t, advance: (ms: number) => void (t += ms) }
   const store = await makeTestStore(options.store ?? 'sqlite', clock.now, dir)
   const keyring = options.keyring ?? keyringFrom([generateSigningKey()], randomBytes(32))
-  const sites = options.sites ?? siteRegistry([DEMO_SITE, OTHER_SITE])
-  const app = buildApp({ store, keyring, sites, clock, sdkDir: false, metrics: createMetrics({ defaultMetrics: false }) })
+  const sites = options.sites ?? siteRegistry([LIGHT_DEMO_SITE, OTHER_SITE], { demo: true })
+  const app = buildApp({
+    store,
+    keyring,
+    sites,
+    clock,
+    sdkDir: false,
+    metrics: createMetrics({ defaultMetrics: false }),
+    metricsToken: METRICS_TOKEN,
+    ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
+  })
   await app.ready()
   return {
     app,
@@ -55,10 +79,13 @@ export async function makeTestApp(options: { keyring?: Keyring; store?: StoreKin
       await store.close()
       rmSync(dir, { recursive: true, force: true })
     },
+    async metrics() {
+      return (await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).body
+    },
     async challenge(siteKey = 'demo', origin?: string) {
       const res = await app.inject({ method: 'GET', url: `/v1/challenge?siteKey=${siteKey}`, headers: origin ? { origin } : {} })
       if (res.statusCode !== 200) throw new Error(`challenge: ${res.statusCode} ${res.body}`)
-      return (res.json<{ challenge: string }>()).challenge
+      return res.json<{ challenge: string }>().challenge
     },
   }
 }

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import type { Page } from 'playwright-core'
 import { replaceFile } from '../../collector-server/src/config/files'
-import { sitesPath } from '../../collector-server/src/config/sites'
+import { DEMO_SITE, sitesPath, type SiteConfig } from '../../collector-server/src/config/sites'
 import type { PolicyConfig } from '../../collector-server/src/risk/policy'
 import { TestDevice } from './device'
 
@@ -66,12 +66,15 @@ export async function checkout(page: Page): Promise<Answer> {
   return shopAction(page, () => page.click('#checkout'))
 }
 
-/** Replaces the demo site's policy in sites.json (atomically, as docs/operations.md says). */
+/**
+ * Gives the demo site this policy in sites.json (atomically, as docs/operations.md says): an
+ * entry there for the demo site replaces the one a collector in development mode adds.
+ */
 export function setDemoPolicy(dataDir: string, policy: PolicyConfig): void {
   const file = sitesPath(dataDir)
-  const config = JSON.parse(readFileSync(file, 'utf8')) as { sites: Array<{ siteKey: string; policy?: PolicyConfig }> }
-  for (const site of config.sites) if (site.siteKey === 'demo') site.policy = policy
-  replaceFile(file, `${JSON.stringify(config, null, 2)}\n`)
+  const config = JSON.parse(readFileSync(file, 'utf8')) as { sites: SiteConfig[] }
+  const others = config.sites.filter((site) => site.siteKey !== DEMO_SITE.siteKey)
+  replaceFile(file, `${JSON.stringify({ ...config, sites: [...others, { ...DEMO_SITE, policy }] }, null, 2)}\n`)
 }
 
 /**

@@ -6,6 +6,7 @@ import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
 import { signingInput, PROTOCOL_VERSION } from '@vigil-risk/core/protocol/payload'
 import type { CollectBody, CollectPayload } from '@vigil-risk/core/protocol/schema'
 import { deviceIdOf } from '../../collector-server/src/verify/signature'
+import { TOKEN_SIGNALS, answerChallenge } from './evidence'
 
 export class TestDevice {
   readonly privateKey: KeyObject
@@ -19,7 +20,15 @@ export class TestDevice {
     this.id = deviceIdOf(this.pub)!
   }
 
+  /**
+   * A payload for `challenge`, answered as an honest SDK would (proof of work, probes:
+   * support/evidence.ts) unless `overrides.evidence` says otherwise; by default with only the
+   * signals an SDK sends at every getToken.
+   */
   payload(challenge: string, overrides: Partial<CollectPayload> = {}): CollectPayload {
+    const signals: Record<string, unknown> = overrides.signals ?? TOKEN_SIGNALS
+    const zone = (signals['worker'] as { value?: { zone?: unknown } } | undefined)?.value?.zone
+    const evidence = 'evidence' in overrides ? overrides.evidence : answerChallenge(challenge, typeof zone === 'string' ? zone : undefined)
     return {
       v: PROTOCOL_VERSION,
       siteKey: 'demo',
@@ -30,7 +39,8 @@ export class TestDevice {
       sdk: 'test',
       device: { id: this.id, pub: this.pub, impl: 'webcrypto', persisted: true },
       fp: { visitorId: '0123456789abcdef0123456789abcdef', confidence: 0.6, ms: 40 },
-      signals: {},
+      signals: TOKEN_SIGNALS,
+      ...(evidence ? { evidence } : {}),
       ...overrides,
     }
   }

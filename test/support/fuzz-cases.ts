@@ -12,6 +12,7 @@ import fc from 'fast-check'
 import { signingInput, MAX_COLLECT_BYTES } from '@vigil-risk/core/protocol/payload'
 import type { CollectPayload } from '@vigil-risk/core/protocol/schema'
 import { TestDevice } from './device'
+import { OTHER_SITE } from './app'
 import { capturedSignals, humanTrace } from './payloads'
 
 export interface FuzzRequest {
@@ -206,7 +207,7 @@ export function fuzzRequests(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
     hostileString.map((s) => () => s),
   )
   const siteverify = fc
-    .tuple(fc.nat(), tokenMutation, fc.oneof(fc.constant(ctx.secret), fc.constant('other-secret-123'), hostileString), fc.option(hostileValue, { freq: 4 }), rawMutation)
+    .tuple(fc.nat(), tokenMutation, fc.oneof(fc.constant(ctx.secret), fc.constant(OTHER_SITE.secret), hostileString), fc.option(hostileValue, { freq: 4 }), rawMutation)
     .map(([pick, mut, secret, replaceToken, raw]) => {
       const token = ctx.tokens.length > 0 ? mut(ctx.tokens[pick % ctx.tokens.length]!) : 'x'
       const text = JSON.stringify({ secret, token: replaceToken === null ? token : replaceToken }) ?? 'null'

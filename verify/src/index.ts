@@ -9,10 +9,11 @@
  *
  * Checks, in order: the seal (AES-256-GCM under the site's key), the signature
  * (alg pinned to EdDSA, key by kid), lifetime (exp ≤ 300 s after iat), expiry,
- * audience, action and hostname. Offline verification cannot know whether a token
+ * audience, action and hostname (both required: pass null to accept any), and the
+ * account when you name one. Offline verification cannot know whether a token
  * was already used: redeem it through POST /v1/siteverify where single use matters.
  */
-import { createHash, createHmac, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto'
+import { createHash, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto'
 import { accountHashInput } from '@vigil-risk/core/protocol/payload'
 import { SIGN_ALG, SEAL_ALG, SEAL_ENC, TOKEN_MAX_TTL_S, type Verdict } from '@vigil-risk/core/protocol/token'
 import { deriveSealKey, fromB64u, openJwe, parseJsonSegment, parseJwe } from './jose'
@@ -63,16 +64,22 @@ export interface Jwks {
 export type KeyResolver = (kid: string) => Promise<KeyObject | undefined> | KeyObject | undefined
 
 export interface VerifyOptions {
-  /** The site secret: derives the key that opens the seal. */
-  secret: string
+  /**
+   * The site's seal secret (`secrets.seal` in sites.json; the shorthand `secret` where there is
+   * only one): derives the key that opens the seal. During a rotation, pass both, newest first.
+   */
+  secret: string | readonly string[]
   /** Your site key; the token's audience must equal it. */
   siteKey: string
   /** The collector's public keys: a JWKS object, or a resolver such as remoteJwks(url). */
   jwks: Jwks | KeyResolver
-  /** Expected action(s); omit to accept any (then check `action` yourself). */
-  action?: string | readonly string[]
-  /** Expected hostname(s) the token was obtained on. */
-  hostname?: string | readonly string[]
+  /**
+   * The action(s) this endpoint accepts tokens for. Required: a token obtained for `browse`
+   * must not pass at checkout. `null` accepts any action (then check `action` yourself).
+   */
+  action: string | readonly string[] | null
+  /** The hostname(s) your pages are served on. Required; `null` accepts any (then check `hostname`). */
+  hostname: string | readonly string[] | null
   /** Expected issuer, if your collector sets one. */
   issuer?: string
   /**
@@ -175,8 +182,16 @@ export function remoteJwks(url: string, options: { maxAgeMs?: number; minRefetch
   }
 }
 
-const matches = (expected: string | readonly string[] | undefined, actual: string): boolean =>
-  expected === undefined || (typeof expected === 'string' ? expected === actual : expected.includes(actual))
+const matches = (expected: string | readonly string[] | null, actual: string): boolean =>
+  expected === null || (typeof expected === 'string' ? expected === actual : expected.includes(actual))
+
+/** Left out by mistake (JavaScript callers, or `undefined` from configuration): say so, never accept silently. */
+function requireChoice(options: VerifyOptions): void {
+  for (const name of ['action', 'hostname'] as const) {
+    const value: unknown = options[name]
+    if (value === undefined) throw new TypeError(`verifyToken: options.${name} is required: the ${name}(s) this endpoint accepts, or null to accept any`)
+  }
+}
 
 const sealKeys = new Map<string, Buffer>()
 function sealKeyFor(secret: string, siteKey: string): Buffer {
@@ -190,14 +205,20 @@ function sealKeyFor(secret: string, siteKey: string): Buffer {
   return key
 }
 
-/** Opens the seal and returns the JWS inside; throws TokenVerificationError. */
-export function unsealToken(token: string, secret: string, siteKey: string): string {
+/** Opens the seal (under any of the seal secrets given) and returns the JWS inside; throws TokenVerificationError. */
+export function unsealToken(token: string, secret: string | readonly string[], siteKey: string): string {
   if (typeof token !== 'string' || token.length === 0 || token.length > 8192) fail('malformed', 'token must be a non-empty string')
   const jwe = parseJwe(token) ?? fail('malformed', 'not a compact JWE')
   if (jwe.header['alg'] !== SEAL_ALG || jwe.header['enc'] !== SEAL_ENC) fail('unsupported_alg', 'seal must be dir/A256GCM')
   if (jwe.header['crit'] !== undefined || jwe.header['zip'] !== undefined) fail('unsupported_alg', 'crit and zip are not supported')
   if (jwe.header['kid'] !== undefined && jwe.header['kid'] !== siteKey) fail('wrong_audience', 'token was sealed for another site')
-  return openJwe(jwe, sealKeyFor(secret, siteKey)) ?? fail('bad_seal', 'seal does not open with this site secret')
+  const secrets = typeof secret === 'string' ? [secret] : secret
+  if (!Array.isArray(secrets) || secrets.length === 0 || !secrets.every((x) => typeof x === 'string')) throw new TypeError('verifyToken: secret must be the seal secret (a string), or a list of them')
+  for (const candidate of secrets) {
+    const opened = openJwe(jwe, sealKeyFor(candidate, siteKey))
+    if (opened !== null) return opened
+  }
+  return fail('bad_seal', 'seal does not open with this site secret')
 }
 
 /** The site key a sealed token names in its header, without opening it. */
@@ -208,15 +229,11 @@ export function sealedSiteKey(token: string): string | undefined {
 
 /**
  * The hash the SDK sends for an account on your site (docs/protocol.md): SHA-512 over the
- * site's account salt and the normalised identifier, first 16 bytes, base64url.
+ * site's account salt and the normalised identifier, first 16 bytes, base64url. The salt
+ * comes with every challenge, and in each token that names an account (`asl`).
  */
-export function accountHash(account: string, secret: string, siteKey: string): string {
-  return createHash('sha512').update(accountHashInput(accountSalt(secret, siteKey), account)).digest().subarray(0, 16).toString('base64url')
-}
-
-/** The site's account salt (the collector hands it to the SDK with each challenge). */
-export function accountSalt(secret: string, siteKey: string): string {
-  return createHmac('sha256', secret).update(`vigil/account-salt/v1\n${siteKey}`).digest().subarray(0, 16).toString('base64url')
+export function accountHash(account: string, salt: string): string {
+  return createHash('sha512').update(accountHashInput(salt, account)).digest().subarray(0, 16).toString('base64url')
 }
 
 function readBehavior(value: unknown): VerifiedToken['behavior'] {
@@ -227,6 +244,7 @@ function readBehavior(value: unknown): VerifiedToken['behavior'] {
 }
 
 export async function verifyToken(token: string, options: VerifyOptions): Promise<VerifiedToken> {
+  requireChoice(options)
   const jws = unsealToken(token, options.secret, options.siteKey)
   const parts = jws.split('.')
   if (parts.length !== 3) fail('malformed', 'sealed content is not a compact JWS')
@@ -265,8 +283,9 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
   }
   if (!matches(options.action, act as string)) fail('wrong_action', `token is for action ${String(act)}`)
   if (!matches(options.hostname, hst as string)) fail('wrong_hostname', `token was obtained on ${String(hst)}`)
-  if (options.account !== undefined && claims['acc'] !== accountHash(options.account, options.secret, options.siteKey)) {
-    fail('wrong_account', 'token was not obtained for this account')
+  if (options.account !== undefined) {
+    const { acc, asl } = claims
+    if (typeof acc !== 'string' || typeof asl !== 'string' || acc !== accountHash(options.account, asl)) fail('wrong_account', 'token was not obtained for this account')
   }
   return {
     score: score as number,

@@ -31,6 +31,8 @@ const options = (over: Partial<VerifyOptions> = {}): VerifyOptions => ({
   siteKey: 'demo',
   jwks: t.keyring.jwks,
   now: t.clock.now(),
+  action: null,
+  hostname: null,
   ...over,
 })
 

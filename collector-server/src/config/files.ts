@@ -1,4 +1,4 @@
-import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, linkSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 
@@ -34,4 +34,16 @@ export function replaceFile(path: string, contents: string): void {
   const tmp = join(dirname(path), `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`)
   writeFileSync(tmp, contents, { mode: 0o600 })
   renameSync(tmp, path)
+}
+
+/**
+ * Creates the data directory owner-only (0700), or tightens it when it exists: it holds
+ * the signing keys, the site credentials and, by default, the database. Returns true when
+ * an existing directory had to be tightened (the caller says so in its log).
+ */
+export function securePrivateDirectory(dir: string): boolean {
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  if ((statSync(dir).mode & 0o077) === 0) return false
+  chmodSync(dir, 0o700)
+  return true
 }

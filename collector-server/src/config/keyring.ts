@@ -2,7 +2,8 @@
  * The collector's own secrets, kept in VIGIL_DATA_DIR/keys so that every instance
  * started on the same directory signs and checks alike:
  *  - token-signing keys (Ed25519, published as a JWKS; the kid is the RFC 7638 thumbprint),
- *  - the challenge MAC key (HMAC-SHA256).
+ *  - the challenge MAC key (HMAC-SHA256),
+ *  - the account key (sites' account salts and link keys).
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto'
 import { join } from 'node:path'
@@ -57,6 +58,18 @@ function toSigningKey(stored: StoredSigningKey): SigningKey {
 
 export const signingKeysPath = (dataDir: string): string => join(dataDir, 'keys', 'signing-keys.json')
 const challengeKeyPath = (dataDir: string): string => join(dataDir, 'keys', 'challenge.key')
+const accountKeyPath = (dataDir: string): string => join(dataDir, 'keys', 'account.key')
+
+/**
+ * The data directory's account key: 32 random bytes from which each site's public account
+ * salt and its private link key derive (config/sites.ts). Shared by every instance on the
+ * directory; replacing it changes every salt, so account links start over.
+ */
+export function loadAccountSecret(dataDir: string): Buffer {
+  const key = Buffer.from(createOnce(accountKeyPath(dataDir), () => randomBytes(32).toString('base64url') + '\n').trim(), 'base64url')
+  if (key.length < 32) throw new Error('keys/account.key must hold at least 32 bytes')
+  return key
+}
 
 export function parseSigningKeys(text: string): StoredSigningKey[] {
   const parsed = JSON.parse(text) as { keys?: StoredSigningKey[] }

@@ -1,7 +1,8 @@
 /**
  * Client addresses as the collector groups them. One IPv6 client usually holds a whole
  * /64 (SLAAC, privacy addresses), so anything keyed per client uses the /64: otherwise a
- * single host gets 2^64 rate-limit buckets. An IPv4 client is its address.
+ * single host gets 2^64 rate-limit buckets. An IPv4 client is its address. Networks (a
+ * home, an office, a carrier's NAT pool) are the IPv4 /24 and the IPv6 /64.
  */
 import { isIPv4, isIPv6 } from 'node:net'
 
@@ -9,6 +10,22 @@ import { isIPv4, isIPv6 } from 'node:net'
 export function clientBucket(ip: string): string {
   const v4 = mappedV4(ip)
   if (v4) return v4
+  return isIPv6(ip) ? `${v6Prefix64(ip)}/64` : ip
+}
+
+/** A loopback host name or address: browsers treat it as a secure context. */
+export function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '')
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
+/**
+ * The network a client is on, for weighing what it claims: an IPv4 /24 (`203.0.113.0/24`)
+ * or an IPv6 /64. Clients on one network are often one household, office or farm.
+ */
+export function networkOf(ip: string): string {
+  const v4 = mappedV4(ip)
+  if (v4) return `${v4.split('.').slice(0, 3).join('.')}.0/24`
   return isIPv6(ip) ? `${v6Prefix64(ip)}/64` : ip
 }
 

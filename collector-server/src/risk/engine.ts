@@ -29,6 +29,16 @@ export const REASON_WEIGHTS: Record<ReasonCode, number> = {
   /** Missing behaviour (keyboard-only, assistive technology): never enough to deny on its own. */
   no_interaction: 0.2,
   new_device: 0.05,
+  /** An honest SDK always solves the work its challenge names: only a forged payload lacks it. */
+  proof_of_work_failed: 0.9,
+  /** Answers that belong to another challenge, or contradict each other or the device's own. */
+  probe_mismatch: 0.9,
+  /** The same pointer trace from another device: a recorded session replayed. */
+  replayed_behavior: 0.85,
+  /** Many new device keys from one network: fresh keys to shed device history. Offices and carriers share networks: never enough alone. */
+  key_churn: 0.25,
+  /** A first-seen device on a sensitive action with no interaction and no proof of work. */
+  unproven_device: 0.35,
 }
 
 export interface Thresholds {

@@ -1,14 +1,22 @@
 /**
- * Everything the collector concludes from one payload: the detectors' findings over
- * the signals, interaction from the behaviour trace, the attestation's status. The
- * engine (engine.ts) turns the reasons into a score and verdict.
+ * Everything the collector concludes from one payload and the request that carried it:
+ * the detectors' findings over the signals, what the HTTP request says (http.ts), whether
+ * the signals an SDK always sends are there, the challenge-bound evidence (evidence.ts),
+ * interaction from the behaviour trace and whether it fits the challenge, the
+ * attestation's status. The engine (engine.ts) turns the reasons into a score and verdict.
  */
 import { runDetectors, type Detection, type Environment } from '@vigil-risk/core/detectors'
 import { expandTrace, TraceFormatError, type TraceEvent } from '@vigil-risk/core/protocol/trace'
+import { CHALLENGE_TTL_MS } from '@vigil-risk/core/protocol/payload'
+import { missingSignals } from '@vigil-risk/core/protocol/signals'
 import type { CollectPayload } from '@vigil-risk/core/protocol/schema'
 import type { ReasonCode } from '@vigil-risk/core/protocol/reasons'
+import type { Challenge } from '../verify/challenge'
+import type { ActionPolicy } from './policy'
 import { checkAttestation, type AttestationStatus, type AttestationVerifier } from './attestation'
 import { scoreBehavior, type BehaviorScore } from './behavior'
+import { checkEvidence, type EvidenceCheck } from './evidence'
+import { httpDetections, type RequestView } from './http'
 
 export interface Evaluation {
   reasons: ReasonCode[]
@@ -17,6 +25,39 @@ export interface Evaluation {
   detections: Detection[]
   attestation: AttestationStatus
   interaction: InteractionSummary
+  evidence: Omit<EvidenceCheck, 'detections'>
+  /** The expanded trace (for the replay sketch). */
+  events: TraceEvent[]
+}
+
+export interface EvaluationContext {
+  challenge: Challenge
+  request: RequestView
+  action: ActionPolicy
+  /** This collect is the device's first sighting. */
+  firstSighting: boolean
+  /** Epoch ms. */
+  now: number
+  verifiers: Readonly<Record<string, AttestationVerifier>>
+}
+
+/** Slack between the SDK's clock and ours when fitting a trace to its challenge, ms. */
+const CLOCK_SLACK_MS = 2000
+
+/**
+ * The trace must fit its challenge: when the page says the challenge arrived during the
+ * trace, the interaction after it cannot outlast the challenge's age. A trace recorded for
+ * another challenge rarely fits a fresh one.
+ */
+function traceFitsChallenge(payload: CollectPayload, events: readonly TraceEvent[], ctx: EvaluationContext): Detection | null {
+  const at = payload.behavior?.challengeAt
+  if (typeof at !== 'number' || events.length === 0) return null
+  const last = events[events.length - 1]!.t
+  const age = ctx.now - (ctx.challenge.expiresAt - CHALLENGE_TTL_MS)
+  if (at > last + 1 || last - at > age + CLOCK_SLACK_MS) {
+    return { code: 'replayed_behavior', detector: 'trace', detail: `${Math.round(last - at)} ms of trace after the challenge arrived, but it is ${age} ms old` }
+  }
+  return null
 }
 
 interface InteractionSummary {
@@ -40,8 +81,13 @@ function summariseInteraction(events: readonly TraceEvent[]): InteractionSummary
   return s
 }
 
-export async function evaluatePayload(payload: CollectPayload, verifiers: Readonly<Record<string, AttestationVerifier>>): Promise<Evaluation> {
+export async function evaluatePayload(payload: CollectPayload, ctx: EvaluationContext): Promise<Evaluation> {
   const { environment, detections } = runDetectors(payload.signals)
+  const missing = missingSignals(payload.signals)
+  if (missing.length > 0) detections.push({ code: 'tampering', detector: 'completeness', detail: `signals the SDK always sends are missing: ${missing.slice(0, 4).join(', ')}` })
+  detections.push(...httpDetections(ctx.request, payload.signals, environment))
+  const { detections: evidenceDetections, ...evidence } = checkEvidence(payload, ctx.challenge)
+  detections.push(...evidenceDetections)
   let events: TraceEvent[] = []
   if (payload.behavior) {
     try {
@@ -51,14 +97,19 @@ export async function evaluatePayload(payload: CollectPayload, verifiers: Readon
       detections.push({ code: 'tampering', detector: 'behavior', detail: `malformed trace: ${err.message}` })
     }
   }
+  const fit = traceFitsChallenge(payload, events, ctx)
+  if (fit) detections.push(fit)
   const interaction = summariseInteraction(events)
   const behavior = scoreBehavior(events, payload.behavior?.client)
   if (behavior.mismatch) detections.push({ code: 'tampering', detector: 'classifier', detail: `the page reported ${behavior.client} for a trace that scores ${behavior.server}` })
   const reasons = new Set<ReasonCode>(detections.map((d) => d.code))
   if (behavior.bot) reasons.add('bot_behavior')
   // Pointer moves alone (or nothing at all) are not an interaction with the page.
-  if (!events.some((e) => INTERACTIVE.has(e.type)) && interaction.pointer < 5) reasons.add('no_interaction')
-  const attestation = await checkAttestation(payload, verifiers)
+  const interacted = events.some((e) => INTERACTIVE.has(e.type)) || interaction.pointer >= 5
+  if (!interacted) reasons.add('no_interaction')
+  // Where it matters, a device nobody has seen must show something: interaction, or work.
+  if (ctx.action.sensitive && ctx.firstSighting && !interacted && evidence.pow !== 'solved') reasons.add('unproven_device')
+  const attestation = await checkAttestation(payload, ctx.verifiers)
   if (attestation.status === 'failed' || attestation.status === 'nonce_mismatch') reasons.add('attestation_failed')
-  return { reasons: [...reasons], behavior, environment, detections, attestation: attestation.status, interaction }
+  return { reasons: [...reasons], behavior, environment, detections, attestation: attestation.status, interaction, evidence, events }
 }

@@ -5,6 +5,8 @@
  * sites.json under "policy" (docs/operations.md).
  */
 import { REASON_CODES, type ReasonCode } from '@vigil-risk/core/protocol/reasons'
+import { PROBE_NAMES, type ProbeName } from '@vigil-risk/core/protocol/probes'
+import { POW_MAX_BITS } from '@vigil-risk/core/protocol/pow'
 
 export interface ActionPolicy {
   /** Scores at or above this ask for review (step-up). */
@@ -15,6 +17,11 @@ export interface ActionPolicy {
   incentive: boolean
   /** An order: a burst of orders from linked accounts is brushing. */
   order: boolean
+  /**
+   * Sign-in, sign-up, incentives, orders, payments: a first-seen device that shows no
+   * interaction and solved no proof of work is never allowed here (unproven_device).
+   */
+  sensitive: boolean
 }
 
 /** Linking and velocity limits: a reason fires when a count reaches its limit. */
@@ -35,6 +42,26 @@ export interface Limits {
   actionsPerMinute: number
   /** new_device: an account seen on this many devices in 7 days, the newest just now. */
   devicesPerAccount: number
+  /** key_churn: new device keys first seen from one network (IPv4 /24, IPv6 /64) in 10 minutes. */
+  newDevicesPerNetwork: number
+}
+
+/**
+ * Proof of work, in leading zero bits of SHA-256 (each bit doubles the work; 17 bits is
+ * about 0.1 s in a desktop browser, docs/protocol.md). Chosen per challenge from what the
+ * collector knows before the collect.
+ */
+interface ProofOfWork {
+  /** A device with no good history (or none named). */
+  newDevice: number
+  /** A device whose earlier tokens were allowed and never denied. */
+  returning: number
+  /** Added when the client's network asked for more than `busyPerMinute` challenges in the last minute… */
+  busy: number
+  busyPerMinute: number
+  /** …and when it earned `badDenies` denies in the last hour. */
+  bad: number
+  badDenies: number
 }
 
 export interface RateLimits {
@@ -52,7 +79,12 @@ export interface SitePolicy {
   limits: Limits
   rateLimits: RateLimits
   weights: Partial<Record<ReasonCode, number>>
+  proofOfWork: ProofOfWork
+  /** The probes every challenge asks for (core/src/protocol/probes.ts). */
+  probes: ProbeName[]
 }
+
+const DEFAULT_POW: ProofOfWork = { newDevice: 17, returning: 0, busy: 2, busyPerMinute: 120, bad: 2, badDenies: 5 }
 
 const DEFAULT_LIMITS: Limits = {
   accountsPerDevice: 3,
@@ -63,12 +95,14 @@ const DEFAULT_LIMITS: Limits = {
   orderAccountsPerDevice: 3,
   actionsPerMinute: 20,
   devicesPerAccount: 3,
+  newDevicesPerNetwork: 20,
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimits = { ipPerMinute: 600, devicePerMinute: 60, siteverifyPerMinute: 6000 }
 
 const INCENTIVE = /coupon|promo|voucher|bonus|referral|reward|signup|sign-up|register/i
 const ORDER = /checkout|order|purchase|payment|pay\b/i
+const SENSITIVE = /login|log-in|signin|sign-in|signup|sign-up|register|password|account|coupon|promo|voucher|bonus|referral|reward|checkout|order|purchase|payment|pay\b|withdraw|transfer/i
 
 export type PolicyConfig = Partial<{
   review: number
@@ -77,6 +111,8 @@ export type PolicyConfig = Partial<{
   limits: Partial<Limits>
   rateLimits: Partial<RateLimits>
   weights: Partial<Record<ReasonCode, number>>
+  proofOfWork: Partial<ProofOfWork>
+  probes: ProbeName[]
 }>
 
 export function makePolicy(config: PolicyConfig = {}): SitePolicy {
@@ -87,12 +123,23 @@ export function makePolicy(config: PolicyConfig = {}): SitePolicy {
     if (!(REASON_CODES as readonly string[]).includes(reason)) throw new Error(`policy: unknown reason "${reason}" in weights`)
     if (typeof weight !== 'number' || !(weight >= 0 && weight <= 1)) throw new Error(`policy: the weight of ${reason} must be a number from 0 to 1`)
   }
+  const proofOfWork = { ...DEFAULT_POW, ...config.proofOfWork }
+  for (const [name, value] of Object.entries(proofOfWork)) {
+    const bits = name !== 'busyPerMinute' && name !== 'badDenies'
+    if (!Number.isInteger(value) || value < 0 || (bits && value > POW_MAX_BITS)) {
+      throw new Error(`policy: proofOfWork.${name} must be a whole number${bits ? ` from 0 to ${POW_MAX_BITS}` : ' ≥ 0'}`)
+    }
+  }
+  const probes = config.probes ?? [...PROBE_NAMES]
+  for (const probe of probes) if (!(PROBE_NAMES as readonly string[]).includes(probe)) throw new Error(`policy: unknown probe "${probe}"`)
   return {
-    default: { review, deny, incentive: false, order: false },
+    default: { review, deny, incentive: false, order: false, sensitive: false },
     actions: config.actions ?? {},
     limits: { ...DEFAULT_LIMITS, ...config.limits },
     rateLimits: { ...DEFAULT_RATE_LIMITS, ...config.rateLimits },
     weights: config.weights ?? {},
+    proofOfWork,
+    probes,
   }
 }
 
@@ -102,6 +149,7 @@ export function actionPolicy(policy: SitePolicy, action: string): ActionPolicy {
     ...policy.default,
     incentive: INCENTIVE.test(action),
     order: ORDER.test(action),
+    sensitive: SENSITIVE.test(action),
     ...policy.actions[action],
   }
 }

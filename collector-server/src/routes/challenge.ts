@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { CollectorError, errorSchema } from '../errors'
-import { ChallengeResponse } from '@vigil-risk/core/protocol/schema'
-import { SiteKeyQuery } from '../schemas'
+import { ChallengeQuery, ChallengeResponse } from '@vigil-risk/core/protocol/schema'
 import { mintChallenge } from '../verify/challenge'
 import type { AppContext } from '../context'
 import { enforceRateLimit } from '../risk/rate-limit'
 import { refuseForeignOrigin } from './cors'
 import { clientBucket } from '../net/ip'
+import { challengeTerms } from '../risk/difficulty'
 
 export const challengeRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.get(
@@ -14,7 +14,7 @@ export const challengeRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = a
     {
       schema: {
         summary: 'Issue a single-use, short-lived challenge for a collect',
-        querystring: SiteKeyQuery,
+        querystring: ChallengeQuery,
         response: { 200: ChallengeResponse, '4xx': errorSchema },
       },
     },
@@ -23,9 +23,18 @@ export const challengeRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = a
       if (!site) throw new CollectorError('unknown_site')
       refuseForeignOrigin(request, site)
       await enforceRateLimit(ctx, `${site.siteKey}:ip:${clientBucket(request.ip)}`, site.policy.rateLimits.ipPerMinute)
-      const { challenge, expiresAt } = mintChallenge(ctx.keyring().challengeKey, site.siteKey, ctx.clock.now())
+      const terms = await challengeTerms(ctx, site, request.ip, request.query.device)
+      const minted = mintChallenge(ctx.keyring().challengeKey, site.siteKey, ctx.clock.now(), terms)
       reply.header('cache-control', 'no-store')
-      return { challenge, expiresAt, siteKey: site.siteKey, accountSalt: site.accountSalt }
+      return {
+        challenge: minted.challenge,
+        expiresAt: minted.expiresAt,
+        siteKey: site.siteKey,
+        accountSalt: site.accountSalt,
+        seed: minted.nonce,
+        probes: minted.probes,
+        difficulty: minted.difficulty,
+      }
     },
   )
 }

@@ -15,18 +15,21 @@ import { issueTestToken, issueToken, newTokenId, type VerdictClaims } from '../t
 import { assess } from '../risk/engine'
 import { evaluatePayload } from '../risk/evaluate'
 import { actionPolicy } from '../risk/policy'
-import { assessVelocity } from '../risk/velocity'
-import { enforceRateLimit } from '../risk/rate-limit'
+import { assessVelocity, ESTABLISHED_AFTER_MS, recordDenial } from '../risk/velocity'
+import { checkGlyphMemory } from '../risk/evidence'
+import { traceSketch } from '../risk/replay'
+import { clientBucket, isLoopback, networkOf } from '../net/ip'
+import { enforceRateLimit, limitBeforeParsing, mostGenerousIpLimit } from '../risk/rate-limit'
 import { timed } from '../metrics'
 import { checkOrigin } from './cors'
 import type { AppContext } from '../context'
-import { clientBucket } from '../net/ip'
 
 export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   const { store, metrics, clock } = ctx
   app.post(
     '/v1/collect',
     {
+      onRequest: limitBeforeParsing(ctx, 'collect', () => mostGenerousIpLimit(ctx.sites())),
       config: {
         onRefused(request, code) {
           metrics.collects.inc({ outcome: code })
@@ -57,6 +60,8 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
       if (!challenge) throw new CollectorError('bad_challenge')
       if (challenge.siteKey !== site.siteKey) throw new CollectorError('bad_challenge', 'The challenge was issued for another site.')
       if (now > challenge.expiresAt) throw new CollectorError('challenge_expired')
+      // A challenge issued for one device (its work chosen from that device's history) serves no other.
+      if (challenge.deviceId !== null && challenge.deviceId !== payload.device.id) throw new CollectorError('bad_challenge', 'The challenge was issued for another device.')
 
       const device = importDeviceKey(payload.device.pub)
       if (!device) throw new CollectorError('bad_request', 'device.pub is not an Ed25519 public key.')
@@ -95,8 +100,24 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
           at: now,
         }),
       )
-      const evaluation = await evaluatePayload(payload, ctx.attestationVerifiers)
       const action = actionPolicy(site.policy, payload.action)
+      const evaluation = await evaluatePayload(payload, {
+        challenge,
+        request: { headers: request.headers, secure: request.protocol === 'https' || isLoopback(request.hostname) },
+        action,
+        firstSighting: prior === null,
+        now,
+        verifiers: ctx.attestationVerifiers,
+      })
+      // A device's glyphs keep their widths: an answer copied from another device's does not.
+      if (Object.keys(evaluation.evidence.glyphs).length > 0) {
+        const known = await timed(metrics, 'device_glyphs', () => store.devices.glyphs(payload.device.id, evaluation.evidence.glyphs))
+        const changed = checkGlyphMemory(evaluation.evidence.glyphs, known)
+        if (changed) {
+          evaluation.detections.push(changed)
+          evaluation.reasons.push('probe_mismatch')
+        }
+      }
       const jti = newTokenId()
       // Who did what, when: the velocity links and the stored event both start from it.
       const subject = {
@@ -105,13 +126,21 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
         action: payload.action,
         deviceId: payload.device.id,
         visitorId: payload.fp?.visitorId ?? null,
-        account: payload.account ?? null,
+        // Stored and linked keyed with the site's server-side link key, not as the page sent it.
+        account: payload.account ? site.accountLink(payload.account) : null,
         ip: request.ip,
       }
       const velocity = await timed(metrics, 'links_observe', () =>
         assessVelocity(
           store.links,
-          { ...subject, eventId: jti, firstSighting: prior === null },
+          {
+            ...subject,
+            eventId: jti,
+            firstSighting: prior === null,
+            network: networkOf(request.ip),
+            established: prior !== null && now - prior.firstSeen >= ESTABLISHED_AFTER_MS,
+            traceKeys: traceSketch(evaluation.events),
+          },
           action,
           site.policy.limits,
         ),
@@ -131,10 +160,11 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
         iat,
         exp: iat + site.tokenTtlS,
         jti,
-        ...(payload.account ? { acc: payload.account } : {}),
+        // The page's hash and its salt: the site's backend recomputes it from the account (verifyToken's `account`).
+        ...(payload.account ? { acc: payload.account, asl: site.accountSalt } : {}),
         bhv: { server: evaluation.behavior.server, client: evaluation.behavior.client, model: evaluation.behavior.model },
       }
-      const token = issueToken(keyring.active, site, claims)
+      const token = issueToken(keyring.active, site, claims, now)
       const statsEntry = {
         verdict: assessment.verdict,
         reasons: assessment.reasons,
@@ -143,32 +173,38 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
         deviceId: payload.device.id,
         accountsOnDevice: velocity.counts.accountsPerDevice24h ?? 0,
       }
-      const stats = timed(metrics, 'stats_record', () => store.stats.recordEvent(site.siteKey, now, statsEntry))
-      await timed(metrics, 'event_append', () =>
-        store.events.append({
-          id: jti,
-          ...subject,
-          hostname,
-          verdict: assessment.verdict,
-          score: assessment.score,
-          reasons: assessment.reasons,
-          keyImpl: payload.device.impl,
-          sdk: payload.sdk,
-          detail: {
-            environment: evaluation.environment,
-            detections: evaluation.detections,
-            attestation: evaluation.attestation,
-            interaction: evaluation.interaction,
-            behavior: evaluation.behavior,
-            velocity: velocity.counts,
-            fp: payload.fp,
-            clientTs: payload.ts,
-            persisted: payload.device.persisted,
-            signals: payload.signals,
-          },
-        }),
-      )
-      await stats
+      // Independent writes go together; the event is durable before the answer. Promise.all
+      // handles every rejection, so a failing store is one 503, never an unhandled rejection.
+      await Promise.all([
+        timed(metrics, 'stats_record', () => store.stats.recordEvent(site.siteKey, now, statsEntry)),
+        timed(metrics, 'device_verdict', () => store.devices.recordVerdict(payload.device.id, assessment.verdict)),
+        assessment.verdict === 'deny' ? recordDenial(store.links, site.siteKey, request.ip, jti, now) : undefined,
+        timed(metrics, 'event_append', () =>
+          store.events.append({
+            id: jti,
+            ...subject,
+            hostname,
+            verdict: assessment.verdict,
+            score: assessment.score,
+            reasons: assessment.reasons,
+            keyImpl: payload.device.impl,
+            sdk: payload.sdk,
+            detail: {
+              environment: evaluation.environment,
+              detections: evaluation.detections,
+              attestation: evaluation.attestation,
+              interaction: evaluation.interaction,
+              behavior: evaluation.behavior,
+              velocity: velocity.counts,
+              fp: payload.fp,
+              clientTs: payload.ts,
+              persisted: payload.device.persisted,
+              signals: payload.signals,
+              evidence: evaluation.evidence,
+            },
+          }),
+        ),
+      ])
       metrics.collects.inc({ outcome: 'accepted' })
       metrics.verdicts.inc({ verdict: assessment.verdict })
       for (const reason of assessment.reasons) metrics.reasons.inc({ reason })

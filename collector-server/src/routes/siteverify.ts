@@ -1,8 +1,10 @@
 /**
- * POST /v1/siteverify { secret, token }: the merchant backend's server-to-server
- * check. Same checks as vigil/verify, plus single use: a token redeems once, across
- * every instance on the store. Verification outcomes are 200 with success/errorCodes
- * (as Turnstile and reCAPTCHA do); only a malformed request is a 4xx.
+ * POST /v1/siteverify { secret, token, action?, hostname?, account? }: the merchant
+ * backend's server-to-server check. Same checks as vigil/verify, plus single use: a token
+ * redeems once, across every instance on the store. An action, hostname or account the
+ * backend names and the token does not carry is its own error code, and redeems nothing.
+ * Verification outcomes are 200 with success/errorCodes (as Turnstile and reCAPTCHA do);
+ * only a malformed request is a 4xx.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { jwksResolver, sealedSiteKey, TokenVerificationError, verifyToken } from 'vigil/verify'
@@ -12,9 +14,8 @@ import { timed } from '../metrics'
 import type { AppContext } from '../context'
 import type { Site } from '../config/sites'
 import type { SiteverifyErrorCode } from '../stores/types'
-import { enforceRateLimit } from '../risk/rate-limit'
+import { limitBeforeParsing } from '../risk/rate-limit'
 import { DEFAULT_RATE_LIMITS } from '../risk/policy'
-import { clientBucket } from '../net/ip'
 
 export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   const { metrics } = ctx
@@ -28,6 +29,8 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
     '/v1/siteverify',
     {
       bodyLimit: 16 * 1024,
+      // Per IP before the body is parsed: merchant backends are few addresses with much traffic.
+      onRequest: limitBeforeParsing(ctx, 'siteverify', () => DEFAULT_RATE_LIMITS.siteverifyPerMinute),
       config: { onRefused: (_request, code) => metrics.siteverify.inc({ outcome: code }) },
       schema: {
         summary: 'Redeem a verdict token (once) and read its verdict',
@@ -37,19 +40,23 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
     },
     async (request, reply) => {
       reply.header('cache-control', 'no-store')
-      await enforceRateLimit(ctx, `siteverify:ip:${clientBucket(request.ip)}`, DEFAULT_RATE_LIMITS.siteverifyPerMinute)
-      const { secret, token, acceptTestTokens } = request.body
+      const { secret, token, action, hostname, account, acceptTestTokens } = request.body
       const siteKey = sealedSiteKey(token)
       if (siteKey === undefined) return failure('malformed')
       const site = ctx.sites().get(siteKey)
-      if (!site || !site.secretMatches(secret)) return failure('invalid_secret')
+      const now = ctx.clock.now()
+      if (!site || !site.secretMatches('siteverify', secret, now)) return failure('invalid_secret')
       let verified
       try {
         verified = await verifyToken(token, {
-          secret: site.secret,
+          secret: site.openingSecrets(now),
           siteKey: site.siteKey,
+          // Optional here (the HTTP contract); the answer names both for the backend to check.
+          action: action ?? null,
+          hostname: hostname ?? null,
+          ...(account !== undefined ? { account } : {}),
           jwks: jwksResolver(ctx.keyring().jwks),
-          now: ctx.clock.now(),
+          now,
           clockToleranceS: 0,
           acceptTestTokens: acceptTestTokens === true,
         })

@@ -4,14 +4,15 @@
  * collector is reachable again. Counted in /metrics by code, so an outage or a network
  * that blocks the collector shows from the shoppers' side. Unauthenticated like collect:
  * the site's origins and its per-IP rate limit apply; codes are a closed set, so the
- * metric's labels cannot be inflated.
+ * metric's labels cannot be inflated, and the counts one request adds are capped.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { CollectorError, errorSchema } from '../errors'
 import { TelemetryBody } from '@vigil-risk/core/protocol/schema'
 import { TelemetryResponse } from '../schemas'
 import type { AppContext } from '../context'
-import { enforceRateLimit } from '../risk/rate-limit'
+import { enforceRateLimit, limitBeforeParsing, mostGenerousIpLimit } from '../risk/rate-limit'
+import { TELEMETRY_MAX_REPORTS } from '@vigil-risk/core/protocol/telemetry'
 import { refuseForeignOrigin } from './cors'
 import { clientBucket } from '../net/ip'
 
@@ -20,6 +21,7 @@ export const telemetryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = a
     '/v1/telemetry',
     {
       bodyLimit: 16 * 1024,
+      onRequest: limitBeforeParsing(ctx, 'telemetry', () => mostGenerousIpLimit(ctx.sites())),
       schema: {
         summary: "Report the SDK's failed getToken calls (codes and timings only)",
         body: TelemetryBody,
@@ -33,7 +35,8 @@ export const telemetryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = a
       refuseForeignOrigin(request, site)
       await enforceRateLimit(ctx, `${site.siteKey}:telemetry:ip:${clientBucket(request.ip)}`, site.policy.rateLimits.ipPerMinute)
       for (const r of reports) ctx.metrics.sdkFailures.inc({ code: r.code })
-      if (dropped > 0) ctx.metrics.sdkFailuresDropped.inc(dropped)
+      // A page's queue holds TELEMETRY_MAX_REPORTS: no one request vouches for more drops than that.
+      if (dropped > 0) ctx.metrics.sdkFailuresDropped.inc(Math.min(dropped, TELEMETRY_MAX_REPORTS))
       return reply.code(202).send({ accepted: reports.length })
     },
   )

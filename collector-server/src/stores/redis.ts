@@ -2,7 +2,9 @@
  * The scale-out store: Redis (via ioredis), shared by every collector instance.
  *
  *   vigil:nonce:<id>              SET NX PX: single use across instances
- *   vigil:device:<id>             hash: key, first/last seen, count, last IP, visitor id
+ *   vigil:device:<id>             hash: key, first/last seen, count, last IP, visitor id, verdict counts
+ *   vigil:glyphs:<id>             hash: the device's text metrics from earlier probes (font/glyph → width)
+ *                                 (devices and glyphs expire retention.devicesMs after the last sighting)
  *   vigil:link:<kind>:<key>       sorted set member → last seen (sliding-window distinct counts)
  *   vigil:rl:<key>:<window>       INCR + PEXPIRE: fixed-window rate limits
  *   vigil:stats:<site>:<minute>   hash of dashboard counters (verdicts, reasons, failures, score buckets)
@@ -20,6 +22,7 @@
  * A killed collector loses nothing either way: it answers only after Redis has the event.
  */
 import { Redis, type RedisOptions } from 'ioredis'
+import type { Verdict } from '@vigil-risk/core/protocol/token'
 import {
   STATS_BUCKET_MS,
   DEFAULT_RETENTION,
@@ -119,6 +122,21 @@ function unavailable<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (.
   }
 }
 
+function deviceRecord(deviceId: string, h: Record<string, string>): DeviceRecord | null {
+  if (!h['public_key']) return null
+  const verdict = h['last_verdict']
+  return {
+    deviceId,
+    publicKey: h['public_key'],
+    firstSeen: Number(h['first_seen']),
+    lastSeen: Number(h['last_seen']),
+    seenCount: Number(h['seen_count']),
+    allowed: Number(h['allowed'] ?? 0),
+    denied: Number(h['denied'] ?? 0),
+    lastVerdict: verdict === 'allow' || verdict === 'review' || verdict === 'deny' ? verdict : null,
+  }
+}
+
 function pairs(flat: string[]): Record<string, string> {
   const out: Record<string, string> = {}
   for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!
@@ -208,26 +226,59 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
       }),
     },
     devices: {
-      touch: unavailable(async (s: DeviceSighting): Promise<DeviceRecord | null> => {
-        const prior = pairs(await touch(`${prefix}device:${s.deviceId}`, s.publicKey, s.keyImpl, s.visitorId ?? '', s.ip, s.at, retention.devicesMs))
-        if (!prior['public_key']) return null
-        return { deviceId: s.deviceId, publicKey: prior['public_key'], firstSeen: Number(prior['first_seen']), lastSeen: Number(prior['last_seen']), seenCount: Number(prior['seen_count']) }
+      touch: unavailable(async (s: DeviceSighting): Promise<DeviceRecord | null> =>
+        deviceRecord(s.deviceId, pairs(await touch(`${prefix}device:${s.deviceId}`, s.publicKey, s.keyImpl, s.visitorId ?? '', s.ip, s.at, retention.devicesMs))),
+      ),
+      get: unavailable(async (deviceId: string) => deviceRecord(deviceId, await redis.hgetall(`${prefix}device:${deviceId}`))),
+      recordVerdict: unavailable(async (deviceId: string, verdict: Verdict) => {
+        const key = `${prefix}device:${deviceId}`
+        const p = redis.multi().hset(key, 'last_verdict', verdict)
+        if (verdict !== 'review') p.hincrby(key, verdict === 'allow' ? 'allowed' : 'denied', 1)
+        await p.exec()
+      }),
+      glyphs: unavailable(async (deviceId: string, observed: Readonly<Record<string, number>>) => {
+        const key = `${prefix}glyphs:${deviceId}`
+        const names = Object.keys(observed)
+        if (names.length === 0) return {}
+        // In one transaction: what was there before, then the new glyphs (the first answer stays).
+        const tx = redis.multi().hmget(key, ...names)
+        for (const n of names) tx.hsetnx(key, n, String(observed[n]))
+        const [[err, before]] = (await tx.pexpire(key, retention.devicesMs).exec()) as [[Error | null, Array<string | null>]]
+        if (err) throw err
+        const known: Record<string, number> = {}
+        names.forEach((n, i) => {
+          const was = before[i]
+          if (typeof was === 'string') known[n] = Number(was)
+        })
+        return known
       }),
     },
     links: {
       observe: unavailable(async (observations: readonly LinkObservation[], at: number) => {
         const pipeline = redis.pipeline()
+        // Where each observation's count lands among the pipeline's replies.
+        const replyAt: number[] = []
+        let replies = 0
         for (const o of observations) {
           const key = `${prefix}link:${o.kind}:${o.key}`
-          pipeline.zadd(key, at, o.member).zremrangebyscore(key, '-inf', `(${at - o.windowMs}`).zcard(key).pexpire(key, o.windowMs)
+          if (o.countOnly) {
+            pipeline.zcount(key, at - o.windowMs, '+inf')
+            replyAt.push(replies)
+            replies += 1
+          } else {
+            pipeline.zadd(key, at, o.member).zremrangebyscore(key, '-inf', `(${at - o.windowMs}`).zcard(key).pexpire(key, o.windowMs)
+            replyAt.push(replies + 2)
+            replies += 4
+          }
         }
         const results = (await pipeline.exec()) ?? []
-        return observations.map((_, i) => {
-          const [err, count] = results[i * 4 + 2] ?? [new Error('missing reply'), 0]
+        return replyAt.map((i) => {
+          const [err, count] = results[i] ?? [new Error('missing reply'), 0]
           if (err) throw err
           return Number(count)
         })
       }),
+      count: unavailable(async (kind: string, key: string, windowMs: number, at: number) => redis.zcount(`${prefix}link:${kind}:${key}`, at - windowMs, '+inf')),
     },
     rateLimits: {
       hit: unavailable(async (key: string, windowMs: number, at: number) => {
@@ -317,6 +368,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
       for (const id of [subject.account, subject.deviceId]) if (id) erased.links += await eraseLinks(subject.siteKey, id)
       if (subject.deviceId) {
         erased.devices = await redis.del(`${prefix}device:${subject.deviceId}`)
+        await redis.del(`${prefix}glyphs:${subject.deviceId}`)
         const devices = `${prefix}stats:${subject.siteKey}:devices`
         await redis.multi().zrem(devices, subject.deviceId).zrem(`${devices}:at`, subject.deviceId).exec()
       }

@@ -33,11 +33,24 @@ export interface DeviceRecord {
   firstSeen: number
   lastSeen: number
   seenCount: number
+  /** Its tokens so far by verdict, and the last one's: its reputation. */
+  allowed: number
+  denied: number
+  lastVerdict: Verdict | null
 }
 
 export interface DeviceStore {
   /** Records a sighting and returns the device as it was before it (null: first sighting). */
   touch(sighting: DeviceSighting): Promise<DeviceRecord | null>
+  /** The device as it is, without recording anything (null: never seen). */
+  get(deviceId: string): Promise<DeviceRecord | null>
+  /** Records the verdict a token for this device carried. */
+  recordVerdict(deviceId: string, verdict: Verdict): Promise<void>
+  /**
+   * The device's text metrics (`font/glyph` → width) remembered from earlier probes, for the
+   * glyphs in `observed`; those not seen before are remembered now (the first answer stays).
+   */
+  glyphs(deviceId: string, observed: Readonly<Record<string, number>>): Promise<Record<string, number>>
 }
 
 /** "`member` was seen with `key`" — e.g. account a1 on device d1 — in a set of kind `kind`. */
@@ -47,14 +60,19 @@ export interface LinkObservation {
   member: string
   /** The sliding window the count is taken over, ms. */
   windowMs: number
+  /** Count the set without adding the member (a claim the collector does not record there). */
+  countOnly?: boolean
 }
 
 export interface LinkStore {
   /**
-   * Records every observation at `at` and returns, for each, how many distinct members
-   * its (kind, key) set has seen within its window (the new member included).
+   * Records every observation at `at` (but those marked countOnly) and returns, for each,
+   * how many distinct members its (kind, key) set has seen within its window (the new
+   * member included, when recorded).
    */
   observe(observations: readonly LinkObservation[], at: number): Promise<number[]>
+  /** How many distinct members (kind, key) has seen within `windowMs` before `at`, recording nothing. */
+  count(kind: string, key: string, windowMs: number, at: number): Promise<number>
 }
 
 export interface RateLimitStore {

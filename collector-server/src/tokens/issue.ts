@@ -1,6 +1,6 @@
 /**
  * Verdict tokens: a JWT signed with the collector's Ed25519 key (JWS, alg EdDSA, kid),
- * sealed for the site (JWE dir + A256GCM under a key derived from the site secret), so
+ * sealed for the site (JWE dir + A256GCM under a key derived from the site's seal secret), so
  * the browser that carries the token cannot read its score or reasons. docs/tokens.md.
  */
 import { sign } from 'node:crypto'
@@ -14,12 +14,15 @@ import type { Site } from '../config/sites'
 
 export type { VerdictClaims } from '@vigil-risk/core/protocol/token'
 
-const sealKeys = new WeakMap<Site, Buffer>()
-function sealKeyOf(site: Site): Buffer {
-  let key = sealKeys.get(site)
+/** Seal keys by site and secret: HKDF once per secret, not per token. */
+const sealKeys = new Map<string, Buffer>()
+function sealKeyOf(siteKey: string, secret: string): Buffer {
+  const id = `${siteKey}\u0000${secret}`
+  let key = sealKeys.get(id)
   if (!key) {
-    key = deriveSealKey(site.secret, site.siteKey)
-    sealKeys.set(site, key)
+    if (sealKeys.size >= 1024) sealKeys.clear()
+    key = deriveSealKey(secret, siteKey)
+    sealKeys.set(id, key)
   }
   return key
 }
@@ -32,8 +35,9 @@ export function signJwt(key: SigningKey, claims: VerdictClaims): string {
   return `${input}.${b64u(sign(null, Buffer.from(input, 'ascii'), key.privateKey))}`
 }
 
-export function issueToken(key: SigningKey, site: Site, claims: VerdictClaims): string {
-  return sealCompact(signJwt(key, claims), sealKeyOf(site), site.siteKey)
+/** Signs the claims and seals them under the site's current seal secret (`now`, epoch ms: rotation). */
+export function issueToken(key: SigningKey, site: Site, claims: VerdictClaims, now: number): string {
+  return sealCompact(signJwt(key, claims), sealKeyOf(site.siteKey, site.sealingSecret(now)), site.siteKey)
 }
 
 /** A test key's token (config/test-keys.ts): the key's fixed verdict, no reasons, and `test: true`. */
@@ -56,9 +60,9 @@ export function issueTestToken(
     iat,
     exp: iat + site.tokenTtlS,
     jti: newTokenId(),
-    ...(payload.account ? { acc: payload.account } : {}),
+    ...(payload.account ? { acc: payload.account, asl: site.accountSalt } : {}),
     bhv: { server: null, client: null, model: '' },
     test: true,
   }
-  return { token: issueToken(key, site, claims), expiresAt: claims.exp * 1000 }
+  return { token: issueToken(key, site, claims, now), expiresAt: claims.exp * 1000 }
 }

@@ -17,6 +17,7 @@ import { classifyEnvironment } from './environment'
 import type { Detection, Detector, Environment, Signals } from './types'
 
 export type { Detection, Environment, Signals } from './types'
+export { valueOf } from './types'
 export { classifyEnvironment } from './environment'
 
 export const detectors: Record<string, Detector> = {

@@ -17,6 +17,11 @@ export const REASON_CODES = [
   'brushing',
   'new_device',
   'attestation_failed',
+  'proof_of_work_failed',
+  'probe_mismatch',
+  'replayed_behavior',
+  'key_churn',
+  'unproven_device',
 ] as const
 
 export type ReasonCode = (typeof REASON_CODES)[number]

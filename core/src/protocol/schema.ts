@@ -18,6 +18,9 @@ import {
   SITE_KEY_PATTERN,
 } from './payload'
 import { TELEMETRY_CODES, TELEMETRY_MAX_REPORTS } from './telemetry'
+import { PROBE_NAMES, PROBE_SEED_BYTES, TEXT_GLYPHS, TEXT_STRINGS, TZ_INSTANTS } from './probes'
+import { POW_MAX_BITS, POW_NONCE_BYTES } from './pow'
+import { base64urlLength } from './base64url'
 
 /** Canonical unpadded base64url. */
 const B64U = '^[A-Za-z0-9_-]+$'
@@ -73,6 +76,11 @@ export const BehaviorClaim = Type.Object(
     trace: CompactTrace,
     summary: Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 64 }),
     client: Type.Optional(ClientScore),
+    challengeAt: Type.Optional(
+      Type.Union([Type.Number({ minimum: 0 }), Type.Null()], {
+        description: "When the challenge arrived, in the trace's time (ms from its start); null when it arrived after the trace's last event.",
+      }),
+    ),
   },
   { description: 'What the behaviour recorder holds when the token is requested.' },
 )
@@ -85,6 +93,30 @@ export const AttestationClaim = Type.Object(
     nonce: Type.String({ maxLength: 64, description: 'The nonce the app requested the attestation with (attestation.ts).' }),
   },
   { description: "A native app's platform attestation, bound to this payload." },
+)
+
+/** A probe the page could not run (no canvas, an exception): the code says why. */
+const ProbeError = Type.Object({ e: Type.String({ maxLength: 64 }) })
+const widths = (n: number, description: string) => Type.Array(Type.Number({ minimum: 0, maximum: 10_000 }), { minItems: n, maxItems: n, description })
+
+export const Evidence = Type.Object(
+  {
+    pow: Type.Optional(Type.Object({ n: b64u(base64urlLength(POW_NONCE_BYTES), 'The proof-of-work nonce (pow.ts).') })),
+    text: Type.Optional(
+      Type.Union([
+        Type.Object({
+          g: widths(TEXT_GLYPHS, "The plan's glyphs, measured one by one in its font."),
+          s: widths(TEXT_STRINGS, "The plan's strings in its font."),
+          m: widths(TEXT_STRINGS, 'The same strings in monospace.'),
+        }),
+        ProbeError,
+      ]),
+    ),
+    tz: Type.Optional(
+      Type.Union([Type.Object({ o: Type.Array(Type.Integer({ minimum: -1440, maximum: 1440 }), { minItems: TZ_INSTANTS, maxItems: TZ_INSTANTS, description: 'Date.getTimezoneOffset() at the plan\'s instants.' }) }), ProbeError]),
+    ),
+  },
+  { description: "Answers to the challenge's probes and its proof of work (probes.ts, pow.ts): computed for this challenge only." },
 )
 
 export const CollectPayload = Type.Object({
@@ -104,6 +136,7 @@ export const CollectPayload = Type.Object({
   account: Type.Optional(matching(ACCOUNT_HASH_PATTERN, "The salted hash of the page's account identifier (payload.ts).")),
   behavior: Type.Optional(BehaviorClaim),
   attestation: Type.Optional(AttestationClaim),
+  evidence: Type.Optional(Evidence),
 })
 
 export const CollectBody = Type.Object({
@@ -111,11 +144,19 @@ export const CollectBody = Type.Object({
   sig: b64u(SIGNATURE_LENGTH, 'Ed25519 signature over signingInput(payload).'),
 })
 
+export const ChallengeQuery = Type.Object({
+  siteKey: SiteKey,
+  device: Type.Optional(b64u(DEVICE_ID_LENGTH, 'The device id the collect will be signed under: a device with a good history is asked for less work.')),
+})
+
 export const ChallengeResponse = Type.Object({
   challenge: Type.String(),
   expiresAt: Type.Integer({ description: 'Epoch ms after which the challenge is refused.' }),
   siteKey: Type.String(),
   accountSalt: Type.String({ description: 'Salt the SDK hashes account identifiers with (docs/protocol.md).' }),
+  seed: b64u(base64urlLength(PROBE_SEED_BYTES), 'Derives the probe plan (probes.ts).'),
+  probes: Type.Array(Type.Enum(PROBE_NAMES), { description: 'The probes to answer.' }),
+  difficulty: Type.Integer({ minimum: 0, maximum: POW_MAX_BITS, description: 'Leading zero bits the proof of work must reach (0: none).' }),
 })
 
 export const CollectResponse = Type.Object({
@@ -149,6 +190,7 @@ export type AttestationClaim = Static<typeof AttestationClaim>
 export type CollectPayload = Static<typeof CollectPayload>
 export type CollectBody = Static<typeof CollectBody>
 export type ChallengeResponse = Static<typeof ChallengeResponse>
+export type Evidence = Static<typeof Evidence>
 export type CollectResponse = Static<typeof CollectResponse>
 export type TelemetryReport = Static<typeof TelemetryReport>
 export type TelemetryBody = Static<typeof TelemetryBody>

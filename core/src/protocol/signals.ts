@@ -130,3 +130,27 @@ export interface SignalValues {
 
 export type SignalName = keyof SignalValues
 export type SignalComponents = { [K in SignalName]?: Component<SignalValues[K]> }
+
+/** Collected once when the SDK starts: all of them, or (when getToken comes first) none. */
+export const INIT_SIGNALS = ['permissions', 'webdriver', 'userAgent', 'hardware', 'screen', 'plugins', 'timezone', 'cdp', 'automation', 'lies', 'environment'] as const
+/** Taken at every getToken: always present. */
+export const TOKEN_SIGNALS = ['cdpAtToken', 'callStack'] as const
+/** The Web Worker's snapshot: present unless the worker has not answered in time. */
+export const LATE_SIGNALS = ['worker'] as const
+
+type Listed = (typeof INIT_SIGNALS)[number] | (typeof TOKEN_SIGNALS)[number] | (typeof LATE_SIGNALS)[number]
+type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+type Assert<T extends true> = T
+/** @public A compile-time check that the three lists name every signal. */
+export type ListsCoverSignals = Assert<Exactly<Listed, SignalName>>
+
+/**
+ * What is missing from `signals` that an honest SDK always sends: the token-time signals,
+ * and the rest of the start-up signals when any of them is present.
+ */
+export function missingSignals(signals: Readonly<Record<string, unknown>>): string[] {
+  const has = (name: string): boolean => Object.prototype.hasOwnProperty.call(signals, name)
+  const missing: string[] = TOKEN_SIGNALS.filter((name) => !has(name))
+  if (INIT_SIGNALS.some(has)) missing.push(...INIT_SIGNALS.filter((name) => !has(name)))
+  return missing
+}

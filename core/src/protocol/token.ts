@@ -57,6 +57,8 @@ export interface VerdictClaims {
   jti: string
   /** Salted hash of the account the page named, if any (bind the token to your account). */
   acc?: string
+  /** The site's account salt `acc` was made with (public; present with `acc`). */
+  asl?: string
   bhv: BehaviorClaim
   /** Minted by a test key (fixed verdict): verifiers refuse it unless told to accept test tokens. */
   test?: true

@@ -39,6 +39,8 @@ const LINE_HEIGHT_PX = 16
 
 export interface Recorder {
   snapshot(maxEvents: number): BehaviorSnapshot
+  /** The trace's clock: ms since recording started, the time base of trace events. */
+  clock(): number
   stop(): void
   /** For benchmarks: the per-event path without the DOM. */
   record(event: Event): void
@@ -128,6 +130,7 @@ export function startRecorder(target: Window = window): Recorder {
       target.removeEventListener('blur', onBlur)
       document.removeEventListener('visibilitychange', onVisibility)
     },
+    clock: () => performance.now() - origin,
     snapshot(maxEvents) {
       const n = Math.min(size, maxEvents)
       const trace: CompactTrace = { k: [], t: [], x: [], y: [], b: [], c: [] }

@@ -9,7 +9,7 @@
  * as well, at the cost of an fsync per commit. Writes are batched (group-commit.ts).
  */
 import Database from 'better-sqlite3'
-import { mkdirSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DEFAULT_RETENTION, type Erased, type ErasureSubject, type Purged, type Retention, type Store } from '../types'
 import { GroupCommit } from './group-commit'
@@ -34,8 +34,19 @@ export interface SqliteOptions {
 /** Expired rows are purged at most this often, by the write that notices. */
 const PURGE_EVERY_MS = 30_000
 
+/**
+ * The database holds IP addresses, device ids and account hashes: owner-only. SQLite gives
+ * the -wal and -shm files it creates the main file's mode, so the main file is created
+ * 0600 before SQLite opens it; files an older collector left readable are tightened.
+ */
+function createPrivately(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  closeSync(openSync(path, 'a', 0o600))
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600)
+}
+
 export function openSqliteStore(options: SqliteOptions): Store {
-  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true })
+  if (options.path !== ':memory:') createPrivately(options.path)
   const db = new Database(options.path)
   // First: switching a new file to WAL takes an exclusive lock, and a second collector
   // starting at the same moment must wait for it rather than fail with SQLITE_BUSY.

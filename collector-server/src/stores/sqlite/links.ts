@@ -15,12 +15,13 @@ export function sqliteLinks({ db, batch }: Sqlite): LinkStore & { purge(t: numbe
   const erase = db.prepare("DELETE FROM links WHERE kind > ? AND kind < ? AND (key = ? OR member = ?)")
   const observe = db.transaction((observations: readonly LinkObservation[], at: number): number[] =>
     observations.map((o) => {
-      upsert.run(o.kind, o.key, o.member, at)
+      if (!o.countOnly) upsert.run(o.kind, o.key, o.member, at)
       return count.get(o.kind, o.key, at - o.windowMs)!.n
     }),
   )
   return {
     observe: unavailable((observations: readonly LinkObservation[], at: number) => batch.run(() => observe(observations, at))),
+    count: unavailable((kind: string, key: string, windowMs: number, at: number) => count.get(kind, key, at - windowMs)!.n),
     purge: (t) => void purge.run(t - LINK_RETENTION_MS),
     erase: (siteKey, id) => erase.run(`${siteKey}:`, `${siteKey};`, id, id).changes,
   }

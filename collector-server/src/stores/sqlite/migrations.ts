@@ -76,6 +76,16 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (site_key, device_id)
    ) WITHOUT ROWID;
    CREATE INDEX stats_devices_top ON stats_devices (site_key, accounts DESC, device_id);`,
+  // Device reputation (verdicts so far) and the text metrics its probes answered.
+  `ALTER TABLE devices ADD COLUMN allowed INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE devices ADD COLUMN denied INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE devices ADD COLUMN last_verdict TEXT;
+   CREATE TABLE device_glyphs (
+     device_id TEXT NOT NULL,
+     glyph TEXT NOT NULL,
+     width REAL NOT NULL,
+     PRIMARY KEY (device_id, glyph)
+   ) WITHOUT ROWID;`,
   // Retention: devices not seen for the retention period are purged by last sighting.
   `CREATE INDEX devices_last_seen ON devices (last_seen);`,
 ]

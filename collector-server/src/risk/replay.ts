@@ -1,0 +1,140 @@
+/**
+ * Behaviour replay: a recorded pointer trace sent again, from another device. Each trace
+ * gets a sketch: the path resampled every STEP_PX of travel (so sampling rate and time
+ * warps do not matter), each step's heading in one of SECTORS directions, runs of
+ * SHINGLE headings, MinHash over those runs, and the MinHash cut into BANDS bands of ROWS.
+ * Two traces that share a band are near-identical paths (locality-sensitive hashing), and
+ * an exact digest catches a literal copy even when it is short. The collector counts, per
+ * key, the distinct devices that sent it within a window: a second device is a replay.
+ *
+ * Too little movement gives no bands: short paths are too alike between people to tell.
+ * The parameters are chosen so that windows of different people in the research datasets
+ * never share a band (scripts/replay-sketch-eval.ts measures it, and how many replays are
+ * caught; docs/detectors.md has the figures). Deliberate distortion defeats it: that is
+ * the behaviour classifier's to judge.
+ */
+import type { TraceEvent } from '@vigil-risk/core/protocol/trace'
+
+const STEP_PX = 24
+const SMOOTH = 3
+const SECTORS = 8
+const SHINGLE = 8
+const BANDS = 8
+const ROWS = 6
+/** At least this many resampled steps (about 1.3 px × STEP_PX × this of travel). */
+const MIN_STEPS = 64
+/** A run of headings that turns no more than this is a straight line: everybody draws those. */
+const MIN_DISTINCT_IN_SHINGLE = 3
+
+const fmix32 = (h: number): number => {
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
+}
+
+/** Pointer positions, each the mean of itself and its SMOOTH neighbours on either side: jitter averages out. */
+function smoothedPath(events: readonly TraceEvent[]): Array<{ x: number; y: number }> {
+  const raw: Array<{ x: number; y: number }> = []
+  for (const e of events) {
+    if ((e.type === 'mousemove' || e.type === 'touchmove') && e.x !== undefined && e.y !== undefined) raw.push({ x: e.x, y: e.y })
+  }
+  return raw.map((_, i) => {
+    let x = 0
+    let y = 0
+    let n = 0
+    for (let j = Math.max(0, i - SMOOTH); j <= Math.min(raw.length - 1, i + SMOOTH); j++) {
+      x += raw[j]!.x
+      y += raw[j]!.y
+      n++
+    }
+    return { x: x / n, y: y / n }
+  })
+}
+
+/**
+ * At most this many headings: a real trace of ≤ 4,096 events travels far less than this ×
+ * STEP_PX, and a forged one with absurd jumps must not cost more than a real one.
+ */
+const MAX_STEPS = 8192
+
+/** Headings of the smoothed path resampled every STEP_PX of travel, 0 … SECTORS − 1. */
+function headings(events: readonly TraceEvent[]): number[] {
+  const out: number[] = []
+  let prev: { x: number; y: number } | null = null
+  let anchor = { x: 0, y: 0 }
+  let remaining = STEP_PX
+  for (const p of smoothedPath(events)) {
+    if (prev === null) {
+      prev = anchor = p
+      continue
+    }
+    let from: { x: number; y: number } = prev
+    let len = Math.hypot(p.x - from.x, p.y - from.y)
+    while (len >= remaining && out.length < MAX_STEPS) {
+      const t = remaining / len
+      const q = { x: from.x + (p.x - from.x) * t, y: from.y + (p.y - from.y) * t }
+      const sector = Math.round((Math.atan2(q.y - anchor.y, q.x - anchor.x) / (2 * Math.PI)) * SECTORS)
+      out.push(((sector % SECTORS) + SECTORS) % SECTORS)
+      anchor = from = q
+      len = Math.hypot(p.x - from.x, p.y - from.y)
+      remaining = STEP_PX
+    }
+    remaining -= len
+    prev = p
+  }
+  return out
+}
+
+/** FNV-1a over 32-bit words. */
+function fnv(words: ArrayLike<number>): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < words.length; i++) {
+    h ^= words[i]! >>> 0
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> 0
+}
+
+/** Two people never send byte-identical traces of this many moves (times are in 0.1 ms). */
+const MIN_EXACT_MOVES = 8
+
+/** A digest of the events exactly as sent: a literal copy, however short. */
+function exactDigest(events: readonly TraceEvent[]): string | null {
+  const words: number[] = []
+  let moves = 0
+  for (const e of events) {
+    if (e.type === 'mousemove' || e.type === 'touchmove') moves++
+    words.push(Math.round(e.t * 10), Math.round(e.x ?? 0), Math.round(e.y ?? 0), e.type.length)
+  }
+  return moves >= MIN_EXACT_MOVES ? `x:${fnv(words).toString(16)}.${events.length}` : null
+}
+
+/**
+ * The trace's sketch keys: BANDS near-duplicate bands (`b<i>:<hex>`) when it moves far
+ * enough, and an exact digest (`x:<hex>`) when it has a few moves; empty when neither.
+ */
+export function traceSketch(events: readonly TraceEvent[]): string[] {
+  const exact = exactDigest(events)
+  const keys = exact ? [exact] : []
+  const h = headings(events)
+  if (h.length < MIN_STEPS) return keys
+  const shingles: number[] = []
+  for (let i = 0; i + SHINGLE <= h.length; i++) {
+    const run = h.slice(i, i + SHINGLE)
+    if (new Set(run).size < MIN_DISTINCT_IN_SHINGLE) continue
+    shingles.push(fnv(run))
+  }
+  if (shingles.length < SHINGLE) return keys
+  const mins = new Uint32Array(BANDS * ROWS).fill(0xffffffff)
+  for (const s of shingles) {
+    for (let k = 0; k < mins.length; k++) {
+      const v = fmix32(s ^ Math.imul(k + 1, 0x9e3779b9))
+      if (v < mins[k]!) mins[k] = v
+    }
+  }
+  for (let b = 0; b < BANDS; b++) keys.push(`b${b}:${fnv(mins.subarray(b * ROWS, (b + 1) * ROWS)).toString(16)}`)
+  return keys
+}

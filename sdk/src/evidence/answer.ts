@@ -1,0 +1,97 @@
+/**
+ * Answers a challenge: the proof of work and the probes it asks for
+ * (core/src/protocol/pow.ts, probes.ts). The work and the text metrics run in a Web
+ * Worker started from a blob URL (CSP: `worker-src blob:`); where no worker can start,
+ * the page does the work in slices of a few milliseconds, never as a long task.
+ */
+import { POW_NONCE_BYTES, powDigestInput, searchPow, sha256 } from '@vigil-risk/core/protocol/pow'
+import { probePlan, type TextPlan } from '@vigil-risk/core/protocol/probes'
+import { toBase64url } from '@vigil-risk/core/protocol/base64url'
+import type { ChallengeResponse, Evidence } from '@vigil-risk/core/protocol/schema'
+import workerSource from 'vigil:evidence-worker'
+import { VigilError } from '../errors'
+import { nextTask } from '../signals/slice'
+import { measureText } from './text'
+import type { WorkerJob, WorkerResult } from './messages'
+
+/** Attempts per main-thread slice: a few ms each at ~1 M hashes/s. */
+const SLICE = 4096
+
+let workerUrl: string | null | undefined
+
+function startWorker(): Worker | null {
+  try {
+    workerUrl ??= URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' }))
+    return new Worker(workerUrl)
+  } catch {
+    workerUrl = null // Blocked by CSP, or no workers: the page does the work.
+    return null
+  }
+}
+
+function inWorker(job: WorkerJob, signal: AbortSignal): Promise<WorkerResult | null> {
+  const worker = workerUrl === null ? null : startWorker()
+  if (!worker) return Promise.resolve(null)
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      worker.terminate()
+      signal.removeEventListener('abort', abort)
+    }
+    const abort = (): void => {
+      done()
+      reject(signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'aborted'))
+    }
+    signal.addEventListener('abort', abort)
+    worker.onmessage = (e: MessageEvent<WorkerResult>) => {
+      done()
+      resolve(e.data)
+    }
+    // A worker that cannot run (a CSP that blocks its blob at load): the page does the work.
+    worker.onerror = (e) => {
+      e.preventDefault()
+      done()
+      resolve(null)
+    }
+    worker.postMessage(job)
+  })
+}
+
+async function onPage(job: WorkerJob, signal: AbortSignal): Promise<WorkerResult> {
+  let lo = -1
+  for (let start = 0; job.difficulty > 0 && lo < 0; start += SLICE) {
+    if (signal.aborted) throw signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'aborted')
+    await nextTask()
+    lo = searchPow(job.digest, job.difficulty, job.hi, start, SLICE)
+  }
+  return { lo, text: job.text ? pageText(job.text) : null }
+}
+
+function pageText(plan: TextPlan): NonNullable<Evidence['text']> {
+  try {
+    return measureText(document.createElement('canvas').getContext('2d'), plan)
+  } catch (err) {
+    return { e: err instanceof Error ? err.name.slice(0, 64) : 'error' }
+  }
+}
+
+export async function answerChallenge(c: Pick<ChallengeResponse, 'challenge' | 'seed' | 'probes' | 'difficulty'>, signal: AbortSignal): Promise<Evidence> {
+  const plan = probePlan(c.seed)
+  if (!plan) throw new VigilError('bad_response', 'the challenge seed is malformed')
+  const hi = (Math.random() * 2 ** 32) >>> 0
+  const job: WorkerJob = { digest: sha256(powDigestInput(c.challenge)), difficulty: c.difficulty, hi, text: c.probes.includes('text') ? plan.text : null }
+  let result = await inWorker(job, signal)
+  // The worker's canvas could not measure (no OffscreenCanvas): the page measures.
+  if (result && job.text && result.text && 'e' in result.text) result = { ...result, text: pageText(job.text) }
+  result ??= await onPage(job, signal)
+  const evidence: Evidence = {}
+  if (c.difficulty > 0) {
+    const nonce = new Uint8Array(POW_NONCE_BYTES)
+    const view = new DataView(nonce.buffer)
+    view.setUint32(0, hi)
+    view.setUint32(4, result.lo >>> 0)
+    evidence.pow = { n: toBase64url(nonce) }
+  }
+  if (result.text) evidence.text = result.text
+  if (c.probes.includes('tz')) evidence.tz = { o: plan.tz.map((t) => new Date(t).getTimezoneOffset()) }
+  return evidence
+}

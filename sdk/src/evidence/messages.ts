@@ -1,0 +1,18 @@
+import type { TextPlan } from '@vigil-risk/core/protocol/probes'
+import type { Evidence } from '@vigil-risk/core/protocol/schema'
+
+/** What the page asks of the evidence worker. */
+export interface WorkerJob {
+  digest: Uint8Array
+  difficulty: number
+  /** The nonce's high word (random): the search runs over the low word. */
+  hi: number
+  text: TextPlan | null
+}
+
+export interface WorkerResult {
+  /** The nonce's low word, or -1 when no work was asked for. */
+  lo: number
+  /** The text probe's answer (null: not asked); { e: 'no_canvas' } when the worker has no OffscreenCanvas. */
+  text: Evidence['text'] | null
+}
