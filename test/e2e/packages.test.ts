@@ -121,10 +121,18 @@ describe('the packed packages, installed into an empty project', () => {
       `import { init, type VigilClient } from '@vigil-risk/sdk'\nimport { verifyToken, type VerifiedToken } from '@vigil-risk/verify'\nimport { useVigil } from '@vigil-risk/sdk/react'\nexport const c: VigilClient = init({ siteKey: 'demo' })\nexport const v: Promise<VerifiedToken> = verifyToken('t', { secret: 's', siteKey: 'demo', jwks: { keys: [] }, action: 'checkout', hostname: null })\nexport const u: () => { ready: boolean } = useVigil\n`,
     )
     writeFileSync(join(project, 'types.cts'), `import sdk = require('@vigil-risk/sdk')\nimport verify = require('@vigil-risk/verify')\nexport const c: sdk.VigilClient = sdk.init({ siteKey: 'demo' })\nexport const code: verify.TokenErrorCode = 'test_token'\n`)
-    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', strict: true, noEmit: true, skipLibCheck: false, lib: ['ES2022', 'DOM'], types: ['node'] }, files: ['types.mts', 'types.cts'] }))
-    const tsc = run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], project)
-    expect(tsc.stdout + tsc.stderr).toBe('')
-    expect(tsc.status).toBe(0)
+    const compilerOptions = { module: 'node16', moduleResolution: 'node16', strict: true, noEmit: true, skipLibCheck: false }
+    // A page's project (DOM, no Node types), and a Node backend's (Node types, no DOM): the
+    // verifier's declarations need neither.
+    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, lib: ['ES2022', 'DOM'], types: [] }, files: ['types.mts', 'types.cts'] }))
+    writeFileSync(join(project, 'backend.mts'), `import { verifyToken, remoteJwks } from '@vigil-risk/verify'\nexport const v = verifyToken('t', { secret: 's', siteKey: 'demo', jwks: remoteJwks('https://c.example/jwks'), action: 'checkout', hostname: null })\n`)
+    writeFileSync(join(project, 'backend.cts'), `import verify = require('@vigil-risk/verify')\nexport const hash: string = verify.accountHash('ann@example.com', 'salt')\n`)
+    writeFileSync(join(project, 'tsconfig.node.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, lib: ['ES2022'], types: ['node'] }, files: ['backend.mts', 'backend.cts'] }))
+    for (const config of ['tsconfig.json', 'tsconfig.node.json']) {
+      const tsc = run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', config], project)
+      expect(tsc.stdout + tsc.stderr, config).toBe('')
+      expect(tsc.status).toBe(0)
+    }
   })
 
   it('the collector: npx vigil-collector --help, then it starts and serves the dashboard and the SDK', async () => {

@@ -4,11 +4,10 @@
  * the browser that carries the token cannot read its score or reasons. docs/tokens.md.
  */
 import { sign } from 'node:crypto'
-import { deriveSealKey } from 'vigil/verify'
 import { SIGN_ALG, type JwsHeader, type Verdict, type VerdictClaims } from '@vigil-risk/core/protocol/token'
 import type { CollectPayload } from '@vigil-risk/core/protocol/schema'
 import { TEST_SCORES } from '../config/test-keys'
-import { b64u, randomPooled, sealCompact } from './seal'
+import { b64u, deriveSealKey, randomPooled, sealCompact } from './seal'
 import type { SigningKey } from '../config/keyring'
 import type { Site } from '../config/sites'
 
