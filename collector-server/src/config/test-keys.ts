@@ -2,8 +2,8 @@
  * Test keys: reserved sites that mint real tokens with a fixed verdict, for merchants' own
  * end-to-end suites (a Playwright run is automation, and gets `deny` from a real site).
  * Everything up to the token is real (challenge, device signature, single use, rate
- * limits); then the verdict is the key's, the token carries `test: true`, and nothing is
- * linked, stored or counted on a dashboard. Verifiers (vigil/verify, siteverify) refuse
+ * limits); then the verdict is the key's (the evidence is not judged), the token carries
+ * `test: true`, and nothing is linked, stored or counted on a dashboard. Verifiers (vigil/verify, siteverify) refuse
  * such tokens unless the caller says it accepts them (docs/testing.md).
  *
  * Their secret is public, like the demo site's: a test token opens only with it, so a
