@@ -72,25 +72,25 @@ function withoutWasmProbe(code, id) {
 }
 
 /**
- * `vigil:evidence-worker`: the evidence worker (sdk/src/evidence/worker.ts), bundled and
+ * `vigil:proof-worker`: the proof worker (sdk/src/proof/worker.ts), bundled and
  * minified on its own and inlined as a string. A worker must come from the page's own
  * origin, and the SDK is served from the collector's, so the SDK starts it from a blob URL.
  */
-function evidenceWorker() {
-  const ID = '\0vigil:evidence-worker'
+function proofWorker() {
+  const ID = '\0vigil:proof-worker'
   let code
   return {
-    name: 'vigil-evidence-worker',
-    resolveId: (source) => (source === 'vigil:evidence-worker' ? ID : null),
+    name: 'vigil-proof-worker',
+    resolveId: (source) => (source === 'vigil:proof-worker' ? ID : null),
     async load(id) {
       if (id !== ID) return null
       if (!code) {
-        const bundle = await rollup({ input: 'sdk/src/evidence/worker.ts', plugins: [nodeResolve({ browser: true }), ts()] })
+        const bundle = await rollup({ input: 'sdk/src/proof/worker.ts', plugins: [nodeResolve({ browser: true }), ts()] })
         const { output } = await bundle.generate({ format: 'iife', plugins: [terser(terserOptions)] })
         await bundle.close()
         code = output[0].code
       }
-      this.addWatchFile('sdk/src/evidence/worker.ts')
+      this.addWatchFile('sdk/src/proof/worker.ts')
       return `export default ${JSON.stringify(code)}`
     },
   }
@@ -107,7 +107,7 @@ const legal = licenses()
 const sdkBanner = legal.banner(`Vigil SDK ${pkg.version}`)
 
 const terserOptions = { ecma: 2020, module: false, compress: { passes: 2 }, format: { comments: false } }
-const browserPlugins = (extra = []) => [legal.collect, ...extra, evidenceWorker(), browserOnlyRequires(), json({ compact: true, preferConst: true }), nodeResolve({ browser: true }), commonjs(), ts()]
+const browserPlugins = (extra = []) => [legal.collect, ...extra, proofWorker(), browserOnlyRequires(), json({ compact: true, preferConst: true }), nodeResolve({ browser: true }), commonjs(), ts()]
 /** The collector's runtime dependencies stay imports (npm installs them beside it); everything else is bundled. */
 const collectorPkg = JSON.parse(readFileSync(new URL('./collector-server/package.json', import.meta.url), 'utf8'))
 const nodeExternal = (id) =>

@@ -8,7 +8,7 @@
 export const BUDGETS = {
   /**
    * Core IIFE bundle (dist/browser/vigil.min.js), gzip: everything but the lazy chunks.
-   * Today 20.5 KB: 16.5 KB before challenge-bound evidence, whose proof-of-work worker (inlined
+   * Today 20.5 KB: 16.5 KB before the challenge-bound proof, whose proof-of-work worker (inlined
    * as a string) and page fallback came to 3.2 KB, and 0.5 KB of FingerprintJS's MIT notice.
    */
   coreGzipBytes: 21.5 * 1024,

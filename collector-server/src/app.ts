@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import fastifyStatic from '@fastify/static'
 import fastifySwagger from '@fastify/swagger'
 import { createReadStream, existsSync, readFileSync } from 'node:fs'
+import { X509Certificate } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { MAX_COLLECT_BYTES } from '@vigil-risk/core/protocol/payload'
@@ -21,11 +22,13 @@ import { metaRoutes } from './routes/meta'
 import { statsRoutes } from './routes/stats'
 import { telemetryRoutes } from './routes/telemetry'
 import { eraseRoutes } from './routes/erase'
+import { privateTokenRoutes } from './routes/private-token'
 import type { AppContext, Clock } from './context'
 import type { Keyring } from './config/keyring'
 import type { SiteRegistry } from './config/sites'
 import type { Store } from './stores/types'
-import type { AttestationVerifier } from './risk/attestation'
+import type { AttestationVerifier } from './evidence/check'
+import { APPLE_APP_ATTESTATION_ROOT_CA } from './evidence/apple-root'
 import { fastifyTrustProxy, type TrustProxy } from './net/trust-proxy'
 
 export interface BuildAppOptions {
@@ -51,8 +54,17 @@ export interface BuildAppOptions {
   metrics?: Metrics
   /** The bearer token that reads /metrics on this app's port; without one, nothing reads it here (--metrics-port serves it apart). */
   metricsToken?: string
-  /** Verifiers for native platform attestations, by kind (`play_integrity`, `app_attest`). */
+  /**
+   * Verifiers for native platform attestations, by kind. App Attest and Play Integrity are
+   * built in (configured per site in sites.json); a verifier given here replaces the
+   * built-in one for its kind, or handles a kind Vigil does not know.
+   */
   attestationVerifiers?: Record<string, AttestationVerifier>
+  /**
+   * PEM certificates App Attest chains must end at. Default: Apple's App Attestation root,
+   * which ships with the collector. Tests use a root of their own.
+   */
+  appAttestRoots?: string[]
 }
 
 const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
@@ -117,6 +129,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     metrics: options.metrics ?? createMetrics(),
     issuer: options.issuer ?? 'vigil',
     attestationVerifiers: options.attestationVerifiers ?? {},
+    appAttestRoots: (options.appAttestRoots ?? [APPLE_APP_ATTESTATION_ROOT_CA]).map((pem) => new X509Certificate(pem)),
   }
 
   const app = Fastify({
@@ -183,6 +196,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   void app.register(statsRoutes, { ctx })
   void app.register(telemetryRoutes, { ctx })
   void app.register(eraseRoutes, { ctx })
+  void app.register(privateTokenRoutes, { ctx })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
   const sdkDir = options.sdkDir === undefined ? sdkBrowserDir() : options.sdkDir

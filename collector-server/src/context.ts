@@ -4,7 +4,8 @@ import type { Keyring } from './config/keyring'
 import type { SiteRegistry } from './config/sites'
 import type { Metrics } from './metrics'
 import type { Store } from './stores/types'
-import type { AttestationVerifier } from './risk/attestation'
+import type { X509Certificate } from 'node:crypto'
+import type { AttestationVerifier } from './evidence/check'
 
 export interface Clock {
   /** Epoch ms. */
@@ -20,6 +21,8 @@ export interface AppContext {
   metrics: Metrics
   issuer: string
   attestationVerifiers: Readonly<Record<string, AttestationVerifier>>
+  /** App Attest trust anchors (Apple's App Attestation root). */
+  appAttestRoots: readonly X509Certificate[]
 }
 
 declare module 'fastify' {

@@ -11,6 +11,7 @@ export const ERRORS = {
   hostname_mismatch: { status: 400, message: 'The payload hostname does not match the request origin.' },
   bad_signature: { status: 401, message: 'The payload signature does not verify.' },
   unauthorized: { status: 401, message: "Send the site's dashboard key as a bearer token." },
+  private_token_required: { status: 401, message: 'Present a Private Access Token for one of the challenges in WWW-Authenticate.' },
   key_mismatch: { status: 403, message: 'The device id does not belong to the signing key.' },
   origin_not_allowed: { status: 403, message: 'This origin is not allowed for the site.' },
   not_found: { status: 404, message: 'No such route.' },

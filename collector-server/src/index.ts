@@ -5,6 +5,6 @@ export { loadSites, siteRegistry, DEMO_SITE, type SiteConfig, type Site, type Si
 export { openStore } from './stores/index'
 export type { Store, NonceStore, DeviceStore, EventSink, CollectEvent } from './stores/types'
 export { ERRORS, CollectorError, type ErrorCode } from './errors'
-export type { AttestationVerifier, AttestationInput } from './risk/attestation'
+export type { AttestationVerifier, AttestationInput } from './evidence/check'
 export { runCli, type CliExtras } from './cli'
 export type { TrustProxy } from './net/trust-proxy'

@@ -11,6 +11,8 @@ export interface Metrics {
   collects: Counter<'outcome'>
   verdicts: Counter<'verdict'>
   reasons: Counter<'reason'>
+  /** Platform evidence in collects, by kind, status and the reason it did not verify. */
+  evidence: Counter<'kind' | 'status' | 'reason'>
   /** Every siteverify, by outcome: `success` or the first error code. */
   siteverify: Counter<'outcome'>
   /** getToken failures the SDK reported from pages (POST /v1/telemetry), by code. */
@@ -36,6 +38,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     collects: new Counter({ name: 'vigil_collect_total', help: 'Collect requests by outcome (accepted, or the refusal code).', labelNames: ['outcome'], registers }),
     verdicts: new Counter({ name: 'vigil_verdicts_total', help: 'Verdicts issued.', labelNames: ['verdict'], registers }),
     reasons: new Counter({ name: 'vigil_verdict_reasons_total', help: 'Reason codes attached to verdicts.', labelNames: ['reason'], registers }),
+    evidence: new Counter({
+      name: 'vigil_evidence_total',
+      help: 'Platform evidence in collects (app_attest, play_integrity, private_token, other) by status and reason.',
+      labelNames: ['kind', 'status', 'reason'],
+      registers,
+    }),
     siteverify: new Counter({ name: 'vigil_siteverify_total', help: 'Siteverify calls by outcome (success, or the error code).', labelNames: ['outcome'], registers }),
     sdkFailures: new Counter({ name: 'vigil_sdk_failures_total', help: 'getToken failures reported by SDKs in pages, by code.', labelNames: ['code'], registers }),
     sdkFailuresDropped: new Counter({ name: 'vigil_sdk_failures_dropped_total', help: 'Failure reports pages dropped because their queue was full.', registers }),

@@ -45,6 +45,7 @@ export interface ServerOptions {
   metricsPort?: number
   /** Where that listener binds (default 127.0.0.1: keep it off the public network). */
   metricsHost?: string
+  appAttestRoots?: BuildAppOptions['appAttestRoots']
 }
 
 export interface RunningServer {
@@ -87,6 +88,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.plugins ? { plugins: options.plugins } : {}),
     ...(options.sdkDir !== undefined ? { sdkDir: options.sdkDir } : {}),
     ...(options.attestationVerifiers ? { attestationVerifiers: options.attestationVerifiers } : {}),
+    ...(options.appAttestRoots ? { appAttestRoots: options.appAttestRoots } : {}),
   })
   if (tightened) app.log.warn({ dataDir }, 'the data directory was readable by others: its mode is now 0700')
   let metricsApp: FastifyInstance | null = null

@@ -54,6 +54,13 @@ describe('site origin patterns', () => {
     expect(() => makeSite({ siteKey: 'ok', secret, origins: ['https://a.example'], policy: { weights: { automation: 1.5 } } }, key)).toThrow(/weight/)
     expect(() => makeSite({ siteKey: 'ok', secret, origins: ['https://a.example'], policy: { weights: { robots: 0.5 } as never } }, key)).toThrow(/unknown reason/)
     expect(makeSite({ ...DEMO_SITE, tokenTtlS: 9999 }, key).tokenTtlS).toBe(300)
+    const site = { siteKey: 'ok', secret, origins: ['https://a.example'] }
+    expect(() => makeSite({ ...site, policy: { trust: { app_attest: 2 } } }, key)).toThrow(/trust of app_attest/)
+    expect(() => makeSite({ ...site, policy: { trust: { safetynet: 0.5 } as never } }, key)).toThrow(/unknown evidence/)
+    expect(() => makeSite({ ...site, policy: { requireAttestation: ['safetynet'] as never } }, key)).toThrow(/requireAttestation/)
+    expect(() => makeSite({ ...site, policy: { actions: { pay: { requireAttestation: 'yes' as never } } } }, key)).toThrow(/actions\["pay"\]\.requireAttestation/)
+    expect(() => makeSite({ ...site, attestation: { appAttest: { teamId: 'abc', bundleIds: ['com.x'] } } }, key)).toThrow(/teamId/)
+    expect(makeSite({ ...site, policy: { requireAttestation: ['app_attest'] } }, key).policy.default.requireAttestation).toEqual(['app_attest'])
   })
 
   it('creates an empty sites.json on first start: the demo site exists only in development mode', () => {

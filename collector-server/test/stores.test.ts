@@ -87,6 +87,21 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     expect(await store.links.observe([{ ...w('z'), countOnly: true }], now + 1201)).toEqual([2])
   })
 
+  it('registers an attested key once, and moves its counter only up, once per value across racing callers', async () => {
+    const key = { keyId: 'k'.repeat(43) + '=', appId: 'ABCDE12345.com.shop.app', publicKey: 'spki', counter: 0, at: now }
+    expect(await store.attestedKeys.get(key.keyId)).toBeNull()
+    expect(await store.attestedKeys.register(key)).toBe(true)
+    expect(await store.attestedKeys.register({ ...key, publicKey: 'another' })).toBe(false)
+    expect(await store.attestedKeys.get(key.keyId)).toEqual(key)
+    expect(await store.attestedKeys.advance(key.keyId, 1, now + 1)).toBe(true)
+    expect(await store.attestedKeys.advance(key.keyId, 1, now + 2)).toBe(false)
+    expect(await store.attestedKeys.advance(key.keyId, 0, now + 3)).toBe(false)
+    const raced = await Promise.all(Array.from({ length: 20 }, () => store.attestedKeys.advance(key.keyId, 7, now + 4)))
+    expect(raced.filter(Boolean)).toHaveLength(1)
+    expect(await store.attestedKeys.get(key.keyId)).toEqual({ ...key, counter: 7, at: now + 4 })
+    expect(await store.attestedKeys.advance('unknown', 5, now)).toBe(false)
+  })
+
   it('counts rate-limit hits per fixed window', async () => {
     const start = now - (now % 60_000)
     expect(await store.rateLimits.hit('ip:1', 60_000, start + 1)).toEqual({ count: 1, resetAt: start + 60_000 })

@@ -14,11 +14,12 @@ import { runSources, signals, tokenSignals, type SignalComponents } from './sign
 import { getCallStackMarkers } from './signals/cdp'
 import { startRecorder, type BehaviorSnapshot, type Recorder } from './behavior/recorder'
 import { hasNativeBridge, requestAttestation } from './bridge/native'
+import { privateTokenReceipt, supportsPrivateTokens } from './transport/private-token'
 import { loadClassifier } from './classifier/load'
 import type { Scorer } from './classifier/chunk'
 import { hasSubtle, sha256 } from './keys/webcrypto'
 import { SDK_VERSION } from './version'
-import { createBroker, type Broker } from './evidence/broker'
+import { createBroker, type Broker } from './proof/broker'
 import { scriptBase } from './script-base'
 
 export interface GetTokenOptions {
@@ -41,6 +42,8 @@ const FINGERPRINT_WAIT_MS = 1500
 const SIGNALS_WAIT_MS = 1500
 /** How long getToken waits for a native app's attestation. */
 const ATTESTATION_WAIT_MS = 1500
+/** How long getToken waits for the browser to fetch a Private Access Token (counted once the signals are in). */
+const PRIVATE_TOKEN_WAIT_MS = 1500
 
 const noop = (): void => {}
 
@@ -153,6 +156,13 @@ class Client implements VigilClient {
   private async run(action: string, account: string | undefined, signal: AbortSignal, stack: string[], behavior: BehaviorSnapshot | null): Promise<string> {
     const { endpoint, siteKey } = this.options
     const ready = quiet(this.broker.take(signal))
+    // Where the site accepts Private Access Tokens and the browser can present one, ask for it
+    // while the signals are gathered.
+    const receipt = quiet(
+      ready.then(({ challenge, privateToken }) =>
+        privateToken && hasSubtle() && supportsPrivateTokens() ? privateTokenReceipt(endpoint, siteKey, challenge, signal) : undefined,
+      ),
+    )
     const [key, fp, collected, worker, atToken] = await Promise.all([
       this.key,
       within(this.fingerprint, FINGERPRINT_WAIT_MS, null),
@@ -160,7 +170,7 @@ class Client implements VigilClient {
       within(this.worker, SIGNALS_WAIT_MS, undefined),
       runSources(tokenSignals),
     ])
-    const { challenge, accountSalt, evidence, receivedAt } = await ready
+    const { challenge, accountSalt, proof, receivedAt } = await ready
     if (account !== undefined && accountSalt === undefined) throw new VigilError('bad_response', 'the collector sent no account salt')
     const accountHash = account === undefined ? undefined : accountHashFromDigest(await sha512(accountHashInput(accountSalt!, account)))
     const payload: CollectPayload = {
@@ -176,8 +186,10 @@ class Client implements VigilClient {
       signals: { ...collected, ...atToken, ...(worker ? { worker } : {}), callStack: { value: stack, duration: 0 } },
       ...(accountHash ? { account: accountHash } : {}),
       ...(behavior ? { behavior: { trace: behavior.trace, summary: { ...behavior.summary }, ...clientScore(this.scorer, behavior), challengeAt: challengeAt(behavior, receivedAt) } } : {}),
-      evidence,
+      proof,
     }
+    const privateToken = await within(receipt, PRIVATE_TOKEN_WAIT_MS, undefined)
+    if (privateToken) payload.privateToken = privateToken
     if (hasNativeBridge() && hasSubtle()) {
       const nonce = toBase64url(await sha256(new TextEncoder().encode(attestationInput(payload))))
       const attestation = await requestAttestation(nonce, siteKey, ATTESTATION_WAIT_MS)

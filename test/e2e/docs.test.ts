@@ -29,7 +29,8 @@ import { TestDevice } from '../support/device'
 import { DEMO_SITE, generateSecret, loadSites, type CredentialRole } from '../../collector-server/src/config/sites'
 import { testSecret } from '../support/app'
 import { REASON_CODES } from '@vigil-risk/core/protocol/reasons'
-import { REASON_WEIGHTS } from '../../collector-server/src/risk/engine'
+import { REASON_WEIGHTS, TRUST_WEIGHTS } from '../../collector-server/src/risk/engine'
+import { EVIDENCE_KINDS } from '@vigil-risk/core/protocol/evidence'
 import { accountHash, remoteJwks, verifyToken, type VerifiedToken } from '../../verify/src/index'
 
 const ROOT = resolve('.')
@@ -626,6 +627,12 @@ createServer((req, res) => {
     const rows = [...readFileSync('docs/reasons.md', 'utf8').matchAll(/^\| `(\w+)` \| ([\d.]+) \|/gm)].map((m) => [m[1]!, Number(m[2])] as const)
     expect(rows.map(([code]) => code).sort()).toEqual([...REASON_CODES].sort())
     for (const [code, weight] of rows) expect(weight, code).toBe(REASON_WEIGHTS[code as keyof typeof REASON_WEIGHTS])
+  })
+
+  it('docs/reasons.md lists every kind of evidence with the trust the engine gives it', () => {
+    const rows = [...readFileSync('docs/reasons.md', 'utf8').matchAll(/^\| [^|`]+\(`(\w+)`\) \| ([\d.]+) \|/gm)].map((m) => [m[1]!, Number(m[2])] as const)
+    expect(rows.map(([kind]) => kind).sort()).toEqual([...EVIDENCE_KINDS].sort())
+    for (const [kind, trust] of rows) expect(trust, kind).toBe(TRUST_WEIGHTS[kind as keyof typeof TRUST_WEIGHTS])
   })
 })
 

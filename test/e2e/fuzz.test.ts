@@ -19,6 +19,7 @@ import { startCli, type CliCollector } from '../support/cli'
 import { TestDevice } from '../support/device'
 import { OTHER_SITE } from '../support/app'
 import { fuzzRequests, type FuzzRequest } from '../support/fuzz-cases'
+import { TestIssuer, TestPlay } from '../support/platform'
 import { recordResult } from '../support/results'
 import { DEMO_SITE } from '../../collector-server/src/config/sites'
 import { loadKeyring } from '../../collector-server/src/config/keyring'
@@ -31,6 +32,13 @@ const SEED = Number(process.env.VIGIL_FUZZ_SEED ?? Math.floor(Math.random() * 2 
 const ROUNDS = 5
 /** Heap may breathe (GC timing, caches warming); a leak of even 1 KB per case would not fit. */
 const HEAP_SLACK_MIB = 24
+
+/** Every built-in verifier on: hostile evidence in collects reaches each of them. */
+const FUZZ_ATTESTATION = {
+  appAttest: { teamId: 'ABCDE12345', bundleIds: ['com.shop.app'] },
+  playIntegrity: { packageNames: ['com.shop.app'], ...new TestPlay().keys },
+  privateTokens: { issuers: [{ name: 'pat-issuer.test', tokenKeys: [new TestIssuer().tokenKey] }] },
+}
 
 const agent = new Agent({ keepAlive: true, maxSockets: 4 })
 afterAll(() => agent.destroy())
@@ -107,7 +115,7 @@ async function fuzzCollector(storeArgs: string[], runs: number, label: string): 
   // fuzz reaches past the rate limiter (which it also meets, at its default, for `other`).
   writeFileSync(
     join(dataDir, 'sites.json'),
-    JSON.stringify({ sites: [{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 1e9, devicePerMinute: 1e9 } } }, OTHER_SITE] }),
+    JSON.stringify({ sites: [{ ...DEMO_SITE, attestation: FUZZ_ATTESTATION, policy: { rateLimits: { ipPerMinute: 1e9, devicePerMinute: 1e9 } } }, OTHER_SITE] }),
   )
   // A small heap: a leak would crash the process within the run instead of hiding.
   const collector: CliCollector = await startCli(['--data-dir', dataDir, '--demo', ...storeArgs], {}, ['--max-old-space-size=192'])

@@ -17,7 +17,7 @@ import { DEMO_SITE } from '../../collector-server/src/config/sites'
 import { spawnPlainChromium, type PlainChromium } from '../support/browser'
 import { startTestCollector, type TestCollector } from '../support/collector'
 import { TestDevice } from '../support/device'
-import { solvePow } from '../support/evidence'
+import { solvePow } from '../support/proof'
 import { startXvfb, type Display } from '../support/xvfb'
 
 let collector: TestCollector
@@ -180,7 +180,7 @@ describe('replaying a captured payload without a browser', () => {
     const v = await verdictOf(token)
     console.log(`genuine: ${v.verdict} [${v.reasons.join(', ')}]; ${body.payload.behavior?.trace.k.length ?? 0} events recorded`)
     expect(v.verdict).toBe('allow')
-    expect(body.payload.evidence?.pow).toBeDefined()
+    expect(body.payload.proof?.pow).toBeDefined()
   })
 
   it.for(VARIANTS)('$name: at most 2 of 40 checkouts (5 percent) allowed', { timeout: 120_000 }, async (variant) => {
@@ -192,8 +192,8 @@ describe('replaying a captured payload without a browser', () => {
       const device = variant.key === 'fresh' ? new TestDevice() : reused
       const send = variant.headers === 'browser' ? { ...headers, 'content-type': 'text/plain;charset=UTF-8' } : { 'content-type': 'application/json' }
       const c = (await (await fetch(`${collector.url}/v1/challenge?siteKey=demo&device=${device.id}`, { headers: variant.headers === 'browser' ? headers : {} })).json()) as { challenge: string; difficulty: number }
-      const evidence = { ...captured.evidence, ...(variant.solve && c.difficulty > 0 ? { pow: { n: solvePow(c.challenge, c.difficulty) } } : {}) }
-      const payload: CollectPayload = { ...captured, challenge: c.challenge, ts: Date.now(), device: { ...captured.device, id: device.id, pub: device.pub }, evidence }
+      const proof = { ...captured.proof, ...(variant.solve && c.difficulty > 0 ? { pow: { n: solvePow(c.challenge, c.difficulty) } } : {}) }
+      const payload: CollectPayload = { ...captured, challenge: c.challenge, ts: Date.now(), device: { ...captured.device, id: device.id, pub: device.pub }, proof }
       const res = await fetch(`${collector.url}/v1/collect`, { method: 'POST', headers: send, body: JSON.stringify({ payload, sig: device.sign(payload) }) })
       if (res.status !== 200) {
         tally.deny++

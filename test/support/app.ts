@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { inject } from 'vitest'
 import { openRedisStore } from '../../collector-server/src/stores/redis'
-import { buildApp } from '../../collector-server/src/app'
+import { buildApp, type BuildAppOptions } from '../../collector-server/src/app'
 import { keyringFrom, generateSigningKey, type Keyring } from '../../collector-server/src/config/keyring'
 import { DEMO_SITE, siteRegistry, type SiteRegistry } from '../../collector-server/src/config/sites'
 import { openSqliteStore } from '../../collector-server/src/stores/sqlite/index'
@@ -50,7 +50,17 @@ export async function makeTestStore(kind: StoreKind, now: () => number, dir = mk
   return openRedisStore({ url: inject('redisUrl'), prefix: `test-${randomBytes(6).toString('hex')}:`, now, retention })
 }
 
-export async function makeTestApp(options: { keyring?: Keyring; store?: StoreKind; sites?: SiteRegistry; trustProxy?: TrustProxy } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  keyring?: Keyring
+  store?: StoreKind
+  sites?: SiteRegistry
+  /** App Attest roots the collector trusts (a TestApple's), instead of Apple's. */
+  appAttestRoots?: string[]
+  attestationVerifiers?: BuildAppOptions['attestationVerifiers']
+  trustProxy?: TrustProxy
+}
+
+export async function makeTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-app-'))
   let t = Date.UTC(2026, 10, 26, 12, 0, 0)
   const clock = { now: () => t, advance: (ms: number) => void (t += ms) }
@@ -66,6 +76,8 @@ export async function makeTestApp(options: { keyring?: Keyring; store?: StoreKin
     metrics: createMetrics({ defaultMetrics: false }),
     metricsToken: METRICS_TOKEN,
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
+    ...(options.appAttestRoots ? { appAttestRoots: options.appAttestRoots } : {}),
+    ...(options.attestationVerifiers ? { attestationVerifiers: options.attestationVerifiers } : {}),
   })
   await app.ready()
   return {

@@ -8,11 +8,14 @@ import { DEMO_SITE } from '../../collector-server/src/config/sites'
 import { demoShop } from '../../demo/server'
 import { remoteJwks, verifyToken, type VerifiedToken } from '../../verify/src/index'
 import type { Detection, Environment } from '@vigil-risk/core/detectors'
+import type { EvidenceOutcome } from '../../collector-server/src/evidence/outcome'
 
 export interface Inspection extends VerifiedToken {
   detections: Detection[]
   environment: Environment
   attestation: string
+  /** Platform evidence and its outcomes (App Attest, Play Integrity, Private Access Tokens). */
+  evidence: EvidenceOutcome[]
 }
 
 export interface TestCollector extends RunningServer {
@@ -45,8 +48,8 @@ export async function startTestCollector(options: ServerOptions & { workBits?: n
       const db = new Database(`${dataDir}/vigil.db`, { readonly: true })
       try {
         const row = db.prepare('SELECT detail FROM events WHERE id = ?').get(verified.jti) as { detail: string } | undefined
-        const detail = JSON.parse(row?.detail ?? '{}') as { detections?: Detection[]; environment?: Environment; attestation?: string }
-        return { ...verified, detections: detail.detections ?? [], environment: detail.environment!, attestation: detail.attestation ?? 'absent' }
+        const detail = JSON.parse(row?.detail ?? '{}') as { detections?: Detection[]; environment?: Environment; attestation?: string; evidence?: EvidenceOutcome[] }
+        return { ...verified, detections: detail.detections ?? [], environment: detail.environment!, attestation: detail.attestation ?? 'absent', evidence: detail.evidence ?? [] }
       } finally {
         db.close()
       }

@@ -6,7 +6,7 @@ import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
 import { signingInput, PROTOCOL_VERSION } from '@vigil-risk/core/protocol/payload'
 import type { CollectBody, CollectPayload } from '@vigil-risk/core/protocol/schema'
 import { deviceIdOf } from '../../collector-server/src/verify/signature'
-import { TOKEN_SIGNALS, answerChallenge } from './evidence'
+import { TOKEN_SIGNALS, answerChallenge } from './proof'
 
 export class TestDevice {
   readonly privateKey: KeyObject
@@ -22,13 +22,13 @@ export class TestDevice {
 
   /**
    * A payload for `challenge`, answered as an honest SDK would (proof of work, probes:
-   * support/evidence.ts) unless `overrides.evidence` says otherwise; by default with only the
+   * support/proof.ts) unless `overrides.proof` says otherwise; by default with only the
    * signals an SDK sends at every getToken.
    */
   payload(challenge: string, overrides: Partial<CollectPayload> = {}): CollectPayload {
     const signals: Record<string, unknown> = overrides.signals ?? TOKEN_SIGNALS
     const zone = (signals['worker'] as { value?: { zone?: unknown } } | undefined)?.value?.zone
-    const evidence = 'evidence' in overrides ? overrides.evidence : answerChallenge(challenge, typeof zone === 'string' ? zone : undefined)
+    const proof = 'proof' in overrides ? overrides.proof : answerChallenge(challenge, typeof zone === 'string' ? zone : undefined)
     return {
       v: PROTOCOL_VERSION,
       siteKey: 'demo',
@@ -40,7 +40,7 @@ export class TestDevice {
       device: { id: this.id, pub: this.pub, impl: 'webcrypto', persisted: true },
       fp: { visitorId: '0123456789abcdef0123456789abcdef', confidence: 0.6, ms: 40 },
       signals: TOKEN_SIGNALS,
-      ...(evidence ? { evidence } : {}),
+      ...(proof ? { proof } : {}),
       ...overrides,
     }
   }

@@ -14,6 +14,7 @@ import type { CollectPayload } from '@vigil-risk/core/protocol/schema'
 import { TestDevice } from './device'
 import { OTHER_SITE } from './app'
 import { capturedSignals, humanTrace } from './payloads'
+import { attestationNonce } from '../../collector-server/src/evidence/check'
 
 export interface FuzzRequest {
   /** Which generator made it: the summary counts by kind. */
@@ -163,10 +164,27 @@ export function fuzzRequests(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
   const trace = humanTrace(300)
   const devices = Array.from({ length: 16 }, () => new TestDevice())
 
-  const realPayload = fc.tuple(fc.nat(devices.length - 1), fc.nat(signals.length - 1), fc.boolean(), fc.constantFrom('checkout', 'login', 'coupon/claim', 'cart/add')).map(
-    ([d, s, withTrace, action]) => {
+  // Platform evidence the verifiers must survive: bound to the payload (so they get past the
+  // nonce check and parse it), its contents hostile.
+  const base64 = fc.uint8Array({ maxLength: 600 }).map((b) => Buffer.from(b).toString('base64'))
+  const evidence = fc.oneof(
+    { weight: 3, arbitrary: fc.constant(null) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.constantFrom('attestation', 'assertion', 'both'), base64, base64, hostileString)
+        .map(([form, keyId, object, junk]) => ({ kind: 'app_attest', platform: 'ios', token: form === 'both' ? junk.slice(0, 16000) : JSON.stringify({ keyId, [form]: object }) })),
+    },
+    { weight: 1, arbitrary: fc.array(fc.string({ maxLength: 200 }), { minLength: 1, maxLength: 6 }).map((parts) => ({ kind: 'play_integrity', platform: 'android', token: parts.join('.') })) },
+    { weight: 1, arbitrary: hostileString.map((receipt) => ({ receipt: receipt.slice(0, 512) })) },
+  )
+  const realPayload = fc.tuple(fc.nat(devices.length - 1), fc.nat(signals.length - 1), fc.boolean(), fc.constantFrom('checkout', 'login', 'coupon/claim', 'cart/add'), evidence).map(
+    ([d, s, withTrace, action, extra]) => {
       const device = devices[d]!
-      return { device, payload: device.payload(ctx.challenge(), { action, signals: signals[s]!, ...(withTrace ? { behavior: { trace, summary: {} } } : {}) }) }
+      const payload = device.payload(ctx.challenge(), { action, signals: signals[s]!, ...(withTrace ? { behavior: { trace, summary: {} } } : {}) })
+      if (extra && 'receipt' in extra) payload.privateToken = extra.receipt
+      else if (extra) payload.attestation = { ...extra, nonce: attestationNonce(payload) }
+      return { device, payload }
     },
   )
   const signature = fc.oneof(
@@ -245,6 +263,23 @@ export function fuzzRequests(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
       headers: auth ? { authorization: auth } : {},
     }))
 
+  // Private Access Tokens: the challenge, and presented tokens of every shape.
+  const context = fc.oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('base64url')), queryValue)
+  const presented = fc.oneof(
+    fc.uint8Array({ minLength: 354, maxLength: 354 }).map((b) => `PrivateToken token="${Buffer.from([0, 2, ...b.subarray(2)]).toString('base64url')}"`),
+    fc.uint8Array({ maxLength: 600 }).map((b) => `PrivateToken token="${Buffer.from(b).toString('base64url')}"`),
+    hostileString.filter((h) => /^[\x20-\x7e]*$/.test(h) && h.length < 4000).map((h) => `PrivateToken token=${h}`),
+    fc.constantFrom('PrivateToken', 'PrivateToken token=""', 'privatetoken token="AAAA"', 'Bearer x'),
+  )
+  const privateToken = fc
+    .tuple(fc.constantFrom('demo', 'other', '', '%00'), context, fc.option(presented, { freq: 3 }))
+    .map(([siteKey, ctxValue, auth]): FuzzRequest => ({
+      kind: 'private-token',
+      method: 'GET',
+      path: `/v1/private-token?siteKey=${siteKey}&context=${ctxValue}`,
+      headers: auth ? { authorization: auth } : {},
+    }))
+
   const oddPaths = fc
     .tuple(
       fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'TRACE'),
@@ -270,6 +305,7 @@ export function fuzzRequests(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
     weighted(8, demo),
     weighted(5, telemetry),
     weighted(12, gets),
+    weighted(4, privateToken),
     weighted(10, oddPaths),
   )
 }

@@ -37,6 +37,7 @@ export interface StoredSecret {
   notBefore?: string
   expiresAt?: string
 }
+import { attestationSettings, type AttestationConfig, type SiteAttestation } from '../evidence/config'
 
 export interface SiteConfig {
   siteKey: string
@@ -54,12 +55,15 @@ export interface SiteConfig {
   policy?: PolicyConfig
   /** Test keys only (config/test-keys.ts): every token gets this verdict. Not settable in sites.json. */
   testVerdict?: Verdict
+  /** Platform evidence: App Attest apps, Play Integrity apps and keys, Private Access Token issuers (docs/webview.md). */
+  attestation?: AttestationConfig
 }
 
-export interface Site extends Readonly<Omit<SiteConfig, 'policy' | 'secret' | 'secrets' | 'development'>> {
+export interface Site extends Readonly<Omit<SiteConfig, 'policy' | 'secret' | 'secrets' | 'development' | 'attestation'>> {
   development: boolean
   tokenTtlS: number
   policy: SitePolicy
+  attestation: SiteAttestation
   /**
    * The salt the SDK hashes account identifiers with: public (it comes with every
    * challenge), per site, from the data directory's random account key, never from a secret.
@@ -205,6 +209,7 @@ export function makeSite(config: SiteConfig, accountSecret: Buffer): Site {
     development,
     tokenTtlS,
     policy: makePolicy(config.policy),
+    attestation: attestationSettings(config.siteKey, config.attestation),
     accountSalt: hmac(accountSecret, 'vigil/account-salt/v2', config.siteKey).subarray(0, 16).toString('base64url'),
     accountLink: (hash) => createHmac('sha256', linkKey).update(hash).digest().subarray(0, 16).toString('base64url'),
     allowsOrigin(origin) {

@@ -1,10 +1,13 @@
 /**
  * Turns reasons into a score and a verdict. Each reason carries a weight (the
- * probability that it alone means a bot or abuse); weights combine as a noisy-OR,
- * and the site's policy cuts the score into allow / review / deny.
+ * probability that it alone means a bot or abuse); weights combine as a noisy-OR.
+ * Verified platform evidence (App Attest, Play Integrity, a Private Access Token) is
+ * the trust side: each piece keeps only a share of that risk. The site's policy cuts
+ * the score into allow / review / deny.
  */
 import type { Verdict } from '@vigil-risk/core/protocol/token'
 import type { ReasonCode } from '@vigil-risk/core/protocol/reasons'
+import type { EvidenceKind } from '@vigil-risk/core/protocol/evidence'
 
 export type { ReasonCode } from '@vigil-risk/core/protocol/reasons'
 
@@ -18,6 +21,8 @@ export const REASON_WEIGHTS: Record<ReasonCode, number> = {
   key_mismatch: 0.9,
   replayed: 0.95,
   attestation_failed: 0.8,
+  /** The action requires platform evidence and none verified: alone, a step-up. */
+  attestation_missing: 0.6,
   tampering: 0.6,
   bot_behavior: 0.6,
   multi_account: 0.5,
@@ -41,6 +46,19 @@ export const REASON_WEIGHTS: Record<ReasonCode, number> = {
   unproven_device: 0.35,
 }
 
+/**
+ * How much of the risk each verified piece of evidence takes away: score = risk × Π(1 − trustⱼ).
+ * Evidence of a genuine app or device halves the risk; a Private Access Token (a device
+ * passed its vendor's checks, but which device and which app is not said) takes 30 %.
+ * Trust scales risk down and never adds up to an allow by itself: automation (0.97) on
+ * an attested app is still a review (0.485), and no reasons at all is 0 either way.
+ */
+export const TRUST_WEIGHTS: Record<EvidenceKind, number> = {
+  app_attest: 0.5,
+  play_integrity: 0.5,
+  private_token: 0.3,
+}
+
 export interface Thresholds {
   /** Scores below this are allowed. */
   review: number
@@ -54,15 +72,26 @@ export interface Assessment {
   score: number
   verdict: Verdict
   reasons: ReasonCode[]
+  /** The verified evidence that lowered the score. */
+  evidence: EvidenceKind[]
 }
 
-export function assess(reasons: Iterable<ReasonCode>, thresholds: Thresholds = DEFAULT_THRESHOLDS, weights: Partial<Record<ReasonCode, number>> = {}): Assessment {
+export function assess(
+  reasons: Iterable<ReasonCode>,
+  thresholds: Thresholds = DEFAULT_THRESHOLDS,
+  weights: Partial<Record<ReasonCode, number>> = {},
+  evidence: Iterable<EvidenceKind> = [],
+  trust: Partial<Record<EvidenceKind, number>> = {},
+): Assessment {
   const unique = [...new Set(reasons)].sort()
   let human = 1
   for (const reason of unique) human *= 1 - (weights[reason] ?? REASON_WEIGHTS[reason])
-  const score = Math.round((1 - human) * 1000) / 1000
+  const vouched = [...new Set(evidence)].sort()
+  let kept = 1
+  for (const kind of vouched) kept *= 1 - (trust[kind] ?? TRUST_WEIGHTS[kind])
+  const score = Math.round((1 - human) * kept * 1000) / 1000
   let verdict: Verdict = score >= thresholds.deny ? 'deny' : score >= thresholds.review ? 'review' : 'allow'
   // no_interaction alone must never deny: a keyboard-only shopper is still a shopper.
   if (verdict === 'deny' && unique.every((r) => r === 'no_interaction')) verdict = 'review'
-  return { score, verdict, reasons: unique }
+  return { score, verdict, reasons: unique, evidence: vouched }
 }

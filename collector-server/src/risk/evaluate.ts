@@ -1,9 +1,11 @@
 /**
  * Everything the collector concludes from one payload and the request that carried it:
  * the detectors' findings over the signals, what the HTTP request says (http.ts), whether
- * the signals an SDK always sends are there, the challenge-bound evidence (evidence.ts),
- * interaction from the behaviour trace and whether it fits the challenge, the
- * attestation's status. The engine (engine.ts) turns the reasons into a score and verdict.
+ * the signals an SDK always sends are there, the challenge-bound proof (proof of work and
+ * probes: proof.ts), interaction from the behaviour trace and whether it fits the
+ * challenge, and what the platform evidence (checked by evidence/check.ts) adds: a failure
+ * or a missing requirement is a reason, verified evidence is trust. The engine (engine.ts)
+ * turns both into a score and verdict.
  */
 import { runDetectors, type Detection, type Environment } from '@vigil-risk/core/detectors'
 import { expandTrace, TraceFormatError, type TraceEvent } from '@vigil-risk/core/protocol/trace'
@@ -11,11 +13,13 @@ import { CHALLENGE_TTL_MS } from '@vigil-risk/core/protocol/payload'
 import { missingSignals } from '@vigil-risk/core/protocol/signals'
 import type { CollectPayload } from '@vigil-risk/core/protocol/schema'
 import type { ReasonCode } from '@vigil-risk/core/protocol/reasons'
+import { isEvidenceKind, type EvidenceKind } from '@vigil-risk/core/protocol/evidence'
+import type { AttestationStatus, Evidence } from '../evidence/check'
+import type { EvidenceOutcome } from '../evidence/outcome'
 import type { Challenge } from '../verify/challenge'
 import type { ActionPolicy } from './policy'
-import { checkAttestation, type AttestationStatus, type AttestationVerifier } from './attestation'
 import { scoreBehavior, type BehaviorScore } from './behavior'
-import { checkEvidence, type EvidenceCheck } from './evidence'
+import { checkProof, type ProofCheck } from './proof'
 import { httpDetections, type RequestView } from './http'
 
 export interface Evaluation {
@@ -23,9 +27,15 @@ export interface Evaluation {
   behavior: BehaviorScore
   environment: Environment
   detections: Detection[]
+  /** The native app's attestation: absent, unverified, verified, failed or nonce_mismatch. */
   attestation: AttestationStatus
+  /** Every piece of platform evidence the payload carried, with its outcome and reason. */
+  evidence: EvidenceOutcome[]
+  /** The kinds of evidence that verified: they lower the score. */
+  trusted: EvidenceKind[]
   interaction: InteractionSummary
-  evidence: Omit<EvidenceCheck, 'detections'>
+  /** The challenge-bound proof: the work and the probe answers (proof.ts). */
+  proof: Omit<ProofCheck, 'detections'>
   /** The expanded trace (for the replay sketch). */
   events: TraceEvent[]
 }
@@ -38,7 +48,12 @@ export interface EvaluationContext {
   firstSighting: boolean
   /** Epoch ms. */
   now: number
-  verifiers: Readonly<Record<string, AttestationVerifier>>
+  /**
+   * Platform evidence as checked (evidence/check.ts), and the kinds the action needs
+   * (policy.ts requiredEvidence): when none of them verified and nothing failed outright,
+   * the reason is attestation_missing.
+   */
+  platform: { found: Evidence; required: readonly EvidenceKind[] }
 }
 
 /** Slack between the SDK's clock and ours when fitting a trace to its challenge, ms. */
@@ -81,13 +96,13 @@ function summariseInteraction(events: readonly TraceEvent[]): InteractionSummary
   return s
 }
 
-export async function evaluatePayload(payload: CollectPayload, ctx: EvaluationContext): Promise<Evaluation> {
+export function evaluatePayload(payload: CollectPayload, ctx: EvaluationContext): Evaluation {
   const { environment, detections } = runDetectors(payload.signals)
   const missing = missingSignals(payload.signals)
   if (missing.length > 0) detections.push({ code: 'tampering', detector: 'completeness', detail: `signals the SDK always sends are missing: ${missing.slice(0, 4).join(', ')}` })
   detections.push(...httpDetections(ctx.request, payload.signals, environment))
-  const { detections: evidenceDetections, ...evidence } = checkEvidence(payload, ctx.challenge)
-  detections.push(...evidenceDetections)
+  const { detections: proofDetections, ...proof } = checkProof(payload, ctx.challenge)
+  detections.push(...proofDetections)
   let events: TraceEvent[] = []
   if (payload.behavior) {
     try {
@@ -108,8 +123,11 @@ export async function evaluatePayload(payload: CollectPayload, ctx: EvaluationCo
   const interacted = events.some((e) => INTERACTIVE.has(e.type)) || interaction.pointer >= 5
   if (!interacted) reasons.add('no_interaction')
   // Where it matters, a device nobody has seen must show something: interaction, or work.
-  if (ctx.action.sensitive && ctx.firstSighting && !interacted && evidence.pow !== 'solved') reasons.add('unproven_device')
-  const attestation = await checkAttestation(payload, ctx.verifiers)
-  if (attestation.status === 'failed' || attestation.status === 'nonce_mismatch') reasons.add('attestation_failed')
-  return { reasons: [...reasons], behavior, environment, detections, attestation: attestation.status, interaction, evidence, events }
+  if (ctx.action.sensitive && ctx.firstSighting && !interacted && proof.pow !== 'solved') reasons.add('unproven_device')
+  const { found, required } = ctx.platform
+  const evidence = [found.attestation, found.privateToken].filter((e): e is EvidenceOutcome => e !== undefined)
+  if (evidence.some((e) => e.status === 'failed' || e.status === 'nonce_mismatch')) reasons.add('attestation_failed')
+  const trusted = evidence.filter((e) => e.status === 'verified' && isEvidenceKind(e.kind)).map((e) => e.kind as EvidenceKind)
+  if (required.length > 0 && !reasons.has('attestation_failed') && !trusted.some((k) => required.includes(k))) reasons.add('attestation_missing')
+  return { reasons: [...reasons], behavior, environment, detections, attestation: found.attestation?.status ?? 'absent', evidence, trusted, interaction, proof, events }
 }

@@ -1,12 +1,14 @@
 /**
  * Per-site, per-action policy: where the verdict thresholds sit, which actions are
- * incentives (coupons, sign-up bonuses) or orders, the velocity and linking limits, and
- * reason weights. Everything has a default; a site overrides what it needs in
- * sites.json under "policy" (docs/operations.md).
+ * incentives (coupons, sign-up bonuses) or orders, which require platform evidence, the
+ * velocity and linking limits, reason weights and how much verified evidence is trusted.
+ * Everything has a default; a site overrides what it needs in sites.json under "policy"
+ * (docs/operations.md).
  */
 import { REASON_CODES, type ReasonCode } from '@vigil-risk/core/protocol/reasons'
 import { PROBE_NAMES, type ProbeName } from '@vigil-risk/core/protocol/probes'
 import { POW_MAX_BITS } from '@vigil-risk/core/protocol/pow'
+import { EVIDENCE_KINDS, isEvidenceKind, type EvidenceKind } from '@vigil-risk/core/protocol/evidence'
 
 export interface ActionPolicy {
   /** Scores at or above this ask for review (step-up). */
@@ -22,6 +24,11 @@ export interface ActionPolicy {
    * interaction and solved no proof of work is never allowed here (unproven_device).
    */
   sensitive: boolean
+  /**
+   * Platform evidence this action needs (attestation_missing without it): `true` for any
+   * kind, a list for some (`["app_attest", "play_integrity"]`: only from the apps), or false.
+   */
+  requireAttestation: boolean | readonly EvidenceKind[]
 }
 
 /** Linking and velocity limits: a reason fires when a count reaches its limit. */
@@ -82,6 +89,8 @@ export interface SitePolicy {
   proofOfWork: ProofOfWork
   /** The probes every challenge asks for (core/src/protocol/probes.ts). */
   probes: ProbeName[]
+  /** Share of the risk each verified kind of evidence takes away (engine.ts TRUST_WEIGHTS). */
+  trust: Partial<Record<EvidenceKind, number>>
 }
 
 const DEFAULT_POW: ProofOfWork = { newDevice: 17, returning: 0, busy: 2, busyPerMinute: 120, bad: 2, badDenies: 5 }
@@ -107,22 +116,39 @@ const SENSITIVE = /login|log-in|signin|sign-in|signup|sign-up|register|password|
 export type PolicyConfig = Partial<{
   review: number
   deny: number
+  /** The site-wide default; an action overrides it under `actions`. */
+  requireAttestation: boolean | EvidenceKind[]
   actions: Record<string, Partial<ActionPolicy>>
   limits: Partial<Limits>
   rateLimits: Partial<RateLimits>
   weights: Partial<Record<ReasonCode, number>>
   proofOfWork: Partial<ProofOfWork>
   probes: ProbeName[]
+  trust: Partial<Record<EvidenceKind, number>>
 }>
+
+function checkRequirement(value: unknown, where: string): void {
+  if (value === undefined || typeof value === 'boolean') return
+  if (!Array.isArray(value) || value.length === 0 || !value.every((k) => typeof k === 'string' && isEvidenceKind(k))) {
+    throw new Error(`policy: ${where}requireAttestation must be true, false or a list of ${EVIDENCE_KINDS.join(', ')}`)
+  }
+}
+
+function checkWeights(weights: Record<string, unknown>, known: readonly string[], what: string): void {
+  for (const [name, weight] of Object.entries(weights)) {
+    if (!known.includes(name)) throw new Error(`policy: unknown ${what} "${name}"`)
+    if (typeof weight !== 'number' || !(weight >= 0 && weight <= 1)) throw new Error(`policy: the ${what} of ${name} must be a number from 0 to 1`)
+  }
+}
 
 export function makePolicy(config: PolicyConfig = {}): SitePolicy {
   const review = config.review ?? 0.3
   const deny = config.deny ?? 0.7
   if (!(review > 0 && review < deny && deny <= 1)) throw new Error(`policy: need 0 < review (${review}) < deny (${deny}) ≤ 1`)
-  for (const [reason, weight] of Object.entries(config.weights ?? {})) {
-    if (!(REASON_CODES as readonly string[]).includes(reason)) throw new Error(`policy: unknown reason "${reason}" in weights`)
-    if (typeof weight !== 'number' || !(weight >= 0 && weight <= 1)) throw new Error(`policy: the weight of ${reason} must be a number from 0 to 1`)
-  }
+  checkWeights(config.weights ?? {}, REASON_CODES, 'reason weight')
+  checkWeights(config.trust ?? {}, EVIDENCE_KINDS, 'evidence trust')
+  checkRequirement(config.requireAttestation, '')
+  for (const [name, action] of Object.entries(config.actions ?? {})) checkRequirement(action.requireAttestation, `actions["${name}"].`)
   const proofOfWork = { ...DEFAULT_POW, ...config.proofOfWork }
   for (const [name, value] of Object.entries(proofOfWork)) {
     const bits = name !== 'busyPerMinute' && name !== 'badDenies'
@@ -133,14 +159,21 @@ export function makePolicy(config: PolicyConfig = {}): SitePolicy {
   const probes = config.probes ?? [...PROBE_NAMES]
   for (const probe of probes) if (!(PROBE_NAMES as readonly string[]).includes(probe)) throw new Error(`policy: unknown probe "${probe}"`)
   return {
-    default: { review, deny, incentive: false, order: false, sensitive: false },
+    default: { review, deny, incentive: false, order: false, sensitive: false, requireAttestation: config.requireAttestation ?? false },
     actions: config.actions ?? {},
     limits: { ...DEFAULT_LIMITS, ...config.limits },
     rateLimits: { ...DEFAULT_RATE_LIMITS, ...config.rateLimits },
     weights: config.weights ?? {},
     proofOfWork,
     probes,
+    trust: config.trust ?? {},
   }
+}
+
+/** The kinds of evidence that satisfy an action's requirement (none: not required). */
+export function requiredEvidence(action: ActionPolicy): readonly EvidenceKind[] {
+  const required = action.requireAttestation
+  return required === true ? EVIDENCE_KINDS : required === false ? [] : required
 }
 
 /** The policy for one action: the site default, what the action name implies, and the site's override. */

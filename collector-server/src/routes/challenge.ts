@@ -34,6 +34,7 @@ export const challengeRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = a
         seed: minted.nonce,
         probes: minted.probes,
         difficulty: minted.difficulty,
+        ...(site.attestation.privateTokens ? { privateToken: true } : {}),
       }
     },
   )

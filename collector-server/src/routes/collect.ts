@@ -8,15 +8,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { CanonicalEncodingError } from '@vigil-risk/core/protocol/canonical'
 import { signingInput } from '@vigil-risk/core/protocol/payload'
 import { CollectBody, CollectResponse } from '@vigil-risk/core/protocol/schema'
+import { isEvidenceKind } from '@vigil-risk/core/protocol/evidence'
 import { CollectorError, errorSchema } from '../errors'
 import { openChallenge } from '../verify/challenge'
 import { importDeviceKey, verifyDeviceSignature } from '../verify/signature'
 import { issueTestToken, issueToken, newTokenId, type VerdictClaims } from '../tokens/issue'
 import { assess } from '../risk/engine'
 import { evaluatePayload } from '../risk/evaluate'
-import { actionPolicy } from '../risk/policy'
+import { actionPolicy, requiredEvidence } from '../risk/policy'
+import { checkEvidence } from '../evidence/check'
 import { assessVelocity, ESTABLISHED_AFTER_MS, recordDenial } from '../risk/velocity'
-import { checkGlyphMemory } from '../risk/evidence'
+import { checkGlyphMemory } from '../risk/proof'
 import { traceSketch } from '../risk/replay'
 import { clientBucket, isLoopback, networkOf } from '../net/ip'
 import { enforceRateLimit, limitBeforeParsing, mostGenerousIpLimit } from '../risk/rate-limit'
@@ -100,19 +102,27 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
           at: now,
         }),
       )
+      const platform = await checkEvidence(payload, {
+        site,
+        verifiers: ctx.attestationVerifiers,
+        appAttestRoots: ctx.appAttestRoots,
+        attestedKeys: store.attestedKeys,
+        receiptKey: keyring.challengeKey,
+        now,
+      })
       const action = actionPolicy(site.policy, payload.action)
-      const evaluation = await evaluatePayload(payload, {
+      const evaluation = evaluatePayload(payload, {
         challenge,
         request: { headers: request.headers, secure: request.protocol === 'https' || isLoopback(request.hostname) },
         action,
         firstSighting: prior === null,
         now,
-        verifiers: ctx.attestationVerifiers,
+        platform: { found: platform, required: requiredEvidence(action) },
       })
       // A device's glyphs keep their widths: an answer copied from another device's does not.
-      if (Object.keys(evaluation.evidence.glyphs).length > 0) {
-        const known = await timed(metrics, 'device_glyphs', () => store.devices.glyphs(payload.device.id, evaluation.evidence.glyphs))
-        const changed = checkGlyphMemory(evaluation.evidence.glyphs, known)
+      if (Object.keys(evaluation.proof.glyphs).length > 0) {
+        const known = await timed(metrics, 'device_glyphs', () => store.devices.glyphs(payload.device.id, evaluation.proof.glyphs))
+        const changed = checkGlyphMemory(evaluation.proof.glyphs, known)
         if (changed) {
           evaluation.detections.push(changed)
           evaluation.reasons.push('probe_mismatch')
@@ -145,7 +155,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
           site.policy.limits,
         ),
       )
-      const assessment = assess([...evaluation.reasons, ...velocity.reasons], action, site.policy.weights)
+      const assessment = assess([...evaluation.reasons, ...velocity.reasons], action, site.policy.weights, evaluation.trusted, site.policy.trust)
 
       const iat = Math.floor(now / 1000)
       const claims: VerdictClaims = {
@@ -193,6 +203,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
               environment: evaluation.environment,
               detections: evaluation.detections,
               attestation: evaluation.attestation,
+              evidence: evaluation.evidence,
               interaction: evaluation.interaction,
               behavior: evaluation.behavior,
               velocity: velocity.counts,
@@ -200,7 +211,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
               clientTs: payload.ts,
               persisted: payload.device.persisted,
               signals: payload.signals,
-              evidence: evaluation.evidence,
+              proof: evaluation.proof,
             },
           }),
         ),
@@ -208,6 +219,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
       metrics.collects.inc({ outcome: 'accepted' })
       metrics.verdicts.inc({ verdict: assessment.verdict })
       for (const reason of assessment.reasons) metrics.reasons.inc({ reason })
+      for (const e of evaluation.evidence) metrics.evidence.inc({ kind: isEvidenceKind(e.kind) ? e.kind : 'other', status: e.status, reason: e.reason ?? '' })
       reply.header('cache-control', 'no-store')
       return { token, expiresAt: claims.exp * 1000 }
     },

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { CollectorError } from '../errors'
 import type { Site, SiteRegistry } from '../config/sites'
 
-const BROWSER_ROUTES = ['/v1/challenge', '/v1/collect', '/v1/telemetry']
+const BROWSER_ROUTES = ['/v1/challenge', '/v1/collect', '/v1/telemetry', '/v1/private-token']
 
 export function registerCors(app: FastifyInstance, sites: () => SiteRegistry): void {
   // Test keys take any origin, so they count only for requests that name one.

@@ -7,6 +7,7 @@
  *                                 (devices and glyphs expire retention.devicesMs after the last sighting)
  *   vigil:link:<kind>:<key>       sorted set member → last seen (sliding-window distinct counts)
  *   vigil:rl:<key>:<window>       INCR + PEXPIRE: fixed-window rate limits
+ *   vigil:akey:<key id>           hash: an attested App Attest key (app, public key, counter)
  *   vigil:stats:<site>:<minute>   hash of dashboard counters (verdicts, reasons, failures, score buckets)
  *   vigil:stats:<site>:devices    sorted set device → −(most accounts seen on it), for "top devices"
  *   vigil:stats:<site>:devices:at sorted set device → when it was last counted
@@ -43,6 +44,8 @@ import {
   type StatsField,
   type StatsSnapshot,
   type Store,
+  type AttestedKey,
+  ATTESTED_KEY_TTL_MS,
 } from './types'
 
 export interface RedisStoreOptions {
@@ -110,6 +113,20 @@ if ok then
   end
 end
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], string.format('%d-*', ms), 'id', ARGV[3], 'event', ARGV[4])`
+/** KEYS: the key's hash. ARGV: app id, public key, counter, at, ttl ms. 1 if created, 0 if it existed. */
+const REGISTER_KEY = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'app_id', ARGV[1], 'public_key', ARGV[2], 'counter', ARGV[3], 'at', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1`
+
+/** KEYS: the key's hash. ARGV: counter, at, ttl ms. 1 if the counter went up, 0 if not (or no such key). */
+const ADVANCE_KEY = `
+local counter = redis.call('HGET', KEYS[1], 'counter')
+if not counter or tonumber(ARGV[1]) <= tonumber(counter) then return 0 end
+redis.call('HSET', KEYS[1], 'counter', ARGV[1], 'at', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`
 
 function unavailable<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
   return async (...args) => {
@@ -164,10 +181,14 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
   redis.defineCommand('vigilTouch', { numberOfKeys: 1, lua: TOUCH })
   redis.defineCommand('vigilTopDevice', { numberOfKeys: 2, lua: TOP_DEVICE })
   redis.defineCommand('vigilAppend', { numberOfKeys: 1, lua: APPEND })
+  redis.defineCommand('vigilRegisterKey', { numberOfKeys: 1, lua: REGISTER_KEY })
+  redis.defineCommand('vigilAdvanceKey', { numberOfKeys: 1, lua: ADVANCE_KEY })
   const scripts = redis as unknown as {
     vigilAppend(stream: string, ...args: Array<string | number>): Promise<string>
     vigilTouch(key: string, ...args: Array<string | number>): Promise<string[]>
     vigilTopDevice(devices: string, at: string, ...args: Array<string | number>): Promise<number>
+    vigilRegisterKey(key: string, ...args: Array<string | number>): Promise<number>
+    vigilAdvanceKey(key: string, ...args: Array<string | number>): Promise<number>
   }
   const touch = scripts.vigilTouch.bind(redis)
   const topDevice = scripts.vigilTopDevice.bind(redis)
@@ -216,6 +237,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     } while (cursor !== '0')
     return erased
   }
+  const registerKey = scripts.vigilRegisterKey.bind(redis)
+  const advanceKey = scripts.vigilAdvanceKey.bind(redis)
 
   return {
     kind: 'redis',
@@ -288,6 +311,17 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
         if (err) throw err
         return { count, resetAt: start + windowMs }
       }),
+    },
+    attestedKeys: {
+      register: unavailable(async (key: AttestedKey) =>
+        (await registerKey(`${prefix}akey:${key.keyId}`, key.appId, key.publicKey, key.counter, key.at, ATTESTED_KEY_TTL_MS)) === 1,
+      ),
+      get: unavailable(async (keyId: string): Promise<AttestedKey | null> => {
+        const h = await redis.hgetall(`${prefix}akey:${keyId}`)
+        if (!h['public_key']) return null
+        return { keyId, appId: h['app_id']!, publicKey: h['public_key'], counter: Number(h['counter']), at: Number(h['at']) }
+      }),
+      advance: unavailable(async (keyId: string, counter: number, at: number) => (await advanceKey(`${prefix}akey:${keyId}`, counter, at, ATTESTED_KEY_TTL_MS)) === 1),
     },
     events: {
       append: unavailable(async (event: CollectEvent) => {

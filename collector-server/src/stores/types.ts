@@ -75,6 +75,34 @@ export interface LinkStore {
   count(kind: string, key: string, windowMs: number, at: number): Promise<number>
 }
 
+/** An App Attest key Apple certified for one of a site's apps (collector-server/src/evidence/app-attest.ts). */
+export interface AttestedKey {
+  /** Apple's key id: base64 of SHA-256 of the public key. */
+  keyId: string
+  /** `teamId.bundleId` of the app it was attested for. */
+  appId: string
+  /** The public key, base64 SPKI DER. */
+  publicKey: string
+  /** The highest assertion counter seen (0 at attestation). */
+  counter: number
+  /** When it was attested, or last used, epoch ms. */
+  at: number
+}
+
+/** A key unused this long is forgotten (an app reinstalled long ago attests a new one). */
+export const ATTESTED_KEY_TTL_MS = 400 * 24 * 3600_000
+
+export interface AttestedKeyStore {
+  /** Stores a newly attested key. Resolves false, changing nothing, if the key id is already known. */
+  register(key: AttestedKey): Promise<boolean>
+  get(keyId: string): Promise<AttestedKey | null>
+  /**
+   * Moves the key's counter to `counter` if that is higher than the stored one, atomically
+   * across instances. Resolves false (a replayed or stale assertion) otherwise.
+   */
+  advance(keyId: string, counter: number, at: number): Promise<boolean>
+}
+
 export interface RateLimitStore {
   /** Counts one hit on `key` in the fixed window containing `at`; shared by every instance. */
   hit(key: string, windowMs: number, at: number): Promise<{ count: number; resetAt: number }>
@@ -211,6 +239,7 @@ export interface Store {
   readonly devices: DeviceStore
   readonly links: LinkStore
   readonly rateLimits: RateLimitStore
+  readonly attestedKeys: AttestedKeyStore
   readonly events: EventSink
   readonly stats: StatsStore
   /** Resolves once every write made so far is durable (SQLite group commit; Redis: at once). */

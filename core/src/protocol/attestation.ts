@@ -3,7 +3,7 @@
  * on Android, App Attest on iOS), bound to the payload: the app requests its
  * attestation with nonce = base64url(SHA-256(ATTESTATION_CONTEXT ‖ canonical(payload
  * without `attestation`))). The collector recomputes the nonce and hands the token to
- * a pluggable verifier. See docs/webview.md.
+ * the verifier for its kind (collector-server/src/evidence/check.ts). See docs/webview.md.
  */
 import { canonicalize } from './canonical'
 import type { CollectPayload } from './schema'

@@ -4,7 +4,7 @@
  * The plan (which characters, strings and instants) derives from the seed alone, so the
  * SDK and the collector derive the same plan, and answers to another challenge's plan do
  * not fit this one. What a forger has to emulate, and what the collector can and cannot
- * check without a reference browser: docs/protocol.md, "Challenge-bound evidence".
+ * check without a reference browser: docs/protocol.md, "Challenge-bound proof".
  *
  *  text  canvas text metrics (fontKerning off) of seed-chosen glyphs and strings in a
  *        seed-chosen generic family, and of the same strings in monospace. Checked:

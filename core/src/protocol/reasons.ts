@@ -22,6 +22,7 @@ export const REASON_CODES = [
   'replayed_behavior',
   'key_churn',
   'unproven_device',
+  'attestation_missing',
 ] as const
 
 export type ReasonCode = (typeof REASON_CODES)[number]

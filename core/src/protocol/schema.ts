@@ -89,7 +89,10 @@ export const AttestationClaim = Type.Object(
   {
     platform: Type.String({ maxLength: 32, description: "'android' | 'ios' (or another platform a verifier knows)." }),
     kind: Type.String({ maxLength: 32, description: "'play_integrity' | 'app_attest' | … : picks the verifier." }),
-    token: Type.String({ maxLength: 16384, description: "The platform's attestation token, opaque to Vigil." }),
+    token: Type.String({
+      maxLength: 16384,
+      description: 'The platform\'s evidence: for app_attest, JSON {"keyId", "attestation" | "assertion"} (base64); for play_integrity, the integrity token (docs/webview.md).',
+    }),
     nonce: Type.String({ maxLength: 64, description: 'The nonce the app requested the attestation with (attestation.ts).' }),
   },
   { description: "A native app's platform attestation, bound to this payload." },
@@ -99,7 +102,7 @@ export const AttestationClaim = Type.Object(
 const ProbeError = Type.Object({ e: Type.String({ maxLength: 64 }) })
 const widths = (n: number, description: string) => Type.Array(Type.Number({ minimum: 0, maximum: 10_000 }), { minItems: n, maxItems: n, description })
 
-export const Evidence = Type.Object(
+export const Proof = Type.Object(
   {
     pow: Type.Optional(Type.Object({ n: b64u(base64urlLength(POW_NONCE_BYTES), 'The proof-of-work nonce (pow.ts).') })),
     text: Type.Optional(
@@ -136,7 +139,10 @@ export const CollectPayload = Type.Object({
   account: Type.Optional(matching(ACCOUNT_HASH_PATTERN, "The salted hash of the page's account identifier (payload.ts).")),
   behavior: Type.Optional(BehaviorClaim),
   attestation: Type.Optional(AttestationClaim),
-  evidence: Type.Optional(Evidence),
+  proof: Type.Optional(Proof),
+  privateToken: Type.Optional(
+    Type.String({ maxLength: 512, description: "The collector's receipt for a Private Access Token presented for this challenge (GET /v1/private-token)." }),
+  ),
 })
 
 export const CollectBody = Type.Object({
@@ -157,11 +163,25 @@ export const ChallengeResponse = Type.Object({
   seed: b64u(base64urlLength(PROBE_SEED_BYTES), 'Derives the probe plan (probes.ts).'),
   probes: Type.Array(Type.Enum(PROBE_NAMES), { description: 'The probes to answer.' }),
   difficulty: Type.Integer({ minimum: 0, maximum: POW_MAX_BITS, description: 'Leading zero bits the proof of work must reach (0: none).' }),
+  privateToken: Type.Optional(Type.Boolean({ description: 'The site accepts Private Access Tokens: browsers that support them may fetch one (GET /v1/private-token).' })),
 })
 
 export const CollectResponse = Type.Object({
   token: Type.String(),
   expiresAt: Type.Integer({ description: 'Epoch ms after which the token is refused.' }),
+})
+
+/** GET /v1/private-token: the collector's challenge, by the redemption context the SDK computed from it. */
+export const PrivateTokenQuery = Type.Object({
+  siteKey: SiteKey,
+  context: b64u(43, 'base64url(SHA-256("vigil/private-token/v1\\n" ‖ the collector challenge)): the TokenChallenge redemption context.'),
+})
+
+export const PrivateTokenResponse = Type.Object({
+  status: Type.Union([Type.Literal('verified'), Type.Literal('unverified'), Type.Literal('failed')]),
+  reason: Type.Optional(Type.String({ description: 'Why the token did not verify (docs/webview.md).' })),
+  issuer: Type.Optional(Type.String({ description: 'The issuer that vouched for the device.' })),
+  receipt: Type.String({ description: 'Put it in the next collect for this challenge, as payload.privateToken.' }),
 })
 
 export const TelemetryReport = Type.Object({
@@ -190,7 +210,8 @@ export type AttestationClaim = Static<typeof AttestationClaim>
 export type CollectPayload = Static<typeof CollectPayload>
 export type CollectBody = Static<typeof CollectBody>
 export type ChallengeResponse = Static<typeof ChallengeResponse>
-export type Evidence = Static<typeof Evidence>
+export type Proof = Static<typeof Proof>
 export type CollectResponse = Static<typeof CollectResponse>
+export type PrivateTokenResponse = Static<typeof PrivateTokenResponse>
 export type TelemetryReport = Static<typeof TelemetryReport>
 export type TelemetryBody = Static<typeof TelemetryBody>

@@ -1,6 +1,6 @@
 /**
  * The embedded store: one SQLite file (WAL) holding nonces, devices, links, rate limits,
- * the event feed and the dashboard's counters, one adapter per port beside this file.
+ * attested App Attest keys, the event feed and the dashboard's counters, one adapter per port beside this file.
  * Analysts can open it read-only while the collector runs; docs/operations.md documents
  * the schema (migrations.ts).
  *
@@ -19,6 +19,7 @@ import { sqliteNonces } from './nonces'
 import { sqliteDevices } from './devices'
 import { sqliteLinks } from './links'
 import { sqliteRateLimits } from './rate-limits'
+import { sqliteAttestedKeys } from './attested-keys'
 import { sqliteEvents } from './events'
 import { sqliteStats } from './stats'
 
@@ -61,11 +62,12 @@ export function openSqliteStore(options: SqliteOptions): Store {
   const links = sqliteLinks(sqlite)
   const rateLimits = sqliteRateLimits(sqlite)
   const stats = sqliteStats(sqlite)
+  const attestedKeys = sqliteAttestedKeys(sqlite)
   const events = sqliteEvents(sqlite)
   const devices = sqliteDevices(sqlite)
   /** Expired rows and what retention no longer allows; runs inside the open write batch. */
   const purgeAll = (t: number): Purged => {
-    for (const port of [nonces, links, rateLimits, stats]) port.purge(t)
+    for (const port of [nonces, links, rateLimits, stats, attestedKeys]) port.purge(t)
     return { events: events.purge(t - retention.eventsMs), devices: devices.purge(t - retention.devicesMs) }
   }
   let lastPurge = 0
@@ -95,6 +97,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
     devices,
     links,
     rateLimits,
+    attestedKeys,
     events,
     stats,
     durable: unavailable(() => batch.durable()),

@@ -86,6 +86,16 @@ const MIGRATIONS: string[] = [
      width REAL NOT NULL,
      PRIMARY KEY (device_id, glyph)
    ) WITHOUT ROWID;`,
+  // App Attest keys Apple certified, with the last assertion counter seen .
+  `CREATE TABLE attested_keys (
+     key_id TEXT PRIMARY KEY,
+     app_id TEXT NOT NULL,
+     public_key TEXT NOT NULL,
+     counter INTEGER NOT NULL,
+     attested_at INTEGER NOT NULL,
+     last_seen INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX attested_keys_last_seen ON attested_keys (last_seen);`,
   // Retention: devices not seen for the retention period are purged by last sighting.
   `CREATE INDEX devices_last_seen ON devices (last_seen);`,
 ]

@@ -1,10 +1,10 @@
 /** The text probe (core/src/protocol/probes.ts): canvas text metrics, kerning off. Runs in a worker or the page. */
 import type { TextPlan } from '@vigil-risk/core/protocol/probes'
-import type { Evidence } from '@vigil-risk/core/protocol/schema'
+import type { Proof } from '@vigil-risk/core/protocol/schema'
 
 type Context = Pick<CanvasRenderingContext2D, 'font' | 'measureText'> & { fontKerning?: string }
 
-export function measureText(ctx: Context | null, plan: TextPlan): NonNullable<Evidence['text']> {
+export function measureText(ctx: Context | null, plan: TextPlan): NonNullable<Proof['text']> {
   if (!ctx) return { e: 'no_canvas' }
   ctx.fontKerning = 'none'
   ctx.font = plan.font

@@ -6,7 +6,7 @@
  * replaced by a new one fetched at getToken.
  */
 import { CHALLENGE_TTL_MS } from '@vigil-risk/core/protocol/payload'
-import type { ChallengeResponse, Evidence } from '@vigil-risk/core/protocol/schema'
+import type { ChallengeResponse, Proof } from '@vigil-risk/core/protocol/schema'
 import { VigilError } from '../errors'
 import { getJson } from '../transport/http'
 import { answerChallenge } from './answer'
@@ -17,7 +17,9 @@ const FRESH_FOR_MS = 30_000
 interface ReadyChallenge {
   challenge: string
   accountSalt: string | undefined
-  evidence: Evidence
+  /** The site accepts Private Access Tokens (GET /v1/private-token). */
+  privateToken: boolean
+  proof: Proof
   /** When the challenge arrived, on the recorder's clock (ms). */
   receivedAt: number
   /** performance.now() after which it is too old to use. */
@@ -50,8 +52,15 @@ export function createBroker(endpoint: string, siteKey: string, deviceId: () => 
     const started = performance.now()
     const c = readChallenge(await getJson(`${endpoint}/v1/challenge?siteKey=${encodeURIComponent(siteKey)}&device=${encodeURIComponent(id)}`, signal))
     const receivedAt = clock()
-    const evidence = await answerChallenge(c, signal)
-    return { challenge: c.challenge, accountSalt: typeof c.accountSalt === 'string' ? c.accountSalt : undefined, evidence, receivedAt, usableUntil: started + CHALLENGE_TTL_MS - FRESH_FOR_MS }
+    const proof = await answerChallenge(c, signal)
+    return {
+      challenge: c.challenge,
+      accountSalt: typeof c.accountSalt === 'string' ? c.accountSalt : undefined,
+      privateToken: c.privateToken === true,
+      proof,
+      receivedAt,
+      usableUntil: started + CHALLENGE_TTL_MS - FRESH_FOR_MS,
+    }
   }
 
   return {

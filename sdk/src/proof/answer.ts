@@ -7,8 +7,8 @@
 import { POW_NONCE_BYTES, powDigestInput, searchPow, sha256 } from '@vigil-risk/core/protocol/pow'
 import { probePlan, type TextPlan } from '@vigil-risk/core/protocol/probes'
 import { toBase64url } from '@vigil-risk/core/protocol/base64url'
-import type { ChallengeResponse, Evidence } from '@vigil-risk/core/protocol/schema'
-import workerSource from 'vigil:evidence-worker'
+import type { ChallengeResponse, Proof } from '@vigil-risk/core/protocol/schema'
+import workerSource from 'vigil:proof-worker'
 import { VigilError } from '../errors'
 import { nextTask } from '../signals/slice'
 import { measureText } from './text'
@@ -66,7 +66,7 @@ async function onPage(job: WorkerJob, signal: AbortSignal): Promise<WorkerResult
   return { lo, text: job.text ? pageText(job.text) : null }
 }
 
-function pageText(plan: TextPlan): NonNullable<Evidence['text']> {
+function pageText(plan: TextPlan): NonNullable<Proof['text']> {
   try {
     return measureText(document.createElement('canvas').getContext('2d'), plan)
   } catch (err) {
@@ -74,7 +74,7 @@ function pageText(plan: TextPlan): NonNullable<Evidence['text']> {
   }
 }
 
-export async function answerChallenge(c: Pick<ChallengeResponse, 'challenge' | 'seed' | 'probes' | 'difficulty'>, signal: AbortSignal): Promise<Evidence> {
+export async function answerChallenge(c: Pick<ChallengeResponse, 'challenge' | 'seed' | 'probes' | 'difficulty'>, signal: AbortSignal): Promise<Proof> {
   const plan = probePlan(c.seed)
   if (!plan) throw new VigilError('bad_response', 'the challenge seed is malformed')
   const hi = (Math.random() * 2 ** 32) >>> 0
@@ -83,15 +83,15 @@ export async function answerChallenge(c: Pick<ChallengeResponse, 'challenge' | '
   // The worker's canvas could not measure (no OffscreenCanvas): the page measures.
   if (result && job.text && result.text && 'e' in result.text) result = { ...result, text: pageText(job.text) }
   result ??= await onPage(job, signal)
-  const evidence: Evidence = {}
+  const proof: Proof = {}
   if (c.difficulty > 0) {
     const nonce = new Uint8Array(POW_NONCE_BYTES)
     const view = new DataView(nonce.buffer)
     view.setUint32(0, hi)
     view.setUint32(4, result.lo >>> 0)
-    evidence.pow = { n: toBase64url(nonce) }
+    proof.pow = { n: toBase64url(nonce) }
   }
-  if (result.text) evidence.text = result.text
-  if (c.probes.includes('tz')) evidence.tz = { o: plan.tz.map((t) => new Date(t).getTimezoneOffset()) }
-  return evidence
+  if (result.text) proof.text = result.text
+  if (c.probes.includes('tz')) proof.tz = { o: plan.tz.map((t) => new Date(t).getTimezoneOffset()) }
+  return proof
 }

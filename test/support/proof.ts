@@ -9,7 +9,7 @@ import { randomInt } from 'node:crypto'
 import { fromBase64url, toBase64url } from '@vigil-risk/core/protocol/base64url'
 import { POW_NONCE_BYTES, powDigestInput, searchPow, sha256 } from '@vigil-risk/core/protocol/pow'
 import { probePlan } from '@vigil-risk/core/protocol/probes'
-import type { Evidence } from '@vigil-risk/core/protocol/schema'
+import type { Proof } from '@vigil-risk/core/protocol/schema'
 
 interface ChallengeTerms {
   seed: string
@@ -56,18 +56,18 @@ function offsetIn(zone: string, instant: number): number {
 }
 
 /** Answers to the challenge's proof of work and probes; `zone` is the page's IANA zone, if it reports one. */
-export function answerChallenge(challenge: string, zone?: string): Evidence | undefined {
+export function answerChallenge(challenge: string, zone?: string): Proof | undefined {
   const terms = challengeTerms(challenge)
   const plan = terms && probePlan(terms.seed)
   if (!terms || !plan) return undefined
-  const evidence: Evidence = {}
-  if (terms.difficulty > 0) evidence.pow = { n: solvePow(challenge, terms.difficulty) }
+  const proof: Proof = {}
+  if (terms.difficulty > 0) proof.pow = { n: solvePow(challenge, terms.difficulty) }
   if (terms.probes.includes('text')) {
     const sum = (text: string): number => [...text].reduce((a, ch) => a + glyphWidth(ch), 0)
-    evidence.text = { g: plan.text.glyphs.map(glyphWidth), s: plan.text.strings.map(sum), m: plan.text.strings.map((s) => s.length * MONO_ADVANCE) }
+    proof.text = { g: plan.text.glyphs.map(glyphWidth), s: plan.text.strings.map(sum), m: plan.text.strings.map((s) => s.length * MONO_ADVANCE) }
   }
-  if (terms.probes.includes('tz')) evidence.tz = zone ? { o: plan.tz.map((t) => offsetIn(zone, t)) } : { e: 'no_zone' }
-  return evidence
+  if (terms.probes.includes('tz')) proof.tz = zone ? { o: plan.tz.map((t) => offsetIn(zone, t)) } : { e: 'no_zone' }
+  return proof
 }
 
 /** The signals an SDK sends at every getToken (core/src/protocol/signals.ts TOKEN_SIGNALS), nothing attached. */

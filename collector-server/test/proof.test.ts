@@ -1,5 +1,5 @@
 /**
- * Challenge-bound evidence and what the collector sees for itself (issue: an allow must
+ * Challenge-bound proof and what the collector sees for itself (issue: an allow must
  * cost a real browser): proof of work chosen per device and network, probe answers that
  * must belong to this challenge, HTTP headers against the signals, the signals an SDK
  * always sends, replayed traces, key churn, and unproven devices on sensitive actions.
@@ -11,7 +11,7 @@ import type { CollectBody, CollectPayload } from '@vigil-risk/core/protocol/sche
 import { DEMO_SITE, siteRegistry } from '../src/config/sites'
 import { makeTestApp, STORE_KINDS, type TestApp } from '../../test/support/app'
 import { TestDevice } from '../../test/support/device'
-import { answerChallenge, browserHeaders, challengeTerms } from '../../test/support/evidence'
+import { answerChallenge, browserHeaders, challengeTerms } from '../../test/support/proof'
 import { capturedSignals } from '../../test/support/payloads'
 
 const golden = (id: string): TraceEvent[] =>
@@ -25,7 +25,7 @@ function site(policy: Record<string, unknown> = {}) {
   return { ...DEMO_SITE, policy: { proofOfWork: { newDevice: 8, busyPerMinute: 1000 }, ...policy } }
 }
 
-describe.each(STORE_KINDS)('challenge-bound evidence on %s', (kind) => {
+describe.each(STORE_KINDS)('challenge-bound proof on %s', (kind) => {
   let t: TestApp
   beforeEach(async () => {
     t = await makeTestApp({ store: kind, sites: siteRegistry([site()], { demo: true }) })
@@ -62,13 +62,13 @@ describe.each(STORE_KINDS)('challenge-bound evidence on %s', (kind) => {
 
   it('refuses nothing but marks a collect without the work, or with work for another challenge', async () => {
     const device = new TestDevice()
-    const none = await collect(device.body((await challengeFor(device)).challenge, { evidence: {} }))
+    const none = await collect(device.body((await challengeFor(device)).challenge, { proof: {} }))
     expect(none.reasons).toEqual(expect.arrayContaining(['proof_of_work_failed', 'probe_mismatch']))
     expect(none.verdict).toBe('deny')
     // The work and answers of an earlier challenge do not fit a new one.
     const first = (await challengeFor(device)).challenge
     const stale = answerChallenge(first)!
-    const copied = await collect(device.body((await challengeFor(device)).challenge, { evidence: stale }))
+    const copied = await collect(device.body((await challengeFor(device)).challenge, { proof: stale }))
     expect(copied.reasons).toContain('probe_mismatch')
     expect(copied.reasons).toContain('proof_of_work_failed')
     const honest = await collect(device.body((await challengeFor(device)).challenge, withTrace()))
@@ -87,7 +87,7 @@ describe.each(STORE_KINDS)('challenge-bound evidence on %s', (kind) => {
     // Denies from a network make its next challenges harder (default: 5 denies in an hour, +2 bits).
     for (let i = 0; i < 5; i++) {
       const d = new TestDevice()
-      expect((await collect(d.body((await challengeFor(d, '203.0.113.9')).challenge, { evidence: {} }), {}, '203.0.113.9')).verdict).toBe('deny')
+      expect((await collect(d.body((await challengeFor(d, '203.0.113.9')).challenge, { proof: {} }), {}, '203.0.113.9')).verdict).toBe('deny')
     }
     expect((await challengeFor(new TestDevice(), '203.0.113.77')).difficulty).toBe(10)
     expect((await challengeFor(new TestDevice(), '198.51.100.8')).difficulty).toBe(8)
@@ -96,22 +96,22 @@ describe.each(STORE_KINDS)('challenge-bound evidence on %s', (kind) => {
   it('checks the text answers add up, and that a device keeps its glyph widths', async () => {
     const device = new TestDevice()
     const c = await challengeFor(device)
-    const evidence = answerChallenge(c.challenge)!
-    const text = evidence.text as { g: number[]; s: number[]; m: number[] }
-    const wrong = await collect(device.body(c.challenge, { evidence: { ...evidence, text: { ...text, s: text.s.map((w) => w + 3) } } }))
+    const proof = answerChallenge(c.challenge)!
+    const text = proof.text as { g: number[]; s: number[]; m: number[] }
+    const wrong = await collect(device.body(c.challenge, { proof: { ...proof, text: { ...text, s: text.s.map((w) => w + 3) } } }))
     expect(wrong.reasons).toContain('probe_mismatch')
-    const mono = await collect(device.body((await challengeFor(device)).challenge, { evidence: { ...answerChallenge((await challengeFor(device)).challenge)! } }))
+    const mono = await collect(device.body((await challengeFor(device)).challenge, { proof: { ...answerChallenge((await challengeFor(device)).challenge)! } }))
     expect(mono.status).toBe(200)
     // A page that could not measure says so: not a mismatch.
     const c2 = await challengeFor(device)
-    const unanswered = await collect(device.body(c2.challenge, { evidence: { ...answerChallenge(c2.challenge)!, text: { e: 'no_canvas' } } }))
+    const unanswered = await collect(device.body(c2.challenge, { proof: { ...answerChallenge(c2.challenge)!, text: { e: 'no_canvas' } } }))
     expect(unanswered.reasons).not.toContain('probe_mismatch')
     // Glyphs scaled by 1.1 (another device's fonts, copied): consistent, but not this device's.
     expect((await collect(device.body((await challengeFor(device)).challenge))).reasons).not.toContain('probe_mismatch')
     const c3 = await challengeFor(device)
     const own = answerChallenge(c3.challenge)!.text as { g: number[]; s: number[]; m: number[] }
     const scaled = { g: own.g.map((w) => w * 1.1), s: own.s.map((w) => w * 1.1), m: own.m.map((w) => w * 1.1) }
-    expect((await collect(device.body(c3.challenge, { evidence: { ...answerChallenge(c3.challenge)!, text: scaled } }))).reasons).toContain('probe_mismatch')
+    expect((await collect(device.body(c3.challenge, { proof: { ...answerChallenge(c3.challenge)!, text: scaled } }))).reasons).toContain('probe_mismatch')
   })
 
   it("checks the time zone answers against the page's zone", async () => {
@@ -122,7 +122,7 @@ describe.each(STORE_KINDS)('challenge-bound evidence on %s', (kind) => {
     expect(right.reasons).not.toContain('probe_mismatch')
     const c2 = await challengeFor(device)
     const berlin = answerChallenge(c2.challenge, 'Europe/Berlin')!
-    expect((await collect(device.body(c2.challenge, { signals, evidence: berlin }), browserHeaders(signals))).reasons).toContain('probe_mismatch')
+    expect((await collect(device.body(c2.challenge, { signals, proof: berlin }), browserHeaders(signals))).reasons).toContain('probe_mismatch')
   })
 
   it("calls a request whose headers are not the page's browser tampering", async () => {

@@ -1,7 +1,7 @@
 import type { TextPlan } from '@vigil-risk/core/protocol/probes'
-import type { Evidence } from '@vigil-risk/core/protocol/schema'
+import type { Proof } from '@vigil-risk/core/protocol/schema'
 
-/** What the page asks of the evidence worker. */
+/** What the page asks of the proof worker. */
 export interface WorkerJob {
   digest: Uint8Array
   difficulty: number
@@ -14,5 +14,5 @@ export interface WorkerResult {
   /** The nonce's low word, or -1 when no work was asked for. */
   lo: number
   /** The text probe's answer (null: not asked); { e: 'no_canvas' } when the worker has no OffscreenCanvas. */
-  text: Evidence['text'] | null
+  text: Proof['text'] | null
 }

@@ -1,5 +1,5 @@
 /**
- * Challenge-bound evidence (core/src/protocol/probes.ts, pow.ts): the proof of work and the
+ * Challenge-bound proof (core/src/protocol/probes.ts, pow.ts): the proof of work and the
  * probe answers in a payload, checked against the challenge they claim to answer. What can
  * be checked without a reference browser is: that the work was done for this challenge;
  * that every requested probe was answered, for this challenge's plan, consistently (strings
@@ -12,14 +12,14 @@ import { createHash } from 'node:crypto'
 import { fromBase64url } from '@vigil-risk/core/protocol/base64url'
 import { POW_NONCE_BYTES, leadingZeroBits, powDigestInput } from '@vigil-risk/core/protocol/pow'
 import { probePlan, type ProbePlan } from '@vigil-risk/core/protocol/probes'
-import type { CollectPayload, Evidence } from '@vigil-risk/core/protocol/schema'
+import type { CollectPayload, Proof } from '@vigil-risk/core/protocol/schema'
 import type { Detection } from '@vigil-risk/core/detectors'
 import type { Challenge } from '../verify/challenge'
 
 type PowStatus = 'not_asked' | 'solved' | 'failed'
 type ProbeStatus = 'verified' | 'unanswered' | 'mismatch'
 
-export interface EvidenceCheck {
+export interface ProofCheck {
   pow: PowStatus
   probes: Partial<Record<'text' | 'tz', ProbeStatus>>
   detections: Detection[]
@@ -42,7 +42,7 @@ function powSolved(challenge: string, nonce: string, difficulty: number): boolea
   return leadingZeroBits(createHash('sha256').update(digest).update(bytes).digest()) >= difficulty
 }
 
-function checkText(plan: ProbePlan['text'], answer: NonNullable<Evidence['text']>, glyphs: Record<string, number>): string | null {
+function checkText(plan: ProbePlan['text'], answer: NonNullable<Proof['text']>, glyphs: Record<string, number>): string | null {
   if ('e' in answer) return null
   const width = new Map(plan.glyphs.map((g, i) => [g, answer.g[i]!]))
   for (const w of answer.g) if (!(w > 0 && w < 40)) return `glyph width ${w} px is implausible at 16 px`
@@ -78,7 +78,7 @@ function offsetIn(zone: string, instant: number): number | null {
   }
 }
 
-function checkTz(plan: ProbePlan['tz'], answer: NonNullable<Evidence['tz']>, zone: unknown): string | null {
+function checkTz(plan: ProbePlan['tz'], answer: NonNullable<Proof['tz']>, zone: unknown): string | null {
   if ('e' in answer) return null
   if (typeof zone !== 'string' || zone.length === 0 || zone.length > 64) return null
   for (let i = 0; i < plan.length; i++) {
@@ -95,26 +95,26 @@ function claimedZone(payload: CollectPayload): unknown {
   return worker && typeof worker === 'object' ? worker.value?.zone : undefined
 }
 
-export function checkEvidence(payload: CollectPayload, challenge: Challenge): EvidenceCheck {
-  const evidence = payload.evidence ?? {}
+export function checkProof(payload: CollectPayload, challenge: Challenge): ProofCheck {
+  const proof = payload.proof ?? {}
   const detections: Detection[] = []
   const glyphs: Record<string, number> = {}
   let pow: PowStatus = 'not_asked'
   if (challenge.difficulty > 0) {
-    pow = evidence.pow && powSolved(payload.challenge, evidence.pow.n, challenge.difficulty) ? 'solved' : 'failed'
-    if (pow === 'failed') detections.push({ code: 'proof_of_work_failed', detector: 'pow', detail: evidence.pow ? `the work does not reach ${challenge.difficulty} bits` : 'no proof of work' })
+    pow = proof.pow && powSolved(payload.challenge, proof.pow.n, challenge.difficulty) ? 'solved' : 'failed'
+    if (pow === 'failed') detections.push({ code: 'proof_of_work_failed', detector: 'pow', detail: proof.pow ? `the work does not reach ${challenge.difficulty} bits` : 'no proof of work' })
   }
-  const probes: EvidenceCheck['probes'] = {}
+  const probes: ProofCheck['probes'] = {}
   const plan = probePlan(challenge.nonce)
   for (const probe of challenge.probes) {
-    const answer = evidence[probe]
+    const answer = proof[probe]
     let problem: string | null
     if (!plan) problem = 'the challenge has no plan'
     else if (!answer) problem = `no answer to the ${probe} probe`
     else if ('e' in answer) {
       probes[probe] = 'unanswered'
       continue
-    } else problem = probe === 'text' ? checkText(plan.text, answer as NonNullable<Evidence['text']>, glyphs) : checkTz(plan.tz, answer as NonNullable<Evidence['tz']>, claimedZone(payload))
+    } else problem = probe === 'text' ? checkText(plan.text, answer as NonNullable<Proof['text']>, glyphs) : checkTz(plan.tz, answer as NonNullable<Proof['tz']>, claimedZone(payload))
     probes[probe] = problem ? 'mismatch' : 'verified'
     if (problem) detections.push({ code: 'probe_mismatch', detector: `probe:${probe}`, detail: problem })
   }

@@ -1,5 +1,5 @@
 /**
- * The evidence worker (built on its own by rollup.config.mjs and inlined into the SDK as
+ * The proof worker (built on its own by rollup.config.mjs and inlined into the SDK as
  * a string: a worker must come from the page's origin, so it starts from a blob URL). It
  * searches the proof of work and measures the text probe off the main thread.
  */
