@@ -4,7 +4,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'test-results/**', 'bench/servers/**', '**/*.js', '**/*.mjs', '!eslint.config.mjs'] },
+  { ignores: ['**/dist/**', 'node_modules/**', 'data/**', 'test-results/**', 'bench/servers/**', '**/*.js', '**/*.mjs', '**/*.cjs', '!eslint.config.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

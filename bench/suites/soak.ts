@@ -15,6 +15,7 @@
  *   VIGIL_SOAK_MINUTES  measured minutes per store after the warm-up (default 3; fractions allowed)
  */
 import { Agent } from 'node:http'
+import { createDecipheriv } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -25,10 +26,10 @@ import { hasRedisServer, startRedis, type RedisServer } from '../../test/support
 import { TestDevice } from '../../test/support/device'
 import { loadKeyring } from '../../collector-server/src/config/keyring'
 import { DEMO_SITE } from '../../collector-server/src/config/sites'
+import { deriveSealKey } from '../../collector-server/src/tokens/seal'
 import { mintChallenge, type ChallengeTerms } from '../../collector-server/src/verify/challenge'
 
 import { openStore } from '../../collector-server/src/stores/index'
-import { unsealToken } from '../../verify/src/index'
 import { capturedSignals, humanTraceVariant } from '../../test/support/payloads'
 import type { Row, SuiteResult } from '../types'
 import { quantileOfSorted } from '../stats'
@@ -163,9 +164,20 @@ function slope(xs: number[], ys: number[]): number {
 }
 
 /** The jti inside a sealed verdict token (opened with the demo site's public secret). */
+const demoSealKey = deriveSealKey(DEMO_SITE.secret, DEMO_SITE.siteKey)
+
+/** Opens a demo-site seal synchronously with node:crypto (the judge of each answer is synchronous). */
+function unsealDemo(token: string): string {
+  const [header, , iv, ciphertext, tag] = token.split('.') as [string, string, string, string, string]
+  const decipher = createDecipheriv('aes-256-gcm', demoSealKey, Buffer.from(iv, 'base64url'), { authTagLength: 16 })
+  decipher.setAAD(Buffer.from(header, 'ascii'))
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'))
+  return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8')
+}
+
 function jtiOf(token: string): string | null {
   try {
-    const jws = unsealToken(token, DEMO_SITE.secret, DEMO_SITE.siteKey)
+    const jws = unsealDemo(token)
     const claims = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as { jti?: unknown }
     return typeof claims.jti === 'string' ? claims.jti : null
   } catch {

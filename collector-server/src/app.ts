@@ -6,14 +6,14 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import fastifyStatic from '@fastify/static'
 import fastifySwagger from '@fastify/swagger'
-import { createReadStream, existsSync } from 'node:fs'
+import { createReadStream, existsSync, readFileSync } from 'node:fs'
 import { X509Certificate } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { MAX_COLLECT_BYTES } from '@vigil-risk/core/protocol/payload'
 import { CollectorError, ERRORS, errorBody, type ErrorCode } from './errors'
 import { createMetrics, type Metrics } from './metrics'
-import { packageRoot } from './paths'
+import { collectorRoot, sdkBrowserDir } from './paths'
 import { registerCors } from './routes/cors'
 import { challengeRoutes } from './routes/challenge'
 import { collectRoutes } from './routes/collect'
@@ -21,6 +21,7 @@ import { siteverifyRoutes } from './routes/siteverify'
 import { metaRoutes } from './routes/meta'
 import { statsRoutes } from './routes/stats'
 import { telemetryRoutes } from './routes/telemetry'
+import { eraseRoutes } from './routes/erase'
 import { privateTokenRoutes } from './routes/private-token'
 import type { AppContext, Clock } from './context'
 import type { Keyring } from './config/keyring'
@@ -44,7 +45,7 @@ export interface BuildAppOptions {
    * write (net/trust-proxy.ts). Default: none, the socket's address.
    */
   trustProxy?: TrustProxy
-  /** Directory holding the browser build (vigil.min.js); false to not serve /sdk/. */
+  /** Directory holding the browser build (vigil.min.js; default: @vigil-risk/sdk's); false to not serve /sdk/. */
   sdkDir?: string | false
   /** Serve the risk dashboard at /dashboard (default true; its data needs a site secret). */
   dashboard?: boolean
@@ -76,7 +77,7 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
 
 /** The dashboard page and its charting library (Chart.js' UMD build, from its package). */
 function registerDashboard(app: FastifyInstance): void {
-  const root = join(packageRoot(), 'collector-server', 'dashboard')
+  const root = join(collectorRoot(), 'dashboard')
   if (!existsSync(root)) return
   const chartJs = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js')
   app.get('/dashboard', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/dashboard/'))
@@ -84,6 +85,37 @@ function registerDashboard(app: FastifyInstance): void {
     reply.header('content-type', 'application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(createReadStream(chartJs)),
   )
   void app.register(fastifyStatic, { root, prefix: '/dashboard/', decorateReply: false, index: 'index.html', cacheControl: false })
+}
+
+/**
+ * The browser SDK: at /sdk/ (cached five minutes: a new release reaches pages soon), and at
+ * /sdk/<version>/, immutable for a year, the URL to pin with an SRI hash (the build prints
+ * both and writes them to sri.json beside the SDK). The IIFE loads its lazy chunks from
+ * beside itself, so a versioned script loads versioned chunks.
+ */
+function registerSdk(app: FastifyInstance, sdkDir: string): void {
+  const common = {
+    root: sdkDir,
+    decorateReply: false,
+    index: false as const,
+    preCompressed: true,
+    setHeaders: (res: { setHeader(name: string, value: string): unknown }) => {
+      res.setHeader('access-control-allow-origin', '*')
+    },
+  }
+  void app.register(fastifyStatic, { ...common, prefix: '/sdk/', cacheControl: true, maxAge: 300_000 })
+  const version = sdkVersion(sdkDir)
+  if (version) void app.register(fastifyStatic, { ...common, prefix: `/sdk/${version}/`, cacheControl: true, maxAge: 365 * 24 * 3600_000, immutable: true })
+}
+
+/** The version the build recorded in sri.json beside the SDK, if it did. */
+function sdkVersion(sdkDir: string): string | undefined {
+  try {
+    const { version } = JSON.parse(readFileSync(join(sdkDir, 'sri.json'), 'utf8')) as { version?: unknown }
+    return typeof version === 'string' && /^\d+\.\d+\.\d+(-[\w.]+)?$/.test(version) ? version : undefined
+  } catch {
+    return undefined
+  }
 }
 
 export function buildApp(options: BuildAppOptions): FastifyInstance {
@@ -163,24 +195,12 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   void app.register(metaRoutes, { ctx, metricsToken: options.metricsToken })
   void app.register(statsRoutes, { ctx })
   void app.register(telemetryRoutes, { ctx })
+  void app.register(eraseRoutes, { ctx })
   void app.register(privateTokenRoutes, { ctx })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
-  const sdkDir = options.sdkDir === undefined ? join(packageRoot(), 'dist', 'browser') : options.sdkDir
-  if (sdkDir !== false && existsSync(sdkDir)) {
-    void app.register(fastifyStatic, {
-      root: sdkDir,
-      prefix: '/sdk/',
-      decorateReply: false,
-      index: false,
-      preCompressed: true,
-      cacheControl: true,
-      maxAge: 300_000,
-      setHeaders: (res) => {
-        res.setHeader('access-control-allow-origin', '*')
-      },
-    })
-  }
+  const sdkDir = options.sdkDir === undefined ? sdkBrowserDir() : options.sdkDir
+  if (sdkDir !== undefined && sdkDir !== false && existsSync(sdkDir)) registerSdk(app, sdkDir)
   if (options.dashboard !== false) registerDashboard(app)
   for (const plugin of options.plugins ?? []) void app.register((scope) => plugin(scope, ctx))
   return app

@@ -3,6 +3,7 @@
  *
  *   vigil-collector [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--store sqlite:./data/vigil.db | redis://127.0.0.1:6379]
  *                   [--sites ./sites.json] [--demo] [--trust-proxy HOPS|CIDR,…] [--metrics-port 9464] [--metrics-host 127.0.0.1]
+ *                   [--no-test-keys] [--events-days 30] [--devices-days 90] [--stream-max-len 1000000]
  *   vigil-collector keys list|rotate [--data-dir ./data]
  *   vigil-collector keys retire <kid> [--data-dir ./data]
  *   vigil-collector sites list [--data-dir ./data]
@@ -10,7 +11,8 @@
  *   vigil-collector sites rotate <siteKey> seal|siteverify|dashboard [--grace 24h] [--data-dir ./data]
  *
  * Environment: PORT, HOST, VIGIL_DATA_DIR, VIGIL_STORE, VIGIL_TRUST_PROXY, VIGIL_METRICS_PORT,
- * VIGIL_METRICS_TOKEN, VIGIL_LOG_LEVEL (default info).
+ * VIGIL_METRICS_TOKEN, VIGIL_LOG_LEVEL (default info), VIGIL_EVENTS_DAYS, VIGIL_DEVICES_DAYS,
+ * VIGIL_STREAM_MAXLEN (retention: docs/privacy.md).
  */
 import { parseArgs } from 'node:util'
 import { readFileSync } from 'node:fs'
@@ -19,9 +21,10 @@ import { parseTrustProxy } from './net/trust-proxy'
 import { loadKeyring, parseSigningKeys, retireSigningKey, rotateSigningKey, signingKeysPath } from './config/keyring'
 import { addSite, DEFAULT_GRACE_MS, describeSites, parseDuration, rotateSecret } from './config/site-admin'
 import { CREDENTIAL_ROLES, sitesPath, type CredentialRole } from './config/sites'
+import type { Retention } from './stores/types'
 
 const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--sites FILE] [--demo] [--trust-proxy HOPS|CIDR,…]
-                       [--metrics-port N] [--metrics-host H]
+                       [--metrics-port N] [--metrics-host H] [--no-test-keys] [--events-days N] [--devices-days N] [--stream-max-len N]
        vigil-collector keys list|rotate [--data-dir DIR]
        vigil-collector keys retire KID [--data-dir DIR]
        vigil-collector sites list [--data-dir DIR]
@@ -41,6 +44,27 @@ function keysCommand(args: string[], dataDir: string): void {
     for (const k of parseSigningKeys(readFileSync(signingKeysPath(dataDir), 'utf8'))) console.log(`${k.kid}  ${k.status.padEnd(8)}  created ${k.createdAt}`)
   } else {
     throw new Error(USAGE)
+  }
+}
+
+const DAY_MS = 24 * 3600_000
+
+/** Retention from the flags, or the environment (docs/privacy.md); unset values keep their defaults. */
+function retentionFrom(values: { 'events-days'?: string | undefined; 'devices-days'?: string | undefined; 'stream-max-len'?: string | undefined }): Partial<Retention> {
+  const read = (flag: string, value: string | undefined, env: string, min: number): number | undefined => {
+    const text = value ?? process.env[env]
+    if (text === undefined || text === '') return undefined
+    const n = Number(text)
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${flag} (${env}) must be a whole number ≥ ${min}: ${text}`)
+    return n
+  }
+  const events = read('events-days', values['events-days'], 'VIGIL_EVENTS_DAYS', 1)
+  const devices = read('devices-days', values['devices-days'], 'VIGIL_DEVICES_DAYS', 1)
+  const stream = read('stream-max-len', values['stream-max-len'], 'VIGIL_STREAM_MAXLEN', 1000)
+  return {
+    ...(events !== undefined ? { eventsMs: events * DAY_MS } : {}),
+    ...(devices !== undefined ? { devicesMs: devices * DAY_MS } : {}),
+    ...(stream !== undefined ? { streamMaxLen: stream } : {}),
   }
 }
 
@@ -97,6 +121,10 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
       store: { type: 'string' },
       sites: { type: 'string' },
       demo: { type: 'boolean', default: false },
+      'no-test-keys': { type: 'boolean', default: false },
+      'events-days': { type: 'string' },
+      'devices-days': { type: 'string' },
+      'stream-max-len': { type: 'string' },
       origin: { type: 'string', multiple: true },
       grace: { type: 'string' },
       'trust-proxy': { type: 'string' },
@@ -140,6 +168,8 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
     ...(values.sites ? { sitesFile: values.sites } : {}),
     demo: values.demo,
     ...(trustProxy ? { trustProxy: parseTrustProxy(trustProxy) } : {}),
+    testKeys: !values['no-test-keys'],
+    retention: retentionFrom(values),
     logger: { level, redact: ['req.headers.authorization', 'req.headers.cookie'] },
     plugins: extras.plugins ?? [],
   })
@@ -149,7 +179,7 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
   lines.push(`  JWKS        ${server.url}/.well-known/jwks.json`)
   lines.push(server.metricsUrl ? `  metrics     ${server.metricsUrl}/metrics` : `  metrics     ${server.url}/metrics  (Authorization: Bearer <${process.env['VIGIL_METRICS_TOKEN'] ? 'VIGIL_METRICS_TOKEN' : `${dataDir}/keys/metrics.token`}>)`)
   if (values.demo) lines.push('DEVELOPMENT MODE (--demo): the demo site and its public secret are enabled. Never expose this collector.')
-  if (server.sites().list().length === 0) lines.push('No sites yet: vigil-collector sites add SITE --origin https://your.shop')
+  if (server.sites().list().every((site) => site.testVerdict !== undefined)) lines.push('No sites yet: vigil-collector sites add SITE --origin https://your.shop')
   console.log(lines.join('\n'))
 
   let stopping = false

@@ -8,6 +8,7 @@ import { Action } from '@vigil-risk/core/protocol/schema'
 export const SiteverifyBody = Type.Object({
   secret: Type.String({ minLength: 1, maxLength: 256, description: "The site's siteverify secret." }),
   token: Type.String({ minLength: 1, maxLength: 8192 }),
+  acceptTestTokens: Type.Optional(Type.Boolean({ description: "Accept a test key's token (your own test runs only); refused with test_token otherwise." })),
   action: Type.Optional(Action),
   hostname: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'The hostname your page is served on: another is wrong_hostname.' })),
   account: Type.Optional(
@@ -32,6 +33,7 @@ export const SiteverifyResponse = Type.Object({
       Type.Object({ server: Type.Union([Type.Number(), Type.Null()]), client: Type.Union([Type.Number(), Type.Null()]), model: Type.String() }),
     ]),
   ),
+  test: Type.Optional(Type.Literal(true, { description: "Present on a test key's token." })),
   errorCodes: Type.Optional(Type.Array(Type.String())),
 })
 

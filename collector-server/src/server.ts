@@ -13,7 +13,7 @@ import { loadKeyring, signingKeysPath, type Keyring } from './config/keyring'
 import { loadSites, sitesPath, type SiteRegistry } from './config/sites'
 import { openStore } from './stores/index'
 import { securePrivateDirectory } from './config/files'
-import type { Store } from './stores/types'
+import type { Retention, Store } from './stores/types'
 import type { Clock } from './context'
 import type { TrustProxy } from './net/trust-proxy'
 
@@ -28,6 +28,10 @@ export interface ServerOptions {
   store?: string
   /** A sites.json elsewhere than <dataDir>/sites.json. */
   sitesFile?: string
+  /** Serve the test keys (test-allow, test-review, test-deny; default true; docs/testing.md). */
+  testKeys?: boolean
+  /** How long events and devices are kept (docs/privacy.md; default DEFAULT_RETENTION). */
+  retention?: Partial<Retention>
   /** Development mode (--demo): adds the demo site and allows development sites; refused otherwise. */
   demo?: boolean
   logger?: FastifyServerOptions['logger']
@@ -68,8 +72,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const tightened = securePrivateDirectory(dataDir)
   let keyring: Keyring = loadKeyring(dataDir)
   const demo = options.demo === true
-  let sites: SiteRegistry = loadSites(dataDir, options.sitesFile, { demo })
-  const store = await openStore(options.store, dataDir, options.clock ? () => options.clock!.now() : undefined)
+  const registryOptions = { demo, testKeys: options.testKeys !== false }
+  let sites: SiteRegistry = loadSites(dataDir, options.sitesFile, registryOptions)
+  const store = await openStore(options.store, dataDir, options.clock ? () => options.clock!.now() : undefined, options.retention)
   const metrics = createMetrics()
   const app = buildApp({
     metrics,
@@ -113,7 +118,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
   }
   watchFile(keysFile, { interval: 1000 }, () => reload(keysFile, () => (keyring = loadKeyring(dataDir))))
-  watchFile(sitesFile, { interval: 1000 }, () => reload(sitesFile, () => (sites = loadSites(dataDir, options.sitesFile, { demo }))))
+  watchFile(sitesFile, { interval: 1000 }, () => reload(sitesFile, () => (sites = loadSites(dataDir, options.sitesFile, registryOptions))))
 
   let closed = false
   return {

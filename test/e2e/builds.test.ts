@@ -1,14 +1,17 @@
 /**
  * The published builds: the ESM build works in a browser through an import (with its
  * lazy chunk beside it), does nothing at import time (safe to import during SSR), and
- * ships types; the IIFE exposes window.Vigil.
+ * ships types; the IIFE exposes window.Vigil; the verifier runs where there is WebCrypto
+ * and nothing of Node (a module Web Worker, as on an edge runtime).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, normalize } from 'node:path'
+import { createRequire } from 'node:module'
 import type { Browser } from 'playwright-core'
 import { launchChromium } from '../support/browser'
 import { startTestCollector, type TestCollector } from '../support/collector'
+import { TestDevice } from '../support/device'
 
 let collector: TestCollector
 let browser: Browser
@@ -42,8 +45,21 @@ describe('ESM build (dist/sdk)', () => {
     expect(offending).toEqual([])
   })
 
-  it('ships declarations for the SDK and the verifier', () => {
-    const sdkTypes = readFileSync('dist/sdk/index.d.ts', 'utf8')
+  it('requires in Node as CommonJS, also without touching browser globals', () => {
+    const require = createRequire(import.meta.url)
+    expect(Object.keys(require('../../dist/sdk/index.cjs') as object).sort()).toEqual(['VigilError', 'init', 'version'])
+    expect(Object.keys(require('../../dist/sdk/react.cjs') as object).sort()).toEqual(['VigilError', 'VigilProvider', 'useVigil'])
+    expect(typeof (require('../../dist/verify/index.cjs') as { verifyToken?: unknown }).verifyToken).toBe('function')
+  })
+
+  it('ships declarations for the SDK and the verifier, for import and for require', () => {
+    // The SDK's entries share their types through a chunk: read them together.
+    const declarations = (ext: string) =>
+      ['dist/sdk', 'dist/sdk/chunks'].flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith(ext)).map((f) => readFileSync(join(dir, f), 'utf8'))).join('\n')
+    expect(declarations('.d.cts')).toMatch(/declare function init\(options: VigilOptions\): VigilClient/)
+    expect(readFileSync('dist/sdk/react.d.ts', 'utf8')).toMatch(/declare function useVigil\(\): UseVigil/)
+    expect(readFileSync('dist/verify/index.d.cts', 'utf8')).toBe(readFileSync('dist/verify/index.d.ts', 'utf8'))
+    const sdkTypes = declarations('.d.ts')
     expect(sdkTypes).toMatch(/declare function init\(options: VigilOptions\): VigilClient/)
     expect(sdkTypes).toMatch(/getToken\(action: string, options\?: GetTokenOptions\): Promise<string>/)
     expect(sdkTypes).toMatch(/account\?: string/)
@@ -84,6 +100,39 @@ describe('IIFE build (dist/browser)', () => {
     await page.route(`${collector.url}/iife-page`, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><script src="/sdk/vigil.min.js"></script>' }))
     await page.goto(`${collector.url}/iife-page`)
     expect(await page.evaluate(() => Object.keys((window as unknown as { Vigil: object }).Vigil).sort())).toEqual(['VigilError', 'init', 'version'])
+    await page.close()
+  })
+})
+
+describe('the verifier (dist/verify)', () => {
+  it('holds nothing of Node: no node: import, no require, no Buffer', () => {
+    for (const file of ['dist/verify/index.js', 'dist/verify/index.cjs']) expect(readFileSync(file, 'utf8'), file).not.toMatch(/node:|\brequire\(|\bBuffer\b/)
+  })
+
+  it('verifies a real token inside a module Web Worker (WebCrypto only), and refuses a forged one', async () => {
+    const { challenge } = (await (await fetch(`${collector.url}/v1/challenge?siteKey=demo`)).json()) as { challenge: string }
+    const collected = await fetch(`${collector.url}/v1/collect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(new TestDevice().body(challenge)) })
+    const { token } = (await collected.json()) as { token: string }
+    const forged = token.slice(0, -3) + (token.endsWith('A') ? 'B' : 'A') + token.slice(-2)
+    const page = await browser.newPage()
+    await page.route(`${collector.url}/edge/verify.js`, (route) => route.fulfill({ contentType: 'text/javascript', body: readFileSync('dist/verify/index.js', 'utf8') }))
+    await page.route(`${collector.url}/edge/worker.js`, (route) =>
+      route.fulfill({
+        contentType: 'text/javascript',
+        body: `import { verifyToken, remoteJwks } from './verify.js'
+          const jwks = remoteJwks(new URL('/.well-known/jwks.json', location.origin).href)
+          onmessage = async ({ data }) => {
+            const check = (t) => verifyToken(t, { secret: 'demo-secret', siteKey: 'demo', jwks, action: 'checkout', hostname: null }).then((v) => v.verdict, (e) => 'refused ' + e.code)
+            postMessage([typeof Buffer, typeof process, await check(data.token), await check(data.forged)])
+          }`,
+      }),
+    )
+    await page.route(`${collector.url}/edge/`, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><p>edge</p>' }))
+    await page.goto(`${collector.url}/edge/`)
+    const result = await page.evaluate(
+      `new Promise((resolve) => { const w = new Worker('/edge/worker.js', { type: 'module' }); w.onmessage = (e) => resolve(e.data); w.postMessage(${JSON.stringify({ token, forged })}) })`,
+    )
+    expect(result).toEqual(['undefined', 'undefined', expect.stringMatching(/^(allow|review|deny)$/), 'refused bad_seal'])
     await page.close()
   })
 })

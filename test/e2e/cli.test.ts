@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { DEMO_SITE } from '../../collector-server/src/config/sites'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createHash } from 'node:crypto'
 
 const running: CliCollector[] = []
 afterEach(async () => {
@@ -32,7 +33,14 @@ describe('vigil-collector (built)', () => {
     expect(await home.text()).toContain('<script defer src="/sdk/vigil.min.js"></script>')
     const sdk = await fetch(`${url}/sdk/vigil.min.js`, { headers: { 'accept-encoding': 'br, gzip' } })
     expect([sdk.status, sdk.headers.get('content-type'), sdk.headers.get('content-encoding')]).toEqual([200, 'application/javascript; charset=utf-8', 'br'])
-    expect(await sdk.text()).toMatch(/^var Vigil=/)
+    expect(await sdk.text()).toMatch(/^(\/\*![\s\S]*?\*\/\n)*var Vigil=/) // after the licence notices
+    expect(sdk.headers.get('cache-control')).toBe('public, max-age=300')
+    // The versioned URL: the same bytes, immutable, and the hash the build printed.
+    const { version, files } = (await (await fetch(`${url}/sdk/sri.json`)).json()) as { version: string; files: Record<string, string> }
+    const pinned = await fetch(`${url}/sdk/${version}/vigil.min.js`)
+    expect([pinned.status, pinned.headers.get('cache-control')]).toEqual([200, 'public, max-age=31536000, immutable'])
+    expect(`sha384-${createHash('sha384').update(Buffer.from(await pinned.arrayBuffer())).digest('base64')}`).toBe(files['vigil.min.js'])
+    expect((await fetch(`${url}/sdk/0.0.0/vigil.min.js`)).status).toBe(404)
     expect(((await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: unknown[] }).keys).toHaveLength(1)
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok', store: 'sqlite' })
     expect(await c.stop()).toBe(0)
@@ -101,7 +109,8 @@ describe('vigil-collector (built)', () => {
     expect(runCli(['sites', 'rotate', 'shop', 'nothing', '--data-dir', dataDir]).status).not.toBe(0)
   })
 
-  it('refuses a bad port with a clear message', async () => {
-    await expect(start(['--port', 'eighty'])).rejects.toThrow(/bad port|exited/)
+  it('refuses a bad port or retention with a clear message', async () => {
+    await expect(start(['--port', 'eighty'])).rejects.toThrow(/bad port/)
+    await expect(start(['--events-days', '0'])).rejects.toThrow(/--events-days \(VIGIL_EVENTS_DAYS\) must be a whole number ≥ 1/)
   })
 })

@@ -2,7 +2,8 @@
  * Every fenced code block in README.md and docs/ runs here, as written, against a real
  * collector (https://collector.example points at it), in Node, Python, Chromium or a shell.
  * A block says how in its info string:
- *   run=<runner>     executed below (node, browser, bundle, react, python, http, output, sql, sites, cli, quickstart, feed, attest, nginx)
+ *   run=<runner>     executed below (node, browser, csp, bundle, react, python, http, output, sql, sites, cli, quickstart, feed, attest, nginx,
+ *                    merchant, playwright; published: test/e2e/packages.test.ts runs these from packed tarballs)
  *   covered=<file>   another test runs it; that file must name what the block runs
  *   norun="<why>"    cannot run here (Kotlin, Swift, a directory listing); the reason is printed
  * A block with none of these fails the test, so a new snippet cannot slip in untested.
@@ -20,7 +21,8 @@ import { randomBytes } from 'node:crypto'
 import Database from 'better-sqlite3'
 import { build } from 'esbuild'
 import type { Browser } from 'playwright-core'
-import { launchChromium } from '../support/browser'
+import { CHROMIUM_FLAGS, findChromium, launchChromium } from '../support/browser'
+import { TEST_SECRET } from '../../collector-server/src/config/test-keys'
 import { startTestCollector, type TestCollector } from '../support/collector'
 import { startRedis, type RedisServer } from '../support/redis'
 import { TestDevice } from '../support/device'
@@ -40,7 +42,7 @@ const SHOP = {
   origins: ['https://shop.example', 'http://127.0.0.1:*'],
 }
 const DEMO = DEMO_SITE
-const RUNNERS = ['node', 'browser', 'bundle', 'react', 'python', 'http', 'output', 'sql', 'sites', 'cli', 'quickstart', 'feed', 'attest', 'nginx'] as const
+const RUNNERS = ['node', 'browser', 'csp', 'bundle', 'react', 'python', 'http', 'output', 'sql', 'sites', 'cli', 'quickstart', 'feed', 'attest', 'nginx', 'merchant', 'playwright', 'published'] as const
 
 interface Block {
   file: string
@@ -66,7 +68,8 @@ function parseBlocks(file: string): Block[] {
   return blocks
 }
 
-const DOCS = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+/** The guides, and the READMEs npm shows for each published package. */
+const DOCS = ['README.md', 'sdk/README.md', 'verify/README.md', 'collector-server/README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
 const BLOCKS = DOCS.flatMap(parseBlocks)
 const runs = (runner: string) => BLOCKS.filter((b) => b.attrs['run'] === runner)
 const where = (b: Block) => `${b.file}:${b.line}`
@@ -275,6 +278,181 @@ describe('every code block in the docs', () => {
     expect(v).toMatchObject({ action: 'checkout', hostname: '127.0.0.1', account: accountHash('ann@example.com', shopSalt) })
     expect(errors).toEqual([])
     await page.close()
+  })
+
+  it.each(runs('csp').map((b) => [where(b), b] as const))('csp: %s gets a verified token under its policy, pinned by SRI, with no violation', async (_, block) => {
+    const sri = JSON.parse(readFileSync('dist/browser/sri.json', 'utf8')) as { version: string; files: Record<string, string> }
+    const hashes: Record<string, string> = { VIGIL: 'vigil.min.js', NACL: 'vigil-nacl.mjs', CLASSIFIER: 'vigil-classifier.mjs', COMMON: 'vigil-common.mjs' }
+    const fill = (code: string, tamper?: string) =>
+      Object.entries(hashes).reduce((c, [placeholder, file]) => c.split(`sha384-${placeholder}`).join(placeholder === tamper ? `sha384-${'A'.repeat(64)}` : sri.files[file]!), substitute(code).replace(/\/sdk\/\d+\.\d+\.\d+\//g, `/sdk/${sri.version}/`))
+    const policy = /^<!-- Content-Security-Policy: (.+) -->/.exec(block.code)?.[1]
+    expect(policy, 'the block opens with the policy it is served with').toBeDefined()
+    for (const file of Object.values(hashes)) expect(sri.files[file], file).toMatch(/^sha384-/)
+    const run = async (tamper?: string, editPolicy = (p: string) => p) => {
+      pages.html = `<!doctype html><html><head><meta charset="utf-8"><title>csp</title></head><body><button id="checkout">Checkout</button>\n${fill(block.code, tamper)}\n</body></html>`
+      pages.headers = { 'content-security-policy': editPolicy(substitute(policy!)) }
+      // Without WebCrypto Ed25519, so that the tweetnacl chunk has to load too.
+      const context = await browser.newContext()
+      await context.addInitScript(`SubtleCrypto.prototype.generateKey = () => Promise.reject(new DOMException('no', 'NotSupportedError'))
+        window.__csp = []; document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.effectiveDirective + ' ' + e.blockedURI))`)
+      const page = await context.newPage()
+      const problems: string[] = []
+      page.on('pageerror', (e) => problems.push(String(e)))
+      page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`))
+      await page.goto(pages.url)
+      return { page, context, problems }
+    }
+    try {
+      const { page, context, problems } = await run()
+      const started = page.waitForEvent('worker') // the SDK's blob: worker, allowed by worker-src
+      await page.waitForFunction(() => 'Vigil' in window)
+      const received = pages.next('checkout')
+      await page.click('#checkout')
+      expect(await received).toMatchObject({ action: 'checkout', hostname: '127.0.0.1' })
+      await page.waitForFunction(() => performance.getEntriesByName('vigil:classifier').length > 0)
+      await started
+      expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([])
+      expect(problems).toEqual([])
+      await context.close()
+
+      // The hashes are checked: a tampered script does not run, a tampered chunk is not loaded.
+      const blocked = await run('VIGIL')
+      await blocked.page.waitForFunction(() => document.readyState === 'complete')
+      expect(await blocked.page.evaluate(() => 'Vigil' in window)).toBe(false)
+      await blocked.context.close()
+      const chunk = await run('CLASSIFIER')
+      await chunk.page.waitForFunction(() => 'Vigil' in window)
+      const again = pages.next('checkout')
+      await chunk.page.click('#checkout')
+      expect(await again).toMatchObject({ action: 'checkout' }) // the SDK works on without its classifier
+      await expect.poll(() => chunk.problems.join('\n'), { timeout: 15_000 }).toMatch(/integrity/i)
+      expect(await chunk.page.evaluate(() => performance.getEntriesByName('vigil:classifier').length)).toBe(0)
+      await chunk.context.close()
+
+      // What the table says of worker-src. Under a host-based script-src (no 'strict-dynamic')
+      // and no worker-src, the blob: worker is refused, and the SDK gets its token without it.
+      const hostBased = await run(undefined, (p) => p.replace(/'nonce-r4nd0m' 'strict-dynamic'/, `'nonce-r4nd0m' ${collector.url}`).replace(/; worker-src [^;]+/, ''))
+      const workers: unknown[] = []
+      hostBased.page.on('worker', (w) => workers.push(w))
+      await hostBased.page.waitForFunction(() => 'Vigil' in window)
+      const third = pages.next('checkout')
+      await hostBased.page.click('#checkout')
+      expect(await third).toMatchObject({ action: 'checkout' })
+      // Both of the SDK's blob workers are refused (identity facts, proof of work), nothing else.
+      await expect.poll(() => hostBased.page.evaluate(() => (window as unknown as { __csp: string[] }).__csp.length), { timeout: 15_000 }).toBeGreaterThan(0)
+      const refused = await hostBased.page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)
+      expect(refused.every((v) => /^worker-src blob/.test(v)), refused.join(', ')).toBe(true)
+      expect(workers).toHaveLength(0)
+      await hostBased.context.close()
+    } finally {
+      pages.headers = {}
+    }
+  })
+
+  /** The merchant backend of docs/testing.md, as a module file; run with the test key settings unless `env` says otherwise. */
+  function writeMerchant(block: Block): string {
+    const file = join(scratch, `merchant-${block.line}.mjs`)
+    writeFileSync(file, substitute(block.code))
+    return file
+  }
+  const CI_ENV = { VIGIL_SEAL_SECRET: TEST_SECRET, VIGIL_ACCEPT_TEST_TOKENS: 'yes' }
+
+  /** A test key's token, as a page on a CI origin gets it. */
+  async function mintTest(siteKey: string): Promise<string> {
+    const origin = 'http://localhost:3000'
+    const { challenge } = (await (await fetch(`${collector.url}/v1/challenge?siteKey=${siteKey}`, { headers: { origin } })).json()) as { challenge: string }
+    const res = await fetch(`${collector.url}/v1/collect`, { method: 'POST', headers: { 'content-type': 'application/json', origin }, body: JSON.stringify(new TestDevice().body(challenge, { siteKey, hostname: 'localhost' })) })
+    expect(res.status).toBe(200)
+    return ((await res.json()) as { token: string }).token
+  }
+
+  it.each(runs('merchant').map((b) => [where(b), b] as const))('merchant: %s gives the test key\'s verdict in CI, and refuses test tokens without the CI setting', async (_, block) => {
+    const backend = writeMerchant(block)
+    const check = join(scratch, `merchant-check-${block.line}.mjs`)
+    writeFileSync(check, `import { verdictFor } from ${JSON.stringify(backend)}\ntry { console.log(await verdictFor(process.env.DOC_TOKEN, 'checkout')) } catch (err) { console.log('refused', err.code); process.exit(3) }\n`)
+    const run = async (siteKey: string, token: string, env: Record<string, string> = CI_ENV) => {
+      const ran = await runFile(process.execPath, [check], { VIGIL_SITE_KEY: siteKey, SHOP_HOSTNAME: 'localhost', DOC_TOKEN: token, ...env })
+      return `${ran.status} ${ran.stdout.trim()}`
+    }
+    const allow = await mintTest('test-allow')
+    expect(await run('test-allow', allow)).toBe('0 allow')
+    expect(await run('test-deny', await mintTest('test-deny'))).toBe('0 deny')
+    expect(await run('test-allow', allow, { VIGIL_SEAL_SECRET: TEST_SECRET })).toBe('3 refused test_token') // production: no CI setting
+    expect(await run('test-allow', forge(allow))).toMatch(/^3 refused (bad_seal|malformed)$/)
+  })
+
+  it.each(runs('playwright').map((b) => [where(b), b] as const))('playwright: %s passes against a shop on the test key, and fails where test tokens are refused', async (_, block) => {
+    const merchant = BLOCKS.find((b) => b.file === block.file && b.attrs['run'] === 'merchant')
+    expect(merchant, `${block.file} has the merchant backend the spec runs against`).toBeDefined()
+    const dir = join(scratch, `playwright-${block.line}`)
+    mkdirSync(dir, { recursive: true })
+    const backend = writeMerchant(merchant!)
+    // The merchant's app: a page with the SDK on VIGIL_SITE_KEY, and the doc's backend behind /api/checkout.
+    writeFileSync(
+      join(dir, 'shop.mjs'),
+      `import { createServer } from 'node:http'
+import { verdictFor } from ${JSON.stringify(backend)}
+const collector = ${JSON.stringify(collector.url)}
+const page = \`<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><button id="pay">Checkout</button><p id="status"></p>
+<script src="\${collector}/sdk/vigil.min.js"></script>
+<script>
+  const vigil = Vigil.init({ endpoint: \${JSON.stringify(collector)}, siteKey: \${JSON.stringify(process.env.VIGIL_SITE_KEY)} })
+  document.getElementById('pay').onclick = async () => {
+    const token = await vigil.getToken('checkout')
+    const res = await fetch('/api/checkout', { method: 'POST', body: JSON.stringify({ token }) })
+    document.getElementById('status').textContent = (await res.json()).message
+  }
+</script>\`
+const messages = { allow: 'Order placed', review: 'Confirm it is you', deny: 'Sorry, we cannot take this order' }
+createServer((req, res) => {
+  if (req.method === 'GET' && req.url === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end(page)
+  let body = ''
+  req.on('data', (d) => (body += d)).on('end', async () => {
+    try {
+      const verdict = await verdictFor(JSON.parse(body).token, 'checkout')
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ message: messages[verdict] }))
+    } catch (err) {
+      res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'refused: ' + err.code }))
+    }
+  })
+}).listen(0, '127.0.0.1', function () { console.log('shop on http://127.0.0.1:' + this.address().port) })
+`,
+    )
+    writeFileSync(join(dir, 'checkout.spec.ts'), block.code)
+    const runSpec = async (env: Record<string, string>) => {
+      const shop = spawn(process.execPath, [join(dir, 'shop.mjs')], { env: { ...process.env, VIGIL_SITE_KEY: 'test-allow', SHOP_HOSTNAME: '127.0.0.1', ...env } })
+      try {
+        const url = await new Promise<string>((ok, fail) => {
+          shop.stdout.on('data', (d: Buffer) => {
+            const m = /shop on (\S+)/.exec(d.toString())
+            if (m) ok(m[1]!)
+          })
+          shop.once('exit', (code) => fail(new Error(`shop exited with ${code}`)))
+        })
+        writeFileSync(
+          join(dir, 'playwright.config.mjs'),
+          `export default { testDir: '.', outputDir: './results', workers: 1, reporter: 'line', expect: { timeout: 5000 }, use: { baseURL: ${JSON.stringify(url)}, browserName: 'chromium', launchOptions: { executablePath: ${JSON.stringify(findChromium().path)}, args: ${JSON.stringify(CHROMIUM_FLAGS)} } } }\n`,
+        )
+        return await runFile(join(ROOT, 'node_modules', '.bin', 'playwright'), ['test', '--config', join(dir, 'playwright.config.mjs')], {}, dir, 90_000)
+      } finally {
+        shop.kill()
+      }
+    }
+    const ci = await runSpec(CI_ENV)
+    expect(ci.status, ci.stdout + ci.stderr).toBe(0)
+    expect(ci.stdout).toMatch(/1 passed/)
+    const production = await runSpec({ VIGIL_SEAL_SECRET: TEST_SECRET })
+    expect(production.status).not.toBe(0)
+    // Playwright's page snapshot of the failure shows what the shop answered.
+    const snapshots = readdirSync(join(dir, 'results'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('error-context.md'))
+    expect(snapshots.map((f) => readFileSync(join(dir, 'results', f), 'utf8')).join('\n')).toMatch(/refused: test_token/)
+  }, 180_000)
+
+  it('published: the npm instructions are run, in order, by test/e2e/packages.test.ts', () => {
+    const published = runs('published')
+    expect(published.map((b) => b.file)).toEqual(['README.md', 'README.md', 'README.md'])
+    expect(published.map((b) => b.lang)).toEqual(['sh', 'js', 'js'])
+    expect(readFileSync('test/e2e/packages.test.ts', 'utf8')).toContain("b.attrs['run'] === 'published'")
   })
 
   it.each(runs('bundle').map((b) => [where(b), b] as const))('bundle: %s, bundled with esbuild, gets a token the backend verifies', async (_, block) => {
@@ -508,6 +686,8 @@ async function bundle(dir: string, entry: string): Promise<void> {
 interface PageServer {
   url: string
   html: string
+  /** Extra response headers for the page (a Content-Security-Policy). */
+  headers: Record<string, string>
   bundleDir: string
   /** Resolves with the next token the page posts to /api/<action>, verified as the shop's backend would. */
   next(action: string): Promise<VerifiedToken>
@@ -521,6 +701,7 @@ async function startPageServer(): Promise<PageServer> {
   const state: PageServer = {
     url: '',
     html: '',
+    headers: {},
     bundleDir: '',
     next: (action) => new Promise((resolve, reject) => waiting.set(action, { resolve, reject })),
     close: () => new Promise((res) => server.close(() => res())),
@@ -528,7 +709,7 @@ async function startPageServer(): Promise<PageServer> {
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x')
     if (req.method === 'GET' && url.pathname === '/') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(state.html)
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...state.headers }).end(state.html)
       return
     }
     if (req.method === 'GET' && url.pathname.startsWith('/bundle/')) {

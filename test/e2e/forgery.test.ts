@@ -32,8 +32,7 @@ import { COLLECT_SIGNING_CONTEXT, CHALLENGE_TTL_MS } from '@vigil-risk/core/prot
 import type { CollectBody } from '@vigil-risk/core/protocol/schema'
 import { canonicalize } from '@vigil-risk/core/protocol/canonical'
 import { TokenVerificationError, unsealToken, verifyToken, type Jwks } from '../../verify/src/index'
-import { deriveSealKey } from '../../verify/src/jose'
-import { b64u, sealCompact } from '../../collector-server/src/tokens/seal'
+import { b64u, deriveSealKey, sealCompact } from '../../collector-server/src/tokens/seal'
 import { recordResult } from '../support/results'
 import { fetchMetrics } from '../support/metrics'
 
@@ -245,8 +244,8 @@ function nonCanonicalB64u(sig: string): string {
 }
 
 /** Decodes the claims of a genuine token (the attacker's view of it, given the site secret). */
-function openToken(token: string, secret = DEMO_SECRET, siteKey = 'demo'): { jws: string; header: Record<string, unknown>; claims: VerdictClaims } {
-  const jws = unsealToken(token, secret, siteKey)
+async function openToken(token: string, secret = DEMO_SECRET, siteKey = 'demo'): Promise<{ jws: string; header: Record<string, unknown>; claims: VerdictClaims }> {
+  const jws = await unsealToken(token, secret, siteKey)
   const [h, c] = jws.split('.') as [string, string, string]
   return { jws, header: JSON.parse(Buffer.from(h, 'base64url').toString()), claims: JSON.parse(Buffer.from(c, 'base64url').toString()) as VerdictClaims }
 }
@@ -346,7 +345,7 @@ describe('forgery and replay matrix, two instances on one Redis', () => {
     await refuseToken('a demo token with a wrong secret', b, token, 'invalid_secret', { secret: `${DEMO_SECRET}-x`, offline: null })
     await refuseToken("an 'other' token with the demo secret", a, otherToken, 'invalid_secret', { offline: 'wrong_audience' })
     // The 'other' merchant re-seals its own genuine, collector-signed JWS for the demo site.
-    await refuseToken("the 'other' token's signed JWS re-sealed for demo", b, sealDemo(openToken(otherToken, OTHER_SITE.secret, OTHER_SITE.siteKey).jws), 'wrong_audience')
+    await refuseToken("the 'other' token's signed JWS re-sealed for demo", b, sealDemo((await openToken(otherToken, OTHER_SITE.secret, OTHER_SITE.siteKey)).jws), 'wrong_audience')
 
     const parts = token.split('.')
     const reheaded = [segment({ ...JSON.parse(Buffer.from(parts[0]!, 'base64url').toString()), kid: OTHER_SITE.siteKey }), ...parts.slice(1)].join('.')
@@ -362,7 +361,7 @@ describe('forgery and replay matrix, two instances on one Redis', () => {
   })
 
   matrix('siteverify: algorithm confusion, kids and foreign keys', async () => {
-    const { jws, header, claims } = openToken((await demoToken(b)).token)
+    const { jws, header, claims } = await openToken((await demoToken(b)).token)
     const [h, c, s] = jws.split('.') as [string, string, string]
     const active = keyring.active
     const retiring = keyring.all.find((k) => k.status === 'retiring')!
@@ -390,7 +389,7 @@ describe('forgery and replay matrix, two instances on one Redis', () => {
   })
 
   matrix('siteverify: edited claims keep no signature; claims under test minted with the real key', async () => {
-    const { claims } = openToken((await demoToken(a)).token)
+    const { claims } = await openToken((await demoToken(a)).token)
     const now = Math.floor(Date.now() / 1000)
     const denied: VerdictClaims = { ...claims, jti: newTokenId(), iat: now, exp: now + 300, verdict: 'deny', score: 0.97, reasons: ['automation'] }
     const denyJws = signJwt(keyring.active, denied)

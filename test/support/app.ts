@@ -10,7 +10,7 @@ import { keyringFrom, generateSigningKey, type Keyring } from '../../collector-s
 import { DEMO_SITE, siteRegistry, type SiteRegistry } from '../../collector-server/src/config/sites'
 import { openSqliteStore } from '../../collector-server/src/stores/sqlite/index'
 import { createMetrics } from '../../collector-server/src/metrics'
-import type { Store } from '../../collector-server/src/stores/types'
+import type { Retention, Store } from '../../collector-server/src/stores/types'
 import { createHash, randomBytes } from 'node:crypto'
 import type { TrustProxy } from '../../collector-server/src/net/trust-proxy'
 
@@ -45,9 +45,9 @@ export const STORE_KINDS = ['sqlite', 'redis'] as const
 export type StoreKind = (typeof STORE_KINDS)[number]
 
 /** A fresh store of either kind: its own SQLite file, or its own key prefix on the test Redis. */
-export async function makeTestStore(kind: StoreKind, now: () => number, dir = mkdtempSync(join(tmpdir(), 'vigil-store-'))): Promise<Store> {
-  if (kind === 'sqlite') return openSqliteStore({ path: join(dir, 'vigil.db'), now })
-  return openRedisStore({ url: inject('redisUrl'), prefix: `test-${randomBytes(6).toString('hex')}:`, now })
+export async function makeTestStore(kind: StoreKind, now: () => number, dir = mkdtempSync(join(tmpdir(), 'vigil-store-')), retention: Partial<Retention> = {}): Promise<Store> {
+  if (kind === 'sqlite') return openSqliteStore({ path: join(dir, 'vigil.db'), now, retention })
+  return openRedisStore({ url: inject('redisUrl'), prefix: `test-${randomBytes(6).toString('hex')}:`, now, retention })
 }
 
 export interface TestAppOptions {

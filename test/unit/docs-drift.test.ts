@@ -14,7 +14,7 @@ import { ERRORS } from '../../collector-server/src/errors'
 import { openSqliteStore } from '../../collector-server/src/stores/sqlite/index'
 import { MAX_COLLECT_BYTES } from '@vigil-risk/core/protocol/payload'
 
-const TOP = ['core', 'sdk', 'collector-server', 'verify', 'demo', 'model', 'test', 'bench', 'docs', 'scripts', 'bin', '.ci']
+const TOP = ['core', 'sdk', 'collector-server', 'verify', 'demo', 'model', 'test', 'bench', 'docs', 'scripts', 'bin', 'deploy', '.ci']
 const PATH = new RegExp(`(?<![\\w./@-])((?:${TOP.map((d) => d.replace('.', '\\.')).join('|')})/[A-Za-z0-9_./-]*[A-Za-z0-9_])`, 'g')
 /** Generated, data and binary files: they name no paths worth checking. */
 const SKIP = /^(docs\/images|bench\/results|test\/fixtures|model\/data|model\/artifacts)\/|\.(json|jsonl|png|lock)$/

@@ -1,6 +1,7 @@
 /**
  * vigil/verify — verify a Vigil verdict token on your backend, offline, with no
- * dependencies beyond node:crypto.
+ * dependencies: WebCrypto only (globalThis.crypto.subtle), so it runs on Node 20+, Deno, Bun,
+ * Cloudflare Workers and other edge runtimes alike.
  *
  *   import { verifyToken, remoteJwks } from 'vigil/verify'
  *   const jwks = remoteJwks('https://collector.example/.well-known/jwks.json')
@@ -13,10 +14,10 @@
  * account when you name one. Offline verification cannot know whether a token
  * was already used: redeem it through POST /v1/siteverify where single use matters.
  */
-import { createHash, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto'
-import { accountHashInput } from '@vigil-risk/core/protocol/payload'
+import { accountHashFromDigest, accountHashInput } from '@vigil-risk/core/protocol/payload'
+import { sha512 } from '@vigil-risk/core/protocol/sha512'
 import { SIGN_ALG, SEAL_ALG, SEAL_ENC, TOKEN_MAX_TTL_S, type Verdict } from '@vigil-risk/core/protocol/token'
-import { deriveSealKey, fromB64u, openJwe, parseJsonSegment, parseJwe } from './jose'
+import { ascii, deriveSealKey, fromB64u, importSealKey, openJwe, parseJsonSegment, parseJwe, subtle, type WebKey } from './jose'
 
 export { deriveSealKey } from './jose'
 export { SEAL_KDF_SALT, type Verdict } from '@vigil-risk/core/protocol/token'
@@ -38,6 +39,7 @@ export type TokenErrorCode =
   | 'wrong_hostname'
   | 'wrong_issuer'
   | 'wrong_account'
+  | 'test_token'
 
 export class TokenVerificationError extends Error {
   override readonly name = 'TokenVerificationError'
@@ -59,8 +61,17 @@ export interface Jwks {
   keys: Jwk[]
 }
 
+/**
+ * A WebCrypto Ed25519 public key (a CryptoKey), described here so that the declarations need
+ * no DOM or Node type library.
+ */
+export interface VerificationKey {
+  readonly type: string
+  readonly algorithm: { readonly name: string }
+}
+
 /** Finds the public key for a kid; may fetch. */
-export type KeyResolver = (kid: string) => Promise<KeyObject | undefined> | KeyObject | undefined
+export type KeyResolver = (kid: string) => Promise<VerificationKey | undefined> | VerificationKey | undefined
 
 export interface VerifyOptions {
   /**
@@ -87,6 +98,12 @@ export interface VerifyOptions {
    * account fail this check too.
    */
   account?: string
+  /**
+   * Accept tokens minted by the collector's test keys (`test-allow`, `test-review`,
+   * `test-deny`; docs/testing.md). Only in your own test runs: default false, and such a
+   * token is then refused with `test_token`.
+   */
+  acceptTestTokens?: boolean
   /** Seconds of clock skew tolerated on iat/exp (default 5). */
   clockToleranceS?: number
   /** For tests: the current time, epoch ms. */
@@ -111,6 +128,8 @@ export interface VerifiedToken {
   account: string | null
   /** Behaviour classifier: the collector's score (null: too little behaviour) and the page's hint. */
   behavior: { server: number | null; client: number | null; model: string } | null
+  /** Minted by a test key (only ever true with `acceptTestTokens`). */
+  test: boolean
   claims: Record<string, unknown>
 }
 
@@ -118,9 +137,21 @@ const fail = (code: TokenErrorCode, message: string): never => {
   throw new TokenVerificationError(code, message)
 }
 
-const keyCache = new WeakMap<Jwks, Map<string, KeyObject>>()
+const keyCache = new WeakMap<Jwks, Map<string, PromiseLike<WebKey | undefined>>>()
 
-/** Imports the Ed25519 keys of a JWKS once per JWKS object. */
+/** Imports a JWK as an Ed25519 verification key; undefined for anything that is not one. */
+async function importEd25519(jwk: Jwk): Promise<WebKey | undefined> {
+  // A raw 32-byte key, exactly: WebCrypto would also take other shapes of JWK.
+  if (typeof jwk.x !== 'string' || fromB64u(jwk.x)?.length !== 32) return undefined
+  try {
+    return await subtle().importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, { name: 'Ed25519' }, false, ['verify'])
+  } catch {
+    // A malformed key in the set cannot verify anything; skip it.
+    return undefined
+  }
+}
+
+/** Imports the Ed25519 keys of a JWKS once per JWKS object (each on first use). */
 export function jwksResolver(jwks: Jwks): KeyResolver {
   let byKid = keyCache.get(jwks)
   if (!byKid) {
@@ -128,16 +159,13 @@ export function jwksResolver(jwks: Jwks): KeyResolver {
     for (const jwk of jwks.keys ?? []) {
       if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string' || typeof jwk.kid !== 'string') continue
       if (jwk.alg !== undefined && jwk.alg !== SIGN_ALG) continue
-      try {
-        byKid.set(jwk.kid, createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' }))
-      } catch {
-        // A malformed key in the set cannot verify anything; skip it.
-      }
+      let imported: Promise<WebKey | undefined> | undefined
+      byKid.set(jwk.kid, { then: (ok, fail) => (imported ??= importEd25519(jwk)).then(ok, fail) })
     }
     keyCache.set(jwks, byKid)
   }
   const keys = byKid
-  return (kid) => keys.get(kid)
+  return async (kid) => keys.get(kid)
 }
 
 /**
@@ -184,20 +212,22 @@ function requireChoice(options: VerifyOptions): void {
   }
 }
 
-const sealKeys = new Map<string, Buffer>()
-function sealKeyFor(secret: string, siteKey: string): Buffer {
+const sealKeys = new Map<string, Promise<WebKey>>()
+/** The AES key a seal secret derives for a site: HKDF once per secret, not per token. */
+function sealKeyFor(secret: string, siteKey: string): Promise<WebKey> {
   const cacheKey = `${siteKey}\u0000${secret}`
   let key = sealKeys.get(cacheKey)
   if (!key) {
     if (sealKeys.size > 256) sealKeys.clear()
-    key = deriveSealKey(secret, siteKey)
+    key = deriveSealKey(secret, siteKey).then(importSealKey)
     sealKeys.set(cacheKey, key)
+    key.catch(() => sealKeys.delete(cacheKey))
   }
   return key
 }
 
-/** Opens the seal (under any of the seal secrets given) and returns the JWS inside; throws TokenVerificationError. */
-export function unsealToken(token: string, secret: string | readonly string[], siteKey: string): string {
+/** Opens the seal (under any of the seal secrets given) and returns the JWS inside; rejects with TokenVerificationError. */
+export async function unsealToken(token: string, secret: string | readonly string[], siteKey: string): Promise<string> {
   if (typeof token !== 'string' || token.length === 0 || token.length > 8192) fail('malformed', 'token must be a non-empty string')
   const jwe = parseJwe(token) ?? fail('malformed', 'not a compact JWE')
   if (jwe.header['alg'] !== SEAL_ALG || jwe.header['enc'] !== SEAL_ENC) fail('unsupported_alg', 'seal must be dir/A256GCM')
@@ -206,7 +236,7 @@ export function unsealToken(token: string, secret: string | readonly string[], s
   const secrets = typeof secret === 'string' ? [secret] : secret
   if (!Array.isArray(secrets) || secrets.length === 0 || !secrets.every((x) => typeof x === 'string')) throw new TypeError('verifyToken: secret must be the seal secret (a string), or a list of them')
   for (const candidate of secrets) {
-    const opened = openJwe(jwe, sealKeyFor(candidate, siteKey))
+    const opened = await openJwe(jwe, await sealKeyFor(candidate, siteKey))
     if (opened !== null) return opened
   }
   return fail('bad_seal', 'seal does not open with this site secret')
@@ -224,7 +254,17 @@ export function sealedSiteKey(token: string): string | undefined {
  * comes with every challenge, and in each token that names an account (`asl`).
  */
 export function accountHash(account: string, salt: string): string {
-  return createHash('sha512').update(accountHashInput(salt, account)).digest().subarray(0, 16).toString('base64url')
+  return accountHashFromDigest(sha512(accountHashInput(salt, account)))
+}
+
+/** Ed25519 over WebCrypto; a key of another algorithm, or any error, does not verify. */
+async function verifyEd25519(key: VerificationKey, signature: Uint8Array<ArrayBuffer>, data: Uint8Array<ArrayBuffer>): Promise<boolean> {
+  try {
+    // A resolver of the caller's own may hand anything back: WebCrypto refuses what is not a key.
+    return await subtle().verify({ name: 'Ed25519' }, key as WebKey, signature, data)
+  } catch {
+    return false
+  }
 }
 
 function readBehavior(value: unknown): VerifiedToken['behavior'] {
@@ -236,7 +276,7 @@ function readBehavior(value: unknown): VerifiedToken['behavior'] {
 
 export async function verifyToken(token: string, options: VerifyOptions): Promise<VerifiedToken> {
   requireChoice(options)
-  const jws = unsealToken(token, options.secret, options.siteKey)
+  const jws = await unsealToken(token, options.secret, options.siteKey)
   const parts = jws.split('.')
   if (parts.length !== 3) fail('malformed', 'sealed content is not a compact JWS')
   const [headerText, claimsText, sigText] = parts as [string, string, string]
@@ -249,8 +289,7 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
   const resolver = typeof options.jwks === 'function' ? options.jwks : jwksResolver(options.jwks)
   const publicKey = (await resolver(kid as string)) ?? fail('unknown_kid', `no key ${String(kid)} in the JWKS`)
   const signature = fromB64u(sigText) ?? fail('malformed', 'bad signature encoding')
-  const signed = Buffer.from(`${headerText}.${claimsText}`, 'ascii')
-  if (signature.length !== 64 || !verifySignature(null, signed, publicKey, signature)) fail('bad_signature', 'signature does not verify')
+  if (signature.length !== 64 || !(await verifyEd25519(publicKey, signature, ascii(`${headerText}.${claimsText}`)))) fail('bad_signature', 'signature does not verify')
 
   const claims = parseJsonSegment(claimsText) ?? fail('malformed', 'bad claims')
   const { iss, aud, sub, act, score, verdict, reasons, hst, iat, exp, jti } = claims
@@ -269,6 +308,9 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
   if (now + tolerance < (iat as number)) fail('not_yet_valid', 'token issued in the future')
   if (aud !== options.siteKey) fail('wrong_audience', `token is for site ${String(aud)}`)
   if (options.issuer !== undefined && iss !== options.issuer) fail('wrong_issuer', 'unexpected issuer')
+  if (claims['test'] !== undefined && !(claims['test'] === true && options.acceptTestTokens === true)) {
+    fail('test_token', 'a test key minted this token: pass acceptTestTokens in your test runs only')
+  }
   if (!matches(options.action, act as string)) fail('wrong_action', `token is for action ${String(act)}`)
   if (!matches(options.hostname, hst as string)) fail('wrong_hostname', `token was obtained on ${String(hst)}`)
   if (options.account !== undefined) {
@@ -289,6 +331,7 @@ export async function verifyToken(token: string, options: VerifyOptions): Promis
     jti: jti as string,
     account: typeof claims['acc'] === 'string' ? claims['acc'] : null,
     behavior: readBehavior(claims['bhv']),
+    test: claims['test'] === true,
     claims,
   }
 }

@@ -4,8 +4,8 @@ import * as jose from 'jose'
 import { makeTestApp, OTHER_SITE, type TestApp } from '../../test/support/app'
 import { TestDevice } from '../../test/support/device'
 import { verifyToken, TokenVerificationError, type VerifyOptions } from '../src/index'
-import { deriveSealKey } from '../src/jose'
-import { b64u, sealCompact } from '../../collector-server/src/tokens/seal'
+import { deriveSealKey as verifierSealKey } from '../src/jose'
+import { b64u, deriveSealKey, sealCompact } from '../../collector-server/src/tokens/seal'
 import { signJwt, type VerdictClaims } from '../../collector-server/src/tokens/issue'
 import { generateSigningKey, keyringFrom } from '../../collector-server/src/config/keyring'
 
@@ -72,7 +72,9 @@ describe('the token format', () => {
       await crypto.subtle.importKey('raw', new TextEncoder().encode('demo-secret'), 'HKDF', false, ['deriveBits']),
       256,
     ))
+    // Both halves: the collector seals with node:crypto, the verifier opens with WebCrypto.
     expect(Buffer.from(key)).toEqual(deriveSealKey('demo-secret', 'demo'))
+    expect(Buffer.from(await verifierSealKey('demo-secret', 'demo'))).toEqual(Buffer.from(key))
   })
 })
 

@@ -13,6 +13,8 @@ import { join } from 'node:path'
 import { SITE_KEY_PATTERN } from '@vigil-risk/core/protocol/payload'
 import { TOKEN_MAX_TTL_S } from '@vigil-risk/core/protocol/token'
 import { createOnce } from './files'
+import { isTestSiteKey, testSiteConfigs } from './test-keys'
+import type { Verdict } from '@vigil-risk/core/protocol/token'
 import { loadAccountSecret } from './keyring'
 
 /**
@@ -51,6 +53,8 @@ export interface SiteConfig {
   tokenTtlS?: number
   /** Verdict thresholds, per-action settings, linking limits, rate limits (docs/operations.md). */
   policy?: PolicyConfig
+  /** Test keys only (config/test-keys.ts): every token gets this verdict. Not settable in sites.json. */
+  testVerdict?: Verdict
   /** Platform evidence: App Attest apps, Play Integrity apps and keys, Private Access Token issuers (docs/webview.md). */
   attestation?: AttestationConfig
 }
@@ -70,6 +74,7 @@ export interface Site extends Readonly<Omit<SiteConfig, 'policy' | 'secret' | 's
    * server-side key, so that the public salt alone cannot turn stored hashes back into e-mails.
    */
   accountLink(hash: string): string
+  /** Any http(s) origin for a test key; the listed patterns otherwise. */
   allowsOrigin(origin: string): boolean
   allowsHostname(hostname: string): boolean
   /** The seal secret new tokens get at `now` (epoch ms). */
@@ -191,9 +196,12 @@ export function makeSite(config: SiteConfig, accountSecret: Buffer): Site {
   if (!SITE_KEY_PATTERN.test(config.siteKey)) throw new Error(`bad siteKey: ${config.siteKey}`)
   if (!Array.isArray(config.origins) || config.origins.length === 0) throw new Error(`site ${config.siteKey}: origins is empty`)
   const development = config.development === true
-  const patterns = config.origins.map(parsePattern)
+  // A test key takes any http(s) page; a real site lists its origins.
+  const anyOrigin = config.testVerdict !== undefined
+  const patterns = anyOrigin ? [] : config.origins.map(parsePattern)
   const tokenTtlS = Math.min(TOKEN_MAX_TTL_S, Math.max(10, config.tokenTtlS ?? TOKEN_MAX_TTL_S))
-  const secrets = Object.fromEntries(CREDENTIAL_ROLES.map((role) => [role, roleSecrets(config, role, development)])) as Record<CredentialRole, SecretState[]>
+  // A test key's secret is public by design (config/test-keys.ts), like the demo site's.
+  const secrets = Object.fromEntries(CREDENTIAL_ROLES.map((role) => [role, roleSecrets(config, role, development || anyOrigin)])) as Record<CredentialRole, SecretState[]>
   const linkKey = hmac(accountSecret, 'vigil/account-link/v1', config.siteKey)
   const { secret: _secret, secrets: _secrets, development: _development, ...rest } = config
   return {
@@ -212,11 +220,12 @@ export function makeSite(config: SiteConfig, accountSecret: Buffer): Site {
         return false
       }
       if (url.origin !== origin) return false
+      if (anyOrigin) return url.protocol === 'https:' || url.protocol === 'http:'
       const port = url.port || DEFAULT_PORT[url.protocol] || ''
       return patterns.some((p) => p.scheme === url.protocol && hostMatches(p, url.hostname) && (p.port === '*' || p.port === port))
     },
     allowsHostname(hostname) {
-      return patterns.some((p) => hostMatches(p, hostname.toLowerCase()))
+      return anyOrigin || patterns.some((p) => hostMatches(p, hostname.toLowerCase()))
     },
     sealingSecret(now) {
       // The newest valid one; should every one wait for its notBefore, the newest without an expiry.
@@ -246,6 +255,8 @@ export interface RegistryOptions {
   accountSecret?: Buffer
   /** Development mode (--demo): the demo site is added, and development sites are allowed. */
   demo?: boolean
+  /** Add the test keys (test-allow, test-review, test-deny; default true). */
+  testKeys?: boolean
 }
 
 export function siteRegistry(configs: SiteConfig[], options: RegistryOptions = {}): SiteRegistry {
@@ -254,11 +265,14 @@ export function siteRegistry(configs: SiteConfig[], options: RegistryOptions = {
   const sites = new Map<string, Site>()
   for (const config of all) {
     if (sites.has(config.siteKey)) throw new Error(`duplicate siteKey: ${config.siteKey}`)
+    if (isTestSiteKey(config.siteKey)) throw new Error(`siteKey ${config.siteKey} is reserved for a test key`)
+    if (config.testVerdict !== undefined) throw new Error(`site ${config.siteKey}: testVerdict is for the built-in test keys only`)
     if (config.development === true && !options.demo) {
       throw new Error(`site ${config.siteKey} is a development site (its secrets may be public): remove it, or start with --demo to develop`)
     }
     sites.set(config.siteKey, makeSite(config, accountSecret))
   }
+  if (options.testKeys !== false) for (const config of testSiteConfigs()) sites.set(config.siteKey, makeSite(config, accountSecret))
   return { get: (siteKey) => sites.get(siteKey), list: () => [...sites.values()] }
 }
 

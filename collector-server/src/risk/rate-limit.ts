@@ -30,11 +30,16 @@ export function limitBeforeParsing(ctx: AppContext, route: string, max: () => nu
 }
 
 const generous = new WeakMap<SiteRegistry, number>()
-/** The most generous site's per-IP limit: before parsing, the site is not known yet. */
+/**
+ * The most generous site's per-IP limit: before parsing, the site is not known yet. The test
+ * keys (default policy) do not count while the collector has sites of its own: they must not
+ * raise the bound a site set for itself.
+ */
 export function mostGenerousIpLimit(sites: SiteRegistry): number {
   let max = generous.get(sites)
   if (max === undefined) {
-    max = Math.max(0, ...sites.list().map((s) => s.policy.rateLimits.ipPerMinute))
+    const real = sites.list().filter((s) => s.testVerdict === undefined)
+    max = Math.max(0, ...(real.length > 0 ? real : sites.list()).map((s) => s.policy.rateLimits.ipPerMinute))
     generous.set(sites, max)
   }
   return max

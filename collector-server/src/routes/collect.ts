@@ -12,7 +12,7 @@ import { isEvidenceKind } from '@vigil-risk/core/protocol/evidence'
 import { CollectorError, errorSchema } from '../errors'
 import { openChallenge } from '../verify/challenge'
 import { importDeviceKey, verifyDeviceSignature } from '../verify/signature'
-import { issueToken, newTokenId, type VerdictClaims } from '../tokens/issue'
+import { issueTestToken, issueToken, newTokenId, type VerdictClaims } from '../tokens/issue'
 import { assess } from '../risk/engine'
 import { evaluatePayload } from '../risk/evaluate'
 import { actionPolicy, requiredEvidence } from '../risk/policy'
@@ -84,6 +84,13 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
       }
       // Per device only now that the device id is proven: nobody can spend another device's quota.
       await enforceRateLimit(ctx, `${site.siteKey}:dev:${payload.device.id}`, site.policy.rateLimits.devicePerMinute)
+      if (site.testVerdict) {
+        // A test key (config/test-keys.ts): a real token with the key's verdict; nothing linked, stored or counted.
+        const token = issueTestToken(keyring.active, site, site.testVerdict, { payload, hostname, now, issuer: ctx.issuer })
+        metrics.collects.inc({ outcome: 'test_key' })
+        reply.header('cache-control', 'no-store')
+        return token
+      }
 
       const prior = await timed(metrics, 'device_touch', () =>
         store.devices.touch({

@@ -1,8 +1,9 @@
 /**
  * CORS for the browser-facing routes. The SDK sends only "simple" requests (GET, and
  * POST as text/plain), so browsers need no preflight; the headers below let the page
- * read answers (errors included) when the origin belongs to some site. Whether the
- * origin may use *this* site is decided per request in checkOrigin.
+ * read answers (errors included) when the origin belongs to some site, or when the
+ * request names a test key (which takes any origin). Whether the origin may use *this*
+ * site is decided per request in checkOrigin.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { CollectorError } from '../errors'
@@ -11,14 +12,16 @@ import type { Site, SiteRegistry } from '../config/sites'
 const BROWSER_ROUTES = ['/v1/challenge', '/v1/collect', '/v1/telemetry', '/v1/private-token']
 
 export function registerCors(app: FastifyInstance, sites: () => SiteRegistry): void {
-  const allowedSomewhere = (origin: string): boolean => sites().list().some((s) => s.allowsOrigin(origin))
-  app.addHook('onRequest', async (request, reply) => {
-    if (!BROWSER_ROUTES.some((route) => request.url.startsWith(route))) return
+  // Test keys take any origin, so they count only for requests that name one.
+  const allowedSomewhere = (origin: string): boolean => sites().list().some((s) => s.testVerdict === undefined && s.allowsOrigin(origin))
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!BROWSER_ROUTES.some((route) => request.url.startsWith(route))) return payload
     const origin = request.headers.origin
-    if (typeof origin === 'string' && allowedSomewhere(origin)) {
+    if (typeof origin === 'string' && (allowedSomewhere(origin) || sites().get(requestedSiteKey(request) ?? '')?.allowsOrigin(origin))) {
       reply.header('access-control-allow-origin', origin)
       reply.header('vary', 'Origin')
     }
+    return payload
   })
   const preflight = async (_request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     reply.header('access-control-allow-methods', 'GET, POST').header('access-control-allow-headers', 'content-type').header('access-control-max-age', '600')
@@ -27,6 +30,14 @@ export function registerCors(app: FastifyInstance, sites: () => SiteRegistry): v
   app.options('/v1/challenge', preflight)
   app.options('/v1/collect', preflight)
   app.options('/v1/telemetry', preflight)
+}
+
+/** The site key a browser request names: in the query (challenge), the payload (collect) or the body (telemetry). */
+function requestedSiteKey(request: FastifyRequest): string | undefined {
+  const query = request.query as { siteKey?: unknown } | undefined
+  const body = request.body as { siteKey?: unknown; payload?: { siteKey?: unknown } } | undefined
+  const key = query?.siteKey ?? body?.payload?.siteKey ?? body?.siteKey
+  return typeof key === 'string' ? key : undefined
 }
 
 /** Refuses a browser origin that is not one of the site's (requests without one pass). */

@@ -40,7 +40,7 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
     },
     async (request, reply) => {
       reply.header('cache-control', 'no-store')
-      const { secret, token, action, hostname, account } = request.body
+      const { secret, token, action, hostname, account, acceptTestTokens } = request.body
       const siteKey = sealedSiteKey(token)
       if (siteKey === undefined) return failure('malformed')
       const site = ctx.sites().get(siteKey)
@@ -58,6 +58,7 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
           jwks: jwksResolver(ctx.keyring().jwks),
           now,
           clockToleranceS: 0,
+          acceptTestTokens: acceptTestTokens === true,
         })
       } catch (err) {
         if (err instanceof TokenVerificationError) return failure(err.code, site)
@@ -80,6 +81,7 @@ export const siteverifyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
         issuedAt: new Date(verified.issuedAt * 1000).toISOString(),
         behavior: verified.behavior,
         account: verified.account,
+        ...(verified.test ? { test: true as const } : {}),
       }
     },
   )

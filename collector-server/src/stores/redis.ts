@@ -4,6 +4,7 @@
  *   vigil:nonce:<id>              SET NX PX: single use across instances
  *   vigil:device:<id>             hash: key, first/last seen, count, last IP, visitor id, verdict counts
  *   vigil:glyphs:<id>             hash: the device's text metrics from earlier probes (font/glyph → width)
+ *                                 (devices and glyphs expire retention.devicesMs after the last sighting)
  *   vigil:link:<kind>:<key>       sorted set member → last seen (sliding-window distinct counts)
  *   vigil:rl:<key>:<window>       INCR + PEXPIRE: fixed-window rate limits
  *   vigil:akey:<key id>           hash: an attested App Attest key (app, public key, counter)
@@ -11,7 +12,11 @@
  *   vigil:stats:<site>:devices    sorted set device → −(most accounts seen on it), for "top devices"
  *   vigil:stats:<site>:devices:at sorted set device → when it was last counted
  *   vigil:events                  stream, one entry per accepted collect, fields `id` and `event`
- *                                 (JSON); consumer group `risk` is created for the risk backend
+ *                                 (JSON); consumer group `risk` is created for the risk backend.
+ *                                 Entry ids are event times (ms). Bounded: MAXLEN ~
+ *                                 (retention.streamMaxLen) on every append, and entries older
+ *                                 than retention.eventsMs are trimmed (XTRIM MINID). One key,
+ *                                 so that it stays in one Cluster slot.
  *
  * Durability: run Redis with `appendonly yes` (the tests do); `appendfsync everysec`
  * (Redis' default) can lose up to a second if Redis itself dies, `always` loses nothing.
@@ -21,6 +26,7 @@ import { Redis, type RedisOptions } from 'ioredis'
 import type { Verdict } from '@vigil-risk/core/protocol/token'
 import {
   STATS_BUCKET_MS,
+  DEFAULT_RETENTION,
   STATS_RETENTION_MS,
   StoreUnavailableError,
   TOP_DEVICES,
@@ -29,7 +35,10 @@ import {
   type CollectEvent,
   type DeviceRecord,
   type DeviceSighting,
+  type Erased,
+  type ErasureSubject,
   type FailureCode,
+  type Retention,
   type LinkObservation,
   type StatsEntry,
   type StatsField,
@@ -49,10 +58,12 @@ export interface RedisStoreOptions {
   redis?: RedisOptions
   /** Current time, epoch ms (tests inject one). */
   now?: () => number
+  /** How long events and devices are kept, and how long the stream may grow (default DEFAULT_RETENTION). */
+  retention?: Partial<Retention>
 }
 
-/** Device state is kept this long after the last sighting. */
-const DEVICE_TTL_MS = 90 * 24 * 3600_000
+/** The stream is trimmed by age at most this often, by the append that notices. */
+const TRIM_EVERY_MS = 30_000
 
 const TOUCH = `
 local prior = redis.call('HGETALL', KEYS[1])
@@ -84,6 +95,24 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return 1`
 
+/**
+ * Appends an event with a stream id from the event's own time (ms), so that the stream is
+ * trimmed by event age as SQLite purges by `at`: the id is max(at, last id's ms)-<seq>,
+ * which keeps ids increasing whatever the instances' clocks. Bounded by MAXLEN ~ as well.
+ * KEYS: stream. ARGV: at, maxlen, event id, event JSON.
+ */
+const APPEND = `
+local ms = tonumber(ARGV[1])
+local ok, info = pcall(redis.call, 'XINFO', 'STREAM', KEYS[1])
+if ok then
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then
+      local last = tonumber(string.match(info[i + 1], '^(%d+)'))
+      if last and last > ms then ms = last end
+    end
+  end
+end
+return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], string.format('%d-*', ms), 'id', ARGV[3], 'event', ARGV[4])`
 /** KEYS: the key's hash. ARGV: app id, public key, counter, at, ttl ms. 1 if created, 0 if it existed. */
 const REGISTER_KEY = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -136,6 +165,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
   const stream = options.stream ?? `${prefix}events`
   const group = options.group ?? 'risk'
   const now = options.now ?? Date.now
+  const retention = { ...DEFAULT_RETENTION, ...options.retention }
   const redis = new Redis(options.url, { maxRetriesPerRequest: 2, enableAutoPipelining: true, lazyConnect: true, ...options.redis })
   // Connection errors surface as failed commands (503 store_unavailable); ioredis reconnects on its own.
   redis.on('error', () => undefined)
@@ -150,9 +180,11 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
   }
   redis.defineCommand('vigilTouch', { numberOfKeys: 1, lua: TOUCH })
   redis.defineCommand('vigilTopDevice', { numberOfKeys: 2, lua: TOP_DEVICE })
+  redis.defineCommand('vigilAppend', { numberOfKeys: 1, lua: APPEND })
   redis.defineCommand('vigilRegisterKey', { numberOfKeys: 1, lua: REGISTER_KEY })
   redis.defineCommand('vigilAdvanceKey', { numberOfKeys: 1, lua: ADVANCE_KEY })
   const scripts = redis as unknown as {
+    vigilAppend(stream: string, ...args: Array<string | number>): Promise<string>
     vigilTouch(key: string, ...args: Array<string | number>): Promise<string[]>
     vigilTopDevice(devices: string, at: string, ...args: Array<string | number>): Promise<number>
     vigilRegisterKey(key: string, ...args: Array<string | number>): Promise<number>
@@ -160,6 +192,51 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
   }
   const touch = scripts.vigilTouch.bind(redis)
   const topDevice = scripts.vigilTopDevice.bind(redis)
+  const appendEvent = scripts.vigilAppend.bind(redis)
+
+  /**
+   * Trims stream entries older than the events retention (ids are event times: APPEND);
+   * returns how many went. Exact (not `~`) because it runs only every 30 s; MAXLEN on each
+   * append is the cheap bound.
+   */
+  const trimByAge = async (): Promise<number> => redis.xtrim(stream, 'MINID', String(Math.max(0, now() - retention.eventsMs)))
+  let lastTrim = 0
+
+  /** Every entry of the stream, in batches, oldest first. */
+  async function* entries(): AsyncGenerator<Array<[string, string[]]>> {
+    let cursor = '-'
+    for (;;) {
+      const batch = await redis.xrange(stream, cursor, '+', 'COUNT', 1000)
+      if (batch.length > 0) yield batch
+      if (batch.length < 1000) return
+      cursor = `(${batch[batch.length - 1]![0]}`
+    }
+  }
+
+  /** Link sets (`link:<site>:<relation>:<key>`): drops the sets keyed by `id`, and `id` from every other. */
+  async function eraseLinks(siteKey: string, id: string): Promise<number> {
+    let erased = 0
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}link:${siteKey}:*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length === 0) continue
+      const p = redis.pipeline()
+      for (const key of keys) {
+        if (key.endsWith(`:${id}`)) p.zcard(key).del(key)
+        else p.zrem(key, id)
+      }
+      const results = (await p.exec()) ?? []
+      let i = 0
+      for (const key of keys) {
+        const [err, n] = results[i] ?? [new Error('missing reply'), 0]
+        if (err) throw err
+        erased += Number(n)
+        i += key.endsWith(`:${id}`) ? 2 : 1
+      }
+    } while (cursor !== '0')
+    return erased
+  }
   const registerKey = scripts.vigilRegisterKey.bind(redis)
   const advanceKey = scripts.vigilAdvanceKey.bind(redis)
 
@@ -173,7 +250,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     },
     devices: {
       touch: unavailable(async (s: DeviceSighting): Promise<DeviceRecord | null> =>
-        deviceRecord(s.deviceId, pairs(await touch(`${prefix}device:${s.deviceId}`, s.publicKey, s.keyImpl, s.visitorId ?? '', s.ip, s.at, DEVICE_TTL_MS))),
+        deviceRecord(s.deviceId, pairs(await touch(`${prefix}device:${s.deviceId}`, s.publicKey, s.keyImpl, s.visitorId ?? '', s.ip, s.at, retention.devicesMs))),
       ),
       get: unavailable(async (deviceId: string) => deviceRecord(deviceId, await redis.hgetall(`${prefix}device:${deviceId}`))),
       recordVerdict: unavailable(async (deviceId: string, verdict: Verdict) => {
@@ -189,7 +266,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
         // In one transaction: what was there before, then the new glyphs (the first answer stays).
         const tx = redis.multi().hmget(key, ...names)
         for (const n of names) tx.hsetnx(key, n, String(observed[n]))
-        const [[err, before]] = (await tx.pexpire(key, DEVICE_TTL_MS).exec()) as [[Error | null, Array<string | null>]]
+        const [[err, before]] = (await tx.pexpire(key, retention.devicesMs).exec()) as [[Error | null, Array<string | null>]]
         if (err) throw err
         const known: Record<string, number> = {}
         names.forEach((n, i) => {
@@ -248,20 +325,22 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     },
     events: {
       append: unavailable(async (event: CollectEvent) => {
-        await redis.xadd(stream, '*', 'id', event.id, 'event', JSON.stringify(event))
+        await appendEvent(stream, event.at, retention.streamMaxLen, event.id, JSON.stringify(event))
+        const t = now()
+        if (t - lastTrim >= TRIM_EVERY_MS) {
+          lastTrim = t
+          await trimByAge()
+        }
       }),
       get: unavailable(async (id: string) => {
         // Linear, for tests and support tools: consumers read the stream, not this.
-        let cursor = '-'
-        for (;;) {
-          const batch = await redis.xrange(stream, cursor, '+', 'COUNT', 1000)
+        for await (const batch of entries()) {
           for (const [, fields] of batch) {
             const f = pairs(fields)
             if (f['id'] === id) return JSON.parse(f['event']!) as CollectEvent
           }
-          if (batch.length < 1000) return null
-          cursor = `(${batch[batch.length - 1]![0]}`
         }
+        return null
       }),
       count: unavailable(async () => redis.xlen(stream)),
     },
@@ -306,6 +385,29 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     },
     // Every command has been applied by Redis when it resolves.
     durable: async () => undefined,
+    // Devices expire on their own (PEXPIRE on every sighting); the stream is trimmed here.
+    purge: unavailable(async () => ({ events: await trimByAge(), devices: 0 })),
+    erase: unavailable(async (subject: ErasureSubject): Promise<Erased> => {
+      const erased: Erased = { events: 0, links: 0, devices: 0 }
+      // The stream is bounded (MAXLEN), so a linear pass is bounded too.
+      const doomed: string[] = []
+      for await (const batch of entries()) {
+        for (const [entryId, fields] of batch) {
+          const e = JSON.parse(pairs(fields)['event'] ?? '{}') as Partial<CollectEvent>
+          const match = (subject.account !== undefined && e.account === subject.account) || (subject.deviceId !== undefined && e.deviceId === subject.deviceId)
+          if (e.siteKey === subject.siteKey && match) doomed.push(entryId)
+        }
+      }
+      for (let i = 0; i < doomed.length; i += 1000) erased.events += await redis.xdel(stream, ...doomed.slice(i, i + 1000))
+      for (const id of [subject.account, subject.deviceId]) if (id) erased.links += await eraseLinks(subject.siteKey, id)
+      if (subject.deviceId) {
+        erased.devices = await redis.del(`${prefix}device:${subject.deviceId}`)
+        await redis.del(`${prefix}glyphs:${subject.deviceId}`)
+        const devices = `${prefix}stats:${subject.siteKey}:devices`
+        await redis.multi().zrem(devices, subject.deviceId).zrem(`${devices}:at`, subject.deviceId).exec()
+      }
+      return erased
+    }),
     ping: unavailable(async () => {
       await redis.ping()
     }),

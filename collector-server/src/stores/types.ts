@@ -199,6 +199,40 @@ export function statsFields(entry: StatsEntry): StatsField[] {
   return fields
 }
 
+const DAY_MS = 24 * 3600_000
+
+/** How long the collector keeps what it stores (docs/privacy.md has every field). */
+export interface Retention {
+  /** Accepted-collect events, after the event (SQLite rows; Redis stream entries, by entry age). */
+  eventsMs: number
+  /** A device not seen for this long is forgotten: its key, visitor id, last IP and counts. */
+  devicesMs: number
+  /** The Redis event stream keeps about this many entries at most (XADD MAXLEN ~). */
+  streamMaxLen: number
+}
+
+export const DEFAULT_RETENTION: Retention = { eventsMs: 30 * DAY_MS, devicesMs: 90 * DAY_MS, streamMaxLen: 1_000_000 }
+
+/** Whose data to erase, on one site: an account hash (as the SDK sends it) and/or a device id. */
+export interface ErasureSubject {
+  siteKey: string
+  account?: string
+  deviceId?: string
+}
+
+/** What an erasure deleted: events, link entries (velocity sets), device records. */
+export interface Erased {
+  events: number
+  links: number
+  devices: number
+}
+
+/** What a purge deleted. */
+export interface Purged {
+  events: number
+  devices: number
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'redis'
   readonly nonces: NonceStore
@@ -210,6 +244,13 @@ export interface Store {
   readonly stats: StatsStore
   /** Resolves once every write made so far is durable (SQLite group commit; Redis: at once). */
   durable(): Promise<void>
+  /**
+   * Deletes what retention no longer allows. Stores also do this on their own, at most every
+   * 30 s, from the writes that notice; this runs it now (tests, operators).
+   */
+  purge(): Promise<Purged>
+  /** Deletes the events, links and device records of an account hash or device id on one site. */
+  erase(subject: ErasureSubject): Promise<Erased>
   /** Cheap liveness check for /healthz. */
   ping(): Promise<void>
   close(): Promise<void>

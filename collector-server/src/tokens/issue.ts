@@ -4,9 +4,10 @@
  * the browser that carries the token cannot read its score or reasons. docs/tokens.md.
  */
 import { sign } from 'node:crypto'
-import { deriveSealKey } from 'vigil/verify'
-import { SIGN_ALG, type JwsHeader, type VerdictClaims } from '@vigil-risk/core/protocol/token'
-import { b64u, randomPooled, sealCompact } from './seal'
+import { SIGN_ALG, type JwsHeader, type Verdict, type VerdictClaims } from '@vigil-risk/core/protocol/token'
+import type { CollectPayload } from '@vigil-risk/core/protocol/schema'
+import { TEST_SCORES } from '../config/test-keys'
+import { b64u, deriveSealKey, randomPooled, sealCompact } from './seal'
 import type { SigningKey } from '../config/keyring'
 import type { Site } from '../config/sites'
 
@@ -36,4 +37,31 @@ export function signJwt(key: SigningKey, claims: VerdictClaims): string {
 /** Signs the claims and seals them under the site's current seal secret (`now`, epoch ms: rotation). */
 export function issueToken(key: SigningKey, site: Site, claims: VerdictClaims, now: number): string {
   return sealCompact(signJwt(key, claims), sealKeyOf(site.siteKey, site.sealingSecret(now)), site.siteKey)
+}
+
+/** A test key's token (config/test-keys.ts): the key's fixed verdict, no reasons, and `test: true`. */
+export function issueTestToken(
+  key: SigningKey,
+  site: Site,
+  verdict: Verdict,
+  { payload, hostname, now, issuer }: { payload: CollectPayload; hostname: string; now: number; issuer: string },
+): { token: string; expiresAt: number } {
+  const iat = Math.floor(now / 1000)
+  const claims: VerdictClaims = {
+    iss: issuer,
+    aud: site.siteKey,
+    sub: payload.device.id,
+    act: payload.action,
+    score: TEST_SCORES[verdict],
+    verdict,
+    reasons: [],
+    hst: hostname,
+    iat,
+    exp: iat + site.tokenTtlS,
+    jti: newTokenId(),
+    ...(payload.account ? { acc: payload.account, asl: site.accountSalt } : {}),
+    bhv: { server: null, client: null, model: '' },
+    test: true,
+  }
+  return { token: issueToken(key, site, claims, now), expiresAt: claims.exp * 1000 }
 }

@@ -1,9 +1,15 @@
 /**
  * The issuing half of the token format (core/src/protocol/token.ts), on node:crypto:
- * the JWE seal and the random bytes for token ids and IVs. Opening lives in vigil/verify.
+ * the seal key, the JWE seal and the random bytes for token ids and IVs. Opening lives in
+ * vigil/verify (on WebCrypto: it runs on edge runtimes too).
  */
-import { createCipheriv, randomBytes } from 'node:crypto'
-import { SEAL_ALG, SEAL_ENC, type JweHeader } from '@vigil-risk/core/protocol/token'
+import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto'
+import { SEAL_ALG, SEAL_ENC, SEAL_KDF_SALT, type JweHeader } from '@vigil-risk/core/protocol/token'
+
+/** K = HKDF-SHA256(IKM = UTF-8(secret), salt = "vigil/token-seal/v1", info = UTF-8(siteKey), L = 32): vigil/verify derives the same. */
+export function deriveSealKey(secret: string, siteKey: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), SEAL_KDF_SALT, Buffer.from(siteKey, 'utf8'), 32))
+}
 
 export const b64u = (data: Uint8Array | string): string => Buffer.from(data).toString('base64url')
 

@@ -60,4 +60,6 @@ export interface VerdictClaims {
   /** The site's account salt `acc` was made with (public; present with `acc`). */
   asl?: string
   bhv: BehaviorClaim
+  /** Minted by a test key (fixed verdict): verifiers refuse it unless told to accept test tokens. */
+  test?: true
 }

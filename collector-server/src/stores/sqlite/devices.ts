@@ -24,7 +24,7 @@ const record = (r: DeviceRow): DeviceRecord => ({
   lastVerdict: r.last_verdict,
 })
 
-export function sqliteDevices({ db, batch }: Sqlite): DeviceStore {
+export function sqliteDevices({ db, batch }: Sqlite): DeviceStore & { purge(before: number): number; erase(deviceId: string): number } {
   const get = db.prepare<[string], DeviceRow>('SELECT device_id, public_key, first_seen, last_seen, seen_count, allowed, denied, last_verdict FROM devices WHERE device_id = ?')
   const upsert = db.prepare(
     `INSERT INTO devices (device_id, public_key, key_impl, visitor_id, last_ip, first_seen, last_seen, seen_count)
@@ -51,6 +51,11 @@ export function sqliteDevices({ db, batch }: Sqlite): DeviceStore {
     }
     return known
   })
+  // A device goes with its glyphs (retention, erasure).
+  const purgeGlyphs = db.prepare('DELETE FROM device_glyphs WHERE device_id IN (SELECT device_id FROM devices WHERE last_seen < ?)')
+  const purge = db.prepare('DELETE FROM devices WHERE last_seen < ?')
+  const eraseGlyphs = db.prepare('DELETE FROM device_glyphs WHERE device_id = ?')
+  const erase = db.prepare('DELETE FROM devices WHERE device_id = ?')
   return {
     touch: unavailable((s: DeviceSighting) => batch.run(() => touch(s))),
     get: unavailable((deviceId: string) => {
@@ -61,5 +66,13 @@ export function sqliteDevices({ db, batch }: Sqlite): DeviceStore {
       batch.run(() => verdict.run({ deviceId, verdict: v }))
     }),
     glyphs: unavailable((deviceId: string, observed: Readonly<Record<string, number>>) => batch.run(() => glyphs(deviceId, observed))),
+    purge: (before) => {
+      purgeGlyphs.run(before)
+      return purge.run(before).changes
+    },
+    erase: (deviceId) => {
+      eraseGlyphs.run(deviceId)
+      return erase.run(deviceId).changes
+    },
   }
 }

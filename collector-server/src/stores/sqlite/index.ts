@@ -11,7 +11,7 @@
 import Database from 'better-sqlite3'
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
-import type { Store } from '../types'
+import { DEFAULT_RETENTION, type Erased, type ErasureSubject, type Purged, type Retention, type Store } from '../types'
 import { GroupCommit } from './group-commit'
 import { migrate } from './migrations'
 import { unavailable, type Sqlite } from './db'
@@ -28,6 +28,8 @@ export interface SqliteOptions {
   synchronous?: 'NORMAL' | 'FULL'
   /** Current time, epoch ms (tests inject one). */
   now?: () => number
+  /** How long events and devices are kept (default DEFAULT_RETENTION). */
+  retention?: Partial<Retention>
 }
 
 /** Expired rows are purged at most this often, by the write that notices. */
@@ -56,27 +58,59 @@ export function openSqliteStore(options: SqliteOptions): Store {
 
   const batch = new GroupCommit(db)
   const sqlite: Sqlite = { db, batch, now: options.now ?? Date.now }
+  const retention = { ...DEFAULT_RETENTION, ...options.retention }
   const links = sqliteLinks(sqlite)
   const rateLimits = sqliteRateLimits(sqlite)
   const stats = sqliteStats(sqlite)
   const attestedKeys = sqliteAttestedKeys(sqlite)
+  const events = sqliteEvents(sqlite)
+  const devices = sqliteDevices(sqlite)
+  /** Expired rows and what retention no longer allows; runs inside the open write batch. */
+  const purgeAll = (t: number): Purged => {
+    for (const port of [nonces, links, rateLimits, stats, attestedKeys]) port.purge(t)
+    return { events: events.purge(t - retention.eventsMs), devices: devices.purge(t - retention.devicesMs) }
+  }
   let lastPurge = 0
   const nonces = sqliteNonces(sqlite, (t) => {
     if (t - lastPurge < PURGE_EVERY_MS) return
     lastPurge = t
-    for (const port of [nonces, links, rateLimits, stats, attestedKeys]) port.purge(t)
+    purgeAll(t)
+  })
+  const erase = db.transaction((subject: ErasureSubject): Erased => {
+    const erased: Erased = { events: 0, links: 0, devices: 0 }
+    if (subject.account) {
+      erased.events += events.erase(subject.siteKey, 'account', subject.account)
+      erased.links += links.erase(subject.siteKey, subject.account)
+    }
+    if (subject.deviceId) {
+      erased.events += events.erase(subject.siteKey, 'device_id', subject.deviceId)
+      erased.links += links.erase(subject.siteKey, subject.deviceId)
+      erased.devices += devices.erase(subject.deviceId)
+      stats.eraseDevice(subject.siteKey, subject.deviceId)
+    }
+    return erased
   })
 
   return {
     kind: 'sqlite',
     nonces,
-    devices: sqliteDevices(sqlite),
+    devices,
     links,
     rateLimits,
     attestedKeys,
-    events: sqliteEvents(sqlite),
+    events,
     stats,
     durable: unavailable(() => batch.durable()),
+    purge: unavailable(async () => {
+      const purged = batch.run(() => purgeAll(sqlite.now()))
+      await batch.durable()
+      return purged
+    }),
+    erase: unavailable(async (subject: ErasureSubject) => {
+      const erased = batch.run(() => erase(subject))
+      await batch.durable()
+      return erased
+    }),
     ping: unavailable(() => {
       db.prepare('SELECT 1').get()
     }),

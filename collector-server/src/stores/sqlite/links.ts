@@ -4,13 +4,15 @@ import { unavailable, type Sqlite } from './db'
 /** Links older than this are forgotten whatever their window (the longest window is 7 days). */
 const LINK_RETENTION_MS = 8 * 24 * 3600_000
 
-export function sqliteLinks({ db, batch }: Sqlite): LinkStore & { purge(t: number): void } {
+export function sqliteLinks({ db, batch }: Sqlite): LinkStore & { purge(t: number): void; erase(siteKey: string, id: string): number } {
   const upsert = db.prepare(
     `INSERT INTO links (kind, key, member, at) VALUES (?, ?, ?, ?)
      ON CONFLICT (kind, key, member) DO UPDATE SET at = MAX(at, excluded.at)`,
   )
   const count = db.prepare<[string, string, number], { n: number }>('SELECT COUNT(*) AS n FROM links WHERE kind = ? AND key = ? AND at >= ?')
   const purge = db.prepare('DELETE FROM links WHERE at < ?')
+  // A site's link kinds all start with "<siteKey>:" (risk/velocity.ts); ';' sorts right after ':'.
+  const erase = db.prepare("DELETE FROM links WHERE kind > ? AND kind < ? AND (key = ? OR member = ?)")
   const observe = db.transaction((observations: readonly LinkObservation[], at: number): number[] =>
     observations.map((o) => {
       if (!o.countOnly) upsert.run(o.kind, o.key, o.member, at)
@@ -21,5 +23,6 @@ export function sqliteLinks({ db, batch }: Sqlite): LinkStore & { purge(t: numbe
     observe: unavailable((observations: readonly LinkObservation[], at: number) => batch.run(() => observe(observations, at))),
     count: unavailable((kind: string, key: string, windowMs: number, at: number) => count.get(kind, key, at - windowMs)!.n),
     purge: (t) => void purge.run(t - LINK_RETENTION_MS),
+    erase: (siteKey, id) => erase.run(`${siteKey}:`, `${siteKey};`, id, id).changes,
   }
 }

@@ -96,6 +96,8 @@ const MIGRATIONS: string[] = [
      last_seen INTEGER NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX attested_keys_last_seen ON attested_keys (last_seen);`,
+  // Retention: devices not seen for the retention period are purged by last sighting.
+  `CREATE INDEX devices_last_seen ON devices (last_seen);`,
 ]
 
 export function migrate(db: Database.Database): void {

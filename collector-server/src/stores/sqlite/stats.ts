@@ -1,7 +1,7 @@
 import { STATS_BUCKET_MS, STATS_RETENTION_MS, TOP_DEVICES, TOP_DEVICES_WINDOW_MS, statsFields, type FailureCode, type StatsEntry, type StatsField, type StatsSnapshot, type StatsStore } from '../types'
 import { unavailable, type Sqlite } from './db'
 
-export function sqliteStats({ db, batch }: Sqlite): StatsStore & { purge(t: number): void } {
+export function sqliteStats({ db, batch }: Sqlite): StatsStore & { purge(t: number): void; eraseDevice(siteKey: string, deviceId: string): void } {
   const bump = db.prepare('INSERT INTO stats (site_key, minute, field, count) VALUES (?, ?, ?, 1) ON CONFLICT (site_key, minute, field) DO UPDATE SET count = count + 1')
   const read = db.prepare<[string, number, number], { minute: number; field: StatsField; count: number }>(
     'SELECT minute, field, count FROM stats WHERE site_key = ? AND minute >= ? AND minute <= ? ORDER BY minute',
@@ -19,6 +19,7 @@ export function sqliteStats({ db, batch }: Sqlite): StatsStore & { purge(t: numb
   )
   const purgeStats = db.prepare('DELETE FROM stats WHERE minute < ?')
   const purgeDevices = db.prepare('DELETE FROM stats_devices WHERE at < ?')
+  const eraseDevice = db.prepare('DELETE FROM stats_devices WHERE site_key = ? AND device_id = ?')
   return {
     recordEvent: unavailable((siteKey: string, at: number, entry: StatsEntry) => {
       const minute = at - (at % STATS_BUCKET_MS)
@@ -41,6 +42,7 @@ export function sqliteStats({ db, batch }: Sqlite): StatsStore & { purge(t: numb
       const topDevices = top.all(siteKey, to - TOP_DEVICES_WINDOW_MS).map((r) => ({ deviceId: r.device_id, accounts: r.accounts }))
       return { siteKey, from: first, to, bucketMs: STATS_BUCKET_MS, buckets, topDevices }
     }),
+    eraseDevice: (siteKey, deviceId) => void eraseDevice.run(siteKey, deviceId),
     purge: (t) => {
       purgeStats.run(t - STATS_RETENTION_MS)
       purgeDevices.run(t - TOP_DEVICES_WINDOW_MS)
