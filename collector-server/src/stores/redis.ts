@@ -27,6 +27,7 @@ import type { Verdict } from '@vigil-risk/core/protocol/token'
 import {
   STATS_BUCKET_MS,
   DEFAULT_RETENTION,
+  LINK_COUNT_CAP,
   STATS_RETENTION_MS,
   StoreUnavailableError,
   TOP_DEVICES,
@@ -298,10 +299,10 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
         return replyAt.map((i) => {
           const [err, count] = results[i] ?? [new Error('missing reply'), 0]
           if (err) throw err
-          return Number(count)
+          return Math.min(Number(count), LINK_COUNT_CAP)
         })
       }),
-      count: unavailable(async (kind: string, key: string, windowMs: number, at: number) => redis.zcount(`${prefix}link:${kind}:${key}`, at - windowMs, '+inf')),
+      count: unavailable(async (kind: string, key: string, windowMs: number, at: number) => Math.min(await redis.zcount(`${prefix}link:${kind}:${key}`, at - windowMs, '+inf'), LINK_COUNT_CAP)),
     },
     rateLimits: {
       hit: unavailable(async (key: string, windowMs: number, at: number) => {
