@@ -179,6 +179,7 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
     ...(trustProxy ? { trustProxy: parseTrustProxy(trustProxy) } : {}),
     testKeys: !values['no-test-keys'],
     retention: retentionFrom(values),
+    sharedStore: isWorker(),
     logger: { level, redact: ['req.headers.authorization', 'req.headers.cookie'] },
     plugins: extras.plugins ?? [],
   })

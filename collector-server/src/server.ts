@@ -32,6 +32,8 @@ export interface ServerOptions {
   testKeys?: boolean
   /** How long events and devices are kept (docs/privacy.md; default DEFAULT_RETENTION). */
   retention?: Partial<Retention>
+  /** Other collector processes share the store's SQLite file (`--workers`). */
+  sharedStore?: boolean
   /** Development mode (--demo): adds the demo site and allows development sites; refused otherwise. */
   demo?: boolean
   logger?: FastifyServerOptions['logger']
@@ -76,7 +78,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const demo = options.demo === true
   const registryOptions = { demo, testKeys: options.testKeys !== false }
   let sites: SiteRegistry = loadSites(dataDir, options.sitesFile, registryOptions)
-  const store = await openStore(options.store, dataDir, options.clock ? () => options.clock!.now() : undefined, options.retention)
+  const store = await openStore(options.store, dataDir, options.clock ? () => options.clock!.now() : undefined, options.retention, { shared: options.sharedStore === true })
   const metrics = createMetrics()
   const app = buildApp({
     metrics,

@@ -57,4 +57,19 @@ describe('GroupCommit', () => {
     await expect(b).rejects.toThrow(/commit failed: disk I\/O error/)
     expect(db.log).toEqual(['BEGIN IMMEDIATE', 'COMMIT', 'ROLLBACK'])
   })
+
+  it('shared with other processes: each run is its own transaction, committed before it returns', async () => {
+    const db = fakeDb()
+    const clock = manual()
+    const batch = new GroupCommit(db, clock.schedule, true)
+    expect(batch.run(() => 1)).toBe(1)
+    expect(db.log).toEqual(['BEGIN IMMEDIATE', 'COMMIT'])
+    await batch.durable()
+    expect(() => batch.run(() => {
+      throw new Error('constraint')
+    })).toThrow('constraint')
+    expect(db.log.slice(2)).toEqual(['BEGIN IMMEDIATE', 'ROLLBACK'])
+    const failing = new GroupCommit(fakeDb(true), clock.schedule, true)
+    expect(() => failing.run(() => 1)).toThrow(StoreUnavailableError)
+  })
 })

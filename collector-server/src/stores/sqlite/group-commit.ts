@@ -17,16 +17,45 @@ export class GroupCommit {
     private readonly db: Exec,
     /** When the batch commits (tests drive it by hand). */
     private readonly schedule: (commit: () => void) => void = setImmediate,
+    /**
+     * Other processes write to the same file (`--workers`): a batch held open for the rest of
+     * the event-loop turn would hold SQLite's one write lock through other requests' CPU work
+     * while they wait for it. Each `run` is then its own transaction, committed at once.
+     */
+    private readonly shared = false,
   ) {}
 
   /** Runs `fn` inside the open batch, opening one if none is. */
   run<T>(fn: () => T): T {
+    if (this.shared) return this.runAlone(fn)
     if (!this.waiters) {
       this.db.exec('BEGIN IMMEDIATE')
       this.waiters = []
       this.schedule(() => this.commit())
     }
     return fn()
+  }
+
+  private runAlone<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE')
+    let result: T
+    try {
+      result = fn()
+    } catch (err) {
+      this.db.exec('ROLLBACK')
+      throw err
+    }
+    try {
+      this.db.exec('COMMIT')
+    } catch (err) {
+      try {
+        this.db.exec('ROLLBACK')
+      } catch {
+        // Already rolled back by SQLite.
+      }
+      throw new StoreUnavailableError(`sqlite: commit failed: ${(err as Error).message}`, { cause: err })
+    }
+    return result
   }
 
   /** Resolves once the batch holding everything written so far is committed. */

@@ -30,6 +30,8 @@ export interface SqliteOptions {
   now?: () => number
   /** How long events and devices are kept (default DEFAULT_RETENTION). */
   retention?: Partial<Retention>
+  /** Other processes write to this file too (`--workers`): no write batch spans an event-loop turn (group-commit.ts). */
+  shared?: boolean
 }
 
 /** Expired rows are purged at most this often, by the write that notices. */
@@ -56,7 +58,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
   db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`)
   migrate(db)
 
-  const batch = new GroupCommit(db)
+  const batch = new GroupCommit(db, setImmediate, options.shared === true)
   const sqlite: Sqlite = { db, batch, now: options.now ?? Date.now }
   const retention = { ...DEFAULT_RETENTION, ...options.retention }
   const links = sqliteLinks(sqlite)
