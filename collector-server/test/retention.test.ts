@@ -5,10 +5,11 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { randomBytes } from 'node:crypto'
 import { makeTestApp, makeTestStore, OTHER_SITE, STORE_KINDS, type TestApp } from '../../test/support/app'
 import { TestDevice } from '../../test/support/device'
+import { connectCluster } from '../../test/support/redis-cluster'
 import { openRedisStore } from '../src/stores/redis'
 import type { CollectEvent, Store } from '../src/stores/types'
 import { accountHash, verifyToken } from '../../verify/src/index'
@@ -68,10 +69,11 @@ describe.each(STORE_KINDS)('retention on %s', (kind) => {
   it('forgets a device not seen within its retention', async () => {
     const sighting = { deviceId: D1, publicKey: 'pk', keyImpl: 'webcrypto', visitorId: 'fp', ip: '10.0.0.1', at: now() }
     expect(await store.devices.touch(sighting)).toBeNull()
-    if (kind === 'redis') {
+    if (kind !== 'sqlite') {
       // Redis expires the device itself, retention after its last sighting.
-      const redis = new Redis(inject('redisUrl'))
-      const keys = await redis.keys(`*device:${D1}`)
+      const redis = kind === 'redis' ? new Redis(inject('redisUrl')) : await connectCluster(inject('redisClusterUrl'))
+      const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis]
+      const keys = (await Promise.all(nodes.map((n) => n.keys(`*device:${D1}`)))).flat()
       const ttl = await redis.pttl(keys[keys.length - 1]!)
       await redis.quit()
       expect(ttl).toBeGreaterThan(90 * DAY - 60_000)
