@@ -227,6 +227,8 @@ function client(target: RedisTarget, options: RedisOptions = {}): Redis | Cluste
     // Before the first connection, give up soon (a wrong address is a clear error at start);
     // after it, keep trying: nodes come back, and replicas take over.
     clusterRetryStrategy: (times) => (ready || times <= 3 ? Math.min(100 * times, 2000) : null),
+    // ioredis refreshes its slot map on redirections; this also catches a failover it was not told about.
+    slotsRefreshInterval: 2000,
     redisOptions: {
       maxRetriesPerRequest: 2,
       ...(target.username ? { username: target.username } : {}),
@@ -251,17 +253,32 @@ async function connect(redis: Redis | Cluster, url: string): Promise<void> {
   }
 }
 
+/** Replies that mean the command did not run on this node (the slot is elsewhere, or moving): safe to send again. */
+const NOT_RUN = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /
+/** How often an append is sent again after such a reply (the slot map refreshed in between) before the collect is a 503. */
+const REDIRECTS = 3
+
 /**
  * Appends events, each acknowledged only once `replicas` replicas have it: the appends
  * queued while a batch is out go in the next pipeline, EVAL after EVAL, then one WAIT, all
  * on one connection to the stream's master, so that the WAIT covers every append before it
  * (WAIT counts this connection's writes). EVAL, not EVALSHA: a script missing on the node
  * would be retried outside the pipeline, after the WAIT. The connection is the events'
- * own, so that a WAIT (up to timeoutMs) holds up no other command.
+ * own, so that a WAIT (up to timeoutMs) holds up no other command. ioredis redirects a
+ * pipeline only when every reply is the same redirection, which the WAIT's never is: an
+ * append the node did not run (MOVED after a failover…) is sent again here, after the
+ * Cluster's slot map is refreshed.
  */
 function replicatedAppends(redis: Redis | Cluster, stream: string, replicas: number, timeoutMs: number): (args: Array<string | number>) => Promise<void> {
-  let queue: Array<{ args: Array<string | number>; resolve: () => void; reject: (err: Error) => void }> = []
+  interface Append {
+    args: Array<string | number>
+    resolve: () => void
+    reject: (err: Error) => void
+    tries: number
+  }
+  let queue: Append[] = []
   let flushing = false
+  const refreshSlots = (): Promise<void> => new Promise((resolve) => (redis instanceof Cluster ? redis.refreshSlotsCache(() => resolve()) : resolve()))
   const flush = async (): Promise<void> => {
     while (queue.length > 0) {
       const batch = queue
@@ -278,18 +295,23 @@ function replicatedAppends(redis: Redis | Cluster, stream: string, replicas: num
       }
       const [waitErr, acked] = results[batch.length] ?? [new Error('no reply to WAIT'), 0]
       const replicated = !waitErr && Number(acked) >= replicas
+      let redirected = false
       batch.forEach((b, i) => {
         const [err] = results[i] ?? [new Error('no reply to the append')]
-        if (err) b.reject(err)
+        if (err && NOT_RUN.test(err.message) && b.tries < REDIRECTS) {
+          redirected = true
+          queue.push({ ...b, tries: b.tries + 1 })
+        } else if (err) b.reject(err)
         else if (!replicated) b.reject(new StoreUnavailableError(waitErr ? `redis: WAIT: ${waitErr.message}` : `redis: the event reached ${Number(acked)} of ${replicas} replicas within ${timeoutMs} ms`))
         else b.resolve()
       })
+      if (redirected) await refreshSlots()
     }
     flushing = false
   }
   return (args) =>
     new Promise<void>((resolve, reject) => {
-      queue.push({ args, resolve, reject })
+      queue.push({ args, resolve, reject, tries: 0 })
       if (!flushing) {
         flushing = true
         void flush()
