@@ -89,13 +89,16 @@ describe.each(STORE_KINDS)('retention on %s', (kind) => {
   })
 })
 
-describe('the Redis event stream', () => {
+describe.each(['redis', 'redis-cluster'] as const)('the Redis event stream on %s', (kind) => {
   const prefix = () => `test-${randomBytes(6).toString('hex')}:`
+  const url = () => inject(kind === 'redis' ? 'redisUrl' : 'redisClusterUrl')
+  /** A plain client of the test's own: one Redis, or the Cluster (the stream is one key: any command on it works). */
+  const connectTo = async (): Promise<Redis | Cluster> => (kind === 'redis' ? new Redis(inject('redisUrl')) : connectCluster(inject('redisClusterUrl')))
 
   it("ids events by their own time, in order even when instances' clocks disagree", async () => {
     const p = prefix()
-    const store = await openRedisStore({ url: inject('redisUrl'), prefix: p })
-    const redis = new Redis(inject('redisUrl'))
+    const store = await openRedisStore({ url: url(), prefix: p })
+    const redis = await connectTo()
     try {
       await store.events.append(event('ahead', 1_800_000_005_000))
       await store.events.append(event('behind', 1_800_000_000_000)) // another instance, 5 s slow
@@ -110,8 +113,8 @@ describe('the Redis event stream', () => {
 
   it('stays within MAXLEN, and a consumer group reads what is there', async () => {
     const p = prefix()
-    const store = await openRedisStore({ url: inject('redisUrl'), prefix: p, retention: { streamMaxLen: 100 } })
-    const redis = new Redis(inject('redisUrl'))
+    const store = await openRedisStore({ url: url(), prefix: p, retention: { streamMaxLen: 100 } })
+    const redis = await connectTo()
     try {
       for (let i = 0; i < 500; i++) await store.events.append(event(`e${i}`, Date.now()))
       const length = await redis.xlen(`${p}events`)
