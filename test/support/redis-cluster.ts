@@ -18,7 +18,7 @@ const run = promisify(execFile)
 /** Failure detection (ms): a master unreachable this long is failed over to its replica. */
 const NODE_TIMEOUT_MS = 1000
 
-export interface ClusterNode {
+interface ClusterNode {
   port: number
   dir: string
   /** A plain connection to this node alone (no redirections), for inspecting it. */
