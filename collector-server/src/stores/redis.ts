@@ -343,9 +343,11 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
       throw new Error(`cannot use Redis at ${options.url}: ${(err as Error).message}`, { cause: err })
     }
   }
+  const replicaTimeoutMs = options.replicaTimeoutMs ?? REPLICA_TIMEOUT_MS
   let eventsClient: Redis | Cluster | undefined
   if (replicas > 0) {
-    eventsClient = client(target, options.redis)
+    // A node that hangs rather than fails: its batch fails, and the appends queued behind it go on.
+    eventsClient = client(target, { commandTimeout: replicaTimeoutMs + 2000, ...options.redis })
     try {
       await connect(eventsClient, options.url)
     } catch (err) {
@@ -371,7 +373,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
   const topDevice = scripts.vigilTopDevice.bind(redis)
   const link = scripts.vigilLink.bind(redis)
   const appendEvent: (args: Array<string | number>) => Promise<unknown> = eventsClient
-    ? replicatedAppends(eventsClient, stream, replicas, options.replicaTimeoutMs ?? REPLICA_TIMEOUT_MS)
+    ? replicatedAppends(eventsClient, stream, replicas, replicaTimeoutMs)
     : (args) => scripts.vigilAppend.call(redis, stream, ...args)
 
   /**
