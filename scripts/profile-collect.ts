@@ -1,5 +1,5 @@
 /**
- * npx tsx scripts/profile-collect.ts [--seconds 10] [--out docs/images/collect-flame.svg]
+ * npx tsx scripts/profile-collect.ts [--seconds 10] [--minimal] [--out docs/images/collect-flame.svg]
  *
  * Profiles the collector under the collect benchmark's load: the built collector runs with
  * `node --cpu-prof` on SQLite, autocannon sends signed payloads (captured signals and a
@@ -28,14 +28,14 @@ interface CpuProfile {
   endTime: number
 }
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, out: { type: 'string', default: 'docs/images/collect-flame.svg' } } })
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, minimal: { type: 'boolean', default: false }, out: { type: 'string', default: 'docs/images/collect-flame.svg' } } })
 const seconds = Number(values.seconds)
 
 const dataDir = mkdtempSync(join(tmpdir(), 'vigil-profile-'))
 const profDir = mkdtempSync(join(tmpdir(), 'vigil-cpuprof-'))
 writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 1e9, devicePerMinute: 1e9 } } }] }))
-const bodies = bodiesFor(dataDir, Math.ceil(seconds * 4000) + 2000, false)
-const collector = await startCli(['--data-dir', dataDir, '--demo'], {}, ['--cpu-prof', `--cpu-prof-dir=${profDir}`])
+const bodies = bodiesFor(dataDir, Math.ceil(seconds * 4000) + 2000, values.minimal)
+const collector = await startCli(['--data-dir', dataDir, '--demo'], {}, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...(process.env.VIGIL_NODE_FLAGS ?? '').split(' ').filter(Boolean)])
 let i = 0
 const result = await autocannon({
   url: collector.url,

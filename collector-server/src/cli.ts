@@ -4,7 +4,7 @@
  *   vigil-collector [--port 8080] [--host 127.0.0.1] [--data-dir ./data]
  *                   [--store sqlite:./data/vigil.db | redis://127.0.0.1:6379 | redis+cluster://10.0.0.1:6379,10.0.0.2:6379]
  *                   [--wait-replicas N] [--sites ./sites.json] [--demo] [--trust-proxy HOPS|CIDR,…] [--metrics-port 9464] [--metrics-host 127.0.0.1]
- *                   [--no-test-keys] [--events-days 30] [--devices-days 90] [--stream-max-len 1000000]
+ *                   [--no-test-keys] [--events-days 30] [--devices-days 90] [--stream-max-len 1000000] [--workers N|auto]
  *   vigil-collector keys list|rotate [--data-dir ./data]
  *   vigil-collector keys retire <kid> [--data-dir ./data]
  *   vigil-collector sites list [--data-dir ./data]
@@ -13,7 +13,7 @@
  *
  * Environment: PORT, HOST, VIGIL_DATA_DIR, VIGIL_STORE, VIGIL_TRUST_PROXY, VIGIL_METRICS_PORT,
  * VIGIL_METRICS_TOKEN, VIGIL_LOG_LEVEL (default info), VIGIL_EVENTS_DAYS, VIGIL_DEVICES_DAYS,
- * VIGIL_STREAM_MAXLEN (retention: docs/privacy.md), VIGIL_WAIT_REPLICAS.
+ * VIGIL_STREAM_MAXLEN (retention: docs/privacy.md), VIGIL_WAIT_REPLICAS, VIGIL_WORKERS.
  */
 import { parseArgs } from 'node:util'
 import { readFileSync } from 'node:fs'
@@ -23,9 +23,11 @@ import { loadKeyring, parseSigningKeys, retireSigningKey, rotateSigningKey, sign
 import { addSite, DEFAULT_GRACE_MS, describeSites, parseDuration, rotateSecret } from './config/site-admin'
 import { CREDENTIAL_ROLES, sitesPath, type CredentialRole } from './config/sites'
 import type { Retention } from './stores/types'
+import { isFirstWorker, isWorker, parseWorkers, runPrimary, shareMetrics } from './cluster'
 
 const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--wait-replicas N] [--sites FILE] [--demo] [--trust-proxy HOPS|CIDR,…]
                        [--metrics-port N] [--metrics-host H] [--no-test-keys] [--events-days N] [--devices-days N] [--stream-max-len N]
+                       [--workers N|auto]
          --store         sqlite:PATH (default DIR/vigil.db), redis://HOST:PORT[/DB], or a Redis Cluster:
                          redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…] (seed nodes)
          --wait-replicas Redis: answer a collect only once N replicas have its event (WAIT);
@@ -136,6 +138,7 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
       'trust-proxy': { type: 'string' },
       'metrics-port': { type: 'string' },
       'metrics-host': { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -168,13 +171,19 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
   const waitText = values['wait-replicas'] ?? process.env['VIGIL_WAIT_REPLICAS']
   const waitReplicas = waitText === undefined || waitText === '' ? undefined : Number(waitText)
   if (waitReplicas !== undefined && (!Number.isInteger(waitReplicas) || waitReplicas < 0)) throw new Error(`--wait-replicas (VIGIL_WAIT_REPLICAS) must be a whole number ≥ 0: ${waitText}`)
+  const workers = parseWorkers(values.workers ?? process.env['VIGIL_WORKERS'])
+  if (workers > 1 && !isWorker()) {
+    await runPrimary({ workers, dataDir, ...(metricsPort !== undefined ? { metrics: { port: metricsPort, host: values['metrics-host'] ?? '127.0.0.1' } } : {}) })
+    return
+  }
   const server = await startServer({
     port,
     host: values.host ?? process.env['HOST'] ?? '127.0.0.1',
     dataDir,
     ...(store ? { store } : {}),
     ...(waitReplicas !== undefined ? { waitReplicas } : {}),
-    ...(metricsPort !== undefined ? { metricsPort, metricsHost: values['metrics-host'] ?? '127.0.0.1' } : {}),
+    // Under --workers, the primary serves the metrics port, summed over the workers.
+    ...(metricsPort !== undefined && !isWorker() ? { metricsPort, metricsHost: values['metrics-host'] ?? '127.0.0.1' } : {}),
     ...(values.sites ? { sitesFile: values.sites } : {}),
     demo: values.demo,
     ...(trustProxy ? { trustProxy: parseTrustProxy(trustProxy) } : {}),
@@ -183,14 +192,16 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
     logger: { level, redact: ['req.headers.authorization', 'req.headers.cookie'] },
     plugins: extras.plugins ?? [],
   })
+  shareMetrics(server.metrics.registry)
   const lines = [`Vigil collector on ${server.url} (store: ${server.store.kind})`, ...(extras.onListening?.(server) ?? [])]
   lines.push(`  SDK         ${server.url}/sdk/vigil.min.js`)
   lines.push(`  dashboard   ${server.url}/dashboard${values.demo ? '  (site key demo, key demo-secret)' : ''}`)
   lines.push(`  JWKS        ${server.url}/.well-known/jwks.json`)
-  lines.push(server.metricsUrl ? `  metrics     ${server.metricsUrl}/metrics` : `  metrics     ${server.url}/metrics  (Authorization: Bearer <${process.env['VIGIL_METRICS_TOKEN'] ? 'VIGIL_METRICS_TOKEN' : `${dataDir}/keys/metrics.token`}>)`)
+  // Under --workers with a metrics port, the primary prints the metrics line.
+  if (!(isWorker() && metricsPort !== undefined)) lines.push(server.metricsUrl ? `  metrics     ${server.metricsUrl}/metrics` : `  metrics     ${server.url}/metrics  (Authorization: Bearer <${process.env['VIGIL_METRICS_TOKEN'] ? 'VIGIL_METRICS_TOKEN' : `${dataDir}/keys/metrics.token`}>)`)
   if (values.demo) lines.push('DEVELOPMENT MODE (--demo): the demo site and its public secret are enabled. Never expose this collector.')
   if (server.sites().list().every((site) => site.testVerdict !== undefined)) lines.push('No sites yet: vigil-collector sites add SITE --origin https://your.shop')
-  console.log(lines.join('\n'))
+  if (isFirstWorker()) console.log(lines.join('\n'))
 
   let stopping = false
   const stop = (signal: string): void => {

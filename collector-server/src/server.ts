@@ -6,7 +6,7 @@ import { resolve } from 'node:path'
 import { unwatchFile, watchFile } from 'node:fs'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { buildApp, type BuildAppOptions } from './app'
-import { createMetrics } from './metrics'
+import { createMetrics, type Metrics } from './metrics'
 import { loadMetricsToken } from './config/metrics-token'
 import { registerMetrics } from './routes/meta'
 import { loadKeyring, signingKeysPath, type Keyring } from './config/keyring'
@@ -56,6 +56,8 @@ export interface RunningServer {
   url: string
   /** The metrics-only listener's URL, when --metrics-port started one. */
   metricsUrl: string | null
+  /** This process's metrics (summed across --workers by the primary). */
+  metrics: Metrics
   /** The sites as currently loaded (sites.json is watched). */
   sites(): SiteRegistry
   close(): Promise<void>
@@ -131,6 +133,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     sites: () => sites,
     url: urlOf(app, options.host ?? '127.0.0.1'),
     metricsUrl: metricsApp ? urlOf(metricsApp, options.metricsHost ?? '127.0.0.1') : null,
+    metrics,
     async close() {
       if (closed) return
       closed = true

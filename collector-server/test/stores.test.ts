@@ -5,7 +5,7 @@ import { startRedis } from '../../test/support/redis'
 import { TestDevice } from '../../test/support/device'
 import { inject } from 'vitest'
 import { openRedisStore, redisTarget } from '../src/stores/redis'
-import { StoreUnavailableError, type CollectEvent, type Store } from '../src/stores/types'
+import { LINK_COUNT_CAP, StoreUnavailableError, type CollectEvent, type Store } from '../src/stores/types'
 
 const event = (id: string, at: number): CollectEvent => ({
   id,
@@ -86,6 +86,14 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     // Counted without being added: the set's count, and nothing recorded.
     expect(await store.links.observe([{ ...w('z'), countOnly: true }, w('y'), { ...w('x'), countOnly: true }], now + 1200)).toEqual([1, 2, 2])
     expect(await store.links.observe([{ ...w('z'), countOnly: true }], now + 1201)).toEqual([2])
+  })
+
+  it('saturates a count at the cap, recorded or not', async () => {
+    const members = Array.from({ length: LINK_COUNT_CAP + 5 }, (_, i) => ({ kind: 'dev:net', key: 'n-big', member: `d${i}`, windowMs: 60_000 }))
+    const counts = await store.links.observe(members, now)
+    expect(counts[LINK_COUNT_CAP - 2]).toBe(LINK_COUNT_CAP - 1)
+    expect(counts.slice(-6)).toEqual(Array(6).fill(LINK_COUNT_CAP))
+    expect(await store.links.count('dev:net', 'n-big', 60_000, now + 1)).toBe(LINK_COUNT_CAP)
   })
 
   it('registers an attested key once, and moves its counter only up, once per value across racing callers', async () => {

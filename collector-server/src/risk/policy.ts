@@ -9,6 +9,7 @@ import { REASON_CODES, type ReasonCode } from '@vigil-risk/core/protocol/reasons
 import { PROBE_NAMES, type ProbeName } from '@vigil-risk/core/protocol/probes'
 import { POW_MAX_BITS } from '@vigil-risk/core/protocol/pow'
 import { EVIDENCE_KINDS, isEvidenceKind, type EvidenceKind } from '@vigil-risk/core/protocol/evidence'
+import { LINK_COUNT_CAP } from '../stores/types'
 
 export interface ActionPolicy {
   /** Scores at or above this ask for review (step-up). */
@@ -156,12 +157,16 @@ export function makePolicy(config: PolicyConfig = {}): SitePolicy {
       throw new Error(`policy: proofOfWork.${name} must be a whole number${bits ? ` from 0 to ${POW_MAX_BITS}` : ' ≥ 0'}`)
     }
   }
+  const limits = { ...DEFAULT_LIMITS, ...config.limits }
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isInteger(value) || value < 1 || value >= LINK_COUNT_CAP) throw new Error(`policy: limits.${name} must be a whole number from 1 to ${LINK_COUNT_CAP - 1}`)
+  }
   const probes = config.probes ?? [...PROBE_NAMES]
   for (const probe of probes) if (!(PROBE_NAMES as readonly string[]).includes(probe)) throw new Error(`policy: unknown probe "${probe}"`)
   return {
     default: { review, deny, incentive: false, order: false, sensitive: false, requireAttestation: config.requireAttestation ?? false },
     actions: config.actions ?? {},
-    limits: { ...DEFAULT_LIMITS, ...config.limits },
+    limits,
     rateLimits: { ...DEFAULT_RATE_LIMITS, ...config.rateLimits },
     weights: config.weights ?? {},
     proofOfWork,

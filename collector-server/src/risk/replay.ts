@@ -72,20 +72,26 @@ function headings(events: readonly TraceEvent[]): number[] {
       continue
     }
     let from: { x: number; y: number } = prev
-    let len = Math.hypot(p.x - from.x, p.y - from.y)
+    let len = Math.sqrt((p.x - from.x) ** 2 + (p.y - from.y) ** 2)
     while (len >= remaining && out.length < MAX_STEPS) {
       const t = remaining / len
       const q = { x: from.x + (p.x - from.x) * t, y: from.y + (p.y - from.y) * t }
       const sector = Math.round((Math.atan2(q.y - anchor.y, q.x - anchor.x) / (2 * Math.PI)) * SECTORS)
       out.push(((sector % SECTORS) + SECTORS) % SECTORS)
       anchor = from = q
-      len = Math.hypot(p.x - from.x, p.y - from.y)
+      len = Math.sqrt((p.x - from.x) ** 2 + (p.y - from.y) ** 2)
       remaining = STEP_PX
     }
     remaining -= len
     prev = p
   }
   return out
+}
+
+function popcount(v: number): number {
+  let n = 0
+  for (let m = v; m !== 0; m &= m - 1) n++
+  return n
 }
 
 /** FNV-1a over 32-bit words. */
@@ -122,9 +128,13 @@ export function traceSketch(events: readonly TraceEvent[]): string[] {
   const h = headings(events)
   if (h.length < MIN_STEPS) return keys
   const shingles: number[] = []
+  const run = h.slice(0, SHINGLE)
   for (let i = 0; i + SHINGLE <= h.length; i++) {
-    const run = h.slice(i, i + SHINGLE)
-    if (new Set(run).size < MIN_DISTINCT_IN_SHINGLE) continue
+    for (let j = 0; j < SHINGLE; j++) run[j] = h[i + j]!
+    // Headings are sectors 0 … SECTORS − 1: a bit mask counts the distinct ones.
+    let seen = 0
+    for (let j = 0; j < SHINGLE; j++) seen |= 1 << run[j]!
+    if (popcount(seen) < MIN_DISTINCT_IN_SHINGLE) continue
     shingles.push(fnv(run))
   }
   if (shingles.length < SHINGLE) return keys

@@ -34,6 +34,7 @@ import type { Verdict } from '@vigil-risk/core/protocol/token'
 import {
   STATS_BUCKET_MS,
   DEFAULT_RETENTION,
+  LINK_COUNT_CAP,
   STATS_RETENTION_MS,
   StoreUnavailableError,
   TOP_DEVICES,
@@ -467,11 +468,12 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
         Promise.all(
           observations.map(async (o) => {
             const key = `${prefix}link:${o.kind}:${o.key}`
-            return o.countOnly ? redis.zcount(key, at - o.windowMs, '+inf') : link(key, at, o.member, `(${at - o.windowMs}`, o.windowMs)
+            const count = o.countOnly ? await redis.zcount(key, at - o.windowMs, '+inf') : await link(key, at, o.member, `(${at - o.windowMs}`, o.windowMs)
+            return Math.min(count, LINK_COUNT_CAP)
           }),
         ),
       ),
-      count: unavailable(async (kind: string, key: string, windowMs: number, at: number) => redis.zcount(`${prefix}link:${kind}:${key}`, at - windowMs, '+inf')),
+      count: unavailable(async (kind: string, key: string, windowMs: number, at: number) => Math.min(await redis.zcount(`${prefix}link:${kind}:${key}`, at - windowMs, '+inf'), LINK_COUNT_CAP)),
     },
     rateLimits: {
       hit: unavailable(async (key: string, windowMs: number, at: number) => {

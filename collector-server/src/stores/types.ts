@@ -64,14 +64,21 @@ export interface LinkObservation {
   countOnly?: boolean
 }
 
+/**
+ * Link counts saturate here. Every limit a policy may set is below it (risk/policy.ts checks),
+ * and a popular key (a carrier NAT's network, a fingerprint many identical phones share) must
+ * not cost a count of all its members on every collect.
+ */
+export const LINK_COUNT_CAP = 1_000
+
 export interface LinkStore {
   /**
    * Records every observation at `at` (but those marked countOnly) and returns, for each,
    * how many distinct members its (kind, key) set has seen within its window (the new
-   * member included, when recorded).
+   * member included, when recorded), up to LINK_COUNT_CAP.
    */
   observe(observations: readonly LinkObservation[], at: number): Promise<number[]>
-  /** How many distinct members (kind, key) has seen within `windowMs` before `at`, recording nothing. */
+  /** How many distinct members (kind, key) has seen within `windowMs` before `at` (up to LINK_COUNT_CAP), recording nothing. */
   count(kind: string, key: string, windowMs: number, at: number): Promise<number>
 }
 

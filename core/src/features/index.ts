@@ -12,7 +12,7 @@
  * 125 Hz gaming mice, bursty remote desktops) move features less than behaviour does.
  */
 import type { TraceEvent } from '../protocol/trace'
-import { CLICKS, GEOMETRY, KINEMATICS, TIMING, WINDOW, clickFeatures, geometryFeatures, kinematicsFeatures, mouseEvents, pointerTrace, timingFeatures, windowFeatures } from './pointer'
+import { CLICKS, GEOMETRY, KINEMATICS, TIMING, WINDOW, clickFeatures, geometryFeatures, kinematicsFeatures, mouseEvents, pointerTrace, timingFeatures, windowFeatures, type PointerTrace } from './pointer'
 import { KEYS, SCROLL, TOUCH, keyFeatures, scrollFeatures, touchFeatures } from './other'
 
 /** Every feature, in vector order: the model's pointer groups first, then the rest. */
@@ -54,37 +54,45 @@ export type FeatureResult =
   | { sufficient: true; vector: Float64Array }
   | { sufficient: false; reason: 'too_few_mouse_events' | 'too_little_movement' | 'touch_only'; vector: Float64Array }
 
-type Features = Record<FeatureName, number>
+/** One group's values into the vector, in its names' order, from `offset`; not-finite values become 0. */
+function put<Names extends readonly FeatureName[]>(vector: Float64Array, offset: number, names: Names, values: Record<Names[number], number>): number {
+  for (let i = 0; i < names.length; i++) {
+    const v = values[names[i]! as Names[number]]
+    vector[offset + i] = Number.isFinite(v) ? v : 0
+  }
+  return offset + names.length
+}
 
-function toVector(features: Partial<Features>): Float64Array {
+const POINTER_COUNT = TIMING.length + GEOMETRY.length + KINEMATICS.length + CLICKS.length + WINDOW.length
+
+/** The vector: the pointer groups (zeros when there are none), then keys, scroll and touch. */
+function toVector(events: readonly TraceEvent[], p: PointerTrace | null): Float64Array {
   const vector = new Float64Array(FEATURE_COUNT)
-  FEATURE_NAMES.forEach((name, i) => {
-    const v = features[name] ?? 0
-    vector[i] = Number.isFinite(v) ? v : 0
-  })
+  let at = 0
+  if (p) {
+    at = put(vector, at, TIMING, timingFeatures(p))
+    at = put(vector, at, GEOMETRY, geometryFeatures(p))
+    at = put(vector, at, KINEMATICS, kinematicsFeatures(p))
+    at = put(vector, at, CLICKS, clickFeatures(p))
+    at = put(vector, at, WINDOW, windowFeatures(p))
+  } else at = POINTER_COUNT
+  at = put(vector, at, KEYS, keyFeatures(events))
+  at = put(vector, at, SCROLL, scrollFeatures(events))
+  put(vector, at, TOUCH, touchFeatures(events))
   return vector
 }
 
 /** The feature vector of a trace, and whether there is enough mouse behaviour to judge. */
 export function extractFeatures(events: readonly TraceEvent[]): FeatureResult {
-  const rest = { ...keyFeatures(events), ...scrollFeatures(events), ...touchFeatures(events) }
   const mouse = mouseEvents(events)
   if (mouse.length < MIN_MOUSE_EVENTS) {
     const touch = events.some((e) => e.type === 'touchstart')
-    return { sufficient: false, reason: touch ? 'touch_only' : 'too_few_mouse_events', vector: toVector(rest) }
+    return { sufficient: false, reason: touch ? 'touch_only' : 'too_few_mouse_events', vector: toVector(events, null) }
   }
   const p = pointerTrace(mouse)
   // Every step counts, jumps included: a pointer that teleports has moved.
   let path = 0
   for (const step of p.rawSteps) path += step
-  if (path < MIN_PATH_PX) return { sufficient: false, reason: 'too_little_movement', vector: toVector(rest) }
-  const features: Features = {
-    ...timingFeatures(p),
-    ...geometryFeatures(p),
-    ...kinematicsFeatures(p),
-    ...clickFeatures(p),
-    ...windowFeatures(p),
-    ...rest,
-  }
-  return { sufficient: true, vector: toVector(features) }
+  if (path < MIN_PATH_PX) return { sufficient: false, reason: 'too_little_movement', vector: toVector(events, null) }
+  return { sufficient: true, vector: toVector(events, p) }
 }

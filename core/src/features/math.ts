@@ -41,11 +41,45 @@ export function cv(xs: readonly number[]): number {
 }
 
 export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return 0
-  // A typed array sorts numerically without a comparator call per comparison.
-  const s = Float64Array.from(xs).sort()
-  const mid = s.length >> 1
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+  const n = xs.length
+  if (n === 0) return 0
+  const a = new Float64Array(xs)
+  const mid = n >> 1
+  const upper = select(a, mid)
+  if (n % 2) return upper
+  // The lower middle is the largest of what select left below mid.
+  let lower = a[0]!
+  for (let i = 1; i < mid; i++) if (a[i]! > lower) lower = a[i]!
+  return (lower + upper) / 2
+}
+
+/**
+ * The k-th smallest of `a` (Hoare's selection, in place): after it, everything before k is
+ * ≤ a[k] and everything after is ≥. Linear on average, where sorting for a median is n log n.
+ */
+function select(a: Float64Array, k: number): number {
+  let lo = 0
+  let hi = a.length - 1
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]!
+    let i = lo
+    let j = hi
+    while (i <= j) {
+      while (a[i]! < pivot) i++
+      while (a[j]! > pivot) j--
+      if (i <= j) {
+        const t = a[i]!
+        a[i] = a[j]!
+        a[j] = t
+        i++
+        j--
+      }
+    }
+    if (k <= j) hi = j
+    else if (k >= i) lo = i
+    else break
+  }
+  return a[k]!
 }
 
 /** The share of `xs` that pass `test`; 0 for none. */

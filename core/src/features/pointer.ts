@@ -108,7 +108,8 @@ export function pointerTrace(mouse: readonly MouseEvent[]): PointerTrace {
     if (dt <= STROKE_GAP_MS) dts.push(dt)
   }
   const all = strokes(moves, downs.map((d) => d.t))
-  const speeds = all.flatMap((s) => s.speeds)
+  const speeds: number[] = []
+  for (const s of all) for (const v of s.speeds) speeds.push(v)
   return {
     mouse,
     raw,
@@ -132,7 +133,7 @@ export function timingFeatures(p: PointerTrace): Values<typeof TIMING> {
   const mode = median(dts)
   return {
     moves_log: log1p(p.moves.length),
-    dt_median_log: log1p(median(dts)),
+    dt_median_log: log1p(mode),
     dt_cv: cv(dts),
     dt_mode_share: share(dts, (dt) => Math.abs(dt - mode) <= 0.5),
     dt_burst_share: share(p.rawDts, (dt) => dt <= 2),
@@ -159,22 +160,36 @@ function turns(all: readonly Stroke[]): number[] {
 }
 
 export function geometryFeatures(p: PointerTrace): Values<typeof GEOMETRY> {
-  const steps = p.strokes.flatMap((s) => s.steps)
+  const steps: number[] = []
+  let maxStep = 0
+  for (const s of p.strokes) {
+    for (const step of s.steps) {
+      steps.push(step)
+      if (step > maxStep) maxStep = step
+    }
+  }
   const shapes = p.shapes
   const turned = turns(p.strokes)
-  const absTurns = turned.map(Math.abs)
+  const absTurns = new Array<number>(turned.length)
+  for (let i = 0; i < turned.length; i++) absTurns[i] = Math.abs(turned[i]!)
   let flips = 0
-  for (let i = 1; i < turned.length; i++) if (Math.sign(turned[i]!) !== Math.sign(turned[i - 1]!) && Math.abs(turned[i]!) > 0.01) flips++
+  for (let i = 1; i < turned.length; i++) if (Math.sign(turned[i]!) !== Math.sign(turned[i - 1]!) && absTurns[i]! > 0.01) flips++
+  let straightSum = 0
+  let straightMin = 1
+  for (const s of shapes) {
+    straightSum += s.straightness
+    if (s.straightness < straightMin) straightMin = s.straightness
+  }
   return {
     step_median_log: log1p(median(steps)),
     step_cv: cv(steps),
     step_zero_share: share(p.rawSteps, (s) => s === 0),
     // Teleports: a hand at 60 Hz rarely covers 100 px between two events.
-    step_max_log: log1p(steps.length ? Math.max(...steps) : 0),
+    step_max_log: log1p(maxStep),
     jump_share: share(steps, (s) => s > 100),
     moves_per_click_log: log1p(p.moves.length / Math.max(1, p.downs.length)),
-    straightness_mean: shapes.length ? mean(shapes.map((s) => s.straightness)) : 1,
-    straightness_min: shapes.length ? Math.min(...shapes.map((s) => s.straightness)) : 1,
+    straightness_mean: shapes.length ? straightSum / shapes.length : 1,
+    straightness_min: shapes.length ? straightMin : 1,
     turn_mean: mean(absTurns),
     turn_std: std(turned),
     turn_flat_share: share(absTurns, (a) => a < 0.01),

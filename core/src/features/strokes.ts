@@ -2,7 +2,7 @@
  * Strokes: runs of pointer positions between pauses and presses, with each step's
  * length, interval and speed computed once for every feature group that reads them.
  */
-import { dist, interval, mean, type Point } from './math'
+import { dist, interval, type Point } from './math'
 
 /** A gap longer than this ends a stroke. */
 export const STROKE_GAP_MS = 250
@@ -73,15 +73,21 @@ export function strokeShape(s: Stroke): StrokeShape | null {
   let peak = 0
   for (let i = 1; i < speeds.length; i++) if (speeds[i]! > speeds[peak]!) peak = i
   // Local maxima of a lightly smoothed speed profile that rise well above their valleys.
-  const smooth = speeds.map((_, i) => (speeds[Math.max(0, i - 1)]! + speeds[i]! + speeds[Math.min(speeds.length - 1, i + 1)]!) / 3)
-  const top = Math.max(...smooth)
+  const n = speeds.length
+  const smooth = new Float64Array(n)
+  let top = -Infinity
+  for (let i = 0; i < n; i++) {
+    const v = (speeds[Math.max(0, i - 1)]! + speeds[i]! + speeds[Math.min(n - 1, i + 1)]!) / 3
+    smooth[i] = v
+    if (v > top) top = v
+  }
   let subs = 0
   let valley = Infinity
   let rising = false
   for (let i = 0; i < smooth.length; i++) {
     const v = smooth[i]!
     valley = Math.min(valley, v)
-    const next = smooth[i + 1] ?? -Infinity
+    const next = i + 1 < n ? smooth[i + 1]! : -Infinity
     if (v > next && v - valley > 0.15 * top && (rising || i === 0)) {
       subs++
       valley = v
@@ -96,12 +102,14 @@ export function strokeShape(s: Stroke): StrokeShape | null {
     if (d < closest) closest = d
     else if (d > closest + 3 && closest < 0.3 * distance) overshoot = true
   }
-  const tail = speeds.slice(-Math.max(1, Math.floor(speeds.length / 5)))
+  const tailFrom = n - Math.max(1, Math.floor(n / 5))
+  let tailSum = 0
+  for (let i = tailFrom; i < n; i++) tailSum += speeds[i]!
   return {
     straightness: path > 0 ? distance / path : 1,
     peakTimeRatio: (points[peak + 1]!.t - first.t) / duration,
     submovements: Math.max(1, subs),
     overshoot,
-    endSpeedRatio: speeds[peak]! > 0 ? mean(tail) / speeds[peak]! : 0,
+    endSpeedRatio: speeds[peak]! > 0 ? tailSum / (n - tailFrom) / speeds[peak]! : 0,
   }
 }

@@ -1,4 +1,4 @@
-import type { LinkObservation, LinkStore } from '../types'
+import { LINK_COUNT_CAP, type LinkObservation, type LinkStore } from '../types'
 import { unavailable, type Sqlite } from './db'
 
 /** Links older than this are forgotten whatever their window (the longest window is 7 days). */
@@ -9,7 +9,10 @@ export function sqliteLinks({ db, batch }: Sqlite): LinkStore & { purge(t: numbe
     `INSERT INTO links (kind, key, member, at) VALUES (?, ?, ?, ?)
      ON CONFLICT (kind, key, member) DO UPDATE SET at = MAX(at, excluded.at)`,
   )
-  const count = db.prepare<[string, string, number], { n: number }>('SELECT COUNT(*) AS n FROM links WHERE kind = ? AND key = ? AND at >= ?')
+  // A range of the (kind, key, at) index, cut at the cap: bounded work however popular the key.
+  const count = db.prepare<[string, string, number], { n: number }>(
+    `SELECT COUNT(*) AS n FROM (SELECT 1 FROM links WHERE kind = ? AND key = ? AND at >= ? LIMIT ${LINK_COUNT_CAP})`,
+  )
   const purge = db.prepare('DELETE FROM links WHERE at < ?')
   // A site's link kinds all start with "<siteKey>:" (risk/velocity.ts); ';' sorts right after ':'.
   const erase = db.prepare("DELETE FROM links WHERE kind > ? AND kind < ? AND (key = ? OR member = ?)")

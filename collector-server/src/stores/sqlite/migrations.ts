@@ -98,6 +98,8 @@ const MIGRATIONS: string[] = [
    CREATE INDEX attested_keys_last_seen ON attested_keys (last_seen);`,
   // Retention: devices not seen for the retention period are purged by last sighting.
   `CREATE INDEX devices_last_seen ON devices (last_seen);`,
+  // Link counts read the members of one key seen since a time: a range of this index, capped.
+  `CREATE INDEX links_key_at ON links (kind, key, at);`,
 ]
 
 export function migrate(db: Database.Database): void {

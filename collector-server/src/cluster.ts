@@ -1,0 +1,126 @@
+/**
+ * `--workers N`: one collector process per core, sharing the listening port (node:cluster;
+ * the primary hands connections out in turn) and the store: SQLite in WAL mode on the same
+ * file, or Redis. The primary serves no requests. It creates the data directory's keys
+ * before the workers start (so they do not race to), restarts a worker that dies, serves
+ * `--metrics-port` with every worker's metrics summed, and on SIGINT/SIGTERM lets each
+ * worker finish its requests and stop.
+ */
+import cluster, { type Worker } from 'node:cluster'
+import { createServer, type Server } from 'node:http'
+import { availableParallelism } from 'node:os'
+import { AggregatorRegistry, type Registry } from 'prom-client'
+import { loadKeyring } from './config/keyring'
+import { loadMetricsToken } from './config/metrics-token'
+
+/** `--workers` / VIGIL_WORKERS: a count, or `auto` for one per core. */
+export function parseWorkers(text: string | undefined): number {
+  if (text === undefined || text === '') return 1
+  if (text === 'auto') return availableParallelism()
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`--workers (VIGIL_WORKERS) must be a whole number from 1 to 256, or auto: ${text}`)
+  return n
+}
+
+/** Whether this process is a worker the primary started. */
+export const isWorker = (): boolean => cluster.isWorker
+
+/** The first worker prints the banner; the others stay quiet. */
+export const isFirstWorker = (): boolean => !cluster.isWorker || cluster.worker?.id === 1
+
+/** In a worker: the registry the primary's aggregated metrics read. */
+export function shareMetrics(registry: Registry): void {
+  if (!cluster.isWorker) return
+  // Constructing one is what makes prom-client answer the primary's requests in a worker.
+  new AggregatorRegistry()
+  AggregatorRegistry.setRegistries([registry])
+}
+
+/** A worker that dies this soon after it started, this many times in a row, stops the primary. */
+const EARLY_DEATH_MS = 5_000
+const MAX_EARLY_DEATHS = 3
+
+export interface PrimaryOptions {
+  workers: number
+  dataDir: string
+  metrics?: { port: number; host: string }
+}
+
+/** Runs the primary until SIGINT/SIGTERM; resolves when every worker has stopped. */
+export async function runPrimary(options: PrimaryOptions): Promise<void> {
+  // Created here once, before any worker could race to create them.
+  loadKeyring(options.dataDir)
+  loadMetricsToken(options.dataDir)
+  const started = new Map<Worker, number>()
+  let earlyDeaths = 0
+  let stopping = false
+  const fork = (): void => {
+    const worker = cluster.fork()
+    started.set(worker, Date.now())
+  }
+
+  let metricsServer: Server | null = null
+  if (options.metrics) {
+    const aggregator = new AggregatorRegistry()
+    metricsServer = createServer((req, res) => {
+      if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'GET /metrics' } }))
+        return
+      }
+      aggregator.clusterMetrics().then(
+        (text) => res.writeHead(200, { 'content-type': aggregator.contentType }).end(text),
+        (err: unknown) => res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'metrics_unavailable', message: (err as Error).message } })),
+      )
+    })
+    const { port, host } = options.metrics
+    await new Promise<void>((resolve, reject) => {
+      metricsServer!.once('error', reject)
+      metricsServer!.listen(port, host, () => resolve())
+    })
+    const address = metricsServer.address()
+    console.log(`  metrics     http://${host}:${typeof address === 'object' && address ? address.port : port}/metrics  (summed over ${options.workers} workers)`)
+  }
+
+  // Once every first worker listens: which processes serve (a restarted one is logged on its own).
+  const listening = new Set<Worker>()
+  let reported = false
+  cluster.on('listening', (worker) => {
+    listening.add(worker)
+    if (reported) console.log(`  worker ${worker.process.pid} listening`)
+    else if (listening.size === options.workers) {
+      reported = true
+      console.log(`  workers     ${options.workers} processes sharing the port: ${[...listening].map((w) => w.process.pid).join(', ')} (primary ${process.pid})`)
+    }
+  })
+  const done = new Promise<void>((resolve) => {
+    cluster.on('exit', (worker, code, signal) => {
+      const at = started.get(worker) ?? 0
+      started.delete(worker)
+      listening.delete(worker)
+      if (stopping) {
+        if (started.size === 0) resolve()
+        return
+      }
+      earlyDeaths = Date.now() - at < EARLY_DEATH_MS ? earlyDeaths + 1 : 0
+      if (earlyDeaths >= MAX_EARLY_DEATHS) {
+        console.error(`vigil-collector: workers keep dying at start (last: code ${code}, signal ${signal}); stopping`)
+        process.exitCode = 1
+        stop()
+        if (started.size === 0) resolve()
+        return
+      }
+      console.error(`vigil-collector: worker ${worker.process.pid} died (code ${code}, signal ${signal}); starting another`)
+      fork()
+    })
+  })
+  const stop = (): void => {
+    if (stopping) return
+    stopping = true
+    metricsServer?.close()
+    for (const worker of started.keys()) worker.process.kill('SIGTERM')
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  for (let i = 0; i < options.workers; i++) fork()
+  await done
+}

@@ -1,0 +1,95 @@
+/**
+ * `--workers 2`: two collector processes on one port and one SQLite file. A challenge one
+ * worker issued is redeemed at the other, every acknowledged event is in the store, the
+ * primary's metrics port sums both workers, a killed worker is replaced, and SIGTERM stops
+ * every process.
+ */
+import { describe, expect, it } from 'vitest'
+import { request } from 'node:http'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startCli } from '../support/cli'
+import { TestDevice } from '../support/device'
+import { openStore } from '../../collector-server/src/stores/index'
+import { DEMO_SITE } from '../../collector-server/src/config/sites'
+import { jwksResolver, verifyToken, type Jwks } from '../../verify/src/index'
+
+/** One request on its own connection, so that the primary hands each to the next worker. */
+function send(url: string, method: 'GET' | 'POST', body?: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, agent: false, headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {} }, (res) => {
+      let text = ''
+      res.on('data', (c: Buffer) => (text += c.toString()))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> }))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+const pidsIn = (out: string): number[] => (/processes sharing the port: ([\d, ]+)/.exec(out)?.[1] ?? '').split(', ').filter(Boolean).map(Number)
+
+async function until(what: string, test: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000
+  while (!(await test())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe('--workers 2 on SQLite', () => {
+  it('shares the port, the store and the metrics, replaces a dead worker, and stops every process', { timeout: 120_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'vigil-workers-'))
+    writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 1e6, devicePerMinute: 1e6 }, proofOfWork: { newDevice: 0 } } }] }))
+    const collector = await startCli(['--data-dir', dataDir, '--demo', '--workers', '2', '--metrics-port', '0'])
+    await until('both workers', () => pidsIn(collector.output()).length === 2)
+    const pids = pidsIn(collector.output())
+    const metricsUrl = /metrics {5}(http:\/\/\S+)/.exec(collector.output())![1]!
+    const jwks = (await send(`${collector.url}/.well-known/jwks.json`, 'GET')).json as unknown as Jwks
+
+    const tokens: string[] = []
+    const collectOnce = async (): Promise<void> => {
+      const { json } = await send(`${collector.url}/v1/challenge?siteKey=demo`, 'GET')
+      const res = await send(`${collector.url}/v1/collect`, 'POST', JSON.stringify(new TestDevice().body(json['challenge'] as string)))
+      expect(res.status).toBe(200)
+      tokens.push(res.json['token'] as string)
+    }
+    for (let i = 0; i < 30; i++) await collectOnce()
+
+    // The primary's metrics port sums the workers: every collect, whichever worker took it
+    // (one connection each: the primary hands them out in turn).
+    const metrics = async (): Promise<string> => (await fetch(metricsUrl)).text()
+    const accepted = (text: string): number => Number(/vigil_collect_total\{outcome="accepted"\} (\d+)/.exec(text)?.[1] ?? 0)
+    expect(accepted(await metrics())).toBe(30)
+
+    // A worker dies: the primary starts another, and collects go on.
+    process.kill(pids[0]!, 'SIGKILL')
+    await until('a replacement worker', () => /worker \d+ listening/.test(collector.output()))
+    for (let i = 0; i < 10; i++) await collectOnce()
+
+    expect(await collector.stop()).toBe(0)
+    const replacement = Number(/worker (\d+) listening/.exec(collector.output())![1])
+    await until('every process to exit', () => ![pids[1]!, replacement].some(alive))
+
+    // Every acknowledged event is in the one SQLite file.
+    const store = await openStore(undefined, dataDir)
+    const keys = jwksResolver(jwks)
+    let found = 0
+    for (const token of tokens) {
+      const { jti } = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: keys, action: null, hostname: null })
+      if (await store.events.get(jti)) found++
+    }
+    await store.close()
+    expect(found).toBe(40)
+  })
+})
