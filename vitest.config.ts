@@ -16,7 +16,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
-          globalSetup: ['test/support/redis-setup.ts'],
+          globalSetup: ['test/support/redis-setup.ts', 'test/support/redis-cluster-setup.ts'],
           include: ['{core,sdk,collector-server,verify,model,demo}/**/*.test.ts', 'test/unit/**/*.test.ts'],
           environment: 'node',
         },

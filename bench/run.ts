@@ -1,5 +1,5 @@
 /**
- * npm run bench [suite …] — runs the benchmarks (all but soak and reliability unless named), prints a table, writes
+ * npm run bench [suite …] — runs the benchmarks (all but soak, reliability and replication unless named), prints a table, writes
  * bench/results/<suite>.json. Every figure is reported beside a baseline measured in
  * the same run (FingerprintJS alone, a page without the SDK, a no-op handler, a bare
  * Fastify route), because absolute numbers on a shared 2-core machine mean little.
@@ -12,12 +12,14 @@ import { collectThroughput } from './suites/collect'
 import { soak } from './suites/soak'
 import { reliability } from './suites/reliability'
 import { pow } from './suites/pow'
+import { replication } from './suites/replication'
 import type { SuiteResult } from './types'
 
 
-const SUITES: Record<string, () => Promise<SuiteResult>> = { size, longtasks: longTasks, recorder: recorderCost, gettoken: getTokenLatency, pow, classifier: classifierCost, collect: collectThroughput, soak, reliability }
+const SUITES: Record<string, () => Promise<SuiteResult>> = { size, longtasks: longTasks, recorder: recorderCost, gettoken: getTokenLatency, pow, classifier: classifierCost, collect: collectThroughput, soak, reliability, replication }
 
-const LONG_SUITES = ['soak', 'reliability']
+// Run when named: the long ones, and replication (Redis set-ups rather than the product's own speed).
+const LONG_SUITES = ['soak', 'reliability', 'replication']
 
 const fmt = (n: number): string => {
   const a = Math.abs(n)

@@ -41,6 +41,12 @@ const DEPENDENCIES: Dependency[] = [
     hint: 'apt-get install redis-server',
   },
   {
+    what: 'redis-cli (joins the local Redis Cluster the tests start)',
+    debianPackage: 'redis-tools',
+    present: () => onPath('redis-cli'),
+    hint: 'apt-get install redis-tools',
+  },
+  {
     what: 'Xvfb (headful browsers in the red-team tests)',
     debianPackage: 'xvfb',
     present: () => onPath('Xvfb'),

@@ -1,8 +1,9 @@
 /**
  * vigil-collector — run the collector, or manage its signing keys.
  *
- *   vigil-collector [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--store sqlite:./data/vigil.db | redis://127.0.0.1:6379]
- *                   [--sites ./sites.json] [--demo] [--trust-proxy HOPS|CIDR,…] [--metrics-port 9464] [--metrics-host 127.0.0.1]
+ *   vigil-collector [--port 8080] [--host 127.0.0.1] [--data-dir ./data]
+ *                   [--store sqlite:./data/vigil.db | redis://127.0.0.1:6379 | redis+cluster://10.0.0.1:6379,10.0.0.2:6379]
+ *                   [--wait-replicas N] [--sites ./sites.json] [--demo] [--trust-proxy HOPS|CIDR,…] [--metrics-port 9464] [--metrics-host 127.0.0.1]
  *                   [--no-test-keys] [--events-days 30] [--devices-days 90] [--stream-max-len 1000000] [--workers N|auto]
  *   vigil-collector keys list|rotate [--data-dir ./data]
  *   vigil-collector keys retire <kid> [--data-dir ./data]
@@ -12,7 +13,7 @@
  *
  * Environment: PORT, HOST, VIGIL_DATA_DIR, VIGIL_STORE, VIGIL_TRUST_PROXY, VIGIL_METRICS_PORT,
  * VIGIL_METRICS_TOKEN, VIGIL_LOG_LEVEL (default info), VIGIL_EVENTS_DAYS, VIGIL_DEVICES_DAYS,
- * VIGIL_STREAM_MAXLEN (retention: docs/privacy.md), VIGIL_WORKERS.
+ * VIGIL_STREAM_MAXLEN (retention: docs/privacy.md), VIGIL_WAIT_REPLICAS, VIGIL_WORKERS.
  */
 import { parseArgs } from 'node:util'
 import { readFileSync } from 'node:fs'
@@ -24,9 +25,13 @@ import { CREDENTIAL_ROLES, sitesPath, type CredentialRole } from './config/sites
 import type { Retention } from './stores/types'
 import { isFirstWorker, isWorker, parseWorkers, runPrimary, shareMetrics } from './cluster'
 
-const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--sites FILE] [--demo] [--trust-proxy HOPS|CIDR,…]
+const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--wait-replicas N] [--sites FILE] [--demo] [--trust-proxy HOPS|CIDR,…]
                        [--metrics-port N] [--metrics-host H] [--no-test-keys] [--events-days N] [--devices-days N] [--stream-max-len N]
                        [--workers N|auto]
+         --store         sqlite:PATH (default DIR/vigil.db), redis://HOST:PORT[/DB], or a Redis Cluster:
+                         redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…] (seed nodes)
+         --wait-replicas Redis: answer a collect only once N replicas have its event (WAIT);
+                         default 1 on a Redis Cluster, 0 on a single Redis
        vigil-collector keys list|rotate [--data-dir DIR]
        vigil-collector keys retire KID [--data-dir DIR]
        vigil-collector sites list [--data-dir DIR]
@@ -127,6 +132,7 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
       'events-days': { type: 'string' },
       'devices-days': { type: 'string' },
       'stream-max-len': { type: 'string' },
+      'wait-replicas': { type: 'string' },
       origin: { type: 'string', multiple: true },
       grace: { type: 'string' },
       'trust-proxy': { type: 'string' },
@@ -162,6 +168,9 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
   const metricsPort = metricsPortText === undefined ? undefined : Number(metricsPortText)
   if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw new Error(`bad metrics port: ${metricsPortText}`)
   const trustProxy = values['trust-proxy'] ?? process.env['VIGIL_TRUST_PROXY']
+  const waitText = values['wait-replicas'] ?? process.env['VIGIL_WAIT_REPLICAS']
+  const waitReplicas = waitText === undefined || waitText === '' ? undefined : Number(waitText)
+  if (waitReplicas !== undefined && (!Number.isInteger(waitReplicas) || waitReplicas < 0)) throw new Error(`--wait-replicas (VIGIL_WAIT_REPLICAS) must be a whole number ≥ 0: ${waitText}`)
   const workers = parseWorkers(values.workers ?? process.env['VIGIL_WORKERS'])
   if (workers > 1 && !isWorker()) {
     await runPrimary({ workers, dataDir, ...(metricsPort !== undefined ? { metrics: { port: metricsPort, host: values['metrics-host'] ?? '127.0.0.1' } } : {}) })
@@ -172,6 +181,7 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
     host: values.host ?? process.env['HOST'] ?? '127.0.0.1',
     dataDir,
     ...(store ? { store } : {}),
+    ...(waitReplicas !== undefined ? { waitReplicas } : {}),
     // Under --workers, the primary serves the metrics port, summed over the workers.
     ...(metricsPort !== undefined && !isWorker() ? { metricsPort, metricsHost: values['metrics-host'] ?? '127.0.0.1' } : {}),
     ...(values.sites ? { sitesFile: values.sites } : {}),

@@ -24,8 +24,10 @@ export interface ServerOptions {
   host?: string
   /** Keys and site config live here (VIGIL_DATA_DIR, default ./data). */
   dataDir?: string
-  /** VIGIL_STORE: sqlite:<path> (default <dataDir>/vigil.db) or redis://host:port. */
+  /** VIGIL_STORE: sqlite:<path> (default <dataDir>/vigil.db), redis://host:port or redis+cluster://host:port,host:port. */
   store?: string
+  /** Redis: replicas that must have an event before the collect is answered (WAIT; default 1 on a Cluster, 0 on one Redis). */
+  waitReplicas?: number
   /** A sites.json elsewhere than <dataDir>/sites.json. */
   sitesFile?: string
   /** Serve the test keys (test-allow, test-review, test-deny; default true; docs/testing.md). */
@@ -78,7 +80,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const demo = options.demo === true
   const registryOptions = { demo, testKeys: options.testKeys !== false }
   let sites: SiteRegistry = loadSites(dataDir, options.sitesFile, registryOptions)
-  const store = await openStore(options.store, dataDir, options.clock ? () => options.clock!.now() : undefined, options.retention, { shared: options.sharedStore === true })
+  const store = await openStore(options.store, dataDir, options.clock ? () => options.clock!.now() : undefined, options.retention, {
+    ...(options.waitReplicas !== undefined ? { replicas: options.waitReplicas } : {}),
+    shared: options.sharedStore === true,
+  })
   const metrics = createMetrics()
   const app = buildApp({
     metrics,

@@ -5,10 +5,11 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { randomBytes } from 'node:crypto'
 import { makeTestApp, makeTestStore, OTHER_SITE, STORE_KINDS, type TestApp } from '../../test/support/app'
 import { TestDevice } from '../../test/support/device'
+import { connectCluster } from '../../test/support/redis-cluster'
 import { openRedisStore } from '../src/stores/redis'
 import type { CollectEvent, Store } from '../src/stores/types'
 import { accountHash, verifyToken } from '../../verify/src/index'
@@ -68,10 +69,11 @@ describe.each(STORE_KINDS)('retention on %s', (kind) => {
   it('forgets a device not seen within its retention', async () => {
     const sighting = { deviceId: D1, publicKey: 'pk', keyImpl: 'webcrypto', visitorId: 'fp', ip: '10.0.0.1', at: now() }
     expect(await store.devices.touch(sighting)).toBeNull()
-    if (kind === 'redis') {
+    if (kind !== 'sqlite') {
       // Redis expires the device itself, retention after its last sighting.
-      const redis = new Redis(inject('redisUrl'))
-      const keys = await redis.keys(`*device:${D1}`)
+      const redis = kind === 'redis' ? new Redis(inject('redisUrl')) : await connectCluster(inject('redisClusterUrl'))
+      const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis]
+      const keys = (await Promise.all(nodes.map((n) => n.keys(`*device:${D1}`)))).flat()
       const ttl = await redis.pttl(keys[keys.length - 1]!)
       await redis.quit()
       expect(ttl).toBeGreaterThan(90 * DAY - 60_000)
@@ -87,13 +89,16 @@ describe.each(STORE_KINDS)('retention on %s', (kind) => {
   })
 })
 
-describe('the Redis event stream', () => {
+describe.each(['redis', 'redis-cluster'] as const)('the Redis event stream on %s', (kind) => {
   const prefix = () => `test-${randomBytes(6).toString('hex')}:`
+  const url = () => inject(kind === 'redis' ? 'redisUrl' : 'redisClusterUrl')
+  /** A plain client of the test's own: one Redis, or the Cluster (the stream is one key: any command on it works). */
+  const connectTo = async (): Promise<Redis | Cluster> => (kind === 'redis' ? new Redis(inject('redisUrl')) : connectCluster(inject('redisClusterUrl')))
 
   it("ids events by their own time, in order even when instances' clocks disagree", async () => {
     const p = prefix()
-    const store = await openRedisStore({ url: inject('redisUrl'), prefix: p })
-    const redis = new Redis(inject('redisUrl'))
+    const store = await openRedisStore({ url: url(), prefix: p })
+    const redis = await connectTo()
     try {
       await store.events.append(event('ahead', 1_800_000_005_000))
       await store.events.append(event('behind', 1_800_000_000_000)) // another instance, 5 s slow
@@ -108,8 +113,8 @@ describe('the Redis event stream', () => {
 
   it('stays within MAXLEN, and a consumer group reads what is there', async () => {
     const p = prefix()
-    const store = await openRedisStore({ url: inject('redisUrl'), prefix: p, retention: { streamMaxLen: 100 } })
-    const redis = new Redis(inject('redisUrl'))
+    const store = await openRedisStore({ url: url(), prefix: p, retention: { streamMaxLen: 100 } })
+    const redis = await connectTo()
     try {
       for (let i = 0; i < 500; i++) await store.events.append(event(`e${i}`, Date.now()))
       const length = await redis.xlen(`${p}events`)

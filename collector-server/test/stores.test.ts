@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { makeTestApp, makeTestStore, STORE_KINDS } from '../../test/support/app'
 import { startRedis } from '../../test/support/redis'
 import { TestDevice } from '../../test/support/device'
-import { openRedisStore } from '../src/stores/redis'
+import { inject } from 'vitest'
+import { openRedisStore, redisTarget } from '../src/stores/redis'
 import { LINK_COUNT_CAP, StoreUnavailableError, type CollectEvent, type Store } from '../src/stores/types'
 
 const event = (id: string, at: number): CollectEvent => ({
@@ -178,6 +179,55 @@ describe('when Redis goes away', () => {
     await expect(store.nonces.consume('x', Date.now() + 1000)).rejects.toBeInstanceOf(StoreUnavailableError)
     await store.close()
     await redis.stop()
+  })
+})
+
+describe('on a Redis Cluster', () => {
+  it('reads seed nodes, and credentials, from redis+cluster:// URLs', () => {
+    expect(redisTarget('redis://127.0.0.1:6379/2')).toEqual({ cluster: false, url: 'redis://127.0.0.1:6379/2' })
+    expect(redisTarget('redis+cluster://10.0.0.1:7000,redis-b.internal:7001')).toEqual({
+      cluster: true,
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'redis-b.internal', port: 7001 },
+      ],
+    })
+    expect(redisTarget('redis+cluster://vigil:p%40ss@[::1]:7000/')).toEqual({ cluster: true, nodes: [{ host: '::1', port: 7000 }], username: 'vigil', password: 'p@ss' })
+    expect(redisTarget('redis+cluster://:secret@h:1')).toMatchObject({ password: 'secret' })
+    for (const bad of ['redis+cluster://', 'redis+cluster://h', 'redis+cluster://h:0', 'redis+cluster://h:70000', 'redis+cluster://h:1,,h:2', 'memcached://h:1']) {
+      expect(() => redisTarget(bad), bad).toThrow()
+    }
+  })
+
+  it('refuses a key prefix with a hash tag of its own', async () => {
+    await expect(openRedisStore({ url: inject('redisClusterUrl'), prefix: '{x}:' })).rejects.toThrow(/may not contain \{ or \}/)
+  })
+
+  it('refuses to start against unreachable seed nodes, with a clear message', async () => {
+    await expect(openRedisStore({ url: 'redis+cluster://127.0.0.1:1,127.0.0.1:2' })).rejects.toThrow(/cannot use Redis at redis\+cluster:\/\/127\.0\.0\.1:1/)
+  })
+
+  it('acknowledges no event that fewer replicas than asked for have: 503, never a silent success', async () => {
+    // Each master of the test cluster has one replica: two cannot acknowledge.
+    const store = await openRedisStore({ url: inject('redisClusterUrl'), prefix: `test-${Date.now()}:`, replicas: 2, replicaTimeoutMs: 50 })
+    try {
+      const failed = await store.events.append(event('e1', Date.now())).then(
+        () => null,
+        (err: unknown) => err,
+      )
+      expect(failed).toBeInstanceOf(StoreUnavailableError)
+      expect((failed as Error).message).toMatch(/reached 1 of 2 replicas/)
+    } finally {
+      await store.close()
+    }
+    // One replica can (the default on a Cluster).
+    const one = await openRedisStore({ url: inject('redisClusterUrl'), prefix: `test-${Date.now()}-1:` })
+    try {
+      await Promise.all(Array.from({ length: 50 }, (_, i) => one.events.append(event(`e${i}`, Date.now()))))
+      expect(await one.events.count()).toBe(50)
+    } finally {
+      await one.close()
+    }
   })
 })
 

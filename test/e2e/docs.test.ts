@@ -19,12 +19,14 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import Database from 'better-sqlite3'
+import { Redis } from 'ioredis'
 import { build } from 'esbuild'
 import type { Browser } from 'playwright-core'
 import { CHROMIUM_FLAGS, findChromium, launchChromium } from '../support/browser'
 import { TEST_SECRET } from '../../collector-server/src/config/test-keys'
 import { startTestCollector, type TestCollector } from '../support/collector'
 import { startRedis, type RedisServer } from '../support/redis'
+import { connectCluster, startRedisCluster, type RedisClusterHandle } from '../support/redis-cluster'
 import { TestDevice } from '../support/device'
 import { DEMO_SITE, generateSecret, loadSites, type CredentialRole } from '../../collector-server/src/config/sites'
 import { testSecret } from '../support/app'
@@ -516,25 +518,52 @@ createServer((req, res) => {
 
   describe('with Redis', () => {
     let redis: RedisServer
+    /** Started by the first block that needs one (a Cluster is 6 processes and a few seconds). */
+    let cluster: RedisClusterHandle | undefined
+    const redisCluster = async (): Promise<RedisClusterHandle> => (cluster ??= await startRedisCluster())
+    /** The docs' example seed nodes, replaced by the test cluster's. */
+    const DOC_CLUSTER = 'redis+cluster://10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379'
     beforeAll(async () => {
       redis = await startRedis()
     })
-    afterAll(async () => redis?.stop())
+    afterAll(async () => {
+      await redis?.stop()
+      await cluster?.stop()
+    })
 
-    it.each(runs('feed').map((b) => [where(b), b] as const))('feed: %s consumes the events a collector on Redis appends', async (_, block) => {
+    const feeds = runs('feed').flatMap((b) => (['redis', 'redis-cluster'] as const).map((kind) => [where(b), kind, b] as const))
+    it.each(feeds)('feed: %s consumes the events a collector on %s appends, and claims a crashed consumer\'s', async (_, kind, block) => {
       const dataDir = mkdtempSync(join(tmpdir(), 'vigil-docs-feed-'))
       writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [DEMO] }))
-      const onRedis = await startTestCollector({ dataDir, store: redis.url })
+      const store = kind === 'redis' ? redis.url : (await redisCluster()).url
+      const onRedis = await startTestCollector({ dataDir, store })
       try {
-        for (let i = 0; i < 3; i++) {
+        const collectOnce = async (): Promise<void> => {
           const { challenge } = (await (await fetch(`${onRedis.url}/v1/challenge?siteKey=demo`)).json()) as { challenge: string }
           const res = await fetch(`${onRedis.url}/v1/collect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(new TestDevice().body(challenge)) })
           expect(res.status).toBe(200)
         }
-        // The doc's `handle` is the reader's risk backend: here it checks each event and stops after three.
+        // A consumer that read two events and crashed before acknowledging them; then one new event.
+        for (let i = 0; i < 2; i++) await collectOnce()
+        const crashed = kind === 'redis' ? new Redis(redis.url) : await connectCluster(store)
+        try {
+          const read = (await crashed.xreadgroup('GROUP', 'risk', 'crashed-1', 'COUNT', 10, 'STREAMS', 'vigil:events', '>')) as Array<[string, unknown[]]>
+          expect(read[0]![1]).toHaveLength(2)
+        } finally {
+          crashed.disconnect()
+        }
+        await collectOnce()
+        // The doc's `handle` is the reader's risk backend: here it checks each event and stops after
+        // three, which it gets only by claiming the crashed consumer's two (idle for 0 ms here).
         const prelude = `let handled = 0\nasync function handle(event) {\n  if (typeof event.id !== 'string' || !['allow', 'review', 'deny'].includes(event.verdict)) throw new Error('not an event: ' + JSON.stringify(event))\n  if (++handled === 3) { console.log('handled', handled); process.exit(0) }\n}\n`
-        const file = join(scratch, `feed-${block.line}.mjs`)
-        writeFileSync(file, prelude + substitute(block.code, { 'redis://redis:6379': redis.url }))
+        const code = substitute(block.code, { 'redis://redis:6379': redis.url, 'const CLAIM_AFTER_MS = 60_000': 'const CLAIM_AFTER_MS = 0' })
+        expect(code).toContain('const CLAIM_AFTER_MS = 0')
+        const file = join(scratch, `feed-${block.line}-${kind}.mjs`)
+        const seed = new URL(store.replace('redis+cluster://', 'redis://').split(',')[0]!)
+        // On the Cluster, the consumer connects as the doc says to: new Cluster([seed nodes]).
+        const source = kind === 'redis' ? code : code.replace(`new Redis('${redis.url}')`, `new Cluster([{ host: '${seed.hostname}', port: ${seed.port} }])`).replace("import { Redis } from 'ioredis'", "import { Cluster } from 'ioredis'")
+        if (kind === 'redis-cluster') expect(source).toMatch(/import \{ Cluster \} from 'ioredis'[\s\S]*new Cluster\(/)
+        writeFileSync(file, prelude + source)
         const ran = await runFile(process.execPath, [file], {}, ROOT, 20_000)
         expect(ran.status, ran.stderr).toBe(0)
         expect(ran.stdout.trim()).toBe('handled 3')
@@ -547,7 +576,9 @@ createServer((req, res) => {
       const dataDir = mkdtempSync(join(tmpdir(), 'vigil-docs-cli-'))
       let oldKid: string | undefined
       for (const raw of block.code.split('\n')) {
-        const line = substitute(raw.replace(/\s+#.*$/, ''), { '/var/lib/vigil': dataDir, '--port 8080': '--port 0', 'redis://redis:6379': redis.url })
+        const uncommented = raw.replace(/\s+#.*$/, '')
+        const clusterUrl = uncommented.includes(DOC_CLUSTER) ? (await redisCluster()).url : DOC_CLUSTER
+        const line = substitute(uncommented, { '/var/lib/vigil': dataDir, '--port 8080': '--port 0', 'redis://redis:6379': redis.url, [DOC_CLUSTER]: clusterUrl })
           .split('<old-kid>')
           .join(oldKid ?? '<old-kid>')
         if (!line.trim()) continue
@@ -561,7 +592,7 @@ createServer((req, res) => {
           if (/sites list/.test(line)) expect(ran.stdout).not.toMatch(/_[A-Za-z0-9_-]{43}/)
         } else {
           const server = await startShell(line)
-          expect(await (await fetch(`${server.url}/healthz`)).json()).toMatchObject({ status: 'ok', store: line.includes('redis://') ? 'redis' : 'sqlite' })
+          expect(await (await fetch(`${server.url}/healthz`)).json()).toMatchObject({ status: 'ok', store: /redis(\+cluster)?:\/\//.test(line) ? 'redis' : 'sqlite' })
           await server.stop()
         }
       }

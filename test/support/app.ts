@@ -40,14 +40,17 @@ export interface TestApp {
   challenge(siteKey?: string, origin?: string): Promise<string>
 }
 
-/** Both adapters; route and store tests run once per kind. */
-export const STORE_KINDS = ['sqlite', 'redis'] as const
+/**
+ * Both adapters, and Redis on a Cluster (the unit project starts one: redis-cluster-setup.ts);
+ * route and store tests run once per kind.
+ */
+export const STORE_KINDS = ['sqlite', 'redis', 'redis-cluster'] as const
 export type StoreKind = (typeof STORE_KINDS)[number]
 
-/** A fresh store of either kind: its own SQLite file, or its own key prefix on the test Redis. */
+/** A fresh store of any kind: its own SQLite file, or its own key prefix on the test Redis or Cluster. */
 export async function makeTestStore(kind: StoreKind, now: () => number, dir = mkdtempSync(join(tmpdir(), 'vigil-store-')), retention: Partial<Retention> = {}): Promise<Store> {
   if (kind === 'sqlite') return openSqliteStore({ path: join(dir, 'vigil.db'), now, retention })
-  return openRedisStore({ url: inject('redisUrl'), prefix: `test-${randomBytes(6).toString('hex')}:`, now, retention })
+  return openRedisStore({ url: inject(kind === 'redis' ? 'redisUrl' : 'redisClusterUrl'), prefix: `test-${randomBytes(6).toString('hex')}:`, now, retention })
 }
 
 export interface TestAppOptions {

@@ -30,13 +30,14 @@ export async function freePort(): Promise<number> {
   })
 }
 
-export async function startRedis(options: { dir?: string; port?: number } = {}): Promise<RedisServer> {
+/** `args`: more redis-server options, e.g. `['--replicaof', '127.0.0.1', '6379']` for a replica. */
+export async function startRedis(options: { dir?: string; port?: number; args?: string[] } = {}): Promise<RedisServer> {
   if (!hasRedisServer()) throw new Error('redis-server is not installed: apt-get install redis-server (npm test installs it on Debian when run as root).')
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'vigil-redis-'))
   const port = options.port ?? (await freePort())
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--protected-mode', 'yes', '--logfile', join(dir, 'redis.log')],
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--protected-mode', 'yes', '--logfile', join(dir, 'redis.log'), ...(options.args ?? [])],
     { stdio: 'ignore' },
   )
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))

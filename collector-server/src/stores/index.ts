@@ -3,17 +3,27 @@ import { openSqliteStore } from './sqlite/index'
 import { openRedisStore } from './redis'
 import type { Retention, Store } from './types'
 
+export interface StoreSettings {
+  /** Redis: replicas that must have an event before it is acknowledged (WAIT): default 1 on a Cluster, 0 on one Redis. */
+  replicas?: number
+  /** SQLite: other collector processes write to the same file (`--workers`). */
+  shared?: boolean
+}
+
 /**
  * Opens the store a VIGIL_STORE URL names: `sqlite:<path>` (default
- * `sqlite:<dataDir>/vigil.db`) or, for several instances, `redis://host:port[/db]`.
+ * `sqlite:<dataDir>/vigil.db`) or, for several instances, `redis://host:port[/db]`, or a
+ * Redis Cluster by its seed nodes: `redis+cluster://host:port[,host:port…]`.
  */
-export async function openStore(url: string | undefined, dataDir: string, now?: () => number, retention?: Partial<Retention>, options: { shared?: boolean } = {}): Promise<Store> {
+export async function openStore(url: string | undefined, dataDir: string, now?: () => number, retention?: Partial<Retention>, options: StoreSettings = {}): Promise<Store> {
   const spec = url && url.length > 0 ? url : `sqlite:${join(dataDir, 'vigil.db')}`
   if (spec.startsWith('sqlite:')) {
     const path = spec.slice('sqlite:'.length)
     if (!path) throw new Error('VIGIL_STORE=sqlite: needs a path, e.g. sqlite:./data/vigil.db')
     return openSqliteStore({ path, ...(now ? { now } : {}), ...(retention ? { retention } : {}), ...(options.shared ? { shared: true } : {}) })
   }
-  if (spec.startsWith('redis://') || spec.startsWith('rediss://')) return openRedisStore({ url: spec, ...(now ? { now } : {}), ...(retention ? { retention } : {}) })
-  throw new Error(`unsupported VIGIL_STORE: ${spec} (use sqlite:<path> or redis://host:port)`)
+  if (/^(redis|rediss|redis\+cluster):\/\//.test(spec)) {
+    return openRedisStore({ url: spec, ...(now ? { now } : {}), ...(retention ? { retention } : {}), ...(options.replicas !== undefined ? { replicas: options.replicas } : {}) })
+  }
+  throw new Error(`unsupported VIGIL_STORE: ${spec} (use sqlite:<path>, redis://host:port or redis+cluster://host:port,host:port)`)
 }

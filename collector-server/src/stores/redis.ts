@@ -1,5 +1,6 @@
 /**
- * The scale-out store: Redis (via ioredis), shared by every collector instance.
+ * The scale-out store: Redis (via ioredis), shared by every collector instance, on a single
+ * Redis (`redis://host:port`) or a Redis Cluster (`redis+cluster://host:port,host:port,…`).
  *
  *   vigil:nonce:<id>              SET NX PX: single use across instances
  *   vigil:device:<id>             hash: key, first/last seen, count, last IP, visitor id, verdict counts
@@ -8,9 +9,9 @@
  *   vigil:link:<kind>:<key>       sorted set member → last seen (sliding-window distinct counts)
  *   vigil:rl:<key>:<window>       INCR + PEXPIRE: fixed-window rate limits
  *   vigil:akey:<key id>           hash: an attested App Attest key (app, public key, counter)
- *   vigil:stats:<site>:<minute>   hash of dashboard counters (verdicts, reasons, failures, score buckets)
- *   vigil:stats:<site>:devices    sorted set device → −(most accounts seen on it), for "top devices"
- *   vigil:stats:<site>:devices:at sorted set device → when it was last counted
+ *   vigil:stats:{<site>}:<minute> hash of dashboard counters (verdicts, reasons, failures, score buckets)
+ *   vigil:stats:{<site>}:devices  sorted set device → −(most accounts seen on it), for "top devices"
+ *   vigil:stats:{<site>}:devices:at  sorted set device → when it was last counted
  *   vigil:events                  stream, one entry per accepted collect, fields `id` and `event`
  *                                 (JSON); consumer group `risk` is created for the risk backend.
  *                                 Entry ids are event times (ms). Bounded: MAXLEN ~
@@ -18,11 +19,17 @@
  *                                 than retention.eventsMs are trimmed (XTRIM MINID). One key,
  *                                 so that it stays in one Cluster slot.
  *
+ * On a Cluster every MULTI, Lua script and pipeline touches one slot: single keys, except a
+ * site's stats keys, which share the hash tag `{<site>}` (the top-devices script and the
+ * dashboard's snapshot read several). docs/decisions.md has the audit.
+ *
  * Durability: run Redis with `appendonly yes` (the tests do); `appendfsync everysec`
  * (Redis' default) can lose up to a second if Redis itself dies, `always` loses nothing.
  * A killed collector loses nothing either way: it answers only after Redis has the event.
+ * With `replicas` (default 1 on a Cluster) it answers only after that many replicas have the
+ * event too (WAIT), so that a master failing over to its replica loses no acknowledged event.
  */
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { Verdict } from '@vigil-risk/core/protocol/token'
 import {
   STATS_BUCKET_MS,
@@ -50,6 +57,7 @@ import {
 } from './types'
 
 export interface RedisStoreOptions {
+  /** `redis://host:port[/db]`, `rediss://…`, or a Cluster's seed nodes: `redis+cluster://[user:password@]host:port[,host:port…]`. */
   url: string
   prefix?: string
   /** The stream the risk backend reads (default vigil:events). */
@@ -61,7 +69,44 @@ export interface RedisStoreOptions {
   now?: () => number
   /** How long events and devices are kept, and how long the stream may grow (default DEFAULT_RETENTION). */
   retention?: Partial<Retention>
+  /**
+   * An event is acknowledged only once this many replicas of the stream's master have it
+   * (WAIT), so that a failover loses no acknowledged event. Default: 1 on a Cluster, 0 on
+   * a single Redis.
+   */
+  replicas?: number
+  /** How long an append waits for those replicas before the collect fails with 503 (default 500 ms). */
+  replicaTimeoutMs?: number
 }
+
+/** Where a store URL points: one Redis, or a Cluster's seed nodes. */
+export type RedisTarget = { cluster: false; url: string } | { cluster: true; nodes: Array<{ host: string; port: number }>; username?: string; password?: string }
+
+const CLUSTER_SCHEME = 'redis+cluster://'
+
+/** Parses `redis://…`, `rediss://…` or `redis+cluster://[user:password@]host:port[,host:port…]`; throws on anything else. */
+export function redisTarget(url: string): RedisTarget {
+  if (!url.startsWith(CLUSTER_SCHEME)) {
+    if (url.startsWith('redis://') || url.startsWith('rediss://')) return { cluster: false, url }
+    throw new Error(`not a Redis URL: ${url} (redis://host:port or redis+cluster://host:port,host:port)`)
+  }
+  const rest = url.slice(CLUSTER_SCHEME.length).replace(/\/$/, '')
+  const at = rest.lastIndexOf('@')
+  const auth = at >= 0 ? rest.slice(0, at) : ''
+  const colon = auth.indexOf(':')
+  const username = decodeURIComponent(colon >= 0 ? auth.slice(0, colon) : auth)
+  const password = colon >= 0 ? decodeURIComponent(auth.slice(colon + 1)) : ''
+  const nodes = (at >= 0 ? rest.slice(at + 1) : rest).split(',').map((hostPort) => {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:,/[\]]+)):(\d{1,5})$/.exec(hostPort)
+    const port = Number(m?.[3])
+    if (!m || port < 1 || port > 65535) throw new Error(`bad Redis Cluster node "${hostPort}" in ${CLUSTER_SCHEME}…: give host:port[,host:port…]`)
+    return { host: m[1] ?? m[2]!, port }
+  })
+  return { cluster: true, nodes, ...(username ? { username } : {}), ...(password ? { password } : {}) }
+}
+
+/** Failure detection on a Cluster is seconds; an append gives up on its replicas sooner, and the collect is a 503. */
+const REPLICA_TIMEOUT_MS = 500
 
 /** The stream is trimmed by age at most this often, by the append that notices. */
 const TRIM_EVERY_MS = 30_000
@@ -114,6 +159,18 @@ if ok then
   end
 end
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], string.format('%d-*', ms), 'id', ARGV[3], 'event', ARGV[4])`
+/**
+ * Records a member in a link set and counts the set within its window. One key per call,
+ * so that a collect's links spread over a Cluster's slots (and need no common one).
+ * KEYS: the set. ARGV: at, member, '(' + window start, window ms.
+ */
+const LINK = `
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local n = redis.call('ZCARD', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return n`
+
 /** KEYS: the key's hash. ARGV: app id, public key, counter, at, ttl ms. 1 if created, 0 if it existed. */
 const REGISTER_KEY = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -161,17 +218,125 @@ function pairs(flat: string[]): Record<string, string> {
   return out
 }
 
+/** A client for the target, not yet connected; commands go to the node serving their key's slot. */
+function client(target: RedisTarget, options: RedisOptions = {}): Redis | Cluster {
+  if (!target.cluster) return new Redis(target.url, { maxRetriesPerRequest: 2, enableAutoPipelining: true, lazyConnect: true, ...options })
+  let ready = false
+  const cluster: Cluster = new Cluster(target.nodes, {
+    lazyConnect: true,
+    enableAutoPipelining: true,
+    // Before the first connection, give up soon (a wrong address is a clear error at start);
+    // after it, keep trying: nodes come back, and replicas take over.
+    clusterRetryStrategy: (times) => (ready || times <= 3 ? Math.min(100 * times, 2000) : null),
+    // ioredis refreshes its slot map on redirections; this also catches a failover it was not told about.
+    slotsRefreshInterval: 2000,
+    redisOptions: {
+      maxRetriesPerRequest: 2,
+      ...(target.username ? { username: target.username } : {}),
+      ...(target.password ? { password: target.password } : {}),
+      ...options,
+    },
+  })
+  cluster.once('ready', () => (ready = true))
+  return cluster
+}
+
+/** Connects `redis` (reporting errors only as failed commands), or throws what went wrong. */
+async function connect(redis: Redis | Cluster, url: string): Promise<void> {
+  // Connection errors surface as failed commands (503 store_unavailable); ioredis reconnects on its own.
+  redis.on('error', () => undefined)
+  if (redis instanceof Cluster) redis.on('node error', () => undefined)
+  try {
+    await redis.connect()
+  } catch (err) {
+    redis.disconnect()
+    throw new Error(`cannot use Redis at ${url}: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+/** Replies that mean the command did not run on this node (the slot is elsewhere, or moving): safe to send again. */
+const NOT_RUN = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /
+/** How often an append is sent again after such a reply (the slot map refreshed in between) before the collect is a 503. */
+const REDIRECTS = 3
+
+/**
+ * Appends events, each acknowledged only once `replicas` replicas have it: the appends
+ * queued while a batch is out go in the next pipeline, EVAL after EVAL, then one WAIT, all
+ * on one connection to the stream's master, so that the WAIT covers every append before it
+ * (WAIT counts this connection's writes). EVAL, not EVALSHA: a script missing on the node
+ * would be retried outside the pipeline, after the WAIT. The connection is the events'
+ * own, so that a WAIT (up to timeoutMs) holds up no other command. ioredis redirects a
+ * pipeline only when every reply is the same redirection, which the WAIT's never is: an
+ * append the node did not run (MOVED after a failover…) is sent again here, after the
+ * Cluster's slot map is refreshed.
+ */
+function replicatedAppends(redis: Redis | Cluster, stream: string, replicas: number, timeoutMs: number): (args: Array<string | number>) => Promise<void> {
+  interface Append {
+    args: Array<string | number>
+    resolve: () => void
+    reject: (err: Error) => void
+    tries: number
+  }
+  let queue: Append[] = []
+  let flushing = false
+  const refreshSlots = (): Promise<void> => new Promise((resolve) => (redis instanceof Cluster ? redis.refreshSlotsCache(() => resolve()) : resolve()))
+  const flush = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const batch = queue
+      queue = []
+      const p = redis.pipeline()
+      for (const { args } of batch) p.eval(APPEND, 1, stream, ...args)
+      p.wait(replicas, timeoutMs)
+      let results: Array<[Error | null, unknown]>
+      try {
+        results = (await p.exec()) ?? []
+      } catch (err) {
+        for (const b of batch) b.reject(err as Error)
+        continue
+      }
+      const [waitErr, acked] = results[batch.length] ?? [new Error('no reply to WAIT'), 0]
+      const replicated = !waitErr && Number(acked) >= replicas
+      let redirected = false
+      batch.forEach((b, i) => {
+        const [err] = results[i] ?? [new Error('no reply to the append')]
+        if (err && NOT_RUN.test(err.message) && b.tries < REDIRECTS) {
+          redirected = true
+          queue.push({ ...b, tries: b.tries + 1 })
+        } else if (err) b.reject(err)
+        else if (!replicated) b.reject(new StoreUnavailableError(waitErr ? `redis: WAIT: ${waitErr.message}` : `redis: the event reached ${Number(acked)} of ${replicas} replicas within ${timeoutMs} ms`))
+        else b.resolve()
+      })
+      if (redirected) await refreshSlots()
+    }
+    flushing = false
+  }
+  return (args) =>
+    new Promise<void>((resolve, reject) => {
+      queue.push({ args, resolve, reject, tries: 0 })
+      if (!flushing) {
+        flushing = true
+        void flush()
+      }
+    })
+}
+
+/** The nodes to SCAN: every master of a Cluster, or the one Redis. */
+const masters = (redis: Redis | Cluster): Redis[] => (redis instanceof Cluster ? redis.nodes('master') : [redis])
+
 export async function openRedisStore(options: RedisStoreOptions): Promise<Store> {
   const prefix = options.prefix ?? 'vigil:'
+  // Key names may not carry hash tags of their own: the site tag in stats keys must be the first.
+  if (/[{}]/.test(prefix)) throw new Error(`the Redis key prefix may not contain { or }: ${prefix}`)
   const stream = options.stream ?? `${prefix}events`
   const group = options.group ?? 'risk'
   const now = options.now ?? Date.now
   const retention = { ...DEFAULT_RETENTION, ...options.retention }
-  const redis = new Redis(options.url, { maxRetriesPerRequest: 2, enableAutoPipelining: true, lazyConnect: true, ...options.redis })
-  // Connection errors surface as failed commands (503 store_unavailable); ioredis reconnects on its own.
-  redis.on('error', () => undefined)
+  const target = redisTarget(options.url)
+  const replicas = options.replicas ?? (target.cluster ? 1 : 0)
+  if (!Number.isInteger(replicas) || replicas < 0) throw new Error(`replicas must be a whole number ≥ 0: ${replicas}`)
+  const redis = client(target, options.redis)
+  await connect(redis, options.url)
   try {
-    await redis.connect()
     await redis.xgroup('CREATE', stream, group, '$', 'MKSTREAM')
   } catch (err) {
     if (!String((err as Error).message).includes('BUSYGROUP')) {
@@ -179,21 +344,38 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
       throw new Error(`cannot use Redis at ${options.url}: ${(err as Error).message}`, { cause: err })
     }
   }
+  const replicaTimeoutMs = options.replicaTimeoutMs ?? REPLICA_TIMEOUT_MS
+  let eventsClient: Redis | Cluster | undefined
+  if (replicas > 0) {
+    // A node that hangs rather than fails: its batch fails, and the appends queued behind it go on.
+    eventsClient = client(target, { commandTimeout: replicaTimeoutMs + 2000, ...options.redis })
+    try {
+      await connect(eventsClient, options.url)
+    } catch (err) {
+      redis.disconnect()
+      throw err
+    }
+  }
   redis.defineCommand('vigilTouch', { numberOfKeys: 1, lua: TOUCH })
   redis.defineCommand('vigilTopDevice', { numberOfKeys: 2, lua: TOP_DEVICE })
   redis.defineCommand('vigilAppend', { numberOfKeys: 1, lua: APPEND })
   redis.defineCommand('vigilRegisterKey', { numberOfKeys: 1, lua: REGISTER_KEY })
   redis.defineCommand('vigilAdvanceKey', { numberOfKeys: 1, lua: ADVANCE_KEY })
+  redis.defineCommand('vigilLink', { numberOfKeys: 1, lua: LINK })
   const scripts = redis as unknown as {
     vigilAppend(stream: string, ...args: Array<string | number>): Promise<string>
     vigilTouch(key: string, ...args: Array<string | number>): Promise<string[]>
     vigilTopDevice(devices: string, at: string, ...args: Array<string | number>): Promise<number>
     vigilRegisterKey(key: string, ...args: Array<string | number>): Promise<number>
     vigilAdvanceKey(key: string, ...args: Array<string | number>): Promise<number>
+    vigilLink(key: string, ...args: Array<string | number>): Promise<number>
   }
   const touch = scripts.vigilTouch.bind(redis)
   const topDevice = scripts.vigilTopDevice.bind(redis)
-  const appendEvent = scripts.vigilAppend.bind(redis)
+  const link = scripts.vigilLink.bind(redis)
+  const appendEvent: (args: Array<string | number>) => Promise<unknown> = eventsClient
+    ? replicatedAppends(eventsClient, stream, replicas, replicaTimeoutMs)
+    : (args) => scripts.vigilAppend.call(redis, stream, ...args)
 
   /**
    * Trims stream entries older than the events retention (ids are event times: APPEND);
@@ -214,30 +396,33 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     }
   }
 
-  /** Link sets (`link:<site>:<relation>:<key>`): drops the sets keyed by `id`, and `id` from every other. */
+  /**
+   * Link sets (`link:<site>:<relation>:<key>`): drops the sets keyed by `id`, and `id` from
+   * every other. Scans every master (a Cluster's keys are spread over them); each key is
+   * then changed on its own, as keys in different slots must be.
+   */
   async function eraseLinks(siteKey: string, id: string): Promise<number> {
     let erased = 0
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}link:${siteKey}:*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length === 0) continue
-      const p = redis.pipeline()
-      for (const key of keys) {
-        if (key.endsWith(`:${id}`)) p.zcard(key).del(key)
-        else p.zrem(key, id)
-      }
-      const results = (await p.exec()) ?? []
-      let i = 0
-      for (const key of keys) {
-        const [err, n] = results[i] ?? [new Error('missing reply'), 0]
-        if (err) throw err
-        erased += Number(n)
-        i += key.endsWith(`:${id}`) ? 2 : 1
-      }
-    } while (cursor !== '0')
+    for (const node of masters(redis)) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}link:${siteKey}:*`, 'COUNT', 1000)
+        cursor = next
+        const counts = await Promise.all(
+          keys.map(async (key) => {
+            if (!key.endsWith(`:${id}`)) return redis.zrem(key, id)
+            const [[err, n]] = (await redis.multi().zcard(key).del(key).exec()) as [[Error | null, number]]
+            if (err) throw err
+            return n
+          }),
+        )
+        for (const n of counts) erased += n
+      } while (cursor !== '0')
+    }
     return erased
   }
+  /** A site's stats keys share the hash tag {<site>} (one Cluster slot): scripts and pipelines read several. */
+  const statsKey = (siteKey: string, what: number | string): string => `${prefix}stats:{${siteKey}}:${what}`
   const registerKey = scripts.vigilRegisterKey.bind(redis)
   const advanceKey = scripts.vigilAdvanceKey.bind(redis)
 
@@ -278,30 +463,16 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
       }),
     },
     links: {
-      observe: unavailable(async (observations: readonly LinkObservation[], at: number) => {
-        const pipeline = redis.pipeline()
-        // Where each observation's count lands among the pipeline's replies.
-        const replyAt: number[] = []
-        let replies = 0
-        for (const o of observations) {
-          const key = `${prefix}link:${o.kind}:${o.key}`
-          if (o.countOnly) {
-            pipeline.zcount(key, at - o.windowMs, '+inf')
-            replyAt.push(replies)
-            replies += 1
-          } else {
-            pipeline.zadd(key, at, o.member).zremrangebyscore(key, '-inf', `(${at - o.windowMs}`).zcard(key).pexpire(key, o.windowMs)
-            replyAt.push(replies + 2)
-            replies += 4
-          }
-        }
-        const results = (await pipeline.exec()) ?? []
-        return replyAt.map((i) => {
-          const [err, count] = results[i] ?? [new Error('missing reply'), 0]
-          if (err) throw err
-          return Math.min(Number(count), LINK_COUNT_CAP)
-        })
-      }),
+      // One command per set, in order (auto-pipelined, per node on a Cluster).
+      observe: unavailable(async (observations: readonly LinkObservation[], at: number) =>
+        Promise.all(
+          observations.map(async (o) => {
+            const key = `${prefix}link:${o.kind}:${o.key}`
+            const count = o.countOnly ? await redis.zcount(key, at - o.windowMs, '+inf') : await link(key, at, o.member, `(${at - o.windowMs}`, o.windowMs)
+            return Math.min(count, LINK_COUNT_CAP)
+          }),
+        ),
+      ),
       count: unavailable(async (kind: string, key: string, windowMs: number, at: number) => Math.min(await redis.zcount(`${prefix}link:${kind}:${key}`, at - windowMs, '+inf'), LINK_COUNT_CAP)),
     },
     rateLimits: {
@@ -326,7 +497,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     },
     events: {
       append: unavailable(async (event: CollectEvent) => {
-        await appendEvent(stream, event.at, retention.streamMaxLen, event.id, JSON.stringify(event))
+        await appendEvent([event.at, retention.streamMaxLen, event.id, JSON.stringify(event)])
         const t = now()
         if (t - lastTrim >= TRIM_EVERY_MS) {
           lastTrim = t
@@ -347,8 +518,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
     },
     stats: {
       recordEvent: unavailable(async (siteKey: string, at: number, entry: StatsEntry) => {
-        const key = `${prefix}stats:${siteKey}:${at - (at % STATS_BUCKET_MS)}`
-        const devices = `${prefix}stats:${siteKey}:devices`
+        const key = statsKey(siteKey, at - (at % STATS_BUCKET_MS))
+        const devices = statsKey(siteKey, 'devices')
         const p = redis.pipeline()
         for (const field of statsFields(entry)) p.hincrby(key, field, 1)
         p.pexpire(key, STATS_RETENTION_MS)
@@ -358,19 +529,20 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
         ])
       }),
       recordFailure: unavailable(async (siteKey: string, at: number, code: FailureCode) => {
-        const key = `${prefix}stats:${siteKey}:${at - (at % STATS_BUCKET_MS)}`
+        const key = statsKey(siteKey, at - (at % STATS_BUCKET_MS))
         await redis.multi().hincrby(key, `fail:${code}`, 1).pexpire(key, STATS_RETENTION_MS).exec()
       }),
       snapshot: unavailable(async (siteKey: string, from: number, to: number): Promise<StatsSnapshot> => {
         const first = from - (from % STATS_BUCKET_MS)
         const times: number[] = []
         for (let t = first; t <= to; t += STATS_BUCKET_MS) times.push(t)
-        const devices = `${prefix}stats:${siteKey}:devices`
+        const devices = statsKey(siteKey, 'devices')
         // Forget devices not seen within the window, then read the top ones.
         const stale = await redis.zrangebyscore(`${devices}:at`, '-inf', `(${to - TOP_DEVICES_WINDOW_MS}`)
         if (stale.length > 0) await redis.multi().zrem(devices, ...stale).zrem(`${devices}:at`, ...stale).exec()
         const p = redis.pipeline()
-        for (const t of times) p.hgetall(`${prefix}stats:${siteKey}:${t}`)
+        // One pipeline: the site's stats keys share a slot.
+        for (const t of times) p.hgetall(statsKey(siteKey, t))
         p.zrange(devices, 0, TOP_DEVICES - 1, 'WITHSCORES')
         const results = (await p.exec()) ?? []
         const buckets = times.map((t, i) => {
@@ -404,7 +576,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
       if (subject.deviceId) {
         erased.devices = await redis.del(`${prefix}device:${subject.deviceId}`)
         await redis.del(`${prefix}glyphs:${subject.deviceId}`)
-        const devices = `${prefix}stats:${subject.siteKey}:devices`
+        const devices = statsKey(subject.siteKey, 'devices')
         await redis.multi().zrem(devices, subject.deviceId).zrem(`${devices}:at`, subject.deviceId).exec()
       }
       return erased
@@ -413,7 +585,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Store>
       await redis.ping()
     }),
     async close() {
-      await redis.quit().catch(() => redis.disconnect())
+      await Promise.all([redis, eventsClient].map(async (c) => c?.quit().catch(() => c.disconnect())))
     },
   }
 }
