@@ -11,7 +11,7 @@
  * "events lost": acknowledged 200 answers whose event (the token's jti) is not in the store
  * once the collector has shut down.
  *
- *   VIGIL_SOAK_RATE     requests per second (default 400)
+ *   VIGIL_SOAK_RATE     requests per second (default 200)
  *   VIGIL_SOAK_MINUTES  measured minutes per store after the warm-up (default 3; fractions allowed)
  */
 import { Agent } from 'node:http'
@@ -499,7 +499,7 @@ function notesFor(r: StoreRun): string[] {
 }
 
 export async function soak(): Promise<SuiteResult> {
-  const rate = envNumber('VIGIL_SOAK_RATE', 400)
+  const rate = envNumber('VIGIL_SOAK_RATE', 200)
   const minutes = envNumber('VIGIL_SOAK_MINUTES', 3)
   const cleanups: Array<() => void> = []
   const onSignal = (signal: NodeJS.Signals): void => {
