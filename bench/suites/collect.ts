@@ -89,6 +89,8 @@ interface OpenLoop {
   p99: number
   failed: number
   scheduled: number
+  /** How late the generator itself sent, p99 (ms): when high, the figure is the machine's, not the collector's. */
+  sendLagP99: number
 }
 
 /** Requests sent at a fixed rate whatever the answers do; latency from each one's scheduled send. */
@@ -106,7 +108,8 @@ async function openLoop(url: string, bodies: string[], rate: number): Promise<Op
   const measured = load.latency.slice(OPEN_LOOP_WARMUP).filter((v) => !Number.isNaN(v)).sort()
   let failed = 0
   for (const n of load.errors.values()) failed += n
-  return { rate, p50: quantileOfSorted(measured, 0.5), p99: quantileOfSorted(measured, 0.99), failed, scheduled: total - OPEN_LOOP_WARMUP }
+  const lags = load.sendLag.slice(OPEN_LOOP_WARMUP).sort()
+  return { rate, p50: quantileOfSorted(measured, 0.5), p99: quantileOfSorted(measured, 0.99), failed, scheduled: total - OPEN_LOOP_WARMUP, sendLagP99: quantileOfSorted(lags, 0.99) }
 }
 
 interface CollectorRun extends Run {
@@ -179,6 +182,7 @@ export async function collectThroughput(): Promise<SuiteResult> {
       { metric: `collector, SQLite, open loop at 70% of its capacity (${open.rate} req/s): latency p50`, value: open.p50, unit: 'ms' },
       { metric: `collector, SQLite, open loop at 70% of its capacity (${open.rate} req/s): latency p99`, value: open.p99, unit: 'ms', budget: 25, pass: open.p99 <= 25 },
       { metric: `collector, SQLite, open loop: failed of ${open.scheduled}`, value: open.failed, unit: '', budget: 0, pass: open.failed === 0 },
+      { metric: "collector, SQLite, open loop: the generator's own send lag p99", value: open.sendLagP99, unit: 'ms' },
       ...row('collector, SQLite, payload without signals or trace', minimal),
       ...row('collector, Redis', redis),
       ...row('collector, SQLite, --workers 2', sqliteWorkers),
