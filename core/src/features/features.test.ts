@@ -62,6 +62,16 @@ describe('feature extraction', () => {
     )
   })
 
+  it('takes the least straightness of one straight stroke as it is, even a hair above 1 from rounding', () => {
+    // 20 steps of (2, 3) px: each step rounds to a micro-pixel, so path < distance by a hair.
+    const events: TraceEvent[] = Array.from({ length: 21 }, (_, i) => ({ type: 'mousemove' as const, t: i * 16, x: 100 + 2 * i, y: 100 + 3 * i }))
+    const result = extractFeatures(events)
+    expect(result.sufficient).toBe(true)
+    const at = (name: string): number => result.vector[FEATURE_NAMES.indexOf(name as never)]!
+    expect(at('straightness_min')).toBe(at('straightness_mean'))
+    expect(at('straightness_min')).toBeGreaterThan(1)
+  })
+
   it('keeps the model inputs to pointer features', () => {
     expect(MODEL_FEATURES.every((n) => !n.startsWith('key') && !n.startsWith('touch') && !n.startsWith('scroll'))).toBe(true)
   })

@@ -175,7 +175,7 @@ export function geometryFeatures(p: PointerTrace): Values<typeof GEOMETRY> {
   let flips = 0
   for (let i = 1; i < turned.length; i++) if (Math.sign(turned[i]!) !== Math.sign(turned[i - 1]!) && absTurns[i]! > 0.01) flips++
   let straightSum = 0
-  let straightMin = 1
+  let straightMin = Infinity
   for (const s of shapes) {
     straightSum += s.straightness
     if (s.straightness < straightMin) straightMin = s.straightness
