@@ -53,8 +53,9 @@ describe('site origin patterns', () => {
     expect(() => makeSite({ siteKey: 'ok', secret, origins: ['https://a.example'], policy: { review: 0.8, deny: 0.5 } }, key)).toThrow(/review/)
     expect(() => makeSite({ siteKey: 'ok', secret, origins: ['https://a.example'], policy: { weights: { automation: 1.5 } } }, key)).toThrow(/weight/)
     expect(() => makeSite({ siteKey: 'ok', secret, origins: ['https://a.example'], policy: { weights: { robots: 0.5 } as never } }, key)).toThrow(/unknown reason/)
-    expect(() => makeSite({ siteKey: 'ok', secret, origins: ['https://a.example'], policy: { limits: { newDevicesPerNetwork: 500 } } }, key)).toThrow(/limits.newDevicesPerNetwork/)
+    expect(() => makeSite({ siteKey: 'ok', secret, origins: ['https://a.example'], policy: { limits: { newDevicesPerNetwork: 5000 } } }, key)).toThrow(/limits.newDevicesPerNetwork/)
     expect(() => makeSite({ siteKey: 'ok', secret, origins: ['https://a.example'], policy: { limits: { accountsPerIp: 2.5 } } }, key)).toThrow(/limits.accountsPerIp/)
+    expect(() => makeSite({ siteKey: 'ok', secret, origins: ['https://a.example'], policy: { proofOfWork: { badDenies: 5000 } } }, key)).toThrow(/badDenies/)
     expect(makeSite({ ...DEMO_SITE, tokenTtlS: 9999 }, key).tokenTtlS).toBe(300)
     const site = { siteKey: 'ok', secret, origins: ['https://a.example'] }
     expect(() => makeSite({ ...site, policy: { trust: { app_attest: 2 } } }, key)).toThrow(/trust of app_attest/)

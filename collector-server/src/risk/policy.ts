@@ -156,6 +156,8 @@ export function makePolicy(config: PolicyConfig = {}): SitePolicy {
     if (!Number.isInteger(value) || value < 0 || (bits && value > POW_MAX_BITS)) {
       throw new Error(`policy: proofOfWork.${name} must be a whole number${bits ? ` from 0 to ${POW_MAX_BITS}` : ' ≥ 0'}`)
     }
+    // Compared with a link count (denials per network), which saturates at the cap.
+    if (name === 'badDenies' && value >= LINK_COUNT_CAP) throw new Error(`policy: proofOfWork.badDenies must be below ${LINK_COUNT_CAP}`)
   }
   const limits = { ...DEFAULT_LIMITS, ...config.limits }
   for (const [name, value] of Object.entries(limits)) {

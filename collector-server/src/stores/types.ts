@@ -69,7 +69,7 @@ export interface LinkObservation {
  * and a popular key (a carrier NAT's network, a fingerprint many identical phones share) must
  * not cost a count of all its members on every collect.
  */
-export const LINK_COUNT_CAP = 100
+export const LINK_COUNT_CAP = 1_000
 
 export interface LinkStore {
   /**
