@@ -71,5 +71,10 @@ describe('GroupCommit', () => {
     expect(db.log.slice(2)).toEqual(['BEGIN IMMEDIATE', 'ROLLBACK'])
     const failing = new GroupCommit(fakeDb(true), clock.schedule, true)
     expect(() => failing.run(() => 1)).toThrow(StoreUnavailableError)
+    // SQLite already rolled back (ROLLBACK itself fails): the write's own error is reported.
+    const rolledBack = new GroupCommit({ exec: (sql: string) => { if (sql === 'ROLLBACK') throw new Error('no transaction is active') } } as never, clock.schedule, true)
+    expect(() => rolledBack.run(() => {
+      throw new Error('disk I/O error')
+    })).toThrow('disk I/O error')
   })
 })

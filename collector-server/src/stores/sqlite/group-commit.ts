@@ -42,7 +42,11 @@ export class GroupCommit {
     try {
       result = fn()
     } catch (err) {
-      this.db.exec('ROLLBACK')
+      try {
+        this.db.exec('ROLLBACK')
+      } catch {
+        // SQLite already rolled back (I/O error, full disk): the write's own error is the one to report.
+      }
       throw err
     }
     try {
