@@ -173,7 +173,7 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
   if (waitReplicas !== undefined && (!Number.isInteger(waitReplicas) || waitReplicas < 0)) throw new Error(`--wait-replicas (VIGIL_WAIT_REPLICAS) must be a whole number ≥ 0: ${waitText}`)
   const workers = parseWorkers(values.workers ?? process.env['VIGIL_WORKERS'])
   if (workers > 1 && !isWorker()) {
-    await runPrimary({ workers, dataDir, ...(metricsPort !== undefined ? { metrics: { port: metricsPort, host: values['metrics-host'] ?? '127.0.0.1' } } : {}) })
+    await runPrimary({ workers, dataDir, ...(store ? { store } : {}), ...(metricsPort !== undefined ? { metrics: { port: metricsPort, host: values['metrics-host'] ?? '127.0.0.1' } } : {}) })
     return
   }
   const server = await startServer({
@@ -193,7 +193,7 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
     logger: { level, redact: ['req.headers.authorization', 'req.headers.cookie'] },
     plugins: extras.plugins ?? [],
   })
-  shareMetrics(server.metrics.registry)
+  shareMetrics(server.metrics)
   const lines = [`Vigil collector on ${server.url} (store: ${server.store.kind})`, ...(extras.onListening?.(server) ?? [])]
   lines.push(`  SDK         ${server.url}/sdk/vigil.min.js`)
   lines.push(`  dashboard   ${server.url}/dashboard${values.demo ? '  (site key demo, key demo-secret)' : ''}`)

@@ -2,16 +2,19 @@
  * `--workers N`: one collector process per core, sharing the listening port (node:cluster;
  * the primary hands connections out in turn) and the store: SQLite in WAL mode on the same
  * file, or Redis. The primary serves no requests. It creates the data directory's keys
- * before the workers start (so they do not race to), restarts a worker that dies, serves
- * `--metrics-port` with every worker's metrics summed, and on SIGINT/SIGTERM lets each
- * worker finish its requests and stop.
+ * and runs the store's migrations before the workers start (so they do not race to),
+ * restarts a worker that dies, sums every worker's metrics (on `--metrics-port`, and for
+ * `/metrics` on the public port, whichever worker is asked), and on SIGINT/SIGTERM lets
+ * each worker finish its requests and stop.
  */
 import cluster, { type Worker } from 'node:cluster'
 import { createServer, type Server } from 'node:http'
 import { availableParallelism } from 'node:os'
-import { AggregatorRegistry, type Registry } from 'prom-client'
+import { AggregatorRegistry } from 'prom-client'
 import { loadKeyring } from './config/keyring'
 import { loadMetricsToken } from './config/metrics-token'
+import { openStore } from './stores/index'
+import type { Metrics } from './metrics'
 
 /** `--workers` / VIGIL_WORKERS: a count, or `auto` for one per core. */
 export function parseWorkers(text: string | undefined): number {
@@ -28,12 +31,49 @@ export const isWorker = (): boolean => cluster.isWorker
 /** The first worker prints the banner; the others stay quiet. */
 export const isFirstWorker = (): boolean => !cluster.isWorker || cluster.worker?.id === 1
 
-/** In a worker: the registry the primary's aggregated metrics read. */
-export function shareMetrics(registry: Registry): void {
+const METRICS_REQUEST = 'vigil:metrics-request'
+const METRICS_RESPONSE = 'vigil:metrics-response'
+/** How long a worker waits for the primary's sum before serving its own figures. */
+const METRICS_TIMEOUT_MS = 5_000
+
+interface MetricsMessage {
+  type: typeof METRICS_REQUEST | typeof METRICS_RESPONSE
+  id: number
+  text?: string
+}
+
+const isMetricsMessage = (m: unknown): m is MetricsMessage =>
+  typeof m === 'object' && m !== null && ((m as MetricsMessage).type === METRICS_REQUEST || (m as MetricsMessage).type === METRICS_RESPONSE)
+
+/**
+ * In a worker: the registry the primary sums, and `/metrics` on the public port answered with
+ * the sum (asked of the primary), so a scrape sees every worker whichever one it reaches.
+ */
+export function shareMetrics(metrics: Metrics): void {
   if (!cluster.isWorker) return
+  const registry = metrics.registry
   // Constructing one is what makes prom-client answer the primary's requests in a worker.
   new AggregatorRegistry()
   AggregatorRegistry.setRegistries([registry])
+  const waiting = new Map<number, (text: string | undefined) => void>()
+  let next = 0
+  process.on('message', (message: unknown) => {
+    if (isMetricsMessage(message) && message.type === METRICS_RESPONSE) waiting.get(message.id)?.(message.text)
+  })
+  metrics.exposition = () =>
+    new Promise<string>((resolve) => {
+      const id = next++
+      const timer = setTimeout(() => settle(undefined), METRICS_TIMEOUT_MS)
+      function settle(text: string | undefined): void {
+        clearTimeout(timer)
+        waiting.delete(id)
+        // The primary did not answer: this worker's own figures rather than none.
+        if (text === undefined) registry.metrics().then(resolve, () => resolve(''))
+        else resolve(text)
+      }
+      waiting.set(id, settle)
+      process.send?.({ type: METRICS_REQUEST, id } satisfies MetricsMessage)
+    })
 }
 
 /** A worker that dies this soon after it started, this many times in a row, stops the primary. */
@@ -43,14 +83,21 @@ const MAX_EARLY_DEATHS = 3
 export interface PrimaryOptions {
   workers: number
   dataDir: string
+  /** The store URL (--store), to migrate once before the workers open it. */
+  store?: string
   metrics?: { port: number; host: string }
 }
 
+/** A worker stopping takes at most this long before the primary kills it. */
+const STOP_GRACE_MS = 30_000
+
 /** Runs the primary until SIGINT/SIGTERM; resolves when every worker has stopped. */
 export async function runPrimary(options: PrimaryOptions): Promise<void> {
-  // Created here once, before any worker could race to create them.
+  // Created here once, before any worker could race to create them; the store's migrations
+  // too (an index built on a large table must not make the other workers time out waiting).
   loadKeyring(options.dataDir)
   loadMetricsToken(options.dataDir)
+  await (await openStore(options.store, options.dataDir)).close()
   const started = new Map<Worker, number>()
   let earlyDeaths = 0
   let stopping = false
@@ -59,9 +106,16 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     started.set(worker, Date.now())
   }
 
+  const aggregator = new AggregatorRegistry()
+  cluster.on('message', (worker, message: unknown) => {
+    if (!isMetricsMessage(message) || message.type !== METRICS_REQUEST) return
+    const reply = (text: string | undefined): void => {
+      if (worker.isConnected()) worker.send({ type: METRICS_RESPONSE, id: message.id, ...(text !== undefined ? { text } : {}) } satisfies MetricsMessage)
+    }
+    aggregator.clusterMetrics().then(reply, () => reply(undefined))
+  })
   let metricsServer: Server | null = null
   if (options.metrics) {
-    const aggregator = new AggregatorRegistry()
     metricsServer = createServer((req, res) => {
       if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'GET /metrics' } }))
@@ -117,7 +171,11 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     if (stopping) return
     stopping = true
     metricsServer?.close()
-    for (const worker of started.keys()) worker.process.kill('SIGTERM')
+    for (const worker of started.keys()) {
+      worker.process.kill('SIGTERM')
+      // A worker stuck closing does not hold the primary forever.
+      setTimeout(() => worker.process.kill('SIGKILL'), STOP_GRACE_MS).unref()
+    }
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)

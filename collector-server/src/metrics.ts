@@ -19,6 +19,11 @@ export interface Metrics {
   sdkFailures: Counter<'code'>
   sdkFailuresDropped: Counter
   storeSeconds: Histogram<'op'>
+  /**
+   * The text GET /metrics serves: this registry's, unless replaced (under --workers, every
+   * worker's summed by the primary: cluster.ts).
+   */
+  exposition: () => Promise<string>
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -27,6 +32,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   const registers = [registry]
   return {
     registry,
+    exposition: () => registry.metrics(),
     requests: new Counter({ name: 'vigil_http_requests_total', help: 'HTTP requests by route, method and status.', labelNames: ['route', 'method', 'status'], registers }),
     requestSeconds: new Histogram({
       name: 'vigil_http_request_duration_seconds',

@@ -2,11 +2,12 @@
  * `--workers 2`: two collector processes on one port and one SQLite file. A challenge one
  * worker issued is redeemed at the other, every acknowledged event is in the store, the
  * primary's metrics port sums both workers, a killed worker is replaced, and SIGTERM stops
- * every process.
+ * every process. Metrics are summed over the workers on the primary's port and on the public
+ * /metrics alike.
  */
 import { describe, expect, it } from 'vitest'
 import { request } from 'node:http'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startCli } from '../support/cli'
@@ -16,12 +17,12 @@ import { DEMO_SITE } from '../../collector-server/src/config/sites'
 import { jwksResolver, verifyToken, type Jwks } from '../../verify/src/index'
 
 /** One request on its own connection, so that the primary hands each to the next worker. */
-function send(url: string, method: 'GET' | 'POST', body?: string): Promise<{ status: number; json: Record<string, unknown> }> {
+function send(url: string, method: 'GET' | 'POST', body?: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; json: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, agent: false, headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {} }, (res) => {
+    const req = request(url, { method, agent: false, headers: { ...headers, ...(body ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}) } }, (res) => {
       let text = ''
       res.on('data', (c: Buffer) => (text += c.toString()))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> }))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, json: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : {} }))
     })
     req.on('error', reject)
     req.end(body)
@@ -71,6 +72,13 @@ describe('--workers 2 on SQLite', () => {
     const metrics = async (): Promise<string> => (await fetch(metricsUrl)).text()
     const accepted = (text: string): number => Number(/vigil_collect_total\{outcome="accepted"\} (\d+)/.exec(text)?.[1] ?? 0)
     expect(accepted(await metrics())).toBe(30)
+    // So does /metrics on the public port (with the token), whichever worker each scrape reaches.
+    const token = readFileSync(join(dataDir, 'keys', 'metrics.token'), 'utf8').trim()
+    for (let i = 0; i < 4; i++) {
+      const scrape = await send(`${collector.url}/metrics`, 'GET', undefined, { authorization: `Bearer ${token}` })
+      expect(scrape.status).toBe(200)
+      expect(accepted(scrape.text)).toBe(30)
+    }
 
     // A worker dies: the primary starts another, and collects go on.
     process.kill(pids[0]!, 'SIGKILL')

@@ -18,7 +18,7 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics, token: s
       if (!expected || !timingSafeEqual(digest(given), expected)) throw new CollectorError('unauthorized', 'Send the metrics token as a bearer token.')
     }
     reply.header('content-type', metrics.registry.contentType).header('cache-control', 'no-store')
-    return metrics.registry.metrics()
+    return metrics.exposition()
   })
 }
 
