@@ -42,24 +42,32 @@ export class GroupCommit {
     try {
       result = fn()
     } catch (err) {
-      try {
-        this.db.exec('ROLLBACK')
-      } catch {
-        // SQLite already rolled back (I/O error, full disk): the write's own error is the one to report.
-      }
+      this.rollbackQuietly()
       throw err
     }
+    const failure = this.tryCommit()
+    if (failure) throw failure
+    return result
+  }
+
+  /** COMMIT; on failure rolls back and returns the error to report. */
+  private tryCommit(): StoreUnavailableError | null {
     try {
       this.db.exec('COMMIT')
+      return null
     } catch (err) {
-      try {
-        this.db.exec('ROLLBACK')
-      } catch {
-        // Already rolled back by SQLite.
-      }
-      throw new StoreUnavailableError(`sqlite: commit failed: ${(err as Error).message}`, { cause: err })
+      this.rollbackQuietly()
+      return new StoreUnavailableError(`sqlite: commit failed: ${(err as Error).message}`, { cause: err })
     }
-    return result
+  }
+
+  /** ROLLBACK, when SQLite has not already rolled back by itself (I/O error, full disk). */
+  private rollbackQuietly(): void {
+    try {
+      this.db.exec('ROLLBACK')
+    } catch {
+      // Already rolled back: the error that caused it is the one to report.
+    }
   }
 
   /** Resolves once the batch holding everything written so far is committed. */
@@ -72,18 +80,10 @@ export class GroupCommit {
   private commit(): void {
     const waiters = this.waiters ?? []
     this.waiters = null
-    try {
-      this.db.exec('COMMIT')
-    } catch (err) {
-      try {
-        this.db.exec('ROLLBACK')
-      } catch {
-        // Already rolled back by SQLite.
-      }
-      const failure = new StoreUnavailableError(`sqlite: commit failed: ${(err as Error).message}`, { cause: err })
-      for (const w of waiters) w.reject(failure)
-      return
+    const failure = this.tryCommit()
+    for (const w of waiters) {
+      if (failure) w.reject(failure)
+      else w.resolve()
     }
-    for (const w of waiters) w.resolve()
   }
 }
