@@ -11,7 +11,7 @@
  *   npx tsx scripts/measure-input-evidence.ts
  */
 import { spawnSync } from 'node:child_process'
-import { build } from 'esbuild'
+import { recorderBundle } from '../test/support/recorder-bundle'
 import { chromium, type Page } from 'playwright-core'
 import { path as ghostPath } from 'ghost-cursor'
 import { CHROMIUM_FLAGS, findChromium } from '../test/support/browser'
@@ -19,14 +19,7 @@ import { startXvfb } from '../test/support/xvfb'
 import { detectInjectedInput } from '@vigil-risk/core/detectors'
 import type { InputEvidence } from '@vigil-risk/core/protocol/schema'
 
-const recorder = (
-  await build({
-    stdin: { contents: `import { startRecorder } from './sdk/src/behavior/recorder'; window.__startRecorder = startRecorder`, resolveDir: process.cwd(), loader: 'ts' },
-    bundle: true,
-    format: 'iife',
-    write: false,
-  })
-).outputFiles[0]!.text
+const recorder = await recorderBundle()
 
 const display = await startXvfb(1600, 1000)
 const env = { blink: { engine: 'blink' as const, browser: 'chrome', mobile: false, privacy: [], webview: null, inApp: null } }

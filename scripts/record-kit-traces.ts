@@ -12,7 +12,7 @@
  *   npx tsx scripts/record-kit-traces.ts [traces per kit]
  */
 import { writeFileSync } from 'node:fs'
-import { build } from 'esbuild'
+import { recorderBundle } from '../test/support/recorder-bundle'
 import { chromium, type Page } from 'playwright-core'
 import { path as ghostPath } from 'ghost-cursor'
 import { connect as realBrowser } from 'puppeteer-real-browser'
@@ -24,14 +24,7 @@ import { Rng } from '../model/src/rng'
 
 const COUNT = Number(process.argv[2] ?? 30)
 const rng = new Rng(20261202)
-const recorder = (
-  await build({
-    stdin: { contents: `import { startRecorder } from './sdk/src/behavior/recorder'; window.__rec = startRecorder(window)`, resolveDir: process.cwd(), loader: 'ts' },
-    bundle: true,
-    format: 'iife',
-    write: false,
-  })
-).outputFiles[0]!.text
+const recorder = `${await recorderBundle()}; window.__rec = window.__startRecorder(window)`
 
 /** Eight buttons, one per cell of a 4×2 grid of a 1280×800 page. */
 function page(): { html: string; centres: Array<{ x: number; y: number; width: number; height: number }> } {

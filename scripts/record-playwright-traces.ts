@@ -7,7 +7,7 @@
  *   npx tsx scripts/record-playwright-traces.ts [count]
  */
 import { writeFileSync } from 'node:fs'
-import { build } from 'esbuild'
+import { recorderBundle } from '../test/support/recorder-bundle'
 import { launchChromium } from '../test/support/browser'
 import { expandTrace } from '@vigil-risk/core/protocol/trace'
 import type { CompactTrace } from '@vigil-risk/core/protocol/schema'
@@ -15,14 +15,7 @@ import { Rng } from '../model/src/rng'
 
 const COUNT = Number(process.argv[2] ?? 90)
 const rng = new Rng(20261126)
-const recorder = (
-  await build({
-    stdin: { contents: `import { startRecorder } from './sdk/src/behavior/recorder'; window.__rec = startRecorder(window)`, resolveDir: process.cwd(), loader: 'ts' },
-    bundle: true,
-    format: 'iife',
-    write: false,
-  })
-).outputFiles[0]!.text
+const recorder = `${await recorderBundle()}; window.__rec = window.__startRecorder(window)`
 
 const browser = await launchChromium()
 const lines: string[] = []

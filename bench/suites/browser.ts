@@ -4,7 +4,7 @@
  * FingerprintJS alone, and without either.
  */
 import { readFileSync } from 'node:fs'
-import { build } from 'esbuild'
+import { recorderBundle } from '../../test/support/recorder-bundle'
 import type { Browser, Page } from 'playwright-core'
 import { launchChromium } from '../../test/support/browser'
 import { startTestCollector, type TestCollector } from '../../test/support/collector'
@@ -93,21 +93,11 @@ export async function longTasks(): Promise<SuiteResult> {
 }
 
 export async function recorderCost(): Promise<SuiteResult> {
-  const bundle = await build({
-    stdin: {
-      contents: `import { startRecorder } from './sdk/src/behavior/recorder'; window.__startRecorder = startRecorder`,
-      resolveDir: process.cwd(),
-      loader: 'ts',
-    },
-    bundle: true,
-    format: 'iife',
-    minify: true,
-    write: false,
-  })
+  const bundle = await recorderBundle({ minify: true })
   return withEnv(async (collector, browser) => {
     const page = await browser.newPage()
     await page.route(`${collector.url}/bench/recorder`, (route) =>
-      route.fulfill({ contentType: 'text/html', body: `<!doctype html><script>${bundle.outputFiles[0]!.text}</script>` }),
+      route.fulfill({ contentType: 'text/html', body: `<!doctype html><script>${bundle}</script>` }),
     )
     await page.goto(`${collector.url}/bench/recorder`)
     // Batches of event objects shaped as the browser's; per-event time = batch time / size.
