@@ -11,9 +11,9 @@ import { startRedis, type RedisServer } from '../support/redis'
 import { startCli } from '../support/cli'
 import { TestDevice } from '../support/device'
 import { recordResult } from '../support/results'
-import { openStore } from '../../collector-server/src/stores/index'
 import { DEMO_SITE } from '../../collector-server/src/config/sites'
-import { jwksResolver, verifyToken, type Jwks } from '../../verify/src/index'
+import type { Jwks } from '../../verify/src/index'
+import { countStoredEvents } from '../support/stored-events'
 
 const servers: RedisServer[] = []
 afterAll(async () => {
@@ -72,14 +72,7 @@ describe.each(STORES)('SIGKILL under load (%s)', (kind) => {
     collector = await startCli(['--data-dir', dataDir, '--demo', '--store', storeUrl])
     expect((await (await fetch(`${collector.url}/healthz`)).json()).store).toBe(kind)
     await collector.stop()
-    const store = await openStore(storeUrl, dataDir)
-    const keys = jwksResolver(jwks)
-    let found = 0
-    for (const token of acknowledged) {
-      const { jti } = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: keys, action: null, hostname: null })
-      if (await store.events.get(jti)) found++
-    }
-    await store.close()
+    const found = await countStoredEvents(acknowledged, jwks, storeUrl, dataDir)
     console.log(`${kind}: ${acknowledged.length} acknowledged before SIGKILL, ${failed} not acknowledged, ${found} found after restart`)
     recordResult(`durability-${kind}`, { acknowledged: acknowledged.length, notAcknowledged: failed, found, lost: acknowledged.length - found })
     expect(found).toBe(acknowledged.length)

@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startCli } from '../support/cli'
 import { TestDevice } from '../support/device'
-import { openStore } from '../../collector-server/src/stores/index'
 import { DEMO_SITE } from '../../collector-server/src/config/sites'
-import { jwksResolver, verifyToken, type Jwks } from '../../verify/src/index'
+import type { Jwks } from '../../verify/src/index'
+import { countStoredEvents } from '../support/stored-events'
 
 /** One request on its own connection, so that the primary hands each to the next worker. */
 function send(url: string, method: 'GET' | 'POST', body?: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; json: Record<string, unknown> }> {
@@ -90,14 +90,6 @@ describe('--workers 2 on SQLite', () => {
     await until('every process to exit', () => ![pids[1]!, replacement].some(alive))
 
     // Every acknowledged event is in the one SQLite file.
-    const store = await openStore(undefined, dataDir)
-    const keys = jwksResolver(jwks)
-    let found = 0
-    for (const token of tokens) {
-      const { jti } = await verifyToken(token, { secret: 'demo-secret', siteKey: 'demo', jwks: keys, action: null, hostname: null })
-      if (await store.events.get(jti)) found++
-    }
-    await store.close()
-    expect(found).toBe(40)
+    expect(await countStoredEvents(tokens, jwks, undefined, dataDir)).toBe(40)
   })
 })
