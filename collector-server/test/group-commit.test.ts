@@ -77,4 +77,16 @@ describe('GroupCommit', () => {
       throw new Error('disk I/O error')
     })).toThrow('disk I/O error')
   })
+
+  it('between(): runs at once outside a batch, and right after the COMMIT inside one', () => {
+    const db = fakeDb()
+    const clock = manual()
+    const batch = new GroupCommit(db, clock.schedule)
+    batch.between(() => db.log.push('outside'))
+    batch.run(() => 1)
+    batch.between(() => db.log.push('checkpoint'))
+    expect(db.log).toEqual(['outside', 'BEGIN IMMEDIATE'])
+    clock.flush()
+    expect(db.log).toEqual(['outside', 'BEGIN IMMEDIATE', 'COMMIT', 'checkpoint'])
+  })
 })

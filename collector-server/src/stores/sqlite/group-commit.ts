@@ -13,6 +13,8 @@ type Exec = Pick<Database.Database, 'exec'>
 
 export class GroupCommit {
   private waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> | null = null
+  /** Work that must run outside a transaction, held until the open batch commits. */
+  private afterCommit: Array<() => void> = []
   constructor(
     private readonly db: Exec,
     /** When the batch commits (tests drive it by hand). */
@@ -77,6 +79,12 @@ export class GroupCommit {
     return new Promise((resolve, reject) => waiters.push({ resolve, reject }))
   }
 
+  /** Runs `fn` when no batch is open: now, or right after the open one commits. */
+  between(fn: () => void): void {
+    if (this.waiters) this.afterCommit.push(fn)
+    else fn()
+  }
+
   private commit(): void {
     const waiters = this.waiters ?? []
     this.waiters = null
@@ -85,5 +93,8 @@ export class GroupCommit {
       if (failure) w.reject(failure)
       else w.resolve()
     }
+    const after = this.afterCommit
+    this.afterCommit = []
+    for (const fn of after) fn()
   }
 }

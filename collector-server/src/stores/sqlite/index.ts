@@ -6,12 +6,14 @@
  *
  * Durability: WAL with synchronous=NORMAL survives a killed process (every commit is in
  * the WAL before the collector answers); set `synchronous: 'FULL'` to survive power loss
- * as well, at the cost of an fsync per commit. Writes are batched (group-commit.ts).
+ * as well, at the cost of an fsync per commit. Writes are batched (group-commit.ts), and the
+ * WAL is copied into the file by a thread of its own (checkpointer.ts).
  */
 import Database from 'better-sqlite3'
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DEFAULT_RETENTION, type Erased, type ErasureSubject, type Purged, type Retention, type Store } from '../types'
+import { Checkpointer, type CheckpointerOptions } from './checkpointer'
 import { GroupCommit } from './group-commit'
 import { migrate } from './migrations'
 import { unavailable, type Sqlite } from './db'
@@ -32,6 +34,8 @@ export interface SqliteOptions {
   retention?: Partial<Retention>
   /** Other processes write to this file too (`--workers`): no write batch spans an event-loop turn (group-commit.ts). */
   shared?: boolean
+  /** WAL checkpoints on a thread of their own (checkpointer.ts); `false` leaves them to SQLite, in the committing thread. Files only. */
+  checkpoints?: CheckpointerOptions | false
 }
 
 /** Expired rows are purged at most this often, by the write that notices. */
@@ -59,6 +63,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
   migrate(db)
 
   const batch = new GroupCommit(db, setImmediate, options.shared === true)
+  const checkpointer = options.path !== ':memory:' && options.checkpoints !== false ? new Checkpointer(db, options.path, (fn) => batch.between(fn), options.checkpoints) : null
   const sqlite: Sqlite = { db, batch, now: options.now ?? Date.now }
   const retention = { ...DEFAULT_RETENTION, ...options.retention }
   const links = sqliteLinks(sqlite)
@@ -118,6 +123,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
     }),
     async close() {
       await batch.durable()
+      await checkpointer?.stop()
       db.close()
     },
   }

@@ -1,0 +1,67 @@
+/**
+ * WAL checkpoints on their own thread (stores/sqlite/checkpointer.ts), on real files: the
+ * writer never checkpoints by itself, the WAL still starts over under a writer that never
+ * pauses, and a dead thread gives the writer its automatic checkpoints back.
+ */
+import { mkdtempSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Checkpointer } from '../src/stores/sqlite/checkpointer'
+import { openSqliteStore } from '../src/stores/sqlite/index'
+import type { Store } from '../src/stores/types'
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve))
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+const PAGE = 4096
+
+let store: Store | null = null
+afterEach(async () => {
+  await store?.close()
+  store = null
+})
+
+/** Scattered link writes, one batch per event-loop turn, for `ms` (the collector's write pattern); the WAL's largest size, in pages. */
+async function writeFor(s: Store, path: string, ms: number): Promise<{ turns: number; maxWalPages: number }> {
+  let maxWalPages = 0
+  let turns = 0
+  for (const end = Date.now() + ms; Date.now() < end; turns++) {
+    await s.links.observe(
+      Array.from({ length: 20 }, (_, i) => ({ kind: 'site:dev:trace', key: `k${(turns * 7919 + i * 104729) % 50_000}`, member: `d${turns}`, windowMs: 60_000 })),
+      Date.now(),
+    )
+    await s.durable()
+    maxWalPages = Math.max(maxWalPages, statSync(`${path}-wal`).size / PAGE)
+    await tick()
+  }
+  return { turns, maxWalPages }
+}
+
+describe('WAL checkpoints on a thread of their own', () => {
+  it('keeps the WAL bounded under a writer that never pauses, and the writer never checkpoints itself', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'vigil-ckpt-')), 'vigil.db')
+    store = openSqliteStore({ path, checkpoints: { intervalMs: 10, restartPages: 64 } })
+    // The thread takes a moment to start; meanwhile the WAL grows unchecked.
+    await writeFor(store, path, 700)
+    const steady = await writeFor(store, path, 1000)
+    // Each turn scatters 20 rows over a growing index: without restarts the WAL would grow
+    // by several pages a turn, thousands in all; with them it is cut back to 64 pages at
+    // each restart and grows only by what is written between two.
+    expect(steady.turns).toBeGreaterThan(300)
+    expect(steady.maxWalPages).toBeLessThan(Math.min(2_000, steady.turns * 2))
+  })
+
+  it('the writer checkpoints by itself again when the thread is gone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-ckpt-'))
+    const db = new Database(join(dir, 'writer.db'))
+    db.pragma('journal_mode = WAL')
+    // The thread cannot open a file that does not exist: it dies at once.
+    const checkpointer = new Checkpointer(db, join(dir, 'missing.db'), (fn) => fn())
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0)
+    for (let i = 0; i < 100 && db.pragma('wal_autocheckpoint', { simple: true }) === 0; i++) await sleep(20)
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000)
+    await checkpointer.stop()
+    db.close()
+  })
+})
