@@ -5,7 +5,7 @@ import { startRedis } from '../../test/support/redis'
 import { TestDevice } from '../../test/support/device'
 import { inject } from 'vitest'
 import { openRedisStore, redisTarget } from '../src/stores/redis'
-import { LINK_COUNT_CAP, StoreUnavailableError, type CollectEvent, type Store } from '../src/stores/types'
+import { LINK_COUNT_CAP, linkTimeStep, StoreUnavailableError, type CollectEvent, type Store } from '../src/stores/types'
 
 const event = (id: string, at: number): CollectEvent => ({
   id,
@@ -86,6 +86,18 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     // Counted without being added: the set's count, and nothing recorded.
     expect(await store.links.observe([{ ...w('z'), countOnly: true }, w('y'), { ...w('x'), countOnly: true }], now + 1200)).toEqual([1, 2, 2])
     expect(await store.links.observe([{ ...w('z'), countOnly: true }], now + 1201)).toEqual([2])
+  })
+
+  it('keeps a member seen again to within 1/64 of its window (linkTimeStep), never longer than a window', async () => {
+    const windowMs = 64_000
+    const step = linkTimeStep(windowMs)
+    const w = { kind: 'dev:fp', key: 'fp-again', member: 'd1', windowMs }
+    await store.links.observe([w], now)
+    await store.links.observe([w], now + step / 2)
+    await store.links.observe([w], now + step * 3)
+    // The last sighting counts for at least the window less one step, and not past the window.
+    expect(await store.links.count(w.kind, w.key, windowMs, now + step * 3 + windowMs - step)).toBe(1)
+    expect(await store.links.count(w.kind, w.key, windowMs, now + step * 3 + windowMs + 1)).toBe(0)
   })
 
   it('saturates a count at the cap, recorded or not', async () => {

@@ -71,6 +71,15 @@ export interface LinkObservation {
  */
 export const LINK_COUNT_CAP = 1_000
 
+/**
+ * How precisely a store may keep a member's last sighting: a store may leave a member
+ * seen again within this (1/64 of the window) at its earlier time, and so forget it up to
+ * that much early. SQLite does, to spare a write per repeated link (stores/sqlite/links.ts).
+ */
+export function linkTimeStep(windowMs: number): number {
+  return Math.max(1, Math.floor(windowMs / 64))
+}
+
 export interface LinkStore {
   /**
    * Records every observation at `at` (but those marked countOnly) and returns, for each,

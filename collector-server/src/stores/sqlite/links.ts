@@ -1,13 +1,17 @@
-import { LINK_COUNT_CAP, type LinkObservation, type LinkStore } from '../types'
+import { LINK_COUNT_CAP, linkTimeStep, type LinkObservation, type LinkStore } from '../types'
 import { unavailable, type Sqlite } from './db'
 
 /** Links older than this are forgotten whatever their window (the longest window is 7 days). */
 const LINK_RETENTION_MS = 8 * 24 * 3600_000
 
 export function sqliteLinks({ db, batch }: Sqlite): LinkStore & { purge(t: number): void; erase(siteKey: string, id: string): number } {
-  const upsert = db.prepare(
+  // A link seen again moves forward only once it is LINK_TIME_STEP of its window older: a
+  // device, its fingerprint and its account meet every few seconds, and each move rewrites
+  // a row and its index entries, pages of WAL (docs/performance.md). Counts then forget a
+  // member at most 1/64 of the window early.
+  const upsert = db.prepare<[string, string, string, number, number]>(
     `INSERT INTO links (kind, key, member, at) VALUES (?, ?, ?, ?)
-     ON CONFLICT (kind, key, member) DO UPDATE SET at = MAX(at, excluded.at)`,
+     ON CONFLICT (kind, key, member) DO UPDATE SET at = excluded.at WHERE excluded.at - links.at >= ?`,
   )
   // A range of the (kind, key, at) index, cut at the cap: bounded work however popular the key.
   const count = db.prepare<[string, string, number], { n: number }>(
@@ -18,7 +22,7 @@ export function sqliteLinks({ db, batch }: Sqlite): LinkStore & { purge(t: numbe
   const erase = db.prepare("DELETE FROM links WHERE kind > ? AND kind < ? AND (key = ? OR member = ?)")
   const observe = db.transaction((observations: readonly LinkObservation[], at: number): number[] =>
     observations.map((o) => {
-      if (!o.countOnly) upsert.run(o.kind, o.key, o.member, at)
+      if (!o.countOnly) upsert.run(o.kind, o.key, o.member, at, linkTimeStep(o.windowMs))
       return count.get(o.kind, o.key, at - o.windowMs)!.n
     }),
   )
