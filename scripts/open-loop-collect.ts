@@ -1,0 +1,85 @@
+/**
+ * npx tsx scripts/open-loop-collect.ts [--rate 300] [--seconds 10] [--minimal]
+ *
+ * The built collector on SQLite at a fixed rate of collects (the collect benchmark's
+ * bodies: captured signals and a person's trace, each with its own challenge), sent on a
+ * schedule that does not wait for answers. Prints the latency from each scheduled send
+ * (p50, p90, p99, max, and the worst of each quarter second, where a stall shows), the
+ * generator's own send lag, and, on Linux, what the collector process spent per collect:
+ * CPU (all its threads, and the main thread alone) and bytes written, with the WAL's size
+ * at the end. docs/performance.md reads these figures.
+ */
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { Agent } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+import { startCli } from '../test/support/cli'
+import { DEMO_SITE } from '../collector-server/src/config/sites'
+import { bodiesFor } from '../bench/suites/collect'
+import { LoadRecord, httpError, post, schedule } from '../bench/open-loop'
+import { quantileOfSorted } from '../bench/stats'
+
+const { values } = parseArgs({ options: { rate: { type: 'string', default: '300' }, seconds: { type: 'string', default: '10' }, minimal: { type: 'boolean', default: false } } })
+const rate = Number(values.rate)
+const seconds = Number(values.seconds)
+const WARMUP = 1000
+
+/** CPU time of a process or thread so far, ms (Linux /proc: utime + stime, in 10 ms ticks). */
+function cpuMs(stat: string): number {
+  const fields = readFileSync(stat, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+function writtenBytes(pid: number): number {
+  return Number(/wchar: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))![1])
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'vigil-open-loop-'))
+writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 1e9, devicePerMinute: 1e9 } } }] }))
+const bodies = bodiesFor(dataDir, WARMUP + rate * seconds, values.minimal)
+const collector = await startCli(['--data-dir', dataDir, '--demo'])
+const pid = collector.child.pid!
+const proc = existsSync(`/proc/${pid}/io`)
+interface Sample {
+  cpu: number
+  main: number
+  bytes: number
+}
+/** Set when the first measured request is sent. */
+const start: { sample?: Sample } = {}
+const sample = (): Sample => ({ cpu: cpuMs(`/proc/${pid}/stat`), main: cpuMs(`/proc/${pid}/task/${pid}/stat`), bytes: writtenBytes(pid) })
+
+const load = new LoadRecord(bodies.length, WARMUP)
+const agent = new Agent({ keepAlive: true, maxSockets: 256 })
+const base = new URL(collector.url)
+try {
+  await schedule(performance.now() + 50, rate, bodies.length, (i, scheduled) => {
+    if (i === WARMUP && proc) start.sample = sample()
+    load.track(i, scheduled, post(agent, base, '/v1/collect', bodies[i]!), (a) => (a.status === 200 ? null : httpError(a)))
+  })
+  await load.drain()
+  const measured = bodies.length - WARMUP
+  const latency = Array.from(load.latency.subarray(WARMUP)).filter((v) => !Number.isNaN(v)).sort((a, b) => a - b)
+  const lag = Array.from(load.sendLag.subarray(WARMUP)).sort((a, b) => a - b)
+  const q = (p: number) => quantileOfSorted(latency, p).toFixed(1)
+  console.log(`${rate} collects/s for ${seconds} s (${measured} measured after ${WARMUP}): latency p50 ${q(0.5)} ms, p90 ${q(0.9)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms; failed ${measured - latency.length} ${JSON.stringify(Object.fromEntries(load.errors))}`)
+  console.log(`generator send lag: p99 ${quantileOfSorted(lag, 0.99).toFixed(1)} ms, max ${lag[lag.length - 1]!.toFixed(1)} ms`)
+  const worst: number[] = []
+  for (let i = WARMUP; i < bodies.length; i++) {
+    const quarter = Math.floor(((i - WARMUP) / rate) * 4)
+    worst[quarter] = Math.max(worst[quarter] ?? 0, load.latency[i]!)
+  }
+  console.log(`worst latency of each quarter second, ms: ${worst.map((v) => Math.round(v)).join(' ')}`)
+  const before = start.sample
+  if (before) {
+    const after = sample()
+    const per = (v: number) => (v / measured).toFixed(3)
+    console.log(`collector per collect: CPU ${per(after.cpu - before.cpu)} ms (main thread ${per(after.main - before.main)} ms), written ${((after.bytes - before.bytes) / measured / 1024).toFixed(0)} KiB`)
+    const wal = join(dataDir, 'vigil.db-wal')
+    if (existsSync(wal)) console.log(`WAL at the end: ${(statSync(wal).size / 2 ** 20).toFixed(1)} MiB`)
+  } else console.log('(no /proc here: CPU and bytes written are not shown)')
+} finally {
+  agent.destroy()
+  await collector.stop()
+}
