@@ -36,19 +36,20 @@ export function sqliteDevices({ db, batch }: Sqlite): DeviceStore & { purge(befo
     `UPDATE devices SET allowed = allowed + (@verdict = 'allow'), denied = denied + (@verdict = 'deny'), last_verdict = @verdict WHERE device_id = @deviceId`,
   )
   const rememberGlyph = db.prepare('INSERT OR IGNORE INTO device_glyphs (device_id, glyph, width) VALUES (?, ?, ?)')
-  const glyphWidth = db.prepare<[string, string], { width: number }>('SELECT width FROM device_glyphs WHERE device_id = ? AND glyph = ?')
+  // One statement for all the glyphs a probe asked about (a JSON array of their names), not one each.
+  const glyphWidths = db.prepare<[string, string], { glyph: string; width: number }>(
+    'SELECT glyph, width FROM device_glyphs WHERE device_id = ? AND glyph IN (SELECT value FROM json_each(?))',
+  )
   const touch = db.transaction((s: DeviceSighting): DeviceRecord | null => {
     const before = get.get(s.deviceId)
     upsert.run(s)
     return before ? record(before) : null
   })
   const glyphs = db.transaction((deviceId: string, observed: Readonly<Record<string, number>>): Record<string, number> => {
+    const names = Object.keys(observed)
     const known: Record<string, number> = {}
-    for (const [glyph, width] of Object.entries(observed)) {
-      const row = glyphWidth.get(deviceId, glyph)
-      if (row) known[glyph] = row.width
-      else rememberGlyph.run(deviceId, glyph, width)
-    }
+    for (const row of glyphWidths.all(deviceId, JSON.stringify(names))) known[row.glyph] = row.width
+    for (const glyph of names) if (!Object.hasOwn(known, glyph)) rememberGlyph.run(deviceId, glyph, observed[glyph])
     return known
   })
   // A device goes with its glyphs (retention, erasure).
