@@ -41,8 +41,16 @@ const { parentPort, workerData } = require('node:worker_threads')
 const Database = require(workerData.driver)
 const db = new Database(workerData.path, { fileMustExist: true })
 const timer = setInterval(() => {
-  // PASSIVE never waits; SQLITE_BUSY only means another connection's checkpoint is running.
-  const [pass] = db.pragma('wal_checkpoint(PASSIVE)')
+  let pass
+  try {
+    // PASSIVE never waits: busy means another connection's checkpoint is running.
+    ;[pass] = db.pragma('wal_checkpoint(PASSIVE)')
+  } catch (err) {
+    // Locked for a moment (another process recovering the WAL): the next tick tries again.
+    // Anything else ends the thread, and the writer checkpoints by itself again.
+    if (err.code === 'SQLITE_BUSY' || err.code === 'SQLITE_LOCKED') return
+    throw err
+  }
   if (pass.busy === 0 && pass.log >= workerData.restartPages) parentPort.postMessage(pass.log)
 }, workerData.intervalMs)
 parentPort.on('message', () => {
