@@ -3,9 +3,10 @@
  * writer never checkpoints by itself, the WAL still starts over under a writer that never
  * pauses, and a dead thread gives the writer its automatic checkpoints back.
  */
-import { mkdtempSync, statSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Checkpointer } from '../src/stores/sqlite/checkpointer'
@@ -63,5 +64,23 @@ describe('WAL checkpoints on a thread of their own', () => {
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000)
     await checkpointer.stop()
     db.close()
+  })
+
+  it('does not keep a process alive: a script that never closes its store still exits', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-ckpt-'))
+    const script = join(dir, 'open-and-leave.mts')
+    const store = resolve('collector-server/src/stores/sqlite/index.ts')
+    writeFileSync(
+      script,
+      `import { openSqliteStore } from ${JSON.stringify(store)}
+const s = openSqliteStore({ path: ${JSON.stringify(join(dir, 'vigil.db'))} })
+await s.links.observe([{ kind: 'k', key: 'a', member: 'b', windowMs: 1000 }], Date.now())
+console.log('written')
+`,
+    )
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 20_000 })
+    expect(run.stdout).toContain('written')
+    expect(run.signal).toBeNull()
+    expect(run.status).toBe(0)
   })
 })

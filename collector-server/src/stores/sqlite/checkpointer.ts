@@ -48,7 +48,8 @@ const timer = setInterval(() => {
   } catch (err) {
     // Locked for a moment (another process recovering the WAL): the next tick tries again.
     // Anything else ends the thread, and the writer checkpoints by itself again.
-    if (err.code === 'SQLITE_BUSY' || err.code === 'SQLITE_LOCKED') return
+    // better-sqlite3 reports extended codes (SQLITE_BUSY_RECOVERY…).
+    if (/^SQLITE_(BUSY|LOCKED)/.test(err.code)) return
     throw err
   }
   if (pass.busy === 0 && pass.log >= workerData.restartPages) parentPort.postMessage(pass.log)
@@ -78,8 +79,6 @@ export class Checkpointer {
       eval: true,
       workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), path, intervalMs: options.intervalMs ?? 100, restartPages },
     })
-    // Not a reason to keep the process alive: the store's close() stops it.
-    this.worker.unref()
     this.worker.on('message', () =>
       between(() => {
         // Copies what the thread has not yet; the next write starts the WAL over. Never throws
@@ -94,6 +93,9 @@ export class Checkpointer {
         resolve()
       }),
     )
+    // Not a reason to keep the process alive: the store's close() stops it. After the
+    // listeners: adding a 'message' listener refs the worker's port again.
+    this.worker.unref()
   }
 
   /** Stops the thread and closes its connection; the writer's close then checkpoints what is left. */

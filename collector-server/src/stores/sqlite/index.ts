@@ -122,8 +122,8 @@ export function openSqliteStore(options: SqliteOptions): Store {
       db.prepare('SELECT 1').get()
     }),
     async close() {
-      await batch.durable()
       await checkpointer?.stop()
+      await batch.durable()
       db.close()
     },
   }
