@@ -11,8 +11,8 @@
  * which a writer that never pauses rarely allows; and a checkpoint that waits for the
  * writer (RESTART) starves while the writer holds its lock from one commit to the next.
  * So when the thread finds the WAL at `restartPages` or longer, it tells the writer, and
- * the writer, between two commits, copies the few pages written since the thread's pass
- * (under a millisecond): its next write then starts the WAL over.
+ * the writer, between two commits, copies the pages written since the thread's pass
+ * (not the whole log): its next write then starts the WAL over.
  *
  * Should the thread die, the writer's own automatic checkpoint comes back: the WAL stays
  * bounded either way.
