@@ -3,7 +3,7 @@
  * latency runs from that scheduled time, so a stalled server shows as latency rather than
  * as fewer requests (no coordinated omission). Used by the soak and the collect bench.
  */
-import { type Agent, request as httpRequest } from 'node:http'
+import { Agent, request as httpRequest } from 'node:http'
 import { performance } from 'node:perf_hooks'
 
 export interface Answer {
@@ -115,6 +115,27 @@ export function schedule(t0: number, rate: number, total: number, fire: (i: numb
     }
     setTimeout(tick, Math.max(0, t0 - performance.now()))
   })
+}
+
+/**
+ * POSTs bodies[i] to `path` on `url` at `rate` a second from now, whatever the answers do
+ * (a 200 is a success, anything else an error by its code), and resolves once every request
+ * has been answered, failed or timed out. `onSend(i)` runs just before request i is sent.
+ */
+export async function postAtRate(url: string, path: string, bodies: readonly string[], rate: number, warmupCount: number, onSend?: (i: number) => void): Promise<LoadRecord> {
+  const load = new LoadRecord(bodies.length, warmupCount)
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 })
+  const base = new URL(url)
+  try {
+    await schedule(performance.now() + 50, rate, bodies.length, (i, scheduled) => {
+      onSend?.(i)
+      load.track(i, scheduled, post(agent, base, path, bodies[i]!), (a) => (a.status === 200 ? null : httpError(a)))
+    })
+    await load.drain()
+  } finally {
+    agent.destroy()
+  }
+  return load
 }
 
 /** An HTTP error label from the collector's envelope: `HTTP 503 store_unavailable`. */

@@ -9,16 +9,13 @@
  * CPU (all its threads, and the main thread alone) and bytes written, with the WAL's size
  * at the end. docs/performance.md reads these figures.
  */
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { Agent } from 'node:http'
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { startCli } from '../test/support/cli'
-import { DEMO_SITE } from '../collector-server/src/config/sites'
-import { bodiesFor } from '../bench/suites/collect'
-import { LoadRecord, httpError, post, schedule } from '../bench/open-loop'
+import { bodiesFor, writeUnlimitedDemoSite } from '../bench/suites/collect'
+import { postAtRate } from '../bench/open-loop'
 import { quantileOfSorted } from '../bench/stats'
 
 const { values } = parseArgs({ options: { rate: { type: 'string', default: '300' }, seconds: { type: 'string', default: '10' }, minimal: { type: 'boolean', default: false } } })
@@ -36,7 +33,7 @@ function writtenBytes(pid: number): number {
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'vigil-open-loop-'))
-writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 1e9, devicePerMinute: 1e9 } } }] }))
+writeUnlimitedDemoSite(dataDir)
 const bodies = bodiesFor(dataDir, WARMUP + rate * seconds, values.minimal)
 const collector = await startCli(['--data-dir', dataDir, '--demo'])
 const pid = collector.child.pid!
@@ -50,15 +47,10 @@ interface Sample {
 const start: { sample?: Sample } = {}
 const sample = (): Sample => ({ cpu: cpuMs(`/proc/${pid}/stat`), main: cpuMs(`/proc/${pid}/task/${pid}/stat`), bytes: writtenBytes(pid) })
 
-const load = new LoadRecord(bodies.length, WARMUP)
-const agent = new Agent({ keepAlive: true, maxSockets: 256 })
-const base = new URL(collector.url)
 try {
-  await schedule(performance.now() + 50, rate, bodies.length, (i, scheduled) => {
+  const load = await postAtRate(collector.url, '/v1/collect', bodies, rate, WARMUP, (i) => {
     if (i === WARMUP && proc) start.sample = sample()
-    load.track(i, scheduled, post(agent, base, '/v1/collect', bodies[i]!), (a) => (a.status === 200 ? null : httpError(a)))
   })
-  await load.drain()
   const measured = bodies.length - WARMUP
   const latency = Array.from(load.latency.subarray(WARMUP)).filter((v) => !Number.isNaN(v)).sort((a, b) => a - b)
   const lag = Array.from(load.sendLag.subarray(WARMUP)).sort((a, b) => a - b)
@@ -80,6 +72,5 @@ try {
     if (existsSync(wal)) console.log(`WAL at the end: ${(statSync(wal).size / 2 ** 20).toFixed(1)} MiB`)
   } else console.log('(no /proc here: CPU and bytes written are not shown)')
 } finally {
-  agent.destroy()
   await collector.stop()
 }

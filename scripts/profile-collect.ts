@@ -13,8 +13,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { startCli } from '../test/support/cli'
-import { DEMO_SITE } from '../collector-server/src/config/sites'
-import { bodiesFor } from '../bench/suites/collect'
+import { bodiesFor, writeUnlimitedDemoSite } from '../bench/suites/collect'
 
 interface ProfileNode {
   id: number
@@ -33,7 +32,7 @@ const seconds = Number(values.seconds)
 
 const dataDir = mkdtempSync(join(tmpdir(), 'vigil-profile-'))
 const profDir = mkdtempSync(join(tmpdir(), 'vigil-cpuprof-'))
-writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 1e9, devicePerMinute: 1e9 } } }] }))
+writeUnlimitedDemoSite(dataDir)
 const bodies = bodiesFor(dataDir, Math.ceil(seconds * 4000) + 2000, values.minimal)
 const collector = await startCli(['--data-dir', dataDir, '--demo'], {}, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...(process.env.VIGIL_NODE_FLAGS ?? '').split(' ').filter(Boolean)])
 let i = 0

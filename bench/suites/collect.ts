@@ -6,8 +6,6 @@
  * Load generator and server share the machine's two cores.
  */
 import { spawn } from 'node:child_process'
-import { Agent } from 'node:http'
-import { performance } from 'node:perf_hooks'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,7 +20,7 @@ import { mintChallenge, type ChallengeTerms } from '../../collector-server/src/v
 
 import { capturedSignals, humanTrace, humanTraceVariant } from '../../test/support/payloads'
 import type { SuiteResult } from '../types'
-import { LoadRecord, httpError, post, schedule } from '../open-loop'
+import { postAtRate } from '../open-loop'
 import { quantileOfSorted } from '../stats'
 
 /** The challenges a returning device with a good history gets: no work, both probes (answered by TestDevice). */
@@ -66,6 +64,11 @@ async function cannon(url: string, path: string, bodies: Array<{ body: string; h
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, requests: result.requests.total }
 }
 
+/** One address sends everything: the data directory's sites.json is the demo site with its rate limits lifted. */
+export function writeUnlimitedDemoSite(dataDir: string): void {
+  writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 1e9, devicePerMinute: 1e9 } } }] }))
+}
+
 /** `n` signed collect bodies for the demo site, each with its own challenge from the data directory's key. */
 export function bodiesFor(dataDir: string, n: number, minimal: boolean): string[] {
   const keyring = loadKeyring(dataDir)
@@ -96,15 +99,7 @@ interface OpenLoop {
 /** Requests sent at a fixed rate whatever the answers do; latency from each one's scheduled send. */
 async function openLoop(url: string, bodies: string[], rate: number): Promise<OpenLoop> {
   const total = bodies.length
-  const load = new LoadRecord(total, OPEN_LOOP_WARMUP)
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 })
-  const base = new URL(url)
-  try {
-    await schedule(performance.now() + 50, rate, total, (i, scheduled) => load.track(i, scheduled, post(agent, base, '/v1/collect', bodies[i]!), (a) => (a.status === 200 ? null : httpError(a))))
-    await load.drain()
-  } finally {
-    agent.destroy()
-  }
+  const load = await postAtRate(url, '/v1/collect', bodies, rate, OPEN_LOOP_WARMUP)
   const measured = load.latency.slice(OPEN_LOOP_WARMUP).filter((v) => !Number.isNaN(v)).sort()
   let failed = 0
   for (const n of load.errors.values()) failed += n
@@ -119,7 +114,7 @@ interface CollectorRun extends Run {
 
 async function runCollector(store: 'sqlite' | 'redis', options: { minimal?: boolean; workers?: number; openLoop?: boolean } = {}): Promise<CollectorRun> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vigil-bench-'))
-  writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 1e9, devicePerMinute: 1e9 } } }] }))
+  writeUnlimitedDemoSite(dataDir)
   const redis = store === 'redis' ? await startRedis() : null
   const bodies = bodiesFor(dataDir, BODIES, options.minimal === true)
   const collector = await startCli(['--data-dir', dataDir, '--demo', ...(redis ? ['--store', redis.url] : []), ...(options.workers ? ['--workers', String(options.workers)] : [])])

@@ -16,7 +16,7 @@
  */
 import { Agent } from 'node:http'
 import { createDecipheriv } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -35,6 +35,7 @@ import type { Row, SuiteResult } from '../types'
 import { quantileOfSorted } from '../stats'
 import { fetchMetrics } from '../../test/support/metrics'
 import { LoadRecord, TIMEOUT_MS, httpError, post, schedule } from '../open-loop'
+import { writeUnlimitedDemoSite } from './collect'
 
 /** The challenges a returning device with a good history gets: no work, both probes (answered by TestDevice). */
 const RETURNING: ChallengeTerms = { difficulty: 0, deviceId: null, probes: ['text', 'tz'] }
@@ -241,8 +242,7 @@ interface Services {
 
 /** The collector (and Redis) for one store, on a fresh data directory. */
 async function startServices(kind: StoreKind, dataDir: string, started: (s: Partial<Services>) => void): Promise<Services> {
-  // One address sends everything: lift the demo site's rate limits, as the other collector benches do.
-  writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 1e9, devicePerMinute: 1e9 } } }] }))
+  writeUnlimitedDemoSite(dataDir)
   const redis = kind === 'redis' ? await startRedis() : null
   started({ redis })
   const keyring = loadKeyring(dataDir)
