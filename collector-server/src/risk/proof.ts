@@ -35,7 +35,8 @@ const MONO_TOLERANCE_PX = 0.02
 /** A device's glyph may differ from its earlier answer by this much (float noise only). */
 const MEMORY_TOLERANCE_PX = 0.001
 
-function powSolved(challenge: string, nonce: string, difficulty: number): boolean {
+/** The nonce's work over this challenge reaches `difficulty` leading zero bits. */
+export function powSolved(challenge: string, nonce: string, difficulty: number): boolean {
   const bytes = fromBase64url(nonce)
   if (!bytes || bytes.length !== POW_NONCE_BYTES) return false
   const digest = createHash('sha256').update(powDigestInput(challenge)).digest()
