@@ -8,7 +8,6 @@
  * turns both into a score and verdict.
  */
 import { detectInjectedInput, runDetectors, type Detection, type Environment } from '@vigil-risk/core/detectors'
-import { expandTrace, TraceFormatError, type TraceEvent } from '@vigil-risk/core/protocol/trace'
 import { CHALLENGE_TTL_MS } from '@vigil-risk/core/protocol/payload'
 import { missingSignals } from '@vigil-risk/core/protocol/signals'
 import type { CollectPayload } from '@vigil-risk/core/protocol/schema'
@@ -18,9 +17,10 @@ import type { AttestationStatus, Evidence } from '../evidence/check'
 import type { EvidenceOutcome } from '../evidence/outcome'
 import type { Challenge } from '../verify/challenge'
 import type { ActionPolicy } from './policy'
-import { scoreBehavior, type BehaviorScore } from './behavior'
+import type { BehaviorScore } from './behavior'
 import { checkProof, type ProofCheck } from './proof'
 import { httpDetections, type RequestView } from './http'
+import { analyseTrace, type InteractionSummary, type TraceAnalysis } from './trace-analysis'
 
 export interface Evaluation {
   reasons: ReasonCode[]
@@ -38,8 +38,8 @@ export interface Evaluation {
   interaction: InteractionSummary
   /** The challenge-bound proof: the work and the probe answers (proof.ts). */
   proof: Omit<ProofCheck, 'detections'>
-  /** The expanded trace (for the replay sketch). */
-  events: TraceEvent[]
+  /** The trace's replay sketch keys (replay.ts). */
+  sketch: string[]
 }
 
 export interface EvaluationContext {
@@ -66,58 +66,31 @@ const CLOCK_SLACK_MS = 2000
  * trace, the interaction after it cannot outlast the challenge's age. A trace recorded for
  * another challenge rarely fits a fresh one.
  */
-function traceFitsChallenge(payload: CollectPayload, events: readonly TraceEvent[], ctx: EvaluationContext): Detection | null {
+function traceFitsChallenge(payload: CollectPayload, lastT: number | null, ctx: EvaluationContext): Detection | null {
   const at = payload.behavior?.challengeAt
-  if (typeof at !== 'number' || events.length === 0) return null
-  const last = events[events.length - 1]!.t
+  if (typeof at !== 'number' || lastT === null) return null
   const age = ctx.now - (ctx.challenge.expiresAt - CHALLENGE_TTL_MS)
-  if (at > last + 1 || last - at > age + CLOCK_SLACK_MS) {
-    return { code: 'replayed_behavior', detector: 'trace', detail: `${Math.round(last - at)} ms of trace after the challenge arrived, but it is ${age} ms old` }
+  if (at > lastT + 1 || lastT - at > age + CLOCK_SLACK_MS) {
+    return { code: 'replayed_behavior', detector: 'trace', detail: `${Math.round(lastT - at)} ms of trace after the challenge arrived, but it is ${age} ms old` }
   }
   return null
 }
 
-interface InteractionSummary {
-  events: number
-  pointer: number
-  keys: number
-  touches: number
-  scrolls: number
-}
-
-const INTERACTIVE = new Set(['mousedown', 'click', 'touchstart', 'keydown', 'wheel'])
-
-function summariseInteraction(events: readonly TraceEvent[]): InteractionSummary {
-  const s: InteractionSummary = { events: events.length, pointer: 0, keys: 0, touches: 0, scrolls: 0 }
-  for (const e of events) {
-    if (e.type.startsWith('mouse') || e.type === 'click') s.pointer++
-    else if (e.type.startsWith('key')) s.keys++
-    else if (e.type.startsWith('touch')) s.touches++
-    else s.scrolls++
-  }
-  return s
-}
-
-export function evaluatePayload(payload: CollectPayload, ctx: EvaluationContext): Evaluation {
+/**
+ * `trace` is the payload's trace as analysed (trace-analysis.ts), which the route may have
+ * had done on another thread; by default it is analysed here.
+ */
+export function evaluatePayload(payload: CollectPayload, ctx: EvaluationContext, trace: TraceAnalysis = analyseTrace({ trace: payload.behavior?.trace, client: payload.behavior?.client })): Evaluation {
   const { environment, detections } = runDetectors(payload.signals)
   const missing = missingSignals(payload.signals)
   if (missing.length > 0) detections.push({ code: 'tampering', detector: 'completeness', detail: `signals the SDK always sends are missing: ${missing.slice(0, 4).join(', ')}` })
   detections.push(...httpDetections(ctx.request, payload.signals, environment))
   const { detections: proofDetections, ...proof } = checkProof(payload, ctx.challenge)
   detections.push(...proofDetections)
-  let events: TraceEvent[] = []
-  if (payload.behavior) {
-    try {
-      events = expandTrace(payload.behavior.trace)
-    } catch (err) {
-      if (!(err instanceof TraceFormatError)) throw err
-      detections.push({ code: 'tampering', detector: 'behavior', detail: `malformed trace: ${err.message}` })
-    }
-  }
-  const fit = traceFitsChallenge(payload, events, ctx)
+  if (trace.malformed !== null) detections.push({ code: 'tampering', detector: 'behavior', detail: `malformed trace: ${trace.malformed}` })
+  const fit = traceFitsChallenge(payload, trace.lastT, ctx)
   if (fit) detections.push(fit)
-  const interaction = summariseInteraction(events)
-  const behavior = scoreBehavior(events, payload.behavior?.client)
+  const { interaction, behavior, interacted } = trace
   if (behavior.mismatch) detections.push({ code: 'tampering', detector: 'classifier', detail: `the page reported ${behavior.client} for a trace that scores ${behavior.server}` })
   const userAgent = payload.signals['userAgent'] as { value?: { platform?: unknown } } | undefined
   const platform = typeof userAgent?.value?.platform === 'string' ? userAgent.value.platform : null
@@ -130,8 +103,6 @@ export function evaluatePayload(payload: CollectPayload, ctx: EvaluationContext)
     reasons.add('behavior_suspect')
     grades.behavior_suspect = behavior.suspect
   }
-  // Pointer moves alone (or nothing at all) are not an interaction with the page.
-  const interacted = events.some((e) => INTERACTIVE.has(e.type)) || interaction.pointer >= 5
   if (!interacted) reasons.add('no_interaction')
   // Where it matters, a device nobody has seen must show something: interaction, or work.
   if (ctx.action.sensitive && ctx.firstSighting && !interacted && proof.pow !== 'solved') reasons.add('unproven_device')
@@ -140,5 +111,5 @@ export function evaluatePayload(payload: CollectPayload, ctx: EvaluationContext)
   if (evidence.some((e) => e.status === 'failed' || e.status === 'nonce_mismatch')) reasons.add('attestation_failed')
   const trusted = evidence.filter((e) => e.status === 'verified' && isEvidenceKind(e.kind)).map((e) => e.kind as EvidenceKind)
   if (required.length > 0 && !reasons.has('attestation_failed') && !trusted.some((k) => required.includes(k))) reasons.add('attestation_missing')
-  return { reasons: [...reasons], grades, behavior, environment, detections, attestation: found.attestation?.status ?? 'absent', evidence, trusted, interaction, proof, events }
+  return { reasons: [...reasons], grades, behavior, environment, detections, attestation: found.attestation?.status ?? 'absent', evidence, trusted, interaction, proof, sketch: trace.sketch }
 }

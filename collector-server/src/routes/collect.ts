@@ -19,7 +19,6 @@ import { actionPolicy, requiredEvidence } from '../risk/policy'
 import { checkEvidence } from '../evidence/check'
 import { assessVelocity, ESTABLISHED_AFTER_MS, recordDenial } from '../risk/velocity'
 import { checkGlyphMemory } from '../risk/proof'
-import { traceSketch } from '../risk/replay'
 import { clientBucket, isLoopback, networkOf } from '../net/ip'
 import { enforceRateLimit, limitBeforeParsing, mostGenerousIpLimit } from '../risk/rate-limit'
 import { timed } from '../metrics'
@@ -149,7 +148,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
             firstSighting: prior === null,
             network: networkOf(request.ip),
             established: prior !== null && now - prior.firstSeen >= ESTABLISHED_AFTER_MS,
-            traceKeys: traceSketch(evaluation.events),
+            traceKeys: evaluation.sketch,
           },
           action,
           site.policy.limits,
