@@ -4,7 +4,8 @@
 //                    separate, with .d.ts and .d.cts
 //   dist/browser/    IIFE SDK `window.Vigil` (vigil.js, vigil.min.js) and its lazy ES module chunks
 //   dist/verify/     the zero-dependency backend verifier, ESM and CommonJS, with types
-//   dist/collector/  the collector server (index.js) and its command line (main.js)
+//   dist/collector/  the collector server (index.js), its command line (main.js) and its
+//                    trace scoring thread (scoring-worker.js)
 import { readFileSync, existsSync } from 'node:fs'
 import { rollup } from 'rollup'
 import { builtinModules } from 'node:module'
@@ -160,7 +161,7 @@ export default [
   },
   // The collector and its command line.
   {
-    input: { index: 'collector-server/src/index.ts', main: 'collector-server/src/main.ts' },
+    input: { index: 'collector-server/src/index.ts', main: 'collector-server/src/main.ts', 'scoring-worker': 'collector-server/src/scoring-worker.ts' },
     output: { dir: 'dist/collector', format: 'es', chunkFileNames: 'chunks/[name]-[hash].js', plugins: [legal.banner(`Vigil collector ${pkg.version}`)] },
     external: nodeExternal,
     plugins: [selfReference(), json({ compact: true, preferConst: true }), nodeResolve({ preferBuiltins: true }), ts(), legal.report('dist/licenses.json')],

@@ -30,6 +30,7 @@ import type { Store } from './stores/types'
 import type { AttestationVerifier } from './evidence/check'
 import { APPLE_APP_ATTESTATION_ROOT_CA } from './evidence/apple-root'
 import { fastifyTrustProxy, type TrustProxy } from './net/trust-proxy'
+import { inlineScorer, type CollectScorer } from './risk/scoring-pool'
 
 export interface BuildAppOptions {
   store: Store
@@ -65,6 +66,11 @@ export interface BuildAppOptions {
    * which ships with the collector. Tests use a root of their own.
    */
   appAttestRoots?: string[]
+  /**
+   * Checks collects' signatures and analyses their traces (risk/scoring-pool.ts); the
+   * caller owns it and closes it. Default: on the request thread.
+   */
+  scorer?: CollectScorer
 }
 
 const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
@@ -121,15 +127,17 @@ function sdkVersion(sdkDir: string): string | undefined {
 export function buildApp(options: BuildAppOptions): FastifyInstance {
   const keyring = typeof options.keyring === 'function' ? options.keyring : () => options.keyring as Keyring
   const sites = typeof options.sites === 'function' ? options.sites : () => options.sites as SiteRegistry
+  const metrics = options.metrics ?? createMetrics()
   const ctx: AppContext = {
     store: options.store,
     keyring,
     sites,
     clock: options.clock ?? { now: Date.now },
-    metrics: options.metrics ?? createMetrics(),
+    metrics,
     issuer: options.issuer ?? 'vigil',
     attestationVerifiers: options.attestationVerifiers ?? {},
     appAttestRoots: (options.appAttestRoots ?? [APPLE_APP_ATTESTATION_ROOT_CA]).map((pem) => new X509Certificate(pem)),
+    scorer: options.scorer ?? inlineScorer((where) => metrics.checks.inc({ where })),
   }
 
   const app = Fastify({

@@ -5,6 +5,7 @@
  *                   [--store sqlite:./data/vigil.db | redis://127.0.0.1:6379 | redis+cluster://10.0.0.1:6379,10.0.0.2:6379]
  *                   [--wait-replicas N] [--sites ./sites.json] [--demo] [--trust-proxy HOPS|CIDR,…] [--metrics-port 9464] [--metrics-host 127.0.0.1]
  *                   [--no-test-keys] [--events-days 30] [--devices-days 90] [--stream-max-len 1000000] [--workers N|auto]
+ *                   [--scoring-threads N]
  *   vigil-collector keys list|rotate [--data-dir ./data]
  *   vigil-collector keys retire <kid> [--data-dir ./data]
  *   vigil-collector sites list [--data-dir ./data]
@@ -13,7 +14,8 @@
  *
  * Environment: PORT, HOST, VIGIL_DATA_DIR, VIGIL_STORE, VIGIL_TRUST_PROXY, VIGIL_METRICS_PORT,
  * VIGIL_METRICS_TOKEN, VIGIL_LOG_LEVEL (default info), VIGIL_EVENTS_DAYS, VIGIL_DEVICES_DAYS,
- * VIGIL_STREAM_MAXLEN (retention: docs/privacy.md), VIGIL_WAIT_REPLICAS, VIGIL_WORKERS.
+ * VIGIL_STREAM_MAXLEN (retention: docs/privacy.md), VIGIL_WAIT_REPLICAS, VIGIL_WORKERS,
+ * VIGIL_SCORING_THREADS.
  */
 import { parseArgs } from 'node:util'
 import { readFileSync } from 'node:fs'
@@ -24,14 +26,17 @@ import { addSite, DEFAULT_GRACE_MS, describeSites, parseDuration, rotateSecret }
 import { CREDENTIAL_ROLES, sitesPath, type CredentialRole } from './config/sites'
 import type { Retention } from './stores/types'
 import { isFirstWorker, isWorker, parseWorkers, runPrimary, shareMetrics } from './cluster'
+import { defaultScoringThreads } from './risk/scoring-pool'
 
 const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--wait-replicas N] [--sites FILE] [--demo] [--trust-proxy HOPS|CIDR,…]
                        [--metrics-port N] [--metrics-host H] [--no-test-keys] [--events-days N] [--devices-days N] [--stream-max-len N]
-                       [--workers N|auto]
+                       [--workers N|auto] [--scoring-threads N]
          --store         sqlite:PATH (default DIR/vigil.db), redis://HOST:PORT[/DB], or a Redis Cluster:
                          redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…] (seed nodes)
          --wait-replicas Redis: answer a collect only once N replicas have its event (WAIT);
                          default 1 on a Redis Cluster, 0 on a single Redis
+         --scoring-threads  threads per process that score behaviour traces beside the request
+                         thread (0: none); default: the cores each process has, less one, at most 4
        vigil-collector keys list|rotate [--data-dir DIR]
        vigil-collector keys retire KID [--data-dir DIR]
        vigil-collector sites list [--data-dir DIR]
@@ -139,6 +144,7 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
       'metrics-port': { type: 'string' },
       'metrics-host': { type: 'string' },
       workers: { type: 'string' },
+      'scoring-threads': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -172,6 +178,9 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
   const waitReplicas = waitText === undefined || waitText === '' ? undefined : Number(waitText)
   if (waitReplicas !== undefined && (!Number.isInteger(waitReplicas) || waitReplicas < 0)) throw new Error(`--wait-replicas (VIGIL_WAIT_REPLICAS) must be a whole number ≥ 0: ${waitText}`)
   const workers = parseWorkers(values.workers ?? process.env['VIGIL_WORKERS'])
+  const threadsText = values['scoring-threads'] ?? process.env['VIGIL_SCORING_THREADS']
+  const scoringThreads = threadsText === undefined || threadsText === '' ? defaultScoringThreads(workers) : Number(threadsText)
+  if (!Number.isInteger(scoringThreads) || scoringThreads < 0 || scoringThreads > 64) throw new Error(`--scoring-threads (VIGIL_SCORING_THREADS) must be a whole number from 0 to 64: ${threadsText}`)
   if (workers > 1 && !isWorker()) {
     await runPrimary({ workers, dataDir, ...(store ? { store } : {}), ...(metricsPort !== undefined ? { metrics: { port: metricsPort, host: values['metrics-host'] ?? '127.0.0.1' } } : {}) })
     return
@@ -190,11 +199,12 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
     testKeys: !values['no-test-keys'],
     retention: retentionFrom(values),
     sharedStore: isWorker(),
+    scoringThreads,
     logger: { level, redact: ['req.headers.authorization', 'req.headers.cookie'] },
     plugins: extras.plugins ?? [],
   })
   shareMetrics(server.metrics)
-  const lines = [`Vigil collector on ${server.url} (store: ${server.store.kind})`, ...(extras.onListening?.(server) ?? [])]
+  const lines = [`Vigil collector on ${server.url} (store: ${server.store.kind}; scoring threads: ${server.scoringThreads})`, ...(extras.onListening?.(server) ?? [])]
   lines.push(`  SDK         ${server.url}/sdk/vigil.min.js`)
   lines.push(`  dashboard   ${server.url}/dashboard${values.demo ? '  (site key demo, key demo-secret)' : ''}`)
   lines.push(`  JWKS        ${server.url}/.well-known/jwks.json`)

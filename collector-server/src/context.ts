@@ -6,6 +6,7 @@ import type { Metrics } from './metrics'
 import type { Store } from './stores/types'
 import type { X509Certificate } from 'node:crypto'
 import type { AttestationVerifier } from './evidence/check'
+import type { CollectScorer } from './risk/scoring-pool'
 
 export interface Clock {
   /** Epoch ms. */
@@ -23,6 +24,8 @@ export interface AppContext {
   attestationVerifiers: Readonly<Record<string, AttestationVerifier>>
   /** App Attest trust anchors (Apple's App Attestation root). */
   appAttestRoots: readonly X509Certificate[]
+  /** Checks collects' signatures and analyses their traces: on scoring threads, or inline (risk/scoring-pool.ts). */
+  scorer: CollectScorer
 }
 
 declare module 'fastify' {

@@ -19,6 +19,10 @@ export interface Metrics {
   sdkFailures: Counter<'code'>
   sdkFailuresDropped: Counter
   storeSeconds: Histogram<'op'>
+  /** Collect checks (signature and trace analysis) by where they ran: `thread` (the scoring pool) or `inline` (the request thread). */
+  checks: Counter<'where'>
+  /** Scoring threads that failed or died (their checks ran inline; risk/scoring-pool.ts). */
+  scoringErrors: Counter
   /**
    * The text GET /metrics serves: this registry's, unless replaced (under --workers, every
    * worker's summed by the primary: cluster.ts).
@@ -60,6 +64,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
       registers,
     }),
+    checks: new Counter({
+      name: 'vigil_collect_checks_total',
+      help: "Collects' signature checks and trace analyses by where they ran: thread (a scoring thread) or inline (the request thread).",
+      labelNames: ['where'],
+      registers,
+    }),
+    scoringErrors: new Counter({ name: 'vigil_scoring_thread_errors_total', help: 'Scoring threads that failed to start or died; their checks ran on the request thread.', registers }),
   }
 }
 

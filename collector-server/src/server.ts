@@ -13,6 +13,7 @@ import { loadKeyring, signingKeysPath, type Keyring } from './config/keyring'
 import { loadSites, sitesPath, type SiteRegistry } from './config/sites'
 import { openStore } from './stores/index'
 import { securePrivateDirectory } from './config/files'
+import { defaultScoringThreads, startScoringPool } from './risk/scoring-pool'
 import type { Retention, Store } from './stores/types'
 import type { Clock } from './context'
 import type { TrustProxy } from './net/trust-proxy'
@@ -50,6 +51,12 @@ export interface ServerOptions {
   /** Where that listener binds (default 127.0.0.1: keep it off the public network). */
   metricsHost?: string
   appAttestRoots?: BuildAppOptions['appAttestRoots']
+  /**
+   * Threads that check collects' signatures and analyse their traces beside the request
+   * thread (risk/scoring-pool.ts; 0: none). Default: defaultScoringThreads(1): the
+   * machine's cores less one, at most 4.
+   */
+  scoringThreads?: number
 }
 
 export interface RunningServer {
@@ -62,6 +69,8 @@ export interface RunningServer {
   metrics: Metrics
   /** The sites as currently loaded (sites.json is watched). */
   sites(): SiteRegistry
+  /** Scoring threads beside the request thread (risk/scoring-pool.ts). */
+  scoringThreads: number
   close(): Promise<void>
 }
 
@@ -85,6 +94,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     shared: options.sharedStore === true,
   })
   const metrics = createMetrics()
+  // The pool may report before the app (and its logger) exists: those wait for it.
+  const scoringErrors: Error[] = []
+  let reportScoringError = (err: Error): void => void scoringErrors.push(err)
+  const scorer = startScoringPool({
+    threads: options.scoringThreads ?? defaultScoringThreads(1),
+    onCheck: (where) => metrics.checks.inc({ where }),
+    onError: (err) => {
+      metrics.scoringErrors.inc()
+      reportScoringError(err)
+    },
+  })
   const app = buildApp({
     metrics,
     metricsToken: loadMetricsToken(dataDir),
@@ -98,7 +118,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.sdkDir !== undefined ? { sdkDir: options.sdkDir } : {}),
     ...(options.attestationVerifiers ? { attestationVerifiers: options.attestationVerifiers } : {}),
     ...(options.appAttestRoots ? { appAttestRoots: options.appAttestRoots } : {}),
+    scorer,
   })
+  reportScoringError = (err) => app.log.error({ err }, 'a scoring thread failed: collects are checked on the request thread until it is back')
+  for (const err of scoringErrors.splice(0)) reportScoringError(err)
   if (tightened) app.log.warn({ dataDir }, 'the data directory was readable by others: its mode is now 0700')
   let metricsApp: FastifyInstance | null = null
   try {
@@ -111,6 +134,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   } catch (err) {
     await app.close()
     await metricsApp?.close()
+    await scorer.close()
     await store.close()
     throw err
   }
@@ -134,6 +158,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     app,
     store,
     sites: () => sites,
+    scoringThreads: scorer.threads,
     url: urlOf(app, options.host ?? '127.0.0.1'),
     metricsUrl: metricsApp ? urlOf(metricsApp, options.metricsHost ?? '127.0.0.1') : null,
     metrics,
@@ -144,6 +169,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       unwatchFile(sitesFile)
       await app.close()
       await metricsApp?.close()
+      await scorer.close()
       await store.close()
     },
   }

@@ -5,13 +5,11 @@
  * before we answer.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { CanonicalEncodingError } from '@vigil-risk/core/protocol/canonical'
-import { signingInput } from '@vigil-risk/core/protocol/payload'
 import { CollectBody, CollectResponse } from '@vigil-risk/core/protocol/schema'
 import { isEvidenceKind } from '@vigil-risk/core/protocol/evidence'
 import { CollectorError, errorSchema } from '../errors'
 import { openChallenge } from '../verify/challenge'
-import { importDeviceKey, verifyDeviceSignature } from '../verify/signature'
+import { importDeviceKey } from '../verify/signature'
 import { issueTestToken, issueToken, newTokenId, type VerdictClaims } from '../tokens/issue'
 import { assess } from '../risk/engine'
 import { evaluatePayload } from '../risk/evaluate'
@@ -27,6 +25,17 @@ import type { AppContext } from '../context'
 
 export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   const { store, metrics, clock } = ctx
+  // The body's text as received, beside the parsed body: a scoring thread parses its own
+  // copy (risk/scoring-pool.ts). Within this plugin only; parsed as the app parses JSON.
+  const rawBodies = new WeakMap<object, string>()
+  for (const type of ['application/json', 'text/plain']) {
+    const parse = app.getDefaultJsonParser('error', 'error')
+    app.removeContentTypeParser(type)
+    app.addContentTypeParser(type, { parseAs: 'string' }, (request, body, done) => {
+      rawBodies.set(request, body as string)
+      void parse(request, body as string, done)
+    })
+  }
   app.post(
     '/v1/collect',
     {
@@ -49,7 +58,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
       },
     },
     async (request, reply) => {
-      const { payload, sig } = request.body
+      const { payload } = request.body
       const now = clock.now()
       const site = ctx.sites().get(payload.siteKey)
       if (!site) throw new CollectorError('unknown_site')
@@ -66,14 +75,13 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
 
       const device = importDeviceKey(payload.device.pub)
       if (!device) throw new CollectorError('bad_request', 'device.pub is not an Ed25519 public key.')
-      let message: string
-      try {
-        message = signingInput(payload)
-      } catch (err) {
-        if (err instanceof CanonicalEncodingError) throw new CollectorError('bad_request', `payload cannot be canonicalised: ${err.message}`)
-        throw err
-      }
-      if (!verifyDeviceSignature(device.key, message, sig)) throw new CollectorError('bad_signature')
+      // The signature over the canonical payload, then the trace's analysis (over half of a
+      // collect's CPU), on a scoring thread when there is one. The signature is awaited now;
+      // the analysis goes on while the store calls below do, and is awaited where the
+      // verdict needs it. A test key's collect needs no analysis.
+      const check = ctx.scorer.check(request.body, rawBodies.get(request) ?? JSON.stringify(request.body), !site.testVerdict)
+      const signature = await check.signature
+      if (!signature.ok) throw signature.code === 'bad_request' ? new CollectorError('bad_request', signature.message) : new CollectorError('bad_signature')
       // A valid signature under a key that does not own the claimed device id: someone
       // is presenting another device's identity with their own key.
       if (device.deviceId !== payload.device.id) throw new CollectorError('key_mismatch')
@@ -110,14 +118,18 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
         now,
       })
       const action = actionPolicy(site.policy, payload.action)
-      const evaluation = evaluatePayload(payload, {
-        challenge,
-        request: { headers: request.headers, secure: request.protocol === 'https' || isLoopback(request.hostname) },
-        action,
-        firstSighting: prior === null,
-        now,
-        platform: { found: platform, required: requiredEvidence(action) },
-      })
+      const evaluation = evaluatePayload(
+        payload,
+        {
+          challenge,
+          request: { headers: request.headers, secure: request.protocol === 'https' || isLoopback(request.hostname) },
+          action,
+          firstSighting: prior === null,
+          now,
+          platform: { found: platform, required: requiredEvidence(action) },
+        },
+        await check.analysis,
+      )
       // A device's glyphs keep their widths: an answer copied from another device's does not.
       if (Object.keys(evaluation.proof.glyphs).length > 0) {
         const known = await timed(metrics, 'device_glyphs', () => store.devices.glyphs(payload.device.id, evaluation.proof.glyphs))

@@ -1,0 +1,321 @@
+/**
+ * A collect's signature check and trace analysis (collect-check.ts) on threads of their
+ * own. Together they are over half of a collect's CPU (docs/performance.md) and need
+ * nothing but the request's body: on a machine with a core to spare, a thread does them
+ * while the request thread parses, talks to the store and signs. The thread gets the
+ * body as received (a string crosses to a thread for the cost of a copy; the parsed
+ * payload, with its trace's thousands of numbers, would cost more to clone than to parse
+ * again) and answers twice: the signature first, which the request waits for before it
+ * spends the challenge, then the analysis, which it waits for only where the verdict
+ * needs it.
+ *
+ * The pool never makes a collect wait for a thread, nor fail because of one:
+ *  - a thread that has not started yet, or has `maxQueue` checks waiting, takes no more:
+ *    the request thread does the check itself (an overloaded pool sheds to it);
+ *  - a thread that dies hands what it had not answered back to the request thread (both
+ *    parts are pure functions of the body: doing them again gives the same answers), and
+ *    is started again after a pause that grows while it keeps dying;
+ *  - after close(), every check runs on the request thread.
+ * Where each check ran is counted (vigil_collect_checks_total).
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { availableParallelism } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import type { CollectBody } from '@vigil-risk/core/protocol/schema'
+import { analyseBody, checkSignature, type SignatureCheck } from './collect-check'
+import type { TraceAnalysis } from './trace-analysis'
+
+/** The answers to one collect's body, as they come. */
+export interface CollectCheck {
+  signature: Promise<SignatureCheck>
+  /** Rejects when the signature did not verify, or no analysis was asked for. */
+  analysis: Promise<TraceAnalysis>
+}
+
+export interface CollectScorer {
+  /**
+   * Checks `body`; `raw` is its text as received, which a thread parses for itself.
+   * `analyse: false` checks the signature only.
+   */
+  check(body: CollectBody, raw: string, analyse: boolean): CollectCheck
+  /** Threads the pool runs (0: every check on the request thread). */
+  readonly threads: number
+  close(): Promise<void>
+}
+
+export type CheckSite = 'thread' | 'inline'
+
+export interface ScoringPoolOptions {
+  threads: number
+  /** A thread with this many checks waiting takes no more (default 32: about 20 ms of work). */
+  maxQueue?: number
+  /** Where each check ran. */
+  onCheck?: (where: CheckSite) => void
+  /** A thread failed to start or died; its checks ran on the request thread. */
+  onError?: (err: Error) => void
+  /** The pause before a dead thread starts again, ms; it doubles while the thread keeps dying, up to 30 s (default 500). */
+  restartMs?: number
+  /** The thread's module (default: scoring-worker.js found beside the collector, or its source under tsx). */
+  module?: URL
+}
+
+const NOT_ANALYSED = 'not analysed: the signature did not verify, or no analysis was asked for'
+
+/** The check on the request thread: the signature, then (when it verifies) the analysis, synchronously. */
+function inline(body: CollectBody, analyse: boolean): CollectCheck {
+  let signature: SignatureCheck
+  try {
+    signature = checkSignature(body)
+  } catch (err) {
+    const failed = Promise.reject(asError(err))
+    return { signature: failed, analysis: failed }
+  }
+  let analysis: Promise<TraceAnalysis>
+  if (!signature.ok || !analyse) analysis = Promise.reject(new Error(NOT_ANALYSED))
+  else {
+    try {
+      analysis = Promise.resolve(analyseBody(body))
+    } catch (err) {
+      analysis = Promise.reject(asError(err))
+    }
+  }
+  return { signature: Promise.resolve(signature), analysis }
+}
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)))
+
+/** Neither part of a check may be an unhandled rejection when its caller no longer waits for it (a refused collect). */
+function quiet(check: CollectCheck): CollectCheck {
+  check.signature.catch(() => undefined)
+  check.analysis.catch(() => undefined)
+  return check
+}
+
+export function inlineScorer(onCheck?: (where: CheckSite) => void): CollectScorer {
+  return {
+    threads: 0,
+    check(body, _raw, analyse) {
+      onCheck?.('inline')
+      return quiet(inline(body, analyse))
+    },
+    close: () => Promise.resolve(),
+  }
+}
+
+/**
+ * The worker's module, in the three layouts the collector runs from: the bundle
+ * (dist/collector/scoring-worker.js beside the chunk this code is in, or beside the entry
+ * it was inlined into) and the sources (collector-server/src/scoring-worker.ts, under tsx:
+ * tests and scripts). Null when none is there.
+ */
+function workerModule(): { url: string; tsx: string | null } | null {
+  for (const candidate of ['../scoring-worker.js', './scoring-worker.js']) {
+    const url = new URL(candidate, import.meta.url)
+    if (existsSync(fileURLToPath(url))) return { url: url.href, tsx: null }
+  }
+  const source = new URL('../scoring-worker.ts', import.meta.url)
+  if (!existsSync(fileURLToPath(source))) return null
+  const tsx = tsxRegister()
+  return tsx ? { url: source.href, tsx } : null // sources without tsx: nothing here can load them
+}
+
+/** tsx's ESM registration API (`tsx/esm/api`), as a file URL; null without tsx. */
+function tsxRegister(): string | null {
+  try {
+    const manifest = createRequire(import.meta.url).resolve('tsx/package.json')
+    const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as { exports?: Record<string, { import?: { default?: string } }> }
+    const entry = exports?.['./esm/api']?.import?.default
+    return entry ? pathToFileURL(join(dirname(manifest), entry)).href : null
+  } catch {
+    return null
+  }
+}
+
+/** Loads the worker's module (registering tsx first for the sources) inside the thread. */
+const BOOTSTRAP = `
+const { workerData } = require('node:worker_threads')
+;(workerData.tsx ? import(workerData.tsx).then((tsx) => tsx.register()) : Promise.resolve())
+  .then(() => import(workerData.url))
+  .catch((err) => setImmediate(() => { throw err }))
+`
+
+interface Deferred<T> {
+  promise: Promise<T>
+  resolve: (value: T) => void
+  reject: (err: Error) => void
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void
+  let reject!: (err: Error) => void
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
+
+/** A check on a thread: the signature's answer is null once it came. */
+interface Pending {
+  body: CollectBody
+  analyse: boolean
+  signature: Deferred<SignatureCheck> | null
+  analysis: Deferred<TraceAnalysis>
+}
+
+type Reply = { id: number; signature: SignatureCheck } | { id: number; analysis: TraceAnalysis } | { id: number; error: string } | 'ready'
+
+class Lane {
+  worker: Worker | null = null
+  ready = false
+  /** This thread's failure is reported already (an 'error' is followed by an 'exit'). */
+  reported = false
+  readonly pending = new Map<number, Pending>()
+  failures = 0
+  timer: NodeJS.Timeout | null = null
+}
+
+class ScoringPool implements CollectScorer {
+  private readonly lanes: Lane[]
+  private readonly maxQueue: number
+  private readonly restartMs: number
+  private nextId = 1
+  private closed = false
+
+  constructor(
+    private readonly module: { url: string; tsx: string | null },
+    private readonly options: ScoringPoolOptions,
+  ) {
+    this.maxQueue = options.maxQueue ?? 32
+    this.restartMs = options.restartMs ?? 500
+    this.lanes = Array.from({ length: options.threads }, () => new Lane())
+    for (const lane of this.lanes) this.start(lane)
+  }
+
+  get threads(): number {
+    return this.lanes.length
+  }
+
+  check(body: CollectBody, raw: string, analyse: boolean): CollectCheck {
+    let best: Lane | null = null
+    for (const lane of this.lanes) if (lane.ready && (!best || lane.pending.size < best.pending.size)) best = lane
+    if (this.closed || !best || best.pending.size >= this.maxQueue) {
+      this.options.onCheck?.('inline')
+      return quiet(inline(body, analyse))
+    }
+    const id = this.nextId++
+    const p: Pending = { body, analyse, signature: deferred(), analysis: deferred() }
+    // A check under way keeps the process alive, as one on this thread would; an idle thread does not.
+    if (best.pending.size === 0) best.worker!.ref()
+    best.pending.set(id, p)
+    best.worker!.postMessage({ id, raw, analyse })
+    return quiet({ signature: p.signature!.promise, analysis: p.analysis.promise })
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await Promise.all(
+      this.lanes.map(async (lane) => {
+        if (lane.timer) clearTimeout(lane.timer)
+        const worker = lane.worker
+        if (worker) await worker.terminate() // its 'exit' hands what it had back to this thread
+      }),
+    )
+  }
+
+  private settle(lane: Lane, id: number, reply: Exclude<Reply, 'ready'>): void {
+    const p = lane.pending.get(id)
+    if (!p) return
+    let done = true
+    if ('signature' in reply) {
+      p.signature?.resolve(reply.signature)
+      p.signature = null
+      if (reply.signature.ok && p.analyse) done = false
+      else p.analysis.reject(new Error(NOT_ANALYSED))
+    } else if ('analysis' in reply) p.analysis.resolve(reply.analysis)
+    else {
+      const err = new Error(reply.error)
+      p.signature?.reject(err)
+      p.analysis.reject(err)
+    }
+    if (!done) return
+    lane.pending.delete(id)
+    if (lane.pending.size === 0) lane.worker?.unref()
+    this.options.onCheck?.('thread')
+  }
+
+  /** What a dead thread had not answered, done here: the same pure functions, the same answers. */
+  private adopt(p: Pending): void {
+    this.options.onCheck?.('inline')
+    if (p.signature) {
+      const { signature, analysis } = inline(p.body, p.analyse)
+      signature.then(p.signature.resolve, p.signature.reject)
+      analysis.then(p.analysis.resolve, p.analysis.reject)
+      return
+    }
+    try {
+      p.analysis.resolve(analyseBody(p.body))
+    } catch (err) {
+      p.analysis.reject(asError(err))
+    }
+  }
+
+  private start(lane: Lane): void {
+    lane.timer = null
+    if (this.closed) return
+    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: this.module })
+    lane.worker = worker
+    lane.ready = false
+    lane.reported = false
+    worker.on('message', (reply: Reply) => {
+      if (reply !== 'ready') return this.settle(lane, reply.id, reply)
+      lane.ready = true
+      lane.failures = 0
+    })
+    worker.on('error', (err) => {
+      lane.reported = true
+      this.options.onError?.(err)
+    })
+    worker.on('exit', (code) => {
+      if (!this.closed && !lane.reported) this.options.onError?.(new Error(`a scoring thread exited with code ${code}`))
+      lane.worker = null
+      lane.ready = false
+      const orphans = [...lane.pending.values()]
+      lane.pending.clear()
+      for (const p of orphans) this.adopt(p)
+      if (this.closed) return
+      lane.failures++
+      const delay = Math.min(30_000, this.restartMs * 2 ** Math.min(lane.failures - 1, 16))
+      lane.timer = setTimeout(() => this.start(lane), delay)
+      lane.timer.unref()
+    })
+    // After the listeners: adding a 'message' listener refs the worker again.
+    worker.unref()
+  }
+}
+
+/**
+ * A pool of `threads` scoring threads; with 0, or when the worker's module cannot be found
+ * (reported through onError), every check runs on the request thread.
+ */
+export function startScoringPool(options: ScoringPoolOptions): CollectScorer {
+  if (options.threads <= 0) return inlineScorer(options.onCheck)
+  const module = options.module ? { url: options.module.href, tsx: null } : workerModule()
+  if (!module) {
+    options.onError?.(new Error('the scoring worker module (scoring-worker.js) was not found beside the collector: collects are checked on the request thread'))
+    return inlineScorer(options.onCheck)
+  }
+  return new ScoringPool(module, options)
+}
+
+/**
+ * Scoring threads for one of `processes` collector processes on this machine: what its
+ * share of the cores leaves beside its request thread, at most 4 (the request thread
+ * cannot feed more). 0 on a machine with a core per process or fewer.
+ */
+export function defaultScoringThreads(processes: number): number {
+  return Math.max(0, Math.min(4, Math.floor(availableParallelism() / Math.max(1, processes)) - 1))
+}

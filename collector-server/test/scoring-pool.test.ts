@@ -1,0 +1,164 @@
+/**
+ * The scoring pool (risk/scoring-pool.ts): a thread gives the answers the request thread
+ * would (signature first, then the trace's analysis), and no thread can lose or fail a
+ * collect: a thread that is busy, dead, or cannot start hands its checks back to the
+ * caller's thread.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { spawnSync } from 'node:child_process'
+import type { CollectBody } from '@vigil-risk/core/protocol/schema'
+import { defaultScoringThreads, startScoringPool, type CheckSite, type CollectCheck, type CollectScorer } from '../src/risk/scoring-pool'
+import { analyseBody, checkSignature } from '../src/risk/collect-check'
+import { humanTrace, humanTraceVariant } from '../../test/support/payloads'
+import { TestDevice } from '../../test/support/device'
+
+const device = new TestDevice()
+const signed = (overrides: Parameters<TestDevice['body']>[1] = {}): CollectBody => device.body('c', { proof: {}, ...overrides })
+let deep: Record<string, unknown> = {}
+for (let i = 0; i < 40; i++) deep = { deep }
+const uncanonical = device.payload('c', { proof: {}, signals: { deep } })
+const BODIES: Array<[string, CollectBody]> = [
+  ['a person', signed({ behavior: { trace: humanTrace(), summary: {} } })],
+  ['another person, with the page score', signed({ behavior: { trace: humanTraceVariant(7), summary: {}, client: { model: 'x', score: 0.5, ms: 3 } } })],
+  ['a malformed trace', signed({ behavior: { trace: { k: [0, 99], t: [0, 1], x: [0, 1], y: [0, 1], b: [0, 0], c: [0, 0] }, summary: {} } })],
+  ['no trace', signed()],
+  ['a bad signature', { ...signed({ behavior: { trace: humanTrace(), summary: {} } }), sig: signed().sig }],
+  ['a payload too deep to canonicalise', { payload: uncanonical, sig: device.sign(uncanonical, 'x') }],
+  ['not a public key', (() => { const b = signed(); return { ...b, payload: { ...b.payload, device: { ...b.payload.device, pub: 'AAAA' } } } })()],
+]
+
+/** What the request thread concludes from a body, as data: a rejection is its message. */
+const expected = (body: CollectBody): unknown => {
+  const signature = checkSignature(body)
+  return { signature, analysis: signature.ok ? analyseBody(body) : 'not analysed' }
+}
+const settled = async (check: CollectCheck): Promise<unknown> => ({
+  signature: await check.signature,
+  analysis: await check.analysis.catch((err: Error) => (err.message.startsWith('not analysed') ? 'not analysed' : err.message)),
+})
+const check = (pool: CollectScorer, body: CollectBody): CollectCheck => pool.check(body, JSON.stringify(body), true)
+
+let pool: CollectScorer | null = null
+afterEach(async () => {
+  await pool?.close()
+  pool = null
+})
+
+function counting(): { sites: CheckSite[]; errors: Error[]; onCheck: (w: CheckSite) => void; onError: (e: Error) => void } {
+  const sites: CheckSite[] = []
+  const errors: Error[] = []
+  return { sites, errors, onCheck: (w) => sites.push(w), onError: (e) => errors.push(e) }
+}
+
+async function until(what: string, test: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+/** A worker module of our own: `body` runs for each message `m`. */
+function workerModule(body: string, atLoad = "parentPort.postMessage('ready')"): URL {
+  const file = join(mkdtempSync(join(tmpdir(), 'vigil-scoring-')), 'worker.mjs')
+  writeFileSync(file, `import { parentPort } from 'node:worker_threads'\nparentPort.on('message', (m) => { ${body} })\n${atLoad}\n`)
+  return pathToFileURL(file)
+}
+
+describe('scoring pool', () => {
+  it('gives, on its thread, the answers the request thread gives', { timeout: 30_000 }, async () => {
+    const c = counting()
+    pool = startScoringPool({ threads: 1, ...c })
+    expect(pool.threads).toBe(1)
+    // Until the thread has loaded its modules, the caller's thread does the work.
+    await until('a check on the thread', () => c.sites.includes('thread') || (void settled(check(pool!, BODIES[0]![1])), false))
+    c.sites.length = 0
+    for (const [name, body] of BODIES) expect(await settled(check(pool, body)), name).toEqual(expected(body))
+    expect(c.sites).toEqual(BODIES.map(() => 'thread'))
+    // A signature check alone: no analysis.
+    const alone = pool.check(BODIES[0]![1], JSON.stringify(BODIES[0]![1]), false)
+    expect(await alone.signature).toEqual({ ok: true })
+    await expect(alone.analysis).rejects.toThrow('not analysed')
+    expect(c.errors).toEqual([])
+  })
+
+  it('does what a dead thread had not answered on the caller thread, and starts the thread again', { timeout: 30_000 }, async () => {
+    const c = counting()
+    // The thread answers the first body's signature, then dies.
+    pool = startScoringPool({ threads: 1, module: workerModule("if (globalThis.once) process.exit(3); globalThis.once = true; parentPort.postMessage({ id: m.id, signature: { ok: true } }); setTimeout(() => process.exit(3), 50)"), restartMs: 50, ...c })
+    await new Promise((r) => setTimeout(r, 500))
+    const answers = await Promise.all(BODIES.map(([, body]) => settled(check(pool!, body))))
+    expect(answers).toEqual(BODIES.map(([, body]) => expected(body)))
+    expect(c.sites.filter((s) => s === 'inline')).toHaveLength(BODIES.length)
+    expect(c.errors.map((e) => e.message)).toContain('a scoring thread exited with code 3')
+    // Started again (and dies again): the checks keep their answers.
+    await new Promise((r) => setTimeout(r, 500))
+    expect(await settled(check(pool, BODIES[0]![1]))).toEqual(expected(BODIES[0]![1]))
+  })
+
+  it('reports a thread that cannot start, and checks on the caller thread', { timeout: 30_000 }, async () => {
+    const c = counting()
+    pool = startScoringPool({ threads: 1, module: workerModule('', "throw new Error('broken build')"), restartMs: 10_000, ...c })
+    await until('the failure', () => c.errors.length > 0)
+    expect(c.errors[0]!.message).toContain('broken build')
+    expect(await settled(check(pool, BODIES[0]![1]))).toEqual(expected(BODIES[0]![1]))
+    expect(c.sites).toEqual(['inline'])
+  })
+
+  it('sheds to the caller thread when the thread has maxQueue checks waiting', { timeout: 30_000 }, async () => {
+    const c = counting()
+    // A thread that answers each message only when the next one arrives: a stalled thread.
+    const stalled = workerModule("if (globalThis.held) parentPort.postMessage({ id: globalThis.held, error: 'late' }); globalThis.held = m.id")
+    pool = startScoringPool({ threads: 1, module: stalled, maxQueue: 2, ...c })
+    await new Promise((r) => setTimeout(r, 500))
+    const body = BODIES[0]![1]
+    const first = check(pool, body)
+    const second = check(pool, body)
+    // The thread holds two: the third and fourth are the caller's.
+    expect(await settled(check(pool, body))).toEqual(expected(body))
+    expect(await settled(check(pool, body))).toEqual(expected(body))
+    expect(c.sites).toEqual(['inline', 'inline'])
+    await expect(first.signature).rejects.toThrow('late')
+    await expect(first.analysis).rejects.toThrow('late')
+    // close(): what the thread still holds is done on the caller thread.
+    await pool.close()
+    expect(await settled(second)).toEqual(expected(body))
+    expect(await settled(check(pool, body))).toEqual(expected(body))
+    pool = null
+  })
+
+  it('keeps the process alive while a check is under way, and not once the pool is idle', { timeout: 60_000 }, () => {
+    // Nothing else keeps this process alive: no server, no timer, and close() is never called.
+    const script = join(mkdtempSync(join(tmpdir(), 'vigil-scoring-')), 'alive.mts')
+    const src = (path: string) => JSON.stringify(pathToFileURL(join(import.meta.dirname, path)).href)
+    writeFileSync(
+      script,
+      `import { startScoringPool } from ${src('../src/risk/scoring-pool.ts')}
+const body = ${JSON.stringify(BODIES[0]![1])}
+const where = []
+const pool = startScoringPool({ threads: 1, onCheck: (w) => where.push(w) })
+while (!where.includes('thread')) {
+  const t = Date.now() + 20
+  await pool.check(body, JSON.stringify(body), true).analysis
+  while (Date.now() < t) await new Promise((r) => setImmediate(r))
+}
+const a = await pool.check(body, JSON.stringify(body), true).analysis
+console.log(where.at(-1), a.behavior.server !== null)
+`,
+    )
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 50_000 })
+    expect(run.stderr).toBe('')
+    expect(run.status).toBe(0)
+    expect(run.stdout.trim()).toBe('thread true')
+  })
+
+  it('takes a core less than the process has, and none on one core', () => {
+    expect(defaultScoringThreads(1)).toBeGreaterThanOrEqual(0)
+    expect(defaultScoringThreads(1)).toBeLessThanOrEqual(4)
+    expect(defaultScoringThreads(1024)).toBe(0)
+  })
+})
