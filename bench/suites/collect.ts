@@ -22,6 +22,7 @@ import { capturedSignals, humanTrace, humanTraceVariant } from '../../test/suppo
 import type { SuiteResult } from '../types'
 import { postAtRate } from '../open-loop'
 import { quantileOfSorted } from '../stats'
+import { defaultScoringThreads } from '../../collector-server/src/risk/scoring-pool'
 
 /** The challenges a returning device with a good history gets: no work, both probes (answered by TestDevice). */
 const RETURNING: ChallengeTerms = { difficulty: 0, deviceId: null, probes: ['text', 'tz'] }
@@ -112,12 +113,12 @@ interface CollectorRun extends Run {
   open?: OpenLoop
 }
 
-async function runCollector(store: 'sqlite' | 'redis', options: { minimal?: boolean; workers?: number; openLoop?: boolean } = {}): Promise<CollectorRun> {
+async function runCollector(store: 'sqlite' | 'redis', options: { minimal?: boolean; workers?: number; openLoop?: boolean; scoringThreads?: number } = {}): Promise<CollectorRun> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vigil-bench-'))
   writeUnlimitedDemoSite(dataDir)
   const redis = store === 'redis' ? await startRedis() : null
   const bodies = bodiesFor(dataDir, BODIES, options.minimal === true)
-  const collector = await startCli(['--data-dir', dataDir, '--demo', ...(redis ? ['--store', redis.url] : []), ...(options.workers ? ['--workers', String(options.workers)] : [])])
+  const collector = await startCli(['--data-dir', dataDir, '--demo', ...(redis ? ['--store', redis.url] : []), ...(options.workers ? ['--workers', String(options.workers)] : []), ...(options.scoringThreads !== undefined ? ['--scoring-threads', String(options.scoringThreads)] : [])])
   try {
     await cannon(collector.url, '/v1/collect', bodies.slice(0, 2000).map((body) => ({ body })), { amount: 2000 }) // warm-up on its own bodies
     const run = await cannon(collector.url, '/v1/collect', bodies.slice(2000).map((body) => ({ body })))
@@ -157,6 +158,7 @@ async function runBare(): Promise<Run> {
 export async function collectThroughput(): Promise<SuiteResult> {
   const bare = await runBare()
   const sqlite = await runCollector('sqlite', { openLoop: true })
+  const requestThread = await runCollector('sqlite', { scoringThreads: 0 })
   const minimal = await runCollector('sqlite', { minimal: true })
   const redis = await runCollector('redis')
   const sqliteWorkers = await runCollector('sqlite', { workers: 2 })
@@ -178,6 +180,7 @@ export async function collectThroughput(): Promise<SuiteResult> {
       { metric: `collector, SQLite, open loop at 70% of its capacity (${open.rate} req/s): latency p99`, value: open.p99, unit: 'ms', budget: 25, pass: open.p99 <= 25 },
       { metric: `collector, SQLite, open loop: failed of ${open.scheduled}`, value: open.failed, unit: '', budget: 0, pass: open.failed === 0 },
       { metric: "collector, SQLite, open loop: the generator's own send lag p99", value: open.sendLagP99, unit: 'ms' },
+      ...row('collector, SQLite, --scoring-threads 0 (everything on the request thread)', requestThread),
       ...row('collector, SQLite, payload without signals or trace', minimal),
       ...row('collector, Redis', redis),
       ...row('collector, SQLite, --workers 2', sqliteWorkers),
@@ -187,6 +190,7 @@ export async function collectThroughput(): Promise<SuiteResult> {
       `${CONNECTIONS} connections, ${SECONDS} s per run after a 2,000-request warm-up; body ${sqlite.bytes} bytes (captured signals and a 600-event trace of a person's pointer, its own per device; ${minimal.bytes} bytes without), every body a fresh challenge and a valid signature.`,
       'At saturation latency is queueing: p99 ≈ connections ÷ throughput. The collector does per request what the bare route does, plus a canonical encoding, detectors, feature extraction and the classifier, the trace sketch, velocity links, an Ed25519-signed and AES-sealed token and a durable event.',
       `Open loop: after the SQLite capacity run, the same collector gets ${OPEN_LOOP_SHARE * 100}% of the rate it sustained, on a fixed schedule for ${OPEN_LOOP_SECONDS} s after ${OPEN_LOOP_WARMUP} warm-up requests; latency runs from each request's scheduled send (bench/open-loop.ts), so queueing shows.`,
+      `The collector runs with its default scoring threads (${defaultScoringThreads(1)} here: the cores less one, at most 4), which check each collect's signature and score its trace beside the request thread, in the same process; the --scoring-threads 0 row does everything on the request thread. --workers runs default to none (a process per core).`,
       'The load generator (autocannon, or the open-loop scheduler) runs in the bench process and shares the two cores with the collector: --workers 2 competes with it for the second core, so the multi-process rows show what two processes gain on this machine, not on a machine with a core per worker.',
     ],
   }
