@@ -7,4 +7,5 @@ export type { Store, NonceStore, DeviceStore, EventSink, CollectEvent } from './
 export { ERRORS, CollectorError, type ErrorCode } from './errors'
 export type { AttestationVerifier, AttestationInput } from './evidence/check'
 export { runCli, type CliExtras } from './cli'
+export { startScoringPool, inlineScorer, defaultScoringThreads, type CollectScorer, type CollectCheck, type ScoringPoolOptions, type CheckSite } from './risk/scoring-pool'
 export type { TrustProxy } from './net/trust-proxy'

@@ -105,21 +105,31 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       reportScoringError(err)
     },
   })
-  const app = buildApp({
-    metrics,
-    metricsToken: loadMetricsToken(dataDir),
-    store,
-    keyring: () => keyring,
-    sites: () => sites,
-    ...(options.clock ? { clock: options.clock } : {}),
-    ...(options.logger !== undefined ? { logger: options.logger } : {}),
-    ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
-    ...(options.plugins ? { plugins: options.plugins } : {}),
-    ...(options.sdkDir !== undefined ? { sdkDir: options.sdkDir } : {}),
-    ...(options.attestationVerifiers ? { attestationVerifiers: options.attestationVerifiers } : {}),
-    ...(options.appAttestRoots ? { appAttestRoots: options.appAttestRoots } : {}),
-    scorer,
-  })
+  const build = (): FastifyInstance =>
+    buildApp({
+      metrics,
+      metricsToken: loadMetricsToken(dataDir),
+      store,
+      keyring: () => keyring,
+      sites: () => sites,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.logger !== undefined ? { logger: options.logger } : {}),
+      ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
+      ...(options.plugins ? { plugins: options.plugins } : {}),
+      ...(options.sdkDir !== undefined ? { sdkDir: options.sdkDir } : {}),
+      ...(options.attestationVerifiers ? { attestationVerifiers: options.attestationVerifiers } : {}),
+      ...(options.appAttestRoots ? { appAttestRoots: options.appAttestRoots } : {}),
+      scorer,
+    })
+  let app: FastifyInstance
+  try {
+    app = build()
+  } catch (err) {
+    // A configuration buildApp refuses (a bad App Attest root…): nothing is left running.
+    await scorer.close()
+    await store.close()
+    throw err
+  }
   reportScoringError = (err) => app.log.error({ err }, 'a scoring thread failed: collects are checked on the request thread until it is back')
   for (const err of scoringErrors.splice(0)) reportScoringError(err)
   if (tightened) app.log.warn({ dataDir }, 'the data directory was readable by others: its mode is now 0700')

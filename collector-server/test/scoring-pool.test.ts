@@ -38,7 +38,7 @@ const expected = (body: CollectBody): unknown => {
 }
 const settled = async (check: CollectCheck): Promise<unknown> => ({
   signature: await check.signature,
-  analysis: await check.analysis.catch((err: Error) => (err.message.startsWith('not analysed') ? 'not analysed' : err.message)),
+  analysis: await check.analysis().catch((err: Error) => (err.message.startsWith('not analysed') ? 'not analysed' : err.message)),
 })
 const check = (pool: CollectScorer, body: CollectBody): CollectCheck => pool.check(body, JSON.stringify(body), true)
 
@@ -82,7 +82,7 @@ describe('scoring pool', () => {
     // A signature check alone: no analysis.
     const alone = pool.check(BODIES[0]![1], JSON.stringify(BODIES[0]![1]), false)
     expect(await alone.signature).toEqual({ ok: true })
-    await expect(alone.analysis).rejects.toThrow('not analysed')
+    await expect(alone.analysis()).rejects.toThrow('not analysed')
     expect(c.errors).toEqual([])
   })
 
@@ -109,9 +109,9 @@ describe('scoring pool', () => {
     expect(c.sites).toEqual(['inline'])
   })
 
-  it('sheds to the caller thread when the thread has maxQueue checks waiting', { timeout: 30_000 }, async () => {
+  it('sheds to the caller thread when the thread has maxQueue checks waiting, and redoes what it fails', { timeout: 30_000 }, async () => {
     const c = counting()
-    // A thread that answers each message only when the next one arrives: a stalled thread.
+    // A thread that answers each message only when the next one arrives, and then with a failure.
     const stalled = workerModule("if (globalThis.held) parentPort.postMessage({ id: globalThis.held, error: 'late' }); globalThis.held = m.id")
     pool = startScoringPool({ threads: 1, module: stalled, maxQueue: 2, ...c })
     await new Promise((r) => setTimeout(r, 500))
@@ -122,13 +122,39 @@ describe('scoring pool', () => {
     expect(await settled(check(pool, body))).toEqual(expected(body))
     expect(await settled(check(pool, body))).toEqual(expected(body))
     expect(c.sites).toEqual(['inline', 'inline'])
-    await expect(first.signature).rejects.toThrow('late')
-    await expect(first.analysis).rejects.toThrow('late')
+    // The thread failed the first: the caller's thread did it, with the same answers.
+    expect(await settled(first)).toEqual(expected(body))
+    expect(c.sites).toEqual(['inline', 'inline', 'inline'])
     // close(): what the thread still holds is done on the caller thread.
     await pool.close()
     expect(await settled(second)).toEqual(expected(body))
     expect(await settled(check(pool, body))).toEqual(expected(body))
     pool = null
+  })
+
+  it('analyses on the caller thread only when asked, and never an unverified body', async () => {
+    pool = startScoringPool({ threads: 0 })
+    let reads = 0
+    const traced = (sign: boolean): CollectBody => {
+      const payload = device.payload('c', { proof: {}, behavior: { summary: {}, trace: humanTrace() } })
+      const behavior = { summary: {}, get trace() {
+        reads++
+        return humanTrace()
+      } }
+      const body = { payload: { ...payload, behavior }, sig: sign ? device.sign(payload) : signed().sig }
+      reads = 0
+      return body
+    }
+    // The signature reads the trace once (the canonical encoding); an analysis reads it again.
+    const good = pool.check(traced(true), '', true)
+    expect(await good.signature).toEqual({ ok: true })
+    expect(reads).toBe(1)
+    expect((await good.analysis()).behavior.server).not.toBeNull()
+    expect(reads).toBe(2)
+    const forged = pool.check(traced(false), '', true)
+    expect(await forged.signature).toEqual({ ok: false, code: 'bad_signature' })
+    await expect(forged.analysis()).rejects.toThrow('not analysed')
+    expect(reads).toBe(1)
   })
 
   it('keeps the process alive while a check is under way, and not once the pool is idle', { timeout: 60_000 }, () => {
@@ -143,10 +169,10 @@ const where = []
 const pool = startScoringPool({ threads: 1, onCheck: (w) => where.push(w) })
 while (!where.includes('thread')) {
   const t = Date.now() + 20
-  await pool.check(body, JSON.stringify(body), true).analysis
+  await pool.check(body, JSON.stringify(body), true).analysis()
   while (Date.now() < t) await new Promise((r) => setImmediate(r))
 }
-const a = await pool.check(body, JSON.stringify(body), true).analysis
+const a = await pool.check(body, JSON.stringify(body), true).analysis()
 console.log(where.at(-1), a.behavior.server !== null)
 `,
     )

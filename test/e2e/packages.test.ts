@@ -84,6 +84,9 @@ afterAll(async () => {
   for (const dir of [project, packs]) if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
+/** What the last collector started printed. */
+let banner = ''
+
 /** Starts `npx vigil-collector …` in the project; resolves with its URL. */
 function startCollector(args: string[]): Promise<string> {
   const child = spawn('npx', ['vigil-collector', ...args, '--port', '0', '--data-dir', join(project, 'data')], { cwd: project, detached: true, env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' } })
@@ -92,6 +95,7 @@ function startCollector(args: string[]): Promise<string> {
   return new Promise((ok, fail) => {
     const onData = (d: Buffer) => {
       out += d.toString()
+      banner = out
       const m = /Vigil collector on (http:\/\/\S+)/.exec(out)
       if (m) ok(m[1]!)
     }
@@ -150,7 +154,9 @@ describe('the packed packages, installed into an empty project', () => {
 
   it("the README's steps: a page bundled with esbuild and with Vite gets a token the backend verifies", async () => {
     expect(STEPS).toMatch(/^npx vigil-collector --demo/m)
-    const collector = await startCollector(['--demo'])
+    // With a scoring thread: its module is found in the installed package, not only in the repository's build.
+    const collector = await startCollector(['--demo', '--scoring-threads', '1'])
+    expect(banner).toContain('scoring threads: 1)')
     const app = join(project, 'app')
     mkdirSync(app, { recursive: true })
     const local = (code: string) => code.split('http://127.0.0.1:8080').join(collector)

@@ -12,9 +12,10 @@
  * The pool never makes a collect wait for a thread, nor fail because of one:
  *  - a thread that has not started yet, or has `maxQueue` checks waiting, takes no more:
  *    the request thread does the check itself (an overloaded pool sheds to it);
- *  - a thread that dies hands what it had not answered back to the request thread (both
- *    parts are pure functions of the body: doing them again gives the same answers), and
- *    is started again after a pause that grows while it keeps dying;
+ *  - a thread that dies, or fails a check, hands what it had not answered back to the
+ *    request thread (both parts are pure functions of the body: doing them again gives
+ *    the same answers), and a dead one is started again after a pause that grows while it
+ *    keeps dying;
  *  - after close(), every check runs on the request thread.
  * Where each check ran is counted (vigil_collect_checks_total).
  */
@@ -31,8 +32,12 @@ import type { TraceAnalysis } from './trace-analysis'
 /** The answers to one collect's body, as they come. */
 export interface CollectCheck {
   signature: Promise<SignatureCheck>
-  /** Rejects when the signature did not verify, or no analysis was asked for. */
-  analysis: Promise<TraceAnalysis>
+  /**
+   * The trace's analysis; rejects when the signature did not verify, or no analysis was
+   * asked for. On the request thread it is computed when first asked for: a collect
+   * refused after its signature (a replay, another device's key) costs no analysis.
+   */
+  analysis: () => Promise<TraceAnalysis>
 }
 
 export interface CollectScorer {
@@ -64,34 +69,29 @@ export interface ScoringPoolOptions {
 
 const NOT_ANALYSED = 'not analysed: the signature did not verify, or no analysis was asked for'
 
-/** The check on the request thread: the signature, then (when it verifies) the analysis, synchronously. */
-function inline(body: CollectBody, analyse: boolean): CollectCheck {
-  let signature: SignatureCheck
+/** Settles with fn's value or its error, synchronously computed. */
+function attempt<T>(fn: () => T): Promise<T> {
   try {
-    signature = checkSignature(body)
+    return Promise.resolve(fn())
   } catch (err) {
-    const failed = Promise.reject(asError(err))
-    return { signature: failed, analysis: failed }
+    return Promise.reject(asError(err))
   }
-  let analysis: Promise<TraceAnalysis>
-  if (!signature.ok || !analyse) analysis = Promise.reject(new Error(NOT_ANALYSED))
-  else {
-    try {
-      analysis = Promise.resolve(analyseBody(body))
-    } catch (err) {
-      analysis = Promise.reject(asError(err))
-    }
-  }
-  return { signature: Promise.resolve(signature), analysis }
 }
 
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)))
 
-/** Neither part of a check may be an unhandled rejection when its caller no longer waits for it (a refused collect). */
-function quiet(check: CollectCheck): CollectCheck {
-  check.signature.catch(() => undefined)
-  check.analysis.catch(() => undefined)
-  return check
+/** The check on the request thread: the signature now, the analysis when first asked for (when the signature verified). */
+function inline(body: CollectBody, analyse: boolean): CollectCheck {
+  const signature = attempt(() => checkSignature(body))
+  let analysis: Promise<TraceAnalysis> | null = null
+  return {
+    signature,
+    analysis: () =>
+      (analysis ??= signature.then((checked) => {
+        if (!checked.ok || !analyse) throw new Error(NOT_ANALYSED)
+        return analyseBody(body)
+      })),
+  }
 }
 
 export function inlineScorer(onCheck?: (where: CheckSite) => void): CollectScorer {
@@ -99,7 +99,7 @@ export function inlineScorer(onCheck?: (where: CheckSite) => void): CollectScore
     threads: 0,
     check(body, _raw, analyse) {
       onCheck?.('inline')
-      return quiet(inline(body, analyse))
+      return inline(body, analyse)
     },
     close: () => Promise.resolve(),
   }
@@ -204,7 +204,7 @@ class ScoringPool implements CollectScorer {
     for (const lane of this.lanes) if (lane.ready && (!best || lane.pending.size < best.pending.size)) best = lane
     if (this.closed || !best || best.pending.size >= this.maxQueue) {
       this.options.onCheck?.('inline')
-      return quiet(inline(body, analyse))
+      return inline(body, analyse)
     }
     const id = this.nextId++
     const p: Pending = { body, analyse, signature: deferred(), analysis: deferred() }
@@ -212,7 +212,10 @@ class ScoringPool implements CollectScorer {
     if (best.pending.size === 0) best.worker!.ref()
     best.pending.set(id, p)
     best.worker!.postMessage({ id, raw, analyse })
-    return quiet({ signature: p.signature!.promise, analysis: p.analysis.promise })
+    // Neither part may be an unhandled rejection when its caller no longer waits for it (a refused collect).
+    p.signature!.promise.catch(() => undefined)
+    p.analysis.promise.catch(() => undefined)
+    return { signature: p.signature!.promise, analysis: () => p.analysis.promise }
   }
 
   async close(): Promise<void> {
@@ -229,38 +232,29 @@ class ScoringPool implements CollectScorer {
   private settle(lane: Lane, id: number, reply: Exclude<Reply, 'ready'>): void {
     const p = lane.pending.get(id)
     if (!p) return
-    let done = true
     if ('signature' in reply) {
       p.signature?.resolve(reply.signature)
       p.signature = null
-      if (reply.signature.ok && p.analyse) done = false
-      else p.analysis.reject(new Error(NOT_ANALYSED))
+      if (reply.signature.ok && p.analyse) return // the analysis follows
+      p.analysis.reject(new Error(NOT_ANALYSED))
     } else if ('analysis' in reply) p.analysis.resolve(reply.analysis)
-    else {
-      const err = new Error(reply.error)
-      p.signature?.reject(err)
-      p.analysis.reject(err)
-    }
-    if (!done) return
     lane.pending.delete(id)
     if (lane.pending.size === 0) lane.worker?.unref()
-    this.options.onCheck?.('thread')
+    // The thread could not do it: the request thread does what is left, as it would have.
+    if ('error' in reply) this.adopt(p)
+    else this.options.onCheck?.('thread')
   }
 
-  /** What a dead thread had not answered, done here: the same pure functions, the same answers. */
+  /** What a thread did not answer (it died, or failed), done here: the same pure functions, the same answers. */
   private adopt(p: Pending): void {
     this.options.onCheck?.('inline')
     if (p.signature) {
       const { signature, analysis } = inline(p.body, p.analyse)
       signature.then(p.signature.resolve, p.signature.reject)
-      analysis.then(p.analysis.resolve, p.analysis.reject)
+      analysis().then(p.analysis.resolve, p.analysis.reject)
       return
     }
-    try {
-      p.analysis.resolve(analyseBody(p.body))
-    } catch (err) {
-      p.analysis.reject(asError(err))
-    }
+    attempt(() => analyseBody(p.body)).then(p.analysis.resolve, p.analysis.reject)
   }
 
   private start(lane: Lane): void {

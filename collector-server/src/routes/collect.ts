@@ -26,14 +26,17 @@ import type { AppContext } from '../context'
 export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   const { store, metrics, clock } = ctx
   // The body's text as received, beside the parsed body: a scoring thread parses its own
-  // copy (risk/scoring-pool.ts). Within this plugin only; parsed as the app parses JSON.
+  // copy (risk/scoring-pool.ts) with JSON.parse. Within this plugin only; parsed as the app
+  // parses JSON, whose parser (secure-json-parse) skips a leading byte-order mark, which
+  // JSON.parse refuses: the thread gets the text without it.
   const rawBodies = new WeakMap<object, string>()
   for (const type of ['application/json', 'text/plain']) {
     const parse = app.getDefaultJsonParser('error', 'error')
     app.removeContentTypeParser(type)
     app.addContentTypeParser(type, { parseAs: 'string' }, (request, body, done) => {
-      rawBodies.set(request, body as string)
-      void parse(request, body as string, done)
+      const text = body as string
+      rawBodies.set(request, text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)
+      void parse(request, text, done)
     })
   }
   app.post(
@@ -128,7 +131,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
           now,
           platform: { found: platform, required: requiredEvidence(action) },
         },
-        await check.analysis,
+        await check.analysis(),
       )
       // A device's glyphs keep their widths: an answer copied from another device's does not.
       if (Object.keys(evaluation.proof.glyphs).length > 0) {
