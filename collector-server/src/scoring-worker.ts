@@ -7,7 +7,8 @@
  */
 import { parentPort } from 'node:worker_threads'
 import type { CollectBody } from '@vigil-risk/core/protocol/schema'
-import { analyseBody, checkSignature } from './risk/collect-check'
+import { checkSignature } from './risk/collect-check'
+import { analyseTrace } from './risk/trace-analysis'
 
 const port = parentPort
 if (!port) throw new Error('scoring-worker runs as a worker thread (risk/scoring-pool.ts)')
@@ -17,7 +18,7 @@ port.on('message', ({ id, raw, analyse }: { id: number; raw: string; analyse: bo
     const body = JSON.parse(raw) as CollectBody
     const signature = checkSignature(body)
     port.postMessage({ id, signature })
-    if (signature.ok && analyse) port.postMessage({ id, analysis: analyseBody(body) })
+    if (signature.ok && analyse) port.postMessage({ id, analysis: analyseTrace(body.payload.behavior) })
   } catch (err) {
     port.postMessage({ id, error: err instanceof Error ? err.message : String(err) })
   }

@@ -105,8 +105,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       reportScoringError(err)
     },
   })
-  const build = (): FastifyInstance =>
-    buildApp({
+  let app: FastifyInstance
+  try {
+    app = buildApp({
       metrics,
       metricsToken: loadMetricsToken(dataDir),
       store,
@@ -121,9 +122,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       ...(options.appAttestRoots ? { appAttestRoots: options.appAttestRoots } : {}),
       scorer,
     })
-  let app: FastifyInstance
-  try {
-    app = build()
   } catch (err) {
     // A configuration buildApp refuses (a bad App Attest root…): nothing is left running.
     await scorer.close()

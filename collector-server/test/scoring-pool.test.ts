@@ -12,7 +12,8 @@ import { pathToFileURL } from 'node:url'
 import { spawnSync } from 'node:child_process'
 import type { CollectBody } from '@vigil-risk/core/protocol/schema'
 import { defaultScoringThreads, startScoringPool, type CheckSite, type CollectCheck, type CollectScorer } from '../src/risk/scoring-pool'
-import { analyseBody, checkSignature } from '../src/risk/collect-check'
+import { checkSignature } from '../src/risk/collect-check'
+import { analyseTrace } from '../src/risk/trace-analysis'
 import { humanTrace, humanTraceVariant } from '../../test/support/payloads'
 import { TestDevice } from '../../test/support/device'
 
@@ -34,7 +35,7 @@ const BODIES: Array<[string, CollectBody]> = [
 /** What the request thread concludes from a body, as data: a rejection is its message. */
 const expected = (body: CollectBody): unknown => {
   const signature = checkSignature(body)
-  return { signature, analysis: signature.ok ? analyseBody(body) : 'not analysed' }
+  return { signature, analysis: signature.ok ? analyseTrace(body.payload.behavior) : 'not analysed' }
 }
 const settled = async (check: CollectCheck): Promise<unknown> => ({
   signature: await check.signature,

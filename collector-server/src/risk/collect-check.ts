@@ -1,6 +1,7 @@
 /**
- * The CPU-bound part of a collect that needs nothing but its body: the device signature
- * over the canonical payload, then the trace's analysis (trace-analysis.ts). Together
+ * The device signature over the canonical payload. With the trace's analysis
+ * (trace-analysis.ts), it is the CPU-bound part of a collect that needs nothing but its
+ * body. Together
  * they are over half of a collect's CPU (docs/performance.md), so a scoring thread
  * (scoring-pool.ts) can do them while the request thread does everything else; on the
  * request thread they are these same functions.
@@ -9,7 +10,6 @@ import { CanonicalEncodingError } from '@vigil-risk/core/protocol/canonical'
 import { signingInput } from '@vigil-risk/core/protocol/payload'
 import type { CollectBody } from '@vigil-risk/core/protocol/schema'
 import { importDeviceKey, verifyDeviceSignature } from '../verify/signature'
-import { analyseTrace, type TraceAnalysis } from './trace-analysis'
 
 /** Whether the device's signature verifies, and if not, the refusal (errors.ts codes). */
 export type SignatureCheck = { ok: true } | { ok: false; code: 'bad_signature' } | { ok: false; code: 'bad_request'; message: string }
@@ -26,9 +26,4 @@ export function checkSignature(body: CollectBody): SignatureCheck {
     throw err
   }
   return verifyDeviceSignature(device.key, message, body.sig) ? { ok: true } : { ok: false, code: 'bad_signature' }
-}
-
-/** The payload's trace, analysed. */
-export function analyseBody(body: CollectBody): TraceAnalysis {
-  return analyseTrace({ trace: body.payload.behavior?.trace, client: body.payload.behavior?.client })
 }

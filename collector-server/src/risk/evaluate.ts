@@ -20,7 +20,7 @@ import type { ActionPolicy } from './policy'
 import type { BehaviorScore } from './behavior'
 import { checkProof, type ProofCheck } from './proof'
 import { httpDetections, type RequestView } from './http'
-import { analyseTrace, type InteractionSummary, type TraceAnalysis } from './trace-analysis'
+import type { InteractionSummary, TraceAnalysis } from './trace-analysis'
 
 export interface Evaluation {
   reasons: ReasonCode[]
@@ -76,11 +76,8 @@ function traceFitsChallenge(payload: CollectPayload, lastT: number | null, ctx: 
   return null
 }
 
-/**
- * `trace` is the payload's trace as analysed (trace-analysis.ts), which the route may have
- * had done on another thread; by default it is analysed here.
- */
-export function evaluatePayload(payload: CollectPayload, ctx: EvaluationContext, trace: TraceAnalysis = analyseTrace({ trace: payload.behavior?.trace, client: payload.behavior?.client })): Evaluation {
+/** `trace` is the payload's trace as analysed (trace-analysis.ts), on a scoring thread or the request thread. */
+export function evaluatePayload(payload: CollectPayload, ctx: EvaluationContext, trace: TraceAnalysis): Evaluation {
   const { environment, detections } = runDetectors(payload.signals)
   const missing = missingSignals(payload.signals)
   if (missing.length > 0) detections.push({ code: 'tampering', detector: 'completeness', detail: `signals the SDK always sends are missing: ${missing.slice(0, 4).join(', ')}` })

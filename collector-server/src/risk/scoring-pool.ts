@@ -26,8 +26,8 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { CollectBody } from '@vigil-risk/core/protocol/schema'
-import { analyseBody, checkSignature, type SignatureCheck } from './collect-check'
-import type { TraceAnalysis } from './trace-analysis'
+import { checkSignature, type SignatureCheck } from './collect-check'
+import { analyseTrace, type TraceAnalysis } from './trace-analysis'
 
 /** The answers to one collect's body, as they come. */
 export interface CollectCheck {
@@ -42,10 +42,10 @@ export interface CollectCheck {
 
 export interface CollectScorer {
   /**
-   * Checks `body`; `raw` is its text as received, which a thread parses for itself.
-   * `analyse: false` checks the signature only.
+   * Checks `body`; `raw` is its text as received, which a thread parses for itself
+   * (without it, the request thread checks). `analyse: false` checks the signature only.
    */
-  check(body: CollectBody, raw: string, analyse: boolean): CollectCheck
+  check(body: CollectBody, raw: string | undefined, analyse: boolean): CollectCheck
   /** Threads the pool runs (0: every check on the request thread). */
   readonly threads: number
   close(): Promise<void>
@@ -89,7 +89,7 @@ function inline(body: CollectBody, analyse: boolean): CollectCheck {
     analysis: () =>
       (analysis ??= signature.then((checked) => {
         if (!checked.ok || !analyse) throw new Error(NOT_ANALYSED)
-        return analyseBody(body)
+        return analyseTrace(body.payload.behavior)
       })),
   }
 }
@@ -199,23 +199,24 @@ class ScoringPool implements CollectScorer {
     return this.lanes.length
   }
 
-  check(body: CollectBody, raw: string, analyse: boolean): CollectCheck {
+  check(body: CollectBody, raw: string | undefined, analyse: boolean): CollectCheck {
     let best: Lane | null = null
     for (const lane of this.lanes) if (lane.ready && (!best || lane.pending.size < best.pending.size)) best = lane
-    if (this.closed || !best || best.pending.size >= this.maxQueue) {
+    if (raw === undefined || this.closed || !best || best.pending.size >= this.maxQueue) {
       this.options.onCheck?.('inline')
       return inline(body, analyse)
     }
     const id = this.nextId++
-    const p: Pending = { body, analyse, signature: deferred(), analysis: deferred() }
+    const signature = deferred<SignatureCheck>()
+    const analysis = deferred<TraceAnalysis>()
     // A check under way keeps the process alive, as one on this thread would; an idle thread does not.
     if (best.pending.size === 0) best.worker!.ref()
-    best.pending.set(id, p)
+    best.pending.set(id, { body, analyse, signature, analysis })
     best.worker!.postMessage({ id, raw, analyse })
     // Neither part may be an unhandled rejection when its caller no longer waits for it (a refused collect).
-    p.signature!.promise.catch(() => undefined)
-    p.analysis.promise.catch(() => undefined)
-    return { signature: p.signature!.promise, analysis: () => p.analysis.promise }
+    signature.promise.catch(() => undefined)
+    analysis.promise.catch(() => undefined)
+    return { signature: signature.promise, analysis: () => analysis.promise }
   }
 
   async close(): Promise<void> {
@@ -254,7 +255,7 @@ class ScoringPool implements CollectScorer {
       analysis().then(p.analysis.resolve, p.analysis.reject)
       return
     }
-    attempt(() => analyseBody(p.body)).then(p.analysis.resolve, p.analysis.reject)
+    attempt(() => analyseTrace(p.body.payload.behavior)).then(p.analysis.resolve, p.analysis.reject)
   }
 
   private start(lane: Lane): void {

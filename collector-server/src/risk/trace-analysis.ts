@@ -3,11 +3,11 @@
  * trace as sent and the page's own claim: the expanded events' summary, the server's
  * re-score (behavior.ts) and the replay sketch (replay.ts). It is most of a collect's
  * CPU, and it needs nothing but its input, so it can run on another thread
- * (scoring-pool.ts) while the request's store calls go on: its input and its result are
- * plain data that cross a thread's boundary as they are.
+ * (scoring-pool.ts) while the request's store calls go on: its result is plain data that
+ * crosses a thread's boundary as it is.
  */
 import { expandTrace, TraceFormatError, type TraceEvent } from '@vigil-risk/core/protocol/trace'
-import type { BehaviorClaim, CompactTrace } from '@vigil-risk/core/protocol/schema'
+import type { BehaviorClaim } from '@vigil-risk/core/protocol/schema'
 import { scoreBehavior, type BehaviorScore } from './behavior'
 import { traceSketch } from './replay'
 
@@ -32,11 +32,6 @@ export interface TraceAnalysis {
   sketch: string[]
 }
 
-export interface TraceInput {
-  trace: CompactTrace | undefined
-  client: BehaviorClaim['client'] | undefined
-}
-
 const INTERACTIVE = new Set(['mousedown', 'click', 'touchstart', 'keydown', 'wheel'])
 
 function summariseInteraction(events: readonly TraceEvent[]): InteractionSummary {
@@ -50,12 +45,13 @@ function summariseInteraction(events: readonly TraceEvent[]): InteractionSummary
   return s
 }
 
-export function analyseTrace(input: TraceInput): TraceAnalysis {
+/** A payload's `behavior` (its trace and the page's own score), analysed; none is no trace. */
+export function analyseTrace(behavior: BehaviorClaim | undefined): TraceAnalysis {
   let events: TraceEvent[] = []
   let malformed: string | null = null
-  if (input.trace) {
+  if (behavior) {
     try {
-      events = expandTrace(input.trace)
+      events = expandTrace(behavior.trace)
     } catch (err) {
       if (!(err instanceof TraceFormatError)) throw err
       malformed = err.message
@@ -68,7 +64,7 @@ export function analyseTrace(input: TraceInput): TraceAnalysis {
     interaction,
     // Pointer moves alone (or nothing at all) are not an interaction with the page.
     interacted: interaction.pointer >= 5 || events.some((e) => INTERACTIVE.has(e.type)),
-    behavior: scoreBehavior(events, input.client),
+    behavior: scoreBehavior(events, behavior?.client),
     sketch: traceSketch(events),
   }
 }

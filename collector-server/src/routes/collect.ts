@@ -82,7 +82,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
       // collect's CPU), on a scoring thread when there is one. The signature is awaited now;
       // the analysis goes on while the store calls below do, and is awaited where the
       // verdict needs it. A test key's collect needs no analysis.
-      const check = ctx.scorer.check(request.body, rawBodies.get(request) ?? JSON.stringify(request.body), !site.testVerdict)
+      const check = ctx.scorer.check(request.body, rawBodies.get(request), !site.testVerdict)
       const signature = await check.signature
       if (!signature.ok) throw signature.code === 'bad_request' ? new CollectorError('bad_request', signature.message) : new CollectorError('bad_signature')
       // A valid signature under a key that does not own the claimed device id: someone
