@@ -35,24 +35,39 @@ const fmix32 = (h: number): number => {
   return h >>> 0
 }
 
-/** Pointer positions, each the mean of itself and its SMOOTH neighbours on either side: jitter averages out. */
-function smoothedPath(events: readonly TraceEvent[]): Array<{ x: number; y: number }> {
-  const raw: Array<{ x: number; y: number }> = []
+/**
+ * Pointer positions, each the mean of itself and its SMOOTH neighbours on either side:
+ * jitter averages out. As two columns (x, y): this runs on every collect's trace.
+ */
+function smoothedPath(events: readonly TraceEvent[]): { xs: Float64Array; ys: Float64Array } {
+  let count = 0
+  for (const e of events) if (isMove(e)) count++
+  const rx = new Float64Array(count)
+  const ry = new Float64Array(count)
+  let n = 0
   for (const e of events) {
-    if ((e.type === 'mousemove' || e.type === 'touchmove') && e.x !== undefined && e.y !== undefined) raw.push({ x: e.x, y: e.y })
+    if (!isMove(e)) continue
+    rx[n] = e.x!
+    ry[n++] = e.y!
   }
-  return raw.map((_, i) => {
+  const xs = new Float64Array(count)
+  const ys = new Float64Array(count)
+  for (let i = 0; i < count; i++) {
     let x = 0
     let y = 0
-    let n = 0
-    for (let j = Math.max(0, i - SMOOTH); j <= Math.min(raw.length - 1, i + SMOOTH); j++) {
-      x += raw[j]!.x
-      y += raw[j]!.y
-      n++
+    let m = 0
+    for (let j = Math.max(0, i - SMOOTH); j <= Math.min(count - 1, i + SMOOTH); j++) {
+      x += rx[j]!
+      y += ry[j]!
+      m++
     }
-    return { x: x / n, y: y / n }
-  })
+    xs[i] = x / m
+    ys[i] = y / m
+  }
+  return { xs, ys }
 }
+
+const isMove = (e: TraceEvent): boolean => (e.type === 'mousemove' || e.type === 'touchmove') && e.x !== undefined && e.y !== undefined
 
 /**
  * At most this many headings: a real trace of ≤ 4,096 events travels far less than this ×
@@ -63,27 +78,34 @@ const MAX_STEPS = 8192
 /** Headings of the smoothed path resampled every STEP_PX of travel, 0 … SECTORS − 1. */
 function headings(events: readonly TraceEvent[]): number[] {
   const out: number[] = []
-  let prev: { x: number; y: number } | null = null
-  let anchor = { x: 0, y: 0 }
+  const { xs, ys } = smoothedPath(events)
+  if (xs.length === 0) return out
+  // The previous point, the anchor of the next heading, and the point the walk is at.
+  let prevX = xs[0]!
+  let prevY = ys[0]!
+  let anchorX = prevX
+  let anchorY = prevY
   let remaining = STEP_PX
-  for (const p of smoothedPath(events)) {
-    if (prev === null) {
-      prev = anchor = p
-      continue
-    }
-    let from: { x: number; y: number } = prev
-    let len = Math.sqrt((p.x - from.x) ** 2 + (p.y - from.y) ** 2)
+  for (let i = 1; i < xs.length; i++) {
+    const px = xs[i]!
+    const py = ys[i]!
+    let fromX = prevX
+    let fromY = prevY
+    let len = Math.sqrt((px - fromX) ** 2 + (py - fromY) ** 2)
     while (len >= remaining && out.length < MAX_STEPS) {
       const t = remaining / len
-      const q = { x: from.x + (p.x - from.x) * t, y: from.y + (p.y - from.y) * t }
-      const sector = Math.round((Math.atan2(q.y - anchor.y, q.x - anchor.x) / (2 * Math.PI)) * SECTORS)
+      const qx = fromX + (px - fromX) * t
+      const qy = fromY + (py - fromY) * t
+      const sector = Math.round((Math.atan2(qy - anchorY, qx - anchorX) / (2 * Math.PI)) * SECTORS)
       out.push(((sector % SECTORS) + SECTORS) % SECTORS)
-      anchor = from = q
-      len = Math.sqrt((p.x - from.x) ** 2 + (p.y - from.y) ** 2)
+      anchorX = fromX = qx
+      anchorY = fromY = qy
+      len = Math.sqrt((px - fromX) ** 2 + (py - fromY) ** 2)
       remaining = STEP_PX
     }
     remaining -= len
-    prev = p
+    prevX = px
+    prevY = py
   }
   return out
 }
@@ -109,13 +131,21 @@ const MIN_EXACT_MOVES = 8
 
 /** A digest of the events exactly as sent: a literal copy, however short. */
 function exactDigest(events: readonly TraceEvent[]): string | null {
-  const words: number[] = []
+  // FNV-1a (fnv) over (t in 0.1 ms, x, y, the type's length) of each event, word by word.
+  let h = 0x811c9dc5
+  const word = (v: number): void => {
+    h ^= v >>> 0
+    h = Math.imul(h, 0x01000193)
+  }
   let moves = 0
   for (const e of events) {
     if (e.type === 'mousemove' || e.type === 'touchmove') moves++
-    words.push(Math.round(e.t * 10), Math.round(e.x ?? 0), Math.round(e.y ?? 0), e.type.length)
+    word(Math.round(e.t * 10))
+    word(Math.round(e.x ?? 0))
+    word(Math.round(e.y ?? 0))
+    word(e.type.length)
   }
-  return moves >= MIN_EXACT_MOVES ? `x:${fnv(words).toString(16)}.${events.length}` : null
+  return moves >= MIN_EXACT_MOVES ? `x:${(h >>> 0).toString(16)}.${events.length}` : null
 }
 
 /**
