@@ -1,6 +1,6 @@
 /**
  * The scoring pool (risk/scoring-pool.ts): a thread gives the answers the request thread
- * would (signature first, then the trace's analysis), and no thread can lose or fail a
+ * would (signature first, then the payload's analysis), and no thread can lose or fail a
  * collect: a thread that is busy, dead, or cannot start hands its checks back to the
  * caller's thread.
  */
@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process'
 import type { CollectBody } from '@vigil-risk/core/protocol/schema'
 import { defaultScoringThreads, startScoringPool, type CheckSite, type CollectCheck, type CollectScorer } from '../src/risk/scoring-pool'
 import { checkSignature } from '../src/risk/collect-check'
-import { analyseTrace } from '../src/risk/trace-analysis'
+import { analysePayload, type ProofTerms } from '../src/risk/payload-analysis'
 import { humanTrace, humanTraceVariant } from '../../test/support/payloads'
 import { TestDevice } from '../../test/support/device'
 
@@ -32,16 +32,19 @@ const BODIES: Array<[string, CollectBody]> = [
   ['not a public key', (() => { const b = signed(); return { ...b, payload: { ...b.payload, device: { ...b.payload.device, pub: 'AAAA' } } } })()],
 ]
 
+/** The terms of the challenge the bodies answer: work and both probes, none of which they do (detections to compare). */
+const TERMS: ProofTerms = { nonce: 'AAAAAAAAAAAAAAAAAAAAAA', difficulty: 4, probes: ['text', 'tz'] }
+
 /** What the request thread concludes from a body, as data: a rejection is its message. */
 const expected = (body: CollectBody): unknown => {
   const signature = checkSignature(body)
-  return { signature, analysis: signature.ok ? analyseTrace(body.payload.behavior) : 'not analysed' }
+  return { signature, analysis: signature.ok ? analysePayload(body.payload, TERMS) : 'not analysed' }
 }
 const settled = async (check: CollectCheck): Promise<unknown> => ({
   signature: await check.signature,
   analysis: await check.analysis().catch((err: Error) => (err.message.startsWith('not analysed') ? 'not analysed' : err.message)),
 })
-const check = (pool: CollectScorer, body: CollectBody): CollectCheck => pool.check(body, JSON.stringify(body), true)
+const check = (pool: CollectScorer, body: CollectBody): CollectCheck => pool.check(body, JSON.stringify(body), TERMS)
 
 let pool: CollectScorer | null = null
 afterEach(async () => {
@@ -76,12 +79,14 @@ describe('scoring pool', () => {
     pool = startScoringPool({ threads: 1, ...c })
     expect(pool.threads).toBe(1)
     // Until the thread has loaded its modules, the caller's thread does the work.
-    await until('a check on the thread', () => c.sites.includes('thread') || (void settled(check(pool!, BODIES[0]![1])), false))
+    const warming: Array<Promise<unknown>> = []
+    await until('a check on the thread', () => c.sites.includes('thread') || (warming.push(settled(check(pool!, BODIES[0]![1]))), false))
+    await Promise.all(warming) // every warm-up check counted before the count restarts
     c.sites.length = 0
     for (const [name, body] of BODIES) expect(await settled(check(pool, body)), name).toEqual(expected(body))
     expect(c.sites).toEqual(BODIES.map(() => 'thread'))
     // A signature check alone: no analysis.
-    const alone = pool.check(BODIES[0]![1], JSON.stringify(BODIES[0]![1]), false)
+    const alone = pool.check(BODIES[0]![1], JSON.stringify(BODIES[0]![1]), null)
     expect(await alone.signature).toEqual({ ok: true })
     await expect(alone.analysis()).rejects.toThrow('not analysed')
     expect(c.errors).toEqual([])
@@ -147,12 +152,12 @@ describe('scoring pool', () => {
       return body
     }
     // The signature reads the trace once (the canonical encoding); an analysis reads it again.
-    const good = pool.check(traced(true), '', true)
+    const good = pool.check(traced(true), '', TERMS)
     expect(await good.signature).toEqual({ ok: true })
     expect(reads).toBe(1)
-    expect((await good.analysis()).behavior.server).not.toBeNull()
+    expect((await good.analysis()).trace.behavior.server).not.toBeNull()
     expect(reads).toBe(2)
-    const forged = pool.check(traced(false), '', true)
+    const forged = pool.check(traced(false), '', TERMS)
     expect(await forged.signature).toEqual({ ok: false, code: 'bad_signature' })
     await expect(forged.analysis()).rejects.toThrow('not analysed')
     expect(reads).toBe(1)
@@ -166,15 +171,16 @@ describe('scoring pool', () => {
       script,
       `import { startScoringPool } from ${src('../src/risk/scoring-pool.ts')}
 const body = ${JSON.stringify(BODIES[0]![1])}
+const TERMS = ${JSON.stringify(TERMS)}
 const where = []
 const pool = startScoringPool({ threads: 1, onCheck: (w) => where.push(w) })
 while (!where.includes('thread')) {
   const t = Date.now() + 20
-  await pool.check(body, JSON.stringify(body), true).analysis()
+  await pool.check(body, JSON.stringify(body), TERMS).analysis()
   while (Date.now() < t) await new Promise((r) => setImmediate(r))
 }
-const a = await pool.check(body, JSON.stringify(body), true).analysis()
-console.log(where.at(-1), a.behavior.server !== null)
+const a = await pool.check(body, JSON.stringify(body), TERMS).analysis()
+console.log(where.at(-1), a.trace.behavior.server !== null)
 `,
     )
     const run = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 50_000 })

@@ -7,9 +7,8 @@
  * or a missing requirement is a reason, verified evidence is trust. The engine (engine.ts)
  * turns both into a score and verdict.
  */
-import { detectInjectedInput, runDetectors, type Detection, type Environment } from '@vigil-risk/core/detectors'
+import type { Detection, Environment } from '@vigil-risk/core/detectors'
 import { CHALLENGE_TTL_MS } from '@vigil-risk/core/protocol/payload'
-import { missingSignals } from '@vigil-risk/core/protocol/signals'
 import type { CollectPayload } from '@vigil-risk/core/protocol/schema'
 import type { ReasonCode } from '@vigil-risk/core/protocol/reasons'
 import { isEvidenceKind, type EvidenceKind } from '@vigil-risk/core/protocol/evidence'
@@ -18,9 +17,10 @@ import type { EvidenceOutcome } from '../evidence/outcome'
 import type { Challenge } from '../verify/challenge'
 import type { ActionPolicy } from './policy'
 import type { BehaviorScore } from './behavior'
-import { checkProof, type ProofCheck } from './proof'
+import type { ProofCheck } from './proof'
 import { httpDetections, type RequestView } from './http'
-import type { InteractionSummary, TraceAnalysis } from './trace-analysis'
+import type { InteractionSummary } from './trace-analysis'
+import type { PayloadAnalysis } from './payload-analysis'
 
 export interface Evaluation {
   reasons: ReasonCode[]
@@ -76,22 +76,22 @@ function traceFitsChallenge(payload: CollectPayload, lastT: number | null, ctx: 
   return null
 }
 
-/** `trace` is the payload's trace as analysed (trace-analysis.ts), on a scoring thread or the request thread. */
-export function evaluatePayload(payload: CollectPayload, ctx: EvaluationContext, trace: TraceAnalysis): Evaluation {
-  const { environment, detections } = runDetectors(payload.signals)
-  const missing = missingSignals(payload.signals)
-  if (missing.length > 0) detections.push({ code: 'tampering', detector: 'completeness', detail: `signals the SDK always sends are missing: ${missing.slice(0, 4).join(', ')}` })
-  detections.push(...httpDetections(ctx.request, payload.signals, environment))
-  const { detections: proofDetections, ...proof } = checkProof(payload, ctx.challenge)
+/**
+ * `analysis` is what the payload says alone (payload-analysis.ts), on a scoring thread or
+ * the request thread; this adds what the request and the challenge's age say, and the
+ * platform evidence as checked.
+ */
+export function evaluatePayload(payload: CollectPayload, ctx: EvaluationContext, analysis: PayloadAnalysis): Evaluation {
+  const { environment, trace } = analysis
+  const detections = [...analysis.signals, ...httpDetections(ctx.request, payload.signals, environment)]
+  const { detections: proofDetections, ...proof } = analysis.proof
   detections.push(...proofDetections)
   if (trace.malformed !== null) detections.push({ code: 'tampering', detector: 'behavior', detail: `malformed trace: ${trace.malformed}` })
   const fit = traceFitsChallenge(payload, trace.lastT, ctx)
   if (fit) detections.push(fit)
   const { interaction, behavior, interacted } = trace
   if (behavior.mismatch) detections.push({ code: 'tampering', detector: 'classifier', detail: `the page reported ${behavior.client} for a trace that scores ${behavior.server}` })
-  const userAgent = payload.signals['userAgent'] as { value?: { platform?: unknown } } | undefined
-  const platform = typeof userAgent?.value?.platform === 'string' ? userAgent.value.platform : null
-  detections.push(...detectInjectedInput(payload.behavior?.input, environment, platform))
+  detections.push(...analysis.input)
   const reasons = new Set<ReasonCode>(detections.map((d) => d.code))
   const grades: Partial<Record<ReasonCode, number>> = {}
   if (behavior.bot) reasons.add('bot_behavior')

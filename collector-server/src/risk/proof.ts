@@ -114,7 +114,8 @@ function claimedZone(payload: CollectPayload): unknown {
   return worker && typeof worker === 'object' ? worker.value?.zone : undefined
 }
 
-export function checkProof(payload: CollectPayload, challenge: Challenge): ProofCheck {
+/** The payload's proof against its challenge's terms (its seed, work and probes). */
+export function checkProof(payload: CollectPayload, challenge: Pick<Challenge, 'nonce' | 'difficulty' | 'probes'>): ProofCheck {
   const proof = payload.proof ?? {}
   const detections: Detection[] = []
   const glyphs: Record<string, number> = {}

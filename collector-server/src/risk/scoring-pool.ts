@@ -1,6 +1,6 @@
 /**
- * A collect's signature check and trace analysis (collect-check.ts) on threads of their
- * own. Together they are over half of a collect's CPU (docs/performance.md) and need
+ * A collect's signature check (collect-check.ts) and the payload's analysis
+ * (payload-analysis.ts) on threads of their own. Together they are over half of a collect's CPU (docs/performance.md) and need
  * nothing but the request's body: on a machine with a core to spare, a thread does them
  * while the request thread parses, talks to the store and signs. The thread gets the
  * body as received (a string crosses to a thread for the cost of a copy; the parsed
@@ -27,25 +27,26 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { CollectBody } from '@vigil-risk/core/protocol/schema'
 import { checkSignature, type SignatureCheck } from './collect-check'
-import { analyseTrace, type TraceAnalysis } from './trace-analysis'
+import { analysePayload, type PayloadAnalysis, type ProofTerms } from './payload-analysis'
 
 /** The answers to one collect's body, as they come. */
 export interface CollectCheck {
   signature: Promise<SignatureCheck>
   /**
-   * The trace's analysis; rejects when the signature did not verify, or no analysis was
-   * asked for. On the request thread it is computed when first asked for: a collect
+   * The payload's analysis (payload-analysis.ts); rejects when the signature did not
+   * verify, or no analysis was asked for. On the request thread it is computed when first asked for: a collect
    * refused after its signature (a replay, another device's key) costs no analysis.
    */
-  analysis: () => Promise<TraceAnalysis>
+  analysis: () => Promise<PayloadAnalysis>
 }
 
 export interface CollectScorer {
   /**
    * Checks `body`; `raw` is its text as received, which a thread parses for itself
-   * (without it, the request thread checks). `analyse: false` checks the signature only.
+   * (without it, the request thread checks). `terms` are its challenge's, for the
+   * analysis; null checks the signature only.
    */
-  check(body: CollectBody, raw: string | undefined, analyse: boolean): CollectCheck
+  check(body: CollectBody, raw: string | undefined, terms: ProofTerms | null): CollectCheck
   /** Threads the pool runs (0: every check on the request thread). */
   readonly threads: number
   close(): Promise<void>
@@ -81,15 +82,15 @@ function attempt<T>(fn: () => T): Promise<T> {
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)))
 
 /** The check on the request thread: the signature now, the analysis when first asked for (when the signature verified). */
-function inline(body: CollectBody, analyse: boolean): CollectCheck {
+function inline(body: CollectBody, terms: ProofTerms | null): CollectCheck {
   const signature = attempt(() => checkSignature(body))
-  let analysis: Promise<TraceAnalysis> | null = null
+  let analysis: Promise<PayloadAnalysis> | null = null
   return {
     signature,
     analysis: () =>
       (analysis ??= signature.then((checked) => {
-        if (!checked.ok || !analyse) throw new Error(NOT_ANALYSED)
-        return analyseTrace(body.payload.behavior)
+        if (!checked.ok || !terms) throw new Error(NOT_ANALYSED)
+        return analysePayload(body.payload, terms)
       })),
   }
 }
@@ -97,9 +98,9 @@ function inline(body: CollectBody, analyse: boolean): CollectCheck {
 export function inlineScorer(onCheck?: (where: CheckSite) => void): CollectScorer {
   return {
     threads: 0,
-    check(body, _raw, analyse) {
+    check(body, _raw, terms) {
       onCheck?.('inline')
-      return inline(body, analyse)
+      return inline(body, terms)
     },
     close: () => Promise.resolve(),
   }
@@ -161,12 +162,12 @@ function deferred<T>(): Deferred<T> {
 /** A check on a thread: the signature's answer is null once it came. */
 interface Pending {
   body: CollectBody
-  analyse: boolean
+  terms: ProofTerms | null
   signature: Deferred<SignatureCheck> | null
-  analysis: Deferred<TraceAnalysis>
+  analysis: Deferred<PayloadAnalysis>
 }
 
-type Reply = { id: number; signature: SignatureCheck } | { id: number; analysis: TraceAnalysis } | { id: number; error: string } | 'ready'
+type Reply = { id: number; signature: SignatureCheck } | { id: number; analysis: PayloadAnalysis } | { id: number; error: string } | 'ready'
 
 class Lane {
   worker: Worker | null = null
@@ -199,20 +200,20 @@ class ScoringPool implements CollectScorer {
     return this.lanes.length
   }
 
-  check(body: CollectBody, raw: string | undefined, analyse: boolean): CollectCheck {
+  check(body: CollectBody, raw: string | undefined, terms: ProofTerms | null): CollectCheck {
     let best: Lane | null = null
     for (const lane of this.lanes) if (lane.ready && (!best || lane.pending.size < best.pending.size)) best = lane
     if (raw === undefined || this.closed || !best || best.pending.size >= this.maxQueue) {
       this.options.onCheck?.('inline')
-      return inline(body, analyse)
+      return inline(body, terms)
     }
     const id = this.nextId++
     const signature = deferred<SignatureCheck>()
-    const analysis = deferred<TraceAnalysis>()
+    const analysis = deferred<PayloadAnalysis>()
     // A check under way keeps the process alive, as one on this thread would; an idle thread does not.
     if (best.pending.size === 0) best.worker!.ref()
-    best.pending.set(id, { body, analyse, signature, analysis })
-    best.worker!.postMessage({ id, raw, analyse })
+    best.pending.set(id, { body, terms, signature, analysis })
+    best.worker!.postMessage({ id, raw, terms })
     // Neither part may be an unhandled rejection when its caller no longer waits for it (a refused collect).
     signature.promise.catch(() => undefined)
     analysis.promise.catch(() => undefined)
@@ -236,7 +237,7 @@ class ScoringPool implements CollectScorer {
     if ('signature' in reply) {
       p.signature?.resolve(reply.signature)
       p.signature = null
-      if (reply.signature.ok && p.analyse) return // the analysis follows
+      if (reply.signature.ok && p.terms) return // the analysis follows
       p.analysis.reject(new Error(NOT_ANALYSED))
     } else if ('analysis' in reply) p.analysis.resolve(reply.analysis)
     lane.pending.delete(id)
@@ -250,12 +251,14 @@ class ScoringPool implements CollectScorer {
   private adopt(p: Pending): void {
     this.options.onCheck?.('inline')
     if (p.signature) {
-      const { signature, analysis } = inline(p.body, p.analyse)
+      const { signature, analysis } = inline(p.body, p.terms)
       signature.then(p.signature.resolve, p.signature.reject)
       analysis().then(p.analysis.resolve, p.analysis.reject)
       return
     }
-    attempt(() => analyseTrace(p.body.payload.behavior)).then(p.analysis.resolve, p.analysis.reject)
+    const terms = p.terms
+    if (!terms) return p.analysis.reject(new Error(NOT_ANALYSED)) // never posted for analysis: its answer is the signature's
+    attempt(() => analysePayload(p.body.payload, terms)).then(p.analysis.resolve, p.analysis.reject)
   }
 
   private start(lane: Lane): void {

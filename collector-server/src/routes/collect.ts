@@ -78,11 +78,12 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
 
       const device = importDeviceKey(payload.device.pub)
       if (!device) throw new CollectorError('bad_request', 'device.pub is not an Ed25519 public key.')
-      // The signature over the canonical payload, then the trace's analysis (over half of a
-      // collect's CPU), on a scoring thread when there is one. The signature is awaited now;
-      // the analysis goes on while the store calls below do, and is awaited where the
-      // verdict needs it. A test key's collect needs no analysis.
-      const check = ctx.scorer.check(request.body, rawBodies.get(request), !site.testVerdict)
+      // The signature over the canonical payload, then what the payload says alone (its
+      // signals, proof and trace: payload-analysis.ts, over half of a collect's CPU), on a
+      // scoring thread when there is one. The signature is awaited now; the analysis goes on
+      // while the store calls below do, and is awaited where the verdict needs it. A test
+      // key's collect needs no analysis.
+      const check = ctx.scorer.check(request.body, rawBodies.get(request), site.testVerdict ? null : challenge)
       const signature = await check.signature
       if (!signature.ok) throw signature.code === 'bad_request' ? new CollectorError('bad_request', signature.message) : new CollectorError('bad_signature')
       // A valid signature under a key that does not own the claimed device id: someone
