@@ -1,6 +1,6 @@
-/** GroupCommit on its own: one transaction per turn, durable() after COMMIT, failures reach every waiter. */
+/** GroupCommit on its own: one transaction until durability is asked for, durable() after COMMIT, failures reach every waiter. */
 import { describe, expect, it } from 'vitest'
-import { GroupCommit } from '../src/stores/sqlite/group-commit'
+import { GroupCommit, HOLD_MS } from '../src/stores/sqlite/group-commit'
 import { StoreUnavailableError } from '../src/stores/types'
 
 function fakeDb(failCommit = false) {
@@ -18,6 +18,19 @@ function fakeDb(failCommit = false) {
 function manual() {
   const pending: Array<() => void> = []
   return { schedule: (fn: () => void) => void pending.push(fn), flush: () => pending.splice(0).forEach((fn) => fn()) }
+}
+
+/** A hold that the test fires by hand, and whether it was cancelled. */
+function manualHold() {
+  const holds: Array<{ commit: () => void; cancelled: boolean }> = []
+  return {
+    holds,
+    hold: (commit: () => void) => {
+      const h = { commit, cancelled: false }
+      holds.push(h)
+      return { cancel: () => void (h.cancelled = true) }
+    },
+  }
 }
 
 describe('GroupCommit', () => {
@@ -39,6 +52,48 @@ describe('GroupCommit', () => {
     // The next write opens the next batch.
     batch.run(() => 3)
     expect(db.log).toEqual(['BEGIN IMMEDIATE', 'COMMIT', 'BEGIN IMMEDIATE'])
+  })
+
+  it('keeps one batch open across turns until durability is asked for', async () => {
+    // A collect writes, waits for its scoring thread (a turn or more), writes again, then
+    // waits for its event to be durable: one commit, not one per turn.
+    const db = fakeDb()
+    const clock = manual()
+    const holding = manualHold()
+    const batch = new GroupCommit(db, clock.schedule, false, holding.hold)
+    batch.run(() => 'nonce')
+    clock.flush() // the turn ends: nothing asked for durability
+    batch.run(() => 'event')
+    expect(db.log).toEqual(['BEGIN IMMEDIATE'])
+    const waiting = batch.durable()
+    clock.flush()
+    await waiting
+    expect(db.log).toEqual(['BEGIN IMMEDIATE', 'COMMIT'])
+    expect(holding.holds.map((h) => h.cancelled)).toEqual([true])
+  })
+
+  it('commits a batch nobody waits for when its hold ends', async () => {
+    const db = fakeDb()
+    const clock = manual()
+    const holding = manualHold()
+    const batch = new GroupCommit(db, clock.schedule, false, holding.hold)
+    batch.run(() => 'rate limit')
+    clock.flush()
+    expect(db.log).toEqual(['BEGIN IMMEDIATE'])
+    holding.holds[0]!.commit()
+    expect(db.log).toEqual(['BEGIN IMMEDIATE', 'COMMIT'])
+    // A late durable-commit and a late hold find nothing open, and commit nothing.
+    holding.holds[0]!.commit()
+    await batch.durable()
+    expect(db.log).toEqual(['BEGIN IMMEDIATE', 'COMMIT'])
+  })
+
+  it('commits within HOLD_MS with the default hold', async () => {
+    const db = fakeDb()
+    const batch = new GroupCommit(db)
+    batch.run(() => 1)
+    await new Promise((r) => setTimeout(r, HOLD_MS * 3 + 20))
+    expect(db.log).toEqual(['BEGIN IMMEDIATE', 'COMMIT'])
   })
 
   it('is durable at once when nothing is pending', async () => {
@@ -86,6 +141,7 @@ describe('GroupCommit', () => {
     batch.run(() => 1)
     batch.between(() => db.log.push('checkpoint'))
     expect(db.log).toEqual(['outside', 'BEGIN IMMEDIATE'])
+    void batch.durable()
     clock.flush()
     expect(db.log).toEqual(['outside', 'BEGIN IMMEDIATE', 'COMMIT', 'checkpoint'])
   })
