@@ -4,9 +4,11 @@
  * What each body-only stage of a collect costs, one at a time, on the collect benchmark's
  * bodies (captured signals and a person's 600-event trace, each with its own challenge):
  * the parse, the canonical encoding, the signature check, the trace's expansion, features
- * and sketch, and what handing the parsed trace or body to a thread would cost in
- * serialisation (v8.serialize: the structured clone postMessage does). docs/performance.md
- * ("Scoring threads") reads these figures. Microseconds per body, mean of three passes
+ * and sketch, the trace's whole analysis, the payload's (the trace's with the signal
+ * detectors and the proof: what a scoring thread does after the signature), and what
+ * handing the parsed trace or body to a thread would cost in serialisation (v8.serialize:
+ * the structured clone postMessage does). docs/performance.md ("Scoring threads") reads
+ * these figures. Microseconds per body, mean of three passes
  * after one warm-up pass, in this one process.
  */
 import { mkdtempSync } from 'node:fs'
@@ -22,6 +24,9 @@ import { bodiesFor, writeUnlimitedDemoSite } from '../bench/suites/collect'
 import { importDeviceKey, verifyDeviceSignature } from '../collector-server/src/verify/signature'
 import { traceSketch } from '../collector-server/src/risk/replay'
 import { analyseTrace } from '../collector-server/src/risk/trace-analysis'
+import { analysePayload } from '../collector-server/src/risk/payload-analysis'
+import { loadKeyring } from '../collector-server/src/config/keyring'
+import { openChallenge } from '../collector-server/src/verify/challenge'
 
 const { values } = parseArgs({ options: { bodies: { type: 'string', default: '2000' } } })
 const dataDir = mkdtempSync(join(tmpdir(), 'vigil-stages-'))
@@ -31,6 +36,8 @@ const bodies = raws.map((raw) => JSON.parse(raw) as CollectBody)
 const keys = bodies.map((b) => importDeviceKey(b.payload.device.pub)!.key)
 const messages = bodies.map((b) => signingInput(b.payload))
 const events = bodies.map((b) => expandTrace(b.payload.behavior!.trace))
+const challengeKey = loadKeyring(dataDir).challengeKey
+const challenges = bodies.map((b) => openChallenge(challengeKey, b.payload.challenge)!)
 
 function stage(name: string, fn: (i: number) => unknown): void {
   for (let i = 0; i < bodies.length; i++) fn(i)
@@ -48,5 +55,6 @@ stage('expanding the trace', (i) => expandTrace(bodies[i]!.payload.behavior!.tra
 stage('features', (i) => extractFeatures(events[i]!))
 stage('replay sketch', (i) => traceSketch(events[i]!))
 stage('the whole analysis (analyseTrace)', (i) => analyseTrace(bodies[i]!.payload.behavior))
+stage("the payload's (analysePayload)", (i) => analysePayload(bodies[i]!.payload, challenges[i]!))
 stage('serialising the parsed trace', (i) => serialize(bodies[i]!.payload.behavior!.trace))
 stage('serialising the parsed body', (i) => serialize(bodies[i]!))
