@@ -88,7 +88,8 @@ const isSmallNumber = (v: unknown): v is number => typeof v === 'number' && Numb
 const KEY_SHAPE = 0
 const BUTTON_SHAPE = 1
 const WHEEL_SHAPE = 2
-const SHAPE: readonly number[] = EVENT_TYPES.map((type) => (KEY_TYPES.has(type) ? KEY_SHAPE : BUTTON_TYPES.has(type) ? BUTTON_SHAPE : type === 'wheel' ? WHEEL_SHAPE : 3))
+// Pure: a bundle that never expands a trace (the SDK's) drops it.
+const SHAPE: readonly number[] = /*#__PURE__*/ EVENT_TYPES.map((type) => (KEY_TYPES.has(type) ? KEY_SHAPE : BUTTON_TYPES.has(type) ? BUTTON_SHAPE : type === 'wheel' ? WHEEL_SHAPE : 3))
 
 /** The inverse of expandTrace (used by tests and tools; the recorder writes columns directly). */
 export function compactTrace(events: readonly TraceEvent[]): CompactTrace {
