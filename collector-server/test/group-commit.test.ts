@@ -20,17 +20,17 @@ function manual() {
   return { schedule: (fn: () => void) => void pending.push(fn), flush: () => pending.splice(0).forEach((fn) => fn()) }
 }
 
-/** A hold that the test fires by hand, and whether it was cancelled. */
-function manualHold() {
+/** A batch whose end-of-turn commits and holds the test runs by hand (a hold records whether it was cancelled). */
+function heldBatch() {
+  const db = fakeDb()
+  const clock = manual()
   const holds: Array<{ commit: () => void; cancelled: boolean }> = []
-  return {
-    holds,
-    hold: (commit: () => void) => {
-      const h = { commit, cancelled: false }
-      holds.push(h)
-      return { cancel: () => void (h.cancelled = true) }
-    },
+  const hold = (commit: () => void) => {
+    const h = { commit, cancelled: false }
+    holds.push(h)
+    return { cancel: () => void (h.cancelled = true) }
   }
+  return { db, clock, holds, batch: new GroupCommit(db, clock.schedule, false, hold) }
 }
 
 describe('GroupCommit', () => {
@@ -57,10 +57,7 @@ describe('GroupCommit', () => {
   it('keeps one batch open across turns until durability is asked for', async () => {
     // A collect writes, waits for its scoring thread (a turn or more), writes again, then
     // waits for its event to be durable: one commit, not one per turn.
-    const db = fakeDb()
-    const clock = manual()
-    const holding = manualHold()
-    const batch = new GroupCommit(db, clock.schedule, false, holding.hold)
+    const { db, clock, holds, batch } = heldBatch()
     batch.run(() => 'nonce')
     clock.flush() // the turn ends: nothing asked for durability
     batch.run(() => 'event')
@@ -69,21 +66,18 @@ describe('GroupCommit', () => {
     clock.flush()
     await waiting
     expect(db.log).toEqual(['BEGIN IMMEDIATE', 'COMMIT'])
-    expect(holding.holds.map((h) => h.cancelled)).toEqual([true])
+    expect(holds.map((h) => h.cancelled)).toEqual([true])
   })
 
   it('commits a batch nobody waits for when its hold ends', async () => {
-    const db = fakeDb()
-    const clock = manual()
-    const holding = manualHold()
-    const batch = new GroupCommit(db, clock.schedule, false, holding.hold)
+    const { db, clock, holds, batch } = heldBatch()
     batch.run(() => 'rate limit')
     clock.flush()
     expect(db.log).toEqual(['BEGIN IMMEDIATE'])
-    holding.holds[0]!.commit()
+    holds[0]!.commit()
     expect(db.log).toEqual(['BEGIN IMMEDIATE', 'COMMIT'])
     // A late durable-commit and a late hold find nothing open, and commit nothing.
-    holding.holds[0]!.commit()
+    holds[0]!.commit()
     await batch.durable()
     expect(db.log).toEqual(['BEGIN IMMEDIATE', 'COMMIT'])
   })

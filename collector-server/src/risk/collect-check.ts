@@ -1,10 +1,9 @@
 /**
- * The device signature over the canonical payload. With the trace's analysis
- * (trace-analysis.ts), it is the CPU-bound part of a collect that needs nothing but its
- * body. Together
- * they are over half of a collect's CPU (docs/performance.md), so a scoring thread
- * (scoring-pool.ts) can do them while the request thread does everything else; on the
- * request thread they are these same functions.
+ * The device signature over the canonical payload. With the payload's analysis
+ * (payload-analysis.ts), it is the CPU-bound part of a collect that needs nothing but its
+ * body and its challenge's terms: over half of a collect's CPU (docs/performance.md), so a
+ * scoring thread (scoring-pool.ts) can do both while the request thread does everything
+ * else; on the request thread they are these same functions.
  */
 import { CanonicalEncodingError } from '@vigil-risk/core/protocol/canonical'
 import { signingInput } from '@vigil-risk/core/protocol/payload'

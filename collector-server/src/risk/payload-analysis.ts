@@ -10,12 +10,10 @@
 import { detectInjectedInput, runDetectors, type Detection, type Environment } from '@vigil-risk/core/detectors'
 import { missingSignals } from '@vigil-risk/core/protocol/signals'
 import type { CollectPayload } from '@vigil-risk/core/protocol/schema'
-import type { Challenge } from '../verify/challenge'
-import { checkProof, type ProofCheck } from './proof'
+import { checkProof, type ProofCheck, type ProofTerms } from './proof'
 import { analyseTrace, type TraceAnalysis } from './trace-analysis'
 
-/** What the proof is checked against: the challenge's seed, its work and its probes. */
-export type ProofTerms = Pick<Challenge, 'nonce' | 'difficulty' | 'probes'>
+export type { ProofTerms } from './proof'
 
 export interface PayloadAnalysis {
   environment: Environment

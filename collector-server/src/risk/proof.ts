@@ -114,8 +114,11 @@ function claimedZone(payload: CollectPayload): unknown {
   return worker && typeof worker === 'object' ? worker.value?.zone : undefined
 }
 
-/** The payload's proof against its challenge's terms (its seed, work and probes). */
-export function checkProof(payload: CollectPayload, challenge: Pick<Challenge, 'nonce' | 'difficulty' | 'probes'>): ProofCheck {
+/** What the proof is checked against: the challenge's seed, its work and its probes. */
+export type ProofTerms = Pick<Challenge, 'nonce' | 'difficulty' | 'probes'>
+
+/** The payload's proof against its challenge's terms. */
+export function checkProof(payload: CollectPayload, challenge: ProofTerms): ProofCheck {
   const proof = payload.proof ?? {}
   const detections: Detection[] = []
   const glyphs: Record<string, number> = {}

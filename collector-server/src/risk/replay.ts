@@ -116,13 +116,14 @@ function popcount(v: number): number {
   return n
 }
 
+/** FNV-1a's offset basis, and one 32-bit word folded into hash `h`. */
+const FNV_BASIS = 0x811c9dc5
+const fnvStep = (h: number, word: number): number => Math.imul(h ^ (word >>> 0), 0x01000193)
+
 /** FNV-1a over 32-bit words. */
 function fnv(words: ArrayLike<number>): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < words.length; i++) {
-    h ^= words[i]! >>> 0
-    h = Math.imul(h, 0x01000193)
-  }
+  let h = FNV_BASIS
+  for (let i = 0; i < words.length; i++) h = fnvStep(h, words[i]!)
   return h >>> 0
 }
 
@@ -131,19 +132,15 @@ const MIN_EXACT_MOVES = 8
 
 /** A digest of the events exactly as sent: a literal copy, however short. */
 function exactDigest(events: readonly TraceEvent[]): string | null {
-  // FNV-1a (fnv) over (t in 0.1 ms, x, y, the type's length) of each event, word by word.
-  let h = 0x811c9dc5
-  const word = (v: number): void => {
-    h ^= v >>> 0
-    h = Math.imul(h, 0x01000193)
-  }
+  // fnv over (t in 0.1 ms, x, y, the type's length) of each event, folded as it goes.
+  let h = FNV_BASIS
   let moves = 0
   for (const e of events) {
     if (e.type === 'mousemove' || e.type === 'touchmove') moves++
-    word(Math.round(e.t * 10))
-    word(Math.round(e.x ?? 0))
-    word(Math.round(e.y ?? 0))
-    word(e.type.length)
+    h = fnvStep(h, Math.round(e.t * 10))
+    h = fnvStep(h, Math.round(e.x ?? 0))
+    h = fnvStep(h, Math.round(e.y ?? 0))
+    h = fnvStep(h, e.type.length)
   }
   return moves >= MIN_EXACT_MOVES ? `x:${(h >>> 0).toString(16)}.${events.length}` : null
 }

@@ -84,12 +84,15 @@ export function expandTrace(compact: CompactTrace): TraceEvent[] {
 /** A finite number no larger than 1e9 either way: what a trace column may hold. */
 const isSmallNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= 1e9
 
-/** Each event type's fields beyond type and t, by type code: none (keys), a button, a wheel's deltas, or a position only. */
+/** An event's fields beyond type and t: none (keys), a position and a button, a position and a wheel's deltas, or a position. */
 const KEY_SHAPE = 0
 const BUTTON_SHAPE = 1
 const WHEEL_SHAPE = 2
-// Pure: a bundle that never expands a trace (the SDK's) drops it.
-const SHAPE: readonly number[] = /*#__PURE__*/ EVENT_TYPES.map((type) => (KEY_TYPES.has(type) ? KEY_SHAPE : BUTTON_TYPES.has(type) ? BUTTON_SHAPE : type === 'wheel' ? WHEEL_SHAPE : 3))
+const POSITION_SHAPE = 3
+/** The shape of each event type, by type code. Pure: a bundle that never expands a trace (the SDK's) drops it. */
+const SHAPE: readonly number[] = /*#__PURE__*/ EVENT_TYPES.map((type) =>
+  KEY_TYPES.has(type) ? KEY_SHAPE : BUTTON_TYPES.has(type) ? BUTTON_SHAPE : type === 'wheel' ? WHEEL_SHAPE : POSITION_SHAPE,
+)
 
 /** The inverse of expandTrace (used by tests and tools; the recorder writes columns directly). */
 export function compactTrace(events: readonly TraceEvent[]): CompactTrace {
