@@ -3,15 +3,18 @@
  * (its text, as received), posts back the signature check and then, when it verified
  * and was asked for, the payload's analysis (given its challenge's terms), under the
  * body's id. It says 'ready' once its modules (canonical encoding, detectors, features,
- * classifier, sketch) are loaded; until then the pool gives it nothing.
+ * classifier, sketch) are loaded; until then the pool gives it nothing. It counts the
+ * bodies it finished in `workerData.finished` (shared memory), which the pool reads as
+ * its backlog.
  */
-import { parentPort } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
 import type { CollectBody } from '@vigil-risk/core/protocol/schema'
 import { checkSignature } from './risk/collect-check'
 import { analysePayload, type ProofTerms } from './risk/payload-analysis'
 
 const port = parentPort
 if (!port) throw new Error('scoring-worker runs as a worker thread (risk/scoring-pool.ts)')
+const finished = (workerData as { finished?: Int32Array } | null)?.finished ?? new Int32Array(1)
 port.on('message', ({ id, raw, terms }: { id: number; raw: string; terms: ProofTerms | null }) => {
   try {
     // The request thread parsed and validated this same text before posting it.
@@ -21,6 +24,8 @@ port.on('message', ({ id, raw, terms }: { id: number; raw: string; terms: ProofT
     if (signature.ok && terms) port.postMessage({ id, analysis: analysePayload(body.payload, terms) })
   } catch (err) {
     port.postMessage({ id, error: err instanceof Error ? err.message : String(err) })
+  } finally {
+    Atomics.add(finished, 0, 1)
   }
 })
 port.postMessage('ready')

@@ -92,6 +92,25 @@ describe('scoring pool', () => {
     expect(c.errors).toEqual([])
   })
 
+  it('counts as its backlog what the thread has not finished, not answers this thread has yet to read', { timeout: 30_000 }, async () => {
+    const c = counting()
+    pool = startScoringPool({ threads: 1, maxQueue: 2, ...c })
+    await until('the thread', () => (pool!.check(BODIES[0]![1], JSON.stringify(BODIES[0]![1]), null), c.sites.includes('thread')))
+    await new Promise((r) => setTimeout(r, 200))
+    c.sites.length = 0
+    const body = BODIES[0]![1]
+    const first = check(pool, body)
+    const second = check(pool, body)
+    // This thread is busy (as under load) while the scoring thread answers both: their answers wait here, unread.
+    const busyUntil = Date.now() + 1_500
+    while (Date.now() < busyUntil) {
+      /* busy */
+    }
+    const third = check(pool, body)
+    for (const answer of [first, second, third]) expect(await settled(answer)).toEqual(expected(body))
+    expect(c.sites).toEqual(['thread', 'thread', 'thread'])
+  })
+
   it('does what a dead thread had not answered on the caller thread, and starts the thread again', { timeout: 30_000 }, async () => {
     const c = counting()
     // The thread answers the first body's signature, then dies.

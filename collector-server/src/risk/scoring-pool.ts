@@ -10,8 +10,11 @@
  * needs it.
  *
  * The pool never makes a collect wait for a thread, nor fail because of one:
- *  - a thread that has not started yet, or has `maxQueue` checks waiting, takes no more:
- *    the request thread does the check itself (an overloaded pool sheds to it);
+ *  - a thread that has not started yet, or has `maxQueue` checks it has not finished, takes
+ *    no more: the request thread does the check itself (an overloaded pool sheds to it).
+ *    The thread counts what it finished in shared memory: answers it sent but this thread
+ *    has not read yet are not its backlog, and counting them would shed work to the
+ *    request thread exactly when that thread is the one behind;
  *  - a thread that dies, or fails a check, hands what it had not answered back to the
  *    request thread (both parts are pure functions of the body: doing them again gives
  *    the same answers), and a dead one is started again after a pause that grows while it
@@ -56,7 +59,7 @@ export type CheckSite = 'thread' | 'inline'
 
 export interface ScoringPoolOptions {
   threads: number
-  /** A thread with this many checks waiting takes no more (default 32: about 20 ms of work). */
+  /** A thread with this many checks it has not finished takes no more (default 32: about 20 ms of work). */
   maxQueue?: number
   /** Where each check ran. */
   onCheck?: (where: CheckSite) => void
@@ -172,6 +175,9 @@ type Reply = { id: number; signature: SignatureCheck } | { id: number; analysis:
 class Lane {
   worker: Worker | null = null
   ready = false
+  /** Checks posted to this thread, and (shared with it) how many it has finished. */
+  posted = 0
+  finished = new Int32Array(new SharedArrayBuffer(4))
   /** This thread's failure is reported already (an 'error' is followed by an 'exit'). */
   reported = false
   readonly pending = new Map<number, Pending>()
@@ -202,8 +208,14 @@ class ScoringPool implements CollectScorer {
 
   check(body: CollectBody, raw: string | undefined, terms: ProofTerms | null): CollectCheck {
     let best: Lane | null = null
-    for (const lane of this.lanes) if (lane.ready && (!best || lane.pending.size < best.pending.size)) best = lane
-    if (raw === undefined || this.closed || !best || best.pending.size >= this.maxQueue) {
+    let backlog = Infinity
+    for (const lane of this.lanes) {
+      if (!lane.ready) continue
+      // A module that does not count (a test's) is judged by its unread answers, as the bound allows.
+      const waiting = Math.min(lane.pending.size, lane.posted - Atomics.load(lane.finished, 0))
+      if (waiting < backlog) [best, backlog] = [lane, waiting]
+    }
+    if (raw === undefined || this.closed || !best || backlog >= this.maxQueue) {
       this.options.onCheck?.('inline')
       return inline(body, terms)
     }
@@ -213,6 +225,7 @@ class ScoringPool implements CollectScorer {
     // A check under way keeps the process alive, as one on this thread would; an idle thread does not.
     if (best.pending.size === 0) best.worker!.ref()
     best.pending.set(id, { body, terms, signature, analysis })
+    best.posted++
     best.worker!.postMessage({ id, raw, terms })
     // Neither part may be an unhandled rejection when its caller no longer waits for it (a refused collect).
     signature.promise.catch(() => undefined)
@@ -264,7 +277,9 @@ class ScoringPool implements CollectScorer {
   private start(lane: Lane): void {
     lane.timer = null
     if (this.closed) return
-    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: this.module })
+    lane.posted = 0
+    lane.finished = new Int32Array(new SharedArrayBuffer(4))
+    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { ...this.module, finished: lane.finished } })
     lane.worker = worker
     lane.ready = false
     lane.reported = false
