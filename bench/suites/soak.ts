@@ -14,7 +14,6 @@
  *   VIGIL_SOAK_RATE     requests per second (default 200)
  *   VIGIL_SOAK_MINUTES  measured minutes per store after the warm-up (default 3; fractions allowed)
  */
-import { Agent } from 'node:http'
 import { createDecipheriv } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
@@ -34,7 +33,7 @@ import { capturedSignals, humanTraceVariant } from '../../test/support/payloads'
 import type { Row, SuiteResult } from '../types'
 import { quantileOfSorted } from '../stats'
 import { fetchMetrics } from '../../test/support/metrics'
-import { LoadRecord, TIMEOUT_MS, httpError, post, schedule } from '../open-loop'
+import { Connections, LoadRecord, TIMEOUT_MS, httpError, schedule } from '../open-loop'
 import { writeUnlimitedDemoSite } from './collect'
 
 /** The challenges a returning device with a good history gets: no work, both probes (answered by TestDevice). */
@@ -351,8 +350,7 @@ async function runLoad(services: Services, rate: number, minutes: number): Promi
   const total = warmupCount + Math.round(rate * minutes * 60)
   const load = new LoadRecord(total, warmupCount)
   const acknowledged: string[] = []
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 })
-  const base = new URL(collector.url)
+  const connections = new Connections(new URL(collector.url))
   let bodyBytes = 0
   try {
     const idle = await scrape(collector.url, services.dataDir)
@@ -375,7 +373,7 @@ async function runLoad(services: Services, rate: number, minutes: number): Promi
       const { challenge } = mintChallenge(keyring.challengeKey, DEMO_SITE.siteKey, Date.now(), RETURNING)
       const body = JSON.stringify(devices[i % devices.length]!.body(challenge, { signals, behavior: { trace: traces[i % devices.length]!, summary: {} } }))
       bodyBytes = body.length
-      load.track(i, scheduled, post(agent, base, '/v1/collect', body), judge)
+      load.track(i, scheduled, connections.post('/v1/collect', body), judge)
     })
     // End of the schedule, still under load (as the start sample was): the end figure.
     const end = (await metrics.add('measure')).sample
@@ -419,7 +417,7 @@ async function runLoad(services: Services, rate: number, minutes: number): Promi
       bodyBytes,
     }
   } finally {
-    agent.destroy()
+    connections.close()
   }
 }
 
