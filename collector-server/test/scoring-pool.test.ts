@@ -125,6 +125,21 @@ describe('scoring pool', () => {
     expect(await settled(check(pool, BODIES[0]![1]))).toEqual(expected(BODIES[0]![1]))
   })
 
+  it('stops a thread that finishes nothing, does its checks on the caller thread, and starts it again', { timeout: 30_000 }, async () => {
+    const c = counting()
+    // A thread caught in a loop it never leaves.
+    pool = startScoringPool({ threads: 1, module: workerModule('for (;;) {}'), hungMs: 300, restartMs: 50, ...c })
+    await new Promise((r) => setTimeout(r, 500))
+    const started = Date.now()
+    const answers = await Promise.all(BODIES.slice(0, 3).map(([, body]) => settled(check(pool!, body))))
+    expect(answers).toEqual(BODIES.slice(0, 3).map(([, body]) => expected(body)))
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(c.sites).toEqual(['inline', 'inline', 'inline'])
+    expect(c.errors.map((e) => e.message)).toEqual(['a scoring thread finished no check in 300 ms: stopped, its checks done on the request thread'])
+    // Started again: it takes checks (and is stopped again).
+    await until('a second stop', () => (c.errors.length < 2 && void check(pool!, BODIES[3]![1]), c.errors.length >= 2))
+  })
+
   it('reports a thread that cannot start, and checks on the caller thread', { timeout: 30_000 }, async () => {
     const c = counting()
     pool = startScoringPool({ threads: 1, module: workerModule('', "throw new Error('broken build')"), restartMs: 10_000, ...c })

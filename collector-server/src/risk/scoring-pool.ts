@@ -15,6 +15,8 @@
  *    The thread counts what it finished in shared memory: answers it sent but this thread
  *    has not read yet are not its backlog, and counting them would shed work to the
  *    request thread exactly when that thread is the one behind;
+ *  - a thread that finishes nothing for `hungMs` while it has checks (a loop it cannot leave)
+ *    is stopped, and so dies;
  *  - a thread that dies, or fails a check, hands what it had not answered back to the
  *    request thread (both parts are pure functions of the body: doing them again gives
  *    the same answers), and a dead one is started again after a pause that grows while it
@@ -65,6 +67,12 @@ export interface ScoringPoolOptions {
   onCheck?: (where: CheckSite) => void
   /** A thread failed to start or died; its checks ran on the request thread. */
   onError?: (err: Error) => void
+  /**
+   * A thread with checks that finishes none for this long is stopped (default 5,000 ms; one
+   * check takes about a millisecond). Judged by the thread's own count, so a request thread
+   * too busy to read answers never makes a thread look hung.
+   */
+  hungMs?: number
   /** The pause before a dead thread starts again, ms; it doubles while the thread keeps dying, up to 30 s (default 500). */
   restartMs?: number
   /** The thread's module (default: scoring-worker.js found beside the collector, or its source under tsx). */
@@ -178,6 +186,9 @@ class Lane {
   /** Checks posted to this thread, and (shared with it) how many it has finished. */
   posted = 0
   finished = new Int32Array(new SharedArrayBuffer(4))
+  /** The finished count last seen, and since when it has not moved while the thread had checks. */
+  lastFinished = 0
+  stuckSince: number | null = null
   /** This thread's failure is reported already (an 'error' is followed by an 'exit'). */
   reported = false
   readonly pending = new Map<number, Pending>()
@@ -189,6 +200,8 @@ class ScoringPool implements CollectScorer {
   private readonly lanes: Lane[]
   private readonly maxQueue: number
   private readonly restartMs: number
+  private readonly hungMs: number
+  private readonly watchdog: NodeJS.Timeout
   private nextId = 1
   private closed = false
 
@@ -198,8 +211,32 @@ class ScoringPool implements CollectScorer {
   ) {
     this.maxQueue = options.maxQueue ?? 32
     this.restartMs = options.restartMs ?? 500
+    this.hungMs = options.hungMs ?? 5_000
     this.lanes = Array.from({ length: options.threads }, () => new Lane())
     for (const lane of this.lanes) this.start(lane)
+    this.watchdog = setInterval(() => this.watch(), Math.max(10, Math.min(1_000, this.hungMs / 4)))
+    this.watchdog.unref()
+  }
+
+  /** Stops a thread that has had checks and finished none for hungMs: its exit hands them back. */
+  private watch(): void {
+    const now = Date.now()
+    for (const lane of this.lanes) {
+      const worker = lane.worker
+      if (!worker || !lane.ready) continue
+      const finished = Atomics.load(lane.finished, 0)
+      if (lane.pending.size === 0 || lane.posted === finished || finished !== lane.lastFinished) {
+        lane.lastFinished = finished
+        lane.stuckSince = null
+        continue
+      }
+      lane.stuckSince ??= now
+      if (now - lane.stuckSince < this.hungMs) continue
+      lane.reported = true
+      lane.stuckSince = null
+      this.options.onError?.(new Error(`a scoring thread finished no check in ${this.hungMs} ms: stopped, its checks done on the request thread`))
+      void worker.terminate()
+    }
   }
 
   get threads(): number {
@@ -235,6 +272,7 @@ class ScoringPool implements CollectScorer {
 
   async close(): Promise<void> {
     this.closed = true
+    clearInterval(this.watchdog)
     await Promise.all(
       this.lanes.map(async (lane) => {
         if (lane.timer) clearTimeout(lane.timer)
@@ -279,6 +317,8 @@ class ScoringPool implements CollectScorer {
     if (this.closed) return
     lane.posted = 0
     lane.finished = new Int32Array(new SharedArrayBuffer(4))
+    lane.lastFinished = 0
+    lane.stuckSince = null
     const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { ...this.module, finished: lane.finished } })
     lane.worker = worker
     lane.ready = false
