@@ -9,17 +9,17 @@
  */
 import cluster, { type Worker } from 'node:cluster'
 import { createServer, type Server } from 'node:http'
-import { availableParallelism } from 'node:os'
 import { AggregatorRegistry } from 'prom-client'
 import { loadKeyring } from './config/keyring'
 import { loadMetricsToken } from './config/metrics-token'
 import { openStore } from './stores/index'
+import { usableCores } from './cores'
 import type { Metrics } from './metrics'
 
-/** `--workers` / VIGIL_WORKERS: a count, or `auto` for one per core. */
+/** `--workers` / VIGIL_WORKERS: a count, or `auto` for one per core (cores.ts: a container's CPU quota counts). */
 export function parseWorkers(text: string | undefined): number {
   if (text === undefined || text === '') return 1
-  if (text === 'auto') return availableParallelism()
+  if (text === 'auto') return usableCores()
   const n = Number(text)
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`--workers (VIGIL_WORKERS) must be a whole number from 1 to 256, or auto: ${text}`)
   return n

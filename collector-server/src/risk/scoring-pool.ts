@@ -26,13 +26,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { availableParallelism } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { CollectBody } from '@vigil-risk/core/protocol/schema'
 import { checkSignature, type SignatureCheck } from './collect-check'
 import { analysePayload, type PayloadAnalysis, type ProofTerms } from './payload-analysis'
+import { usableCores } from '../cores'
 
 /** The answers to one collect's body, as they come. */
 export interface CollectCheck {
@@ -370,5 +370,5 @@ export function startScoringPool(options: ScoringPoolOptions): CollectScorer {
  * cannot feed more). 0 on a machine with a core per process or fewer.
  */
 export function defaultScoringThreads(processes: number): number {
-  return Math.max(0, Math.min(4, Math.floor(availableParallelism() / Math.max(1, processes)) - 1))
+  return Math.max(0, Math.min(4, Math.floor(usableCores() / Math.max(1, processes)) - 1))
 }
