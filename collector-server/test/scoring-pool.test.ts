@@ -125,19 +125,35 @@ describe('scoring pool', () => {
     expect(await settled(check(pool, BODIES[0]![1]))).toEqual(expected(BODIES[0]![1]))
   })
 
-  it('stops a thread that finishes nothing, does its checks on the caller thread, and starts it again', { timeout: 30_000 }, async () => {
+  it('stops a thread that finishes nothing, refuses the check it was stuck on, does the others on the caller thread, and starts it again', { timeout: 30_000 }, async () => {
     const c = counting()
-    // A thread caught in a loop it never leaves.
-    pool = startScoringPool({ threads: 1, module: workerModule('for (;;) {}'), hungMs: 300, restartMs: 50, ...c })
+    // A thread that counts its checks (as scoring-worker.ts does), caught in a loop it never leaves.
+    const counts = "import { workerData } from 'node:worker_threads'\nAtomics.store(workerData.finished, 1, 1)\nparentPort.postMessage('ready')"
+    pool = startScoringPool({ threads: 1, module: workerModule('for (;;) {}', counts), hungMs: 300, restartMs: 50, ...c })
     await new Promise((r) => setTimeout(r, 500))
     const started = Date.now()
-    const answers = await Promise.all(BODIES.slice(0, 3).map(([, body]) => settled(check(pool!, body))))
-    expect(answers).toEqual(BODIES.slice(0, 3).map(([, body]) => expected(body)))
+    const [stuck, ...rest] = BODIES.slice(0, 3).map(([, body]) => check(pool!, body))
+    const others = await Promise.all(rest.map(settled))
+    // A 400 for its collect: the caller's thread would have been stopped by it in turn.
+    const refused = { name: 'CollectorError', code: 'bad_request', message: 'The payload could not be checked: its check did not finish.' }
+    await expect(stuck!.signature).rejects.toMatchObject(refused)
+    await expect(stuck!.analysis()).rejects.toMatchObject(refused)
+    expect(others).toEqual(BODIES.slice(1, 3).map(([, body]) => expected(body)))
     expect(Date.now() - started).toBeLessThan(5_000)
-    expect(c.sites).toEqual(['inline', 'inline', 'inline'])
-    expect(c.errors.map((e) => e.message)).toEqual(['a scoring thread finished no check in 300 ms: stopped, its checks done on the request thread'])
+    expect(c.sites).toEqual(['inline', 'inline'])
+    expect(c.errors.map((e) => e.message)).toEqual(['a scoring thread finished no check in 300 ms: stopped; the check it was stuck on is refused, the others done on the request thread'])
     // Started again: it takes checks (and is stopped again).
-    await until('a second stop', () => (c.errors.length < 2 && void check(pool!, BODIES[3]![1]), c.errors.length >= 2))
+    await until('a second stop', () => (c.errors.length < 2 && void check(pool!, BODIES[3]![1]).signature.catch(() => undefined), c.errors.length >= 2))
+  })
+
+  it('never stops a thread that does not count its checks', { timeout: 30_000 }, async () => {
+    const c = counting()
+    // Answers each check after 50 ms, without counting it.
+    pool = startScoringPool({ threads: 1, module: workerModule("setTimeout(() => parentPort.postMessage({ id: m.id, signature: { ok: true } }), 50)"), hungMs: 100, ...c })
+    await new Promise((r) => setTimeout(r, 500))
+    for (let i = 0; i < 10; i++) expect(await pool.check(BODIES[0]![1], JSON.stringify(BODIES[0]![1]), null).signature).toEqual({ ok: true })
+    expect(c.errors).toEqual([])
+    expect(c.sites.every((s) => s === 'thread')).toBe(true)
   })
 
   it('reports a thread that cannot start, and checks on the caller thread', { timeout: 30_000 }, async () => {

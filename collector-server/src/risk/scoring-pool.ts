@@ -16,7 +16,8 @@
  *    has not read yet are not its backlog, and counting them would shed work to the
  *    request thread exactly when that thread is the one behind;
  *  - a thread that finishes nothing for `hungMs` while it has checks (a loop it cannot leave)
- *    is stopped, and so dies;
+ *    is stopped, and so dies; the check it was stuck on is refused (400 bad_request) rather
+ *    than done again here, where it would stop the request thread instead;
  *  - a thread that dies, or fails a check, hands what it had not answered back to the
  *    request thread (both parts are pure functions of the body: doing them again gives
  *    the same answers), and a dead one is started again after a pause that grows while it
@@ -33,6 +34,7 @@ import type { CollectBody } from '@vigil-risk/core/protocol/schema'
 import { checkSignature, type SignatureCheck } from './collect-check'
 import { analysePayload, type PayloadAnalysis, type ProofTerms } from './payload-analysis'
 import { usableCores } from '../cores'
+import { CollectorError } from '../errors'
 
 /** The answers to one collect's body, as they come. */
 export interface CollectCheck {
@@ -183,17 +185,29 @@ type Reply = { id: number; signature: SignatureCheck } | { id: number; analysis:
 class Lane {
   worker: Worker | null = null
   ready = false
-  /** Checks posted to this thread, and (shared with it) how many it has finished. */
+  /** Checks posted to this thread; shared with it: [how many it has finished, 1 once it counts them]. */
   posted = 0
-  finished = new Int32Array(new SharedArrayBuffer(4))
+  finished = new Int32Array(new SharedArrayBuffer(8))
+  /** The ids posted and not yet seen finished, in the order the thread takes them, and how many were dropped from the front. */
+  order: number[] = []
+  orderBase = 0
   /** The finished count last seen, and since when it has not moved while the thread had checks. */
   lastFinished = 0
   stuckSince: number | null = null
+  /** The check a stopped thread was stuck on: refused, not done again. */
+  poisoned: number | null = null
   /** This thread's failure is reported already (an 'error' is followed by an 'exit'). */
   reported = false
   readonly pending = new Map<number, Pending>()
   failures = 0
   timer: NodeJS.Timeout | null = null
+}
+
+/** A check that stopped its thread: a 400 for its collect, as a body nothing can check. */
+function refuse(p: Pending): void {
+  const err = new CollectorError('bad_request', 'The payload could not be checked: its check did not finish.')
+  p.signature?.reject(err)
+  p.analysis.reject(err)
 }
 
 class ScoringPool implements CollectScorer {
@@ -223,8 +237,11 @@ class ScoringPool implements CollectScorer {
     const now = Date.now()
     for (const lane of this.lanes) {
       const worker = lane.worker
-      if (!worker || !lane.ready) continue
+      // A module that does not count its checks (a test's) cannot be judged.
+      if (!worker || !lane.ready || Atomics.load(lane.finished, 1) !== 1) continue
       const finished = Atomics.load(lane.finished, 0)
+      lane.order.splice(0, finished - lane.orderBase)
+      lane.orderBase = finished
       if (lane.pending.size === 0 || lane.posted === finished || finished !== lane.lastFinished) {
         lane.lastFinished = finished
         lane.stuckSince = null
@@ -232,9 +249,12 @@ class ScoringPool implements CollectScorer {
       }
       lane.stuckSince ??= now
       if (now - lane.stuckSince < this.hungMs) continue
+      // The thread takes its checks in order: the one it is stuck on is the first it has not finished.
+      lane.poisoned = lane.order[0] ?? null
+      lane.ready = false // no more checks for it while it stops
       lane.reported = true
       lane.stuckSince = null
-      this.options.onError?.(new Error(`a scoring thread finished no check in ${this.hungMs} ms: stopped, its checks done on the request thread`))
+      this.options.onError?.(new Error(`a scoring thread finished no check in ${this.hungMs} ms: stopped; the check it was stuck on is refused, the others done on the request thread`))
       void worker.terminate()
     }
   }
@@ -263,6 +283,7 @@ class ScoringPool implements CollectScorer {
     if (best.pending.size === 0) best.worker!.ref()
     best.pending.set(id, { body, terms, signature, analysis })
     best.posted++
+    best.order.push(id)
     best.worker!.postMessage({ id, raw, terms })
     // Neither part may be an unhandled rejection when its caller no longer waits for it (a refused collect).
     signature.promise.catch(() => undefined)
@@ -316,9 +337,12 @@ class ScoringPool implements CollectScorer {
     lane.timer = null
     if (this.closed) return
     lane.posted = 0
-    lane.finished = new Int32Array(new SharedArrayBuffer(4))
+    lane.finished = new Int32Array(new SharedArrayBuffer(8))
+    lane.order = []
+    lane.orderBase = 0
     lane.lastFinished = 0
     lane.stuckSince = null
+    lane.poisoned = null
     const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { ...this.module, finished: lane.finished } })
     lane.worker = worker
     lane.ready = false
@@ -336,9 +360,13 @@ class ScoringPool implements CollectScorer {
       if (!this.closed && !lane.reported) this.options.onError?.(new Error(`a scoring thread exited with code ${code}`))
       lane.worker = null
       lane.ready = false
-      const orphans = [...lane.pending.values()]
+      const orphans = [...lane.pending]
       lane.pending.clear()
-      for (const p of orphans) this.adopt(p)
+      for (const [id, p] of orphans) {
+        if (id === lane.poisoned) refuse(p)
+        else this.adopt(p)
+      }
+      lane.poisoned = null
       if (this.closed) return
       lane.failures++
       const delay = Math.min(30_000, this.restartMs * 2 ** Math.min(lane.failures - 1, 16))
