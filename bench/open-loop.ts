@@ -16,6 +16,8 @@ export const TIMEOUT_MS = 30_000
 
 /** At most this many connections at once; further requests wait for one (as node:http's Agent did). */
 const MAX_CONNECTIONS = 256
+/** A connection idle this long is closed before reuse: well inside any server's keep-alive timeout (Fastify's is 72 s). */
+const IDLE_MS = 4_000
 const HEAD_END = Buffer.from('\r\n\r\n')
 
 interface Waiting {
@@ -24,28 +26,32 @@ interface Waiting {
   deadline: number
 }
 
+const transportError = (message: string, code: string): Error => Object.assign(new Error(message), { code })
+const timeoutError = (ms: number): Error => Object.assign(new Error(`no answer within ${ms} ms`), { name: 'TimeoutError' })
+
 /**
  * Keep-alive HTTP/1.1 connections to one server, one request at a time on each. The load
  * generator runs on the cores it measures: node:http's client cost it about 0.5 ms of CPU per
  * 11.6 KB collect, a sixth of what the collector spends, which the collector then did not
  * get. This writes each request as one string and reads an answer's status line, length and
- * body, nothing else (docs/performance.md, "Latency, honestly").
+ * body, nothing else (docs/performance.md, "Latency, honestly"). Every request settles once:
+ * with its answer, a transport error, or a timeout.
  */
 export class Connections {
   private readonly idle: Connection[] = []
   private readonly queue: Array<{ request: string; waiting: Waiting }> = []
-  private open = 0
-  private readonly timer: NodeJS.Timeout
   private readonly live = new Set<Connection>()
+  private readonly timer: NodeJS.Timeout
+  private closed = false
 
   constructor(
     private readonly base: URL,
     private readonly timeoutMs = TIMEOUT_MS,
   ) {
-    // One timer for every request in flight, not one each.
+    // One timer for every request in flight and every idle connection, not one each.
     this.timer = setInterval(() => {
       const now = performance.now()
-      for (const c of this.live) c.expire(now, this.timeoutMs)
+      for (const c of [...this.live]) c.expire(now, this.timeoutMs)
       for (let i = this.queue.length - 1; i >= 0; i--) {
         if (this.queue[i]!.waiting.deadline <= now) this.queue.splice(i, 1)[0]!.waiting.reject(timeoutError(this.timeoutMs))
       }
@@ -57,32 +63,36 @@ export class Connections {
   post(path: string, body: string): Promise<Answer> {
     const request = `POST ${path} HTTP/1.1\r\nhost: ${this.base.host}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
     return new Promise((resolve, reject) => {
+      if (this.closed) return reject(transportError('the connections are closed', 'ECONNABORTED'))
       const waiting = { resolve, reject, deadline: performance.now() + this.timeoutMs }
-      const connection = this.idle.pop() ?? (this.open < MAX_CONNECTIONS ? this.connect() : null)
+      const connection = this.idle.pop() ?? (this.live.size < MAX_CONNECTIONS ? this.connect() : null)
       if (connection) connection.send(request, waiting)
       else this.queue.push({ request, waiting })
     })
   }
 
+  /** Closes every connection; what is in flight or queued is rejected. */
   close(): void {
+    this.closed = true
     clearInterval(this.timer)
-    for (const c of this.live) c.socket.destroy()
+    for (const { waiting } of this.queue.splice(0)) waiting.reject(transportError('the connections are closed', 'ECONNABORTED'))
+    for (const c of [...this.live]) c.close(transportError('the connections are closed', 'ECONNABORTED'))
   }
 
   private connect(): Connection {
-    this.open++
-    const connection = new Connection(connect(Number(this.base.port), this.base.hostname), (c) => this.release(c))
+    const port = Number(this.base.port) || 80
+    const connection = new Connection(connect(port, this.base.hostname.replace(/^\[(.*)\]$/, '$1')), (c) => this.release(c))
     this.live.add(connection)
     return connection
   }
 
-  /** A connection finished a request: it takes the next waiting one, or waits; a broken one goes. */
+  /** A connection is free again: it takes the next waiting request, or waits; a closed one goes, and a new one takes its place in the queue. */
   private release(c: Connection): void {
-    if (c.broken) {
-      if (this.live.delete(c)) this.open--
-      const idle = this.idle.indexOf(c) // the server closed it while it waited
+    if (c.gone) {
+      this.live.delete(c)
+      const idle = this.idle.indexOf(c) // closed while it waited
       if (idle >= 0) this.idle.splice(idle, 1)
-      const next = this.queue.shift()
+      const next = this.closed ? undefined : this.queue.shift()
       if (next) this.connect().send(next.request, next.waiting)
       return
     }
@@ -92,21 +102,22 @@ export class Connections {
   }
 }
 
-const timeoutError = (ms: number): Error => Object.assign(new Error(`no answer within ${ms} ms`), { name: 'TimeoutError' })
-
 class Connection {
-  broken = false
+  /** Closed, or closing: it takes no more requests. */
+  gone = false
   private received: Buffer | null = null
   private waiting: Waiting | null = null
+  private idleSince = performance.now()
 
   constructor(
-    readonly socket: Socket,
-    private readonly done: (c: Connection) => void,
+    private readonly socket: Socket,
+    private readonly released: (c: Connection) => void,
   ) {
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.read(chunk))
-    socket.on('error', (err) => this.fail(err))
-    socket.on('close', () => this.fail(Object.assign(new Error('the server closed the connection'), { code: 'ECONNRESET' })))
+    socket.on('error', (err) => this.close(err))
+    socket.on('end', () => this.close(transportError('the server closed the connection', 'ECONNRESET')))
+    socket.on('close', () => this.close(transportError('the server closed the connection', 'ECONNRESET')))
   }
 
   send(request: string, waiting: Waiting): void {
@@ -114,63 +125,69 @@ class Connection {
     this.socket.write(request)
   }
 
+  /** Times out the request in flight; closes the connection when it has been idle too long. */
   expire(now: number, timeoutMs: number): void {
-    if (this.waiting && this.waiting.deadline <= now) {
-      this.fail(timeoutError(timeoutMs))
-      this.socket.destroy()
-    }
+    if (this.waiting ? this.waiting.deadline <= now : now - this.idleSince >= IDLE_MS) this.close(timeoutError(timeoutMs))
   }
 
-  private fail(err: Error): void {
-    if (this.broken) return
-    this.broken = true
+  /** Rejects the request in flight (if any) with `err`, closes the socket, and lets the pool forget it; once. */
+  close(err: Error): void {
+    if (this.gone) return
+    this.gone = true
     const waiting = this.waiting
     this.waiting = null
     waiting?.reject(err)
-    this.done(this)
+    this.socket.destroy()
+    this.released(this)
   }
 
   private read(chunk: Buffer): void {
+    if (!this.waiting) return this.close(transportError('bytes from the server with no request in flight', 'EPROTO'))
     const data = (this.received = this.received ? Buffer.concat([this.received, chunk]) : chunk)
     const headEnd = data.indexOf(HEAD_END)
     if (headEnd < 0) return
     const head = data.toString('latin1', 0, headEnd)
+    const status = Number(head.slice(9, 12))
     const length = /\r\ncontent-length:\s*(\d+)/i.exec(head)
-    let body: Buffer
-    let closes = /\r\nconnection:\s*close/i.test(head)
+    let body: Buffer | null
+    let end: number
     if (length) {
-      const end = headEnd + 4 + Number(length[1])
-      if (data.length < end) return
-      body = data.subarray(headEnd + 4, end)
+      end = headEnd + 4 + Number(length[1])
+      body = data.length < end ? null : data.subarray(headEnd + 4, end)
     } else if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
-      const chunks = dechunk(data, headEnd + 4)
-      if (!chunks) return
-      body = chunks
+      const chunked = dechunk(data, headEnd + 4)
+      if (chunked === 'malformed') return this.close(transportError('a malformed chunked answer', 'EPROTO'))
+      ;[body, end] = chunked ? [chunked.body, chunked.end] : [null, 0]
+    } else if (status === 204 || status === 304) {
+      ;[body, end] = [Buffer.alloc(0), headEnd + 4]
     } else {
-      body = Buffer.alloc(0) // no length, no chunks: an empty answer (a 204, a 304)
-      closes ||= data.length > headEnd + 4
+      return this.close(transportError('an answer with neither a length nor chunks', 'EPROTO'))
     }
-    this.received = null
+    if (!body) return // the rest is on its way
     const waiting = this.waiting
     this.waiting = null
-    if (closes) {
-      this.broken = true
-      this.socket.end()
-    }
-    waiting?.resolve({ status: Number(head.slice(9, 12)), text: body.toString('utf8') })
-    this.done(this)
+    this.received = null
+    this.idleSince = performance.now()
+    waiting.resolve({ status, text: body.toString('utf8') })
+    // Anything after the answer, or a server that says it closes: this connection is done.
+    if (data.length > end || /\r\nconnection:\s*close/i.test(head)) this.close(transportError('the server closed the connection', 'ECONNRESET'))
+    else this.released(this)
   }
 }
 
-/** A chunked body from `at` in `data`, or null while it is incomplete. */
-function dechunk(data: Buffer, at: number): Buffer | null {
+/** A chunked body from `at` in `data` and where it ends; null while it is incomplete. */
+function dechunk(data: Buffer, at: number): { body: Buffer; end: number } | 'malformed' | null {
   const parts: Buffer[] = []
   for (;;) {
     const line = data.indexOf('\r\n', at)
     if (line < 0) return null
     const size = parseInt(data.toString('latin1', at, line), 16)
-    if (Number.isNaN(size)) throw new Error('a malformed chunked answer')
-    if (size === 0) return data.length >= line + 4 ? Buffer.concat(parts) : null
+    if (Number.isNaN(size)) return 'malformed'
+    if (size === 0) {
+      // No trailers: the body ends with an empty line.
+      const end = data.indexOf('\r\n', line + 2)
+      return end < 0 ? null : { body: Buffer.concat(parts), end: end + 2 }
+    }
     if (data.length < line + 2 + size + 2) return null
     parts.push(data.subarray(line + 2, line + 2 + size))
     at = line + 2 + size + 2

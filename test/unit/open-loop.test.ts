@@ -66,6 +66,26 @@ describe('open-loop connections', () => {
     expect((await connections.post('/', '{}')).text).toBe('ok')
   })
 
+  it('drops a connection that sends bytes nobody asked for, and rejects what is in flight or queued when closed', async () => {
+    const url = await serve(async (req, res) => {
+      await read(req)
+      if (req.url === '/chatty') {
+        res.writeHead(200, { 'content-length': 2 }).end('ok')
+        setTimeout(() => req.socket.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'), 20)
+      } else if (req.url === '/never') void res
+      else res.writeHead(200, { 'content-length': 2 }).end('ok')
+    })
+    connections = new Connections(url)
+    expect((await connections.post('/chatty', '{}')).text).toBe('ok')
+    await new Promise((r) => setTimeout(r, 100))
+    expect((await connections.post('/', '{}')).text).toBe('ok')
+    const inFlight = connections.post('/never', '{}')
+    await new Promise((r) => setTimeout(r, 50))
+    connections.close()
+    await expect(inFlight).rejects.toMatchObject({ code: 'ECONNABORTED' })
+    await expect(connections.post('/', '{}')).rejects.toMatchObject({ code: 'ECONNABORTED' })
+  })
+
   it('rejects what is not answered in time as a timeout, and a reset as a transport error', async () => {
     const url = await serve((req, res) => {
       if (req.url === '/reset') req.socket.destroy()
