@@ -1,11 +1,12 @@
 /**
- * npx tsx scripts/profile-collect.ts [--seconds 10] [--minimal] [--out docs/images/collect-flame.svg]
+ * npx tsx scripts/profile-collect.ts [--seconds 10] [--minimal] [--thread request|scoring] [--out docs/images/collect-flame.svg]
  *
  * Profiles the collector under the collect benchmark's load: the built collector runs with
  * `node --cpu-prof` on SQLite, autocannon sends signed payloads (captured signals and a
- * trace, each with its own challenge) over 50 connections, and the profile is folded into
- * self time per function and drawn as a flame graph (an SVG, no dependencies). What the
- * graph shows, and what was done about it: docs/performance.md.
+ * trace, each with its own challenge) over 50 connections, and one thread's profile (the
+ * request thread's, or with `--thread scoring` the busiest worker thread's: the scoring
+ * thread) is folded into self time per function and drawn as a flame graph (an SVG, no
+ * dependencies). What the graphs show, and what was done about it: docs/performance.md.
  */
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -27,7 +28,15 @@ interface CpuProfile {
   endTime: number
 }
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, minimal: { type: 'boolean', default: false }, out: { type: 'string', default: 'docs/images/collect-flame.svg' } } })
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    minimal: { type: 'boolean', default: false },
+    thread: { type: 'string', default: 'request' },
+    out: { type: 'string', default: 'docs/images/collect-flame.svg' },
+  },
+})
+if (values.thread !== 'request' && values.thread !== 'scoring') throw new Error(`--thread is request or scoring: ${values.thread}`)
 const seconds = Number(values.seconds)
 
 const dataDir = mkdtempSync(join(tmpdir(), 'vigil-profile-'))
@@ -45,9 +54,14 @@ const result = await autocannon({
 await collector.stop()
 console.log(`${Math.round(result.requests.average)} collects/s, p99 ${result.latency.p99} ms, ${result.non2xx} non-2xx`)
 
-const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'))
-if (!file) throw new Error('no profile written')
-const profile = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as CpuProfile
+// One profile per thread: CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile, the main thread's id 0.
+const profiles = readdirSync(profDir)
+  .filter((f) => f.endsWith('.cpuprofile'))
+  .map((f) => ({ main: /\.0\.\d+\.cpuprofile$/.test(f), profile: JSON.parse(readFileSync(join(profDir, f), 'utf8')) as CpuProfile }))
+const busy = (p: CpuProfile): number => p.nodes.reduce((a, n) => a + (n.callFrame.functionName === '(idle)' ? 0 : (n.hitCount ?? 0)), 0)
+const chosen = values.thread === 'request' ? profiles.find((p) => p.main) : profiles.filter((p) => !p.main).sort((a, b) => busy(b.profile) - busy(a.profile))[0]
+if (!chosen) throw new Error(`no profile of the ${values.thread} thread written`)
+const profile = chosen.profile
 const byId = new Map(profile.nodes.map((n) => [n.id, n]))
 const total = profile.nodes.reduce((a, n) => a + (n.hitCount ?? 0), 0)
 
@@ -144,7 +158,7 @@ draw(root.id, 0, 0)
 const height = (depthMax + 1) * ROW + 30
 const svg = [
   `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}">`,
-  `<text x="4" y="14" font-size="12" font-family="sans-serif">POST /v1/collect under load: ${Math.round(result.requests.average)} collects/s on SQLite (scripts/profile-collect.ts); orange = Vigil, blue = dependencies, red = Node and V8</text>`,
+  `<text x="4" y="14" font-size="12" font-family="sans-serif">POST /v1/collect under load, the ${values.thread} thread: ${Math.round(result.requests.average)} collects/s on SQLite (scripts/profile-collect.ts${values.thread === 'scoring' ? ' --thread scoring' : ''}); orange = Vigil, blue = dependencies, red = Node and V8</text>`,
   ...rects.map((r) => r.replace(/\{Y(\d+)\}/, (_, d: string) => String(height - (Number(d) + 1) * ROW)).replace(/\{T(\d+)\}/, (_, d: string) => String(height - Number(d) * ROW - 4))),
   '</svg>',
 ].join('\n')
