@@ -89,12 +89,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const demo = options.demo === true
   const registryOptions = { demo, testKeys: options.testKeys !== false }
   let sites: SiteRegistry = loadSites(dataDir, options.sitesFile, registryOptions)
+  // The store's checkpoint thread and the scoring pool may report before the app (and its
+  // logger) exists: those wait for it.
+  const storeErrors: Error[] = []
+  let reportStoreError = (err: Error): void => void storeErrors.push(err)
   const store = await openStore(options.store, dataDir, options.clock ? () => options.clock!.now() : undefined, options.retention, {
     ...(options.waitReplicas !== undefined ? { replicas: options.waitReplicas } : {}),
     shared: options.sharedStore === true,
+    onCheckpointerError: (err) => reportStoreError(err),
   })
   const metrics = createMetrics()
-  // The pool may report before the app (and its logger) exists: those wait for it.
   const scoringErrors: Error[] = []
   let reportScoringError = (err: Error): void => void scoringErrors.push(err)
   const scorer = startScoringPool({
@@ -130,6 +134,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   reportScoringError = (err) => app.log.error({ err }, 'a scoring thread failed: collects are checked on the request thread until it is back')
   for (const err of scoringErrors.splice(0)) reportScoringError(err)
+  reportStoreError = (err) => app.log.error({ err }, 'the SQLite checkpoint thread stopped: SQLite checkpoints in the committing thread again, and commits pause while it does')
+  for (const err of storeErrors.splice(0)) reportStoreError(err)
   if (tightened) app.log.warn({ dataDir }, 'the data directory was readable by others: its mode is now 0700')
   let metricsApp: FastifyInstance | null = null
   try {

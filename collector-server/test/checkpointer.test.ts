@@ -57,11 +57,13 @@ describe('WAL checkpoints on a thread of their own', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-ckpt-'))
     const db = new Database(join(dir, 'writer.db'))
     db.pragma('journal_mode = WAL')
-    // The thread cannot open a file that does not exist: it dies at once.
-    const checkpointer = new Checkpointer(db, join(dir, 'missing.db'), (fn) => fn())
+    // The thread cannot open a file that does not exist: it dies at once, and says so.
+    const errors: Error[] = []
+    const checkpointer = new Checkpointer(db, join(dir, 'missing.db'), (fn) => fn(), { onError: (err) => errors.push(err) })
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0)
     for (let i = 0; i < 100 && db.pragma('wal_autocheckpoint', { simple: true }) === 0; i++) await sleep(20)
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000)
+    expect(errors.map((e) => e.message)).toEqual(['the checkpoint thread failed: SQLITE_CANTOPEN'])
     await checkpointer.stop()
     db.close()
   })

@@ -8,6 +8,8 @@ export interface StoreSettings {
   replicas?: number
   /** SQLite: other collector processes write to the same file (`--workers`). */
   shared?: boolean
+  /** SQLite: its checkpoint thread stopped (checkpointer.ts); the store works on, checkpointing in the committing thread. */
+  onCheckpointerError?: (err: Error) => void
 }
 
 /**
@@ -20,7 +22,13 @@ export async function openStore(url: string | undefined, dataDir: string, now?: 
   if (spec.startsWith('sqlite:')) {
     const path = spec.slice('sqlite:'.length)
     if (!path) throw new Error('VIGIL_STORE=sqlite: needs a path, e.g. sqlite:./data/vigil.db')
-    return openSqliteStore({ path, ...(now ? { now } : {}), ...(retention ? { retention } : {}), ...(options.shared ? { shared: true } : {}) })
+    return openSqliteStore({
+      path,
+      ...(now ? { now } : {}),
+      ...(retention ? { retention } : {}),
+      ...(options.shared ? { shared: true } : {}),
+      ...(options.onCheckpointerError ? { checkpoints: { onError: options.onCheckpointerError } } : {}),
+    })
   }
   if (/^(redis|rediss|redis\+cluster):\/\//.test(spec)) {
     return openRedisStore({ url: spec, ...(now ? { now } : {}), ...(retention ? { retention } : {}), ...(options.replicas !== undefined ? { replicas: options.replicas } : {}) })

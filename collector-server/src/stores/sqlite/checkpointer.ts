@@ -24,6 +24,8 @@ import type Database from 'better-sqlite3'
 export interface CheckpointerOptions {
   /** How often the thread checkpoints, ms (default 100). */
   intervalMs?: number
+  /** The thread stopped without being asked (its error, or its exit code): SQLite checkpoints in the committing thread again. */
+  onError?: (err: Error) => void
   /** The WAL's length, in pages, at which the writer is asked to let it start over (default 2,048: 8 MiB of 4 KiB pages); a WAL that outgrew it is cut back to it when it starts over. */
   restartPages?: number
 }
@@ -86,10 +88,14 @@ export class Checkpointer {
         if (db.open) tryPragma(db, 'wal_checkpoint(PASSIVE)')
       }),
     )
-    this.worker.on('error', () => undefined)
+    let failure: Error | null = null
+    this.worker.on('error', (err: unknown) => void (failure = threadError(err)))
     this.exited = new Promise((resolve) =>
-      this.worker.once('exit', () => {
-        if (!this.stopping && db.open) tryPragma(db, `wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`)
+      this.worker.once('exit', (code) => {
+        if (!this.stopping) {
+          if (db.open) tryPragma(db, `wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`)
+          options.onError?.(failure ?? new Error(`the checkpoint thread exited with code ${code}`))
+        }
         resolve()
       }),
     )
@@ -106,6 +112,13 @@ export class Checkpointer {
     this.worker.postMessage('stop')
     await this.exited
   }
+}
+
+/** What a thread threw, as an Error: SQLite's errors cross the thread boundary as plain objects ({ code }). */
+function threadError(err: unknown): Error {
+  if (err instanceof Error) return err
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : String(err)
+  return new Error(`the checkpoint thread failed: ${code}`)
 }
 
 function tryPragma(db: Database.Database, pragma: string): void {
