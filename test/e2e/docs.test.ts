@@ -469,9 +469,13 @@ createServer((req, res) => {
     const page = await browser.newPage()
     const received = pages.next('login')
     await page.goto(pages.url)
+    const outcome = page.waitForFunction(() => (window as unknown as { docResult?: Promise<string> }).docResult).then((h) => h.jsonValue())
+    // A snippet that fails never reaches the backend: say why, rather than wait out the test's timeout.
+    const failed = await Promise.race([received.then(() => null), outcome.then((r) => (r?.startsWith('error') ? r : null))])
+    if (failed !== null) throw new Error(`the snippet failed before the backend got its token: ${failed}`)
     const v = await received
     expect(v).toMatchObject({ action: 'login', hostname: '127.0.0.1', account: accountHash('ann@example.com', shopSalt) })
-    expect(await page.waitForFunction(() => (window as unknown as { docResult?: Promise<string> }).docResult).then((h) => h.jsonValue())).toMatch(/"outcome":"(allowed|step-up|blocked)"/)
+    expect(await outcome).toMatch(/"outcome":"(allowed|step-up|blocked)"/)
     // The lazily loaded chunks were split out, not inlined.
     expect(readdirSync(join(dir, 'out')).filter((f) => f.endsWith('.js')).length).toBeGreaterThan(1)
     await page.close()
