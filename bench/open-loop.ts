@@ -27,6 +27,7 @@ interface Waiting {
 }
 
 const transportError = (message: string, code: string): Error => Object.assign(new Error(message), { code })
+const closedError = (): Error => transportError('the connections are closed', 'ECONNABORTED')
 const timeoutError = (ms: number): Error => Object.assign(new Error(`no answer within ${ms} ms`), { name: 'TimeoutError' })
 
 /**
@@ -63,7 +64,7 @@ export class Connections {
   post(path: string, body: string): Promise<Answer> {
     const request = `POST ${path} HTTP/1.1\r\nhost: ${this.base.host}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
     return new Promise((resolve, reject) => {
-      if (this.closed) return reject(transportError('the connections are closed', 'ECONNABORTED'))
+      if (this.closed) return reject(closedError())
       const waiting = { resolve, reject, deadline: performance.now() + this.timeoutMs }
       const connection = this.idle.pop() ?? (this.live.size < MAX_CONNECTIONS ? this.connect() : null)
       if (connection) connection.send(request, waiting)
@@ -75,8 +76,8 @@ export class Connections {
   close(): void {
     this.closed = true
     clearInterval(this.timer)
-    for (const { waiting } of this.queue.splice(0)) waiting.reject(transportError('the connections are closed', 'ECONNABORTED'))
-    for (const c of [...this.live]) c.close(transportError('the connections are closed', 'ECONNABORTED'))
+    for (const { waiting } of this.queue.splice(0)) waiting.reject(closedError())
+    for (const c of [...this.live]) c.close(closedError())
   }
 
   private connect(): Connection {

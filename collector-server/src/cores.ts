@@ -53,7 +53,7 @@ export function cgroupCpuQuota(read: ReadText = readText, root = '/sys/fs/cgroup
       }
     } else if (controllers.split(',').includes('cpu')) {
       // v1: the cpu controller, mounted alone or with cpuacct; a quota of -1 is none.
-      for (const mount of [controllers, 'cpu', 'cpu,cpuacct', 'cpuacct,cpu']) {
+      for (const mount of new Set([controllers, 'cpu', 'cpu,cpuacct', 'cpuacct,cpu'])) {
         for (const dir of ancestors(path)) {
           const quota = Number(read(join(`${root}/${mount}`, dir, 'cpu.cfs_quota_us')))
           const period = Number(read(join(`${root}/${mount}`, dir, 'cpu.cfs_period_us')))

@@ -91,22 +91,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let sites: SiteRegistry = loadSites(dataDir, options.sitesFile, registryOptions)
   // The store's checkpoint thread and the scoring pool may report before the app (and its
   // logger) exists: those wait for it.
-  const storeErrors: Error[] = []
-  let reportStoreError = (err: Error): void => void storeErrors.push(err)
+  const early: Array<[Error, string]> = []
+  let logError = (err: Error, message: string): void => void early.push([err, message])
   const store = await openStore(options.store, dataDir, options.clock ? () => options.clock!.now() : undefined, options.retention, {
     ...(options.waitReplicas !== undefined ? { replicas: options.waitReplicas } : {}),
     shared: options.sharedStore === true,
-    onCheckpointerError: (err) => reportStoreError(err),
+    onCheckpointerError: (err) => logError(err, 'the SQLite checkpoint thread stopped: SQLite checkpoints in the committing thread again, and commits pause while it does'),
   })
   const metrics = createMetrics()
-  const scoringErrors: Error[] = []
-  let reportScoringError = (err: Error): void => void scoringErrors.push(err)
   const scorer = startScoringPool({
     threads: options.scoringThreads ?? defaultScoringThreads(1),
     onCheck: (where) => metrics.checks.inc({ where }),
     onError: (err) => {
       metrics.scoringErrors.inc()
-      reportScoringError(err)
+      logError(err, 'a scoring thread failed: collects are checked on the request thread until it is back')
     },
   })
   let app: FastifyInstance
@@ -132,10 +130,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await store.close()
     throw err
   }
-  reportScoringError = (err) => app.log.error({ err }, 'a scoring thread failed: collects are checked on the request thread until it is back')
-  for (const err of scoringErrors.splice(0)) reportScoringError(err)
-  reportStoreError = (err) => app.log.error({ err }, 'the SQLite checkpoint thread stopped: SQLite checkpoints in the committing thread again, and commits pause while it does')
-  for (const err of storeErrors.splice(0)) reportStoreError(err)
+  logError = (err, message) => app.log.error({ err }, message)
+  for (const [err, message] of early.splice(0)) logError(err, message)
   if (tightened) app.log.warn({ dataDir }, 'the data directory was readable by others: its mode is now 0700')
   let metricsApp: FastifyInstance | null = null
   try {

@@ -185,14 +185,15 @@ type Reply = { id: number; signature: SignatureCheck } | { id: number; analysis:
 class Lane {
   worker: Worker | null = null
   ready = false
-  /** Checks posted to this thread; shared with it: [how many it has finished, 1 once it counts them]. */
-  posted = 0
+  /** Shared with the thread: [how many checks it has finished, 1 once it counts them]. */
   finished = new Int32Array(new SharedArrayBuffer(8))
-  /** The ids posted and not yet seen finished, in the order the thread takes them, and how many were dropped from the front. */
+  /**
+   * The ids posted and not yet seen finished, in the order the thread takes them, and how
+   * many were dropped from the front: the finished count the watchdog last saw.
+   */
   order: number[] = []
   orderBase = 0
-  /** The finished count last seen, and since when it has not moved while the thread had checks. */
-  lastFinished = 0
+  /** Since when the finished count has not moved while the thread had checks. */
   stuckSince: number | null = null
   /** The check a stopped thread was stuck on: refused, not done again. */
   poisoned: number | null = null
@@ -240,10 +241,10 @@ class ScoringPool implements CollectScorer {
       // A module that does not count its checks (a test's) cannot be judged.
       if (!worker || !lane.ready || Atomics.load(lane.finished, 1) !== 1) continue
       const finished = Atomics.load(lane.finished, 0)
+      const moved = finished !== lane.orderBase
       lane.order.splice(0, finished - lane.orderBase)
       lane.orderBase = finished
-      if (lane.pending.size === 0 || lane.posted === finished || finished !== lane.lastFinished) {
-        lane.lastFinished = finished
+      if (moved || lane.pending.size === 0 || lane.order.length === 0) {
         lane.stuckSince = null
         continue
       }
@@ -269,7 +270,7 @@ class ScoringPool implements CollectScorer {
     for (const lane of this.lanes) {
       if (!lane.ready) continue
       // A module that does not count (a test's) is judged by its unread answers, as the bound allows.
-      const waiting = Math.min(lane.pending.size, lane.posted - Atomics.load(lane.finished, 0))
+      const waiting = Math.min(lane.pending.size, lane.orderBase + lane.order.length - Atomics.load(lane.finished, 0))
       if (waiting < backlog) [best, backlog] = [lane, waiting]
     }
     if (raw === undefined || this.closed || !best || backlog >= this.maxQueue) {
@@ -282,7 +283,6 @@ class ScoringPool implements CollectScorer {
     // A check under way keeps the process alive, as one on this thread would; an idle thread does not.
     if (best.pending.size === 0) best.worker!.ref()
     best.pending.set(id, { body, terms, signature, analysis })
-    best.posted++
     best.order.push(id)
     best.worker!.postMessage({ id, raw, terms })
     // Neither part may be an unhandled rejection when its caller no longer waits for it (a refused collect).
@@ -336,11 +336,9 @@ class ScoringPool implements CollectScorer {
   private start(lane: Lane): void {
     lane.timer = null
     if (this.closed) return
-    lane.posted = 0
     lane.finished = new Int32Array(new SharedArrayBuffer(8))
     lane.order = []
     lane.orderBase = 0
-    lane.lastFinished = 0
     lane.stuckSince = null
     lane.poisoned = null
     const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { ...this.module, finished: lane.finished } })
