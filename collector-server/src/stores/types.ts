@@ -120,7 +120,10 @@ export interface AttestedKeyStore {
 }
 
 export interface RateLimitStore {
-  /** Counts one hit on `key` in the fixed window containing `at`; shared by every instance. */
+  /**
+   * Counts one hit on `key` in the fixed window containing `at`; shared by every instance
+   * that shares the store (a SQLite file's only writer counts in its memory: sqlite/rate-limits.ts).
+   */
   hit(key: string, windowMs: number, at: number): Promise<{ count: number; resetAt: number }>
 }
 

@@ -67,7 +67,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
   const sqlite: Sqlite = { db, batch, now: options.now ?? Date.now }
   const retention = { ...DEFAULT_RETENTION, ...options.retention }
   const links = sqliteLinks(sqlite)
-  const rateLimits = sqliteRateLimits(sqlite)
+  const rateLimits = sqliteRateLimits(sqlite, options.shared === true)
   const stats = sqliteStats(sqlite)
   const attestedKeys = sqliteAttestedKeys(sqlite)
   const events = sqliteEvents(sqlite)

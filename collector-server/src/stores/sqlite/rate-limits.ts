@@ -1,7 +1,42 @@
 import type { RateLimitStore } from '../types'
 import { unavailable, type Sqlite } from './db'
 
-export function sqliteRateLimits({ db, batch }: Sqlite): RateLimitStore & { purge(t: number): void } {
+/**
+ * Rate-limit windows. A collector that is the file's only writer counts them in its own
+ * memory: the count is the same, a refused flood costs no write (a limiter that writes for
+ * every request it refuses turns a flood into disk traffic), and a collect makes three
+ * fewer statements and dirties one or two fewer pages. Processes that share the file
+ * (`--workers`: `shared`) count in it, one upsert per hit, so that they count together. A
+ * restart forgets the windows in memory: a client gets at most one window's budget again,
+ * as it may across any window's boundary.
+ */
+export function sqliteRateLimits(sqlite: Sqlite, shared: boolean): RateLimitStore & { purge(t: number): void } {
+  const file = fileWindows(sqlite)
+  return shared ? file : memoryWindows((t) => file.purge(t))
+}
+
+/** `purgeFile` clears what processes sharing the file (an earlier `--workers` run) left in it. */
+function memoryWindows(purgeFile: (t: number) => void): RateLimitStore & { purge(t: number): void } {
+  const windows = new Map<string, { start: number; end: number; count: number }>()
+  return {
+    hit(key, windowMs, at) {
+      const start = at - (at % windowMs)
+      let w = windows.get(key)
+      if (!w || w.start !== start) {
+        w = { start, end: start + windowMs, count: 0 }
+        windows.set(key, w)
+      }
+      w.count++
+      return Promise.resolve({ count: w.count, resetAt: w.end })
+    },
+    purge(t) {
+      for (const [key, w] of windows) if (w.end <= t) windows.delete(key)
+      purgeFile(t)
+    },
+  }
+}
+
+function fileWindows({ db, batch }: Sqlite): RateLimitStore & { purge(t: number): void } {
   const hit = db.prepare<[string, number], { window_start: number; count: number }>(
     `INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, 1)
      ON CONFLICT (key) DO UPDATE SET

@@ -1,0 +1,76 @@
+/**
+ * What a collect writes to the SQLite file, kept small: rate-limit windows in the memory of
+ * a file's only writer (in the file when processes share it), a device's last sighting in
+ * steps, and token ids that sort by issue time.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import Database from 'better-sqlite3'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openSqliteStore } from '../src/stores/sqlite/index'
+import type { Store } from '../src/stores/types'
+
+const open: Store[] = []
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()))
+})
+
+function storeAt(path: string, options: { shared?: boolean; now?: () => number; devicesMs?: number } = {}): Store {
+  const store = openSqliteStore({
+    path,
+    checkpoints: false,
+    ...(options.shared ? { shared: true } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.devicesMs ? { retention: { devicesMs: options.devicesMs } } : {}),
+  })
+  open.push(store)
+  return store
+}
+
+const newFile = () => join(mkdtempSync(join(tmpdir(), 'vigil-writes-')), 'vigil.db')
+const rows = (path: string, table: string): number => {
+  const db = new Database(path, { readonly: true })
+  try {
+    return (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n
+  } finally {
+    db.close()
+  }
+}
+
+describe('rate-limit windows', () => {
+  it("a file's only writer counts them in memory: the same counts, no rows", async () => {
+    const path = newFile()
+    const store = storeAt(path)
+    const start = 1_800_000_000_000
+    expect(await store.rateLimits.hit('ip:1', 60_000, start + 1)).toEqual({ count: 1, resetAt: start + 60_000 })
+    expect(await store.rateLimits.hit('ip:1', 60_000, start + 2)).toEqual({ count: 2, resetAt: start + 60_000 })
+    expect((await store.rateLimits.hit('ip:2', 60_000, start + 3)).count).toBe(1)
+    expect(await store.rateLimits.hit('ip:1', 60_000, start + 60_000)).toEqual({ count: 1, resetAt: start + 120_000 })
+    await store.durable()
+    expect(rows(path, 'rate_limits')).toBe(0)
+  })
+
+  it('processes that share the file count together, in it', async () => {
+    const path = newFile()
+    const [a, b] = [storeAt(path, { shared: true }), storeAt(path, { shared: true })]
+    const at = 1_800_000_000_000
+    expect((await a.rateLimits.hit('ip:1', 60_000, at)).count).toBe(1)
+    expect((await b.rateLimits.hit('ip:1', 60_000, at + 1)).count).toBe(2)
+    expect((await a.rateLimits.hit('ip:1', 60_000, at + 2)).count).toBe(3)
+    expect(rows(path, 'rate_limits')).toBe(1)
+  })
+
+  it("an only writer clears the rows processes that shared the file left, when it purges", async () => {
+    const path = newFile()
+    let now = 1_800_000_000_000
+    const shared = storeAt(path, { shared: true, now: () => now })
+    await shared.rateLimits.hit('ip:1', 60_000, now)
+    await shared.close()
+    open.splice(open.indexOf(shared), 1)
+    now += 2 * 24 * 3600_000
+    const alone = storeAt(path, { now: () => now })
+    await alone.purge()
+    expect(rows(path, 'rate_limits')).toBe(0)
+  })
+})
