@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openSqliteStore } from '../src/stores/sqlite/index'
-import type { Store } from '../src/stores/types'
+import { linkTimeStep, type Store } from '../src/stores/types'
 
 const open: Store[] = []
 afterEach(async () => {
@@ -72,5 +72,23 @@ describe('rate-limit windows', () => {
     const alone = storeAt(path, { now: () => now })
     await alone.purge()
     expect(rows(path, 'rate_limits')).toBe(0)
+  })
+})
+
+describe("a device's last sighting", () => {
+  it('moves once it is a step (1/64 of the retention) old, and never back', async () => {
+    const devicesMs = 64_000
+    const step = linkTimeStep(devicesMs)
+    expect(step).toBe(1_000)
+    const store = storeAt(newFile(), { devicesMs })
+    const t = 1_800_000_000_000
+    const sighting = { deviceId: 'd1', publicKey: 'pk', keyImpl: 'webcrypto', visitorId: null, ip: '203.0.113.9' }
+    await store.devices.touch({ ...sighting, at: t })
+    await store.devices.touch({ ...sighting, at: t + step - 1 })
+    expect(await store.devices.get('d1')).toMatchObject({ lastSeen: t, seenCount: 2 })
+    await store.devices.touch({ ...sighting, at: t + step })
+    expect(await store.devices.get('d1')).toMatchObject({ lastSeen: t + step, seenCount: 3 })
+    await store.devices.touch({ ...sighting, at: t })
+    expect(await store.devices.get('d1')).toMatchObject({ lastSeen: t + step, seenCount: 4 })
   })
 })

@@ -31,6 +31,7 @@ export interface DeviceRecord {
   deviceId: string
   publicKey: string
   firstSeen: number
+  /** The last sighting, or one up to linkTimeStep(devices' retention) before it (SQLite). */
   lastSeen: number
   seenCount: number
   /** Its tokens so far by verdict, and the last one's: its reputation. */
@@ -74,7 +75,8 @@ export const LINK_COUNT_CAP = 1_000
 /**
  * How precisely a store may keep a member's last sighting: a store may leave a member
  * seen again within this (1/64 of the window) at its earlier time, and so forget it up to
- * that much early. SQLite does, to spare a write per repeated link (stores/sqlite/links.ts).
+ * that much early. SQLite does, to spare a write per repeated link (stores/sqlite/links.ts),
+ * and so with a device's `lastSeen` under its retention window (stores/sqlite/devices.ts).
  */
 export function linkTimeStep(windowMs: number): number {
   return Math.max(1, Math.floor(windowMs / 64))

@@ -1,5 +1,5 @@
 import type { Verdict } from '@vigil-risk/core/protocol/token'
-import type { DeviceRecord, DeviceSighting, DeviceStore } from '../types'
+import { linkTimeStep, type DeviceRecord, type DeviceSighting, type DeviceStore } from '../types'
 import { unavailable, type Sqlite } from './db'
 
 interface DeviceRow {
@@ -24,13 +24,19 @@ const record = (r: DeviceRow): DeviceRecord => ({
   lastVerdict: r.last_verdict,
 })
 
-export function sqliteDevices({ db, batch }: Sqlite): DeviceStore & { purge(before: number): number; erase(deviceId: string): number } {
+/**
+ * `retentionMs`: how long a device is kept after its last sighting. Its `last_seen` moves
+ * once it is 1/64 of that older (linkTimeStep): every move rewrites two entries of the
+ * `devices_last_seen` index, one on a page of its own, for a time that only retention reads.
+ */
+export function sqliteDevices({ db, batch }: Sqlite, retentionMs: number): DeviceStore & { purge(before: number): number; erase(deviceId: string): number } {
   const get = db.prepare<[string], DeviceRow>('SELECT device_id, public_key, first_seen, last_seen, seen_count, allowed, denied, last_verdict FROM devices WHERE device_id = ?')
   const upsert = db.prepare(
     `INSERT INTO devices (device_id, public_key, key_impl, visitor_id, last_ip, first_seen, last_seen, seen_count)
      VALUES (@deviceId, @publicKey, @keyImpl, @visitorId, @ip, @at, @at, 1)
      ON CONFLICT (device_id) DO UPDATE SET visitor_id = excluded.visitor_id, last_ip = excluded.last_ip,
-       last_seen = MAX(last_seen, excluded.last_seen), seen_count = seen_count + 1`,
+       last_seen = CASE WHEN excluded.last_seen - last_seen >= ${linkTimeStep(retentionMs)} THEN excluded.last_seen ELSE last_seen END,
+       seen_count = seen_count + 1`,
   )
   const verdict = db.prepare(
     `UPDATE devices SET allowed = allowed + (@verdict = 'allow'), denied = denied + (@verdict = 'deny'), last_verdict = @verdict WHERE device_id = @deviceId`,

@@ -71,7 +71,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
   const stats = sqliteStats(sqlite)
   const attestedKeys = sqliteAttestedKeys(sqlite)
   const events = sqliteEvents(sqlite)
-  const devices = sqliteDevices(sqlite)
+  const devices = sqliteDevices(sqlite, retention.devicesMs)
   /** Expired rows and what retention no longer allows; runs inside the open write batch. */
   const purgeAll = (t: number): Purged => {
     for (const port of [nonces, links, rateLimits, stats, attestedKeys]) port.purge(t)
