@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openSqliteStore } from '../src/stores/sqlite/index'
 import { linkTimeStep, type Store } from '../src/stores/types'
+import { newTokenId } from '../src/tokens/issue'
 
 const open: Store[] = []
 afterEach(async () => {
@@ -90,5 +91,16 @@ describe("a device's last sighting", () => {
     expect(await store.devices.get('d1')).toMatchObject({ lastSeen: t + step, seenCount: 3 })
     await store.devices.touch({ ...sighting, at: t })
     expect(await store.devices.get('d1')).toMatchObject({ lastSeen: t + step, seenCount: 4 })
+  })
+})
+
+describe('token ids', () => {
+  it('sort as their issue times do, across digit boundaries, and are otherwise random', () => {
+    const times = [0, 35, 36, 1_295, 1_296, 1_700_000_000_000, 1_800_000_000_000, 1_800_000_000_001, 2_821_109_907_455, 2_821_109_907_456]
+    const ids = times.map((t) => newTokenId(t))
+    expect([...ids].sort()).toEqual(ids)
+    for (const id of ids) expect(id).toMatch(/^[0-9a-z]{9}[A-Za-z0-9_-]{14}$/)
+    const same = Array.from({ length: 100 }, () => newTokenId(1_800_000_000_000))
+    expect(new Set(same).size).toBe(100)
   })
 })

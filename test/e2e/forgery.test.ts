@@ -391,7 +391,7 @@ describe('forgery and replay matrix, two instances on one Redis', () => {
   matrix('siteverify: edited claims keep no signature; claims under test minted with the real key', async () => {
     const { claims } = await openToken((await demoToken(a)).token)
     const now = Math.floor(Date.now() / 1000)
-    const denied: VerdictClaims = { ...claims, jti: newTokenId(), iat: now, exp: now + 300, verdict: 'deny', score: 0.97, reasons: ['automation'] }
+    const denied: VerdictClaims = { ...claims, jti: newTokenId(now * 1000), iat: now, exp: now + 300, verdict: 'deny', score: 0.97, reasons: ['automation'] }
     const denyJws = signJwt(keyring.active, denied)
     const [h, , s] = denyJws.split('.') as [string, string, string]
     const edit = (over: Partial<VerdictClaims>) => sealDemo(`${h}.${segment({ ...denied, ...over })}.${s}`)
@@ -402,7 +402,7 @@ describe('forgery and replay matrix, two instances on one Redis', () => {
     await refuseToken('exp extended by 120 s, signature kept', a, edit({ exp: denied.exp + 120 }), 'bad_signature')
     await refuseToken('claims re-encoded (same values, other key order), signature kept', b, sealDemo(`${h}.${b64u(reverseCanonical(denied))}.${s}`), 'bad_signature')
 
-    const mint = (over: Partial<VerdictClaims>) => sealDemo(signJwt(keyring.active, { ...claims, jti: newTokenId(), ...over }))
+    const mint = (over: Partial<VerdictClaims>) => sealDemo(signJwt(keyring.active, { ...claims, jti: newTokenId(Date.now()), ...over }))
     await refuseToken('signed by the real key, expired 100 s ago', a, mint({ iat: now - 400, exp: now - 100 }), 'expired')
     await refuseToken('signed by the real key, exp an hour after iat', b, mint({ iat: now, exp: now + 3600 }), 'lifetime_too_long')
     await refuseToken('signed by the real key, issued a minute in the future', a, mint({ iat: now + 60, exp: now + 300 }), 'not_yet_valid')

@@ -143,7 +143,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
           evaluation.reasons.push('probe_mismatch')
         }
       }
-      const jti = newTokenId()
+      const jti = newTokenId(now)
       // Who did what, when: the velocity links and the stored event both start from it.
       const subject = {
         at: now,
