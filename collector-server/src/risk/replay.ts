@@ -41,11 +41,12 @@ const fmix32 = (h: number): number => {
  */
 function smoothedPath(events: readonly TraceEvent[]): { xs: Float64Array; ys: Float64Array } {
   let count = 0
-  for (const e of events) if (isMove(e)) count++
+  for (let i = 0; i < events.length; i++) if (isMove(events[i]!)) count++
   const rx = new Float64Array(count)
   const ry = new Float64Array(count)
   let n = 0
-  for (const e of events) {
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!
     if (!isMove(e)) continue
     rx[n] = e.x!
     ry[n++] = e.y!
@@ -135,7 +136,8 @@ function exactDigest(events: readonly TraceEvent[]): string | null {
   // fnv over (t in 0.1 ms, x, y, the type's length) of each event, folded as it goes.
   let h = FNV_BASIS
   let moves = 0
-  for (const e of events) {
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!
     if (e.type === 'mousemove' || e.type === 'touchmove') moves++
     h = fnvStep(h, Math.round(e.t * 10))
     h = fnvStep(h, Math.round(e.x ?? 0))
@@ -166,7 +168,8 @@ export function traceSketch(events: readonly TraceEvent[]): string[] {
   }
   if (shingles.length < SHINGLE) return keys
   const mins = new Uint32Array(BANDS * ROWS).fill(0xffffffff)
-  for (const s of shingles) {
+  for (let i = 0; i < shingles.length; i++) {
+    const s = shingles[i]!
     for (let k = 0; k < mins.length; k++) {
       const v = fmix32(s ^ Math.imul(k + 1, 0x9e3779b9))
       if (v < mins[k]!) mins[k] = v

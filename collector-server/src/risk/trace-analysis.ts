@@ -36,7 +36,8 @@ const INTERACTIVE = new Set(['mousedown', 'click', 'touchstart', 'keydown', 'whe
 
 function summariseInteraction(events: readonly TraceEvent[]): InteractionSummary {
   const s: InteractionSummary = { events: events.length, pointer: 0, keys: 0, touches: 0, scrolls: 0 }
-  for (const e of events) {
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!
     if (e.type.startsWith('mouse') || e.type === 'click') s.pointer++
     else if (e.type.startsWith('key')) s.keys++
     else if (e.type.startsWith('touch')) s.touches++

@@ -92,7 +92,7 @@ export function extractFeatures(events: readonly TraceEvent[]): FeatureResult {
   const p = pointerTrace(mouse)
   // Every step counts, jumps included: a pointer that teleports has moved.
   let path = 0
-  for (const step of p.rawSteps) path += step
+  for (let i = 0; i < p.rawSteps.length; i++) path += p.rawSteps[i]!
   if (path < MIN_PATH_PX) return { sufficient: false, reason: 'too_little_movement', vector: toVector(events, null) }
   return { sufficient: true, vector: toVector(events, p) }
 }

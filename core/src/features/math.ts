@@ -21,17 +21,22 @@ export const dist = (a: Point, b: Point): number => {
 export const interval = (a: Point, b: Point): number => Math.max(1, Math.round((b.t - a.t) * 10) / 10)
 
 export function mean(xs: readonly number[]): number {
-  if (xs.length === 0) return 0
+  const n = xs.length
+  if (n === 0) return 0
   let s = 0
-  for (const x of xs) s += x
-  return s / xs.length
+  for (let i = 0; i < n; i++) s += xs[i]!
+  return s / n
 }
 
 export function std(xs: readonly number[], m = mean(xs)): number {
-  if (xs.length < 2) return 0
+  const n = xs.length
+  if (n < 2) return 0
   let s = 0
-  for (const x of xs) s += (x - m) * (x - m)
-  return Math.sqrt(s / xs.length)
+  for (let i = 0; i < n; i++) {
+    const d = xs[i]! - m
+    s += d * d
+  }
+  return Math.sqrt(s / n)
 }
 
 /** Coefficient of variation; 0 when the mean is 0. */
@@ -84,19 +89,21 @@ function select(a: Float64Array, k: number): number {
 
 /** The share of `xs` that pass `test`; 0 for none. */
 export function share(xs: readonly number[], test: (x: number) => boolean): number {
-  if (xs.length === 0) return 0
+  const count = xs.length
+  if (count === 0) return 0
   let n = 0
-  for (const x of xs) if (test(x)) n++
-  return n / xs.length
+  for (let i = 0; i < count; i++) if (test(xs[i]!)) n++
+  return n / count
 }
 
 /** Normalised entropy of interval lengths in 4 ms bins up to 100 ms. */
 export function entropy(dts: readonly number[]): number {
   if (dts.length < 2) return 0
   const bins = new Array<number>(26).fill(0)
-  for (const dt of dts) bins[Math.min(25, Math.floor(dt / 4))]!++
+  for (let i = 0; i < dts.length; i++) bins[Math.min(25, Math.floor(dts[i]! / 4))]!++
   let h = 0
-  for (const c of bins) {
+  for (let i = 0; i < bins.length; i++) {
+    const c = bins[i]!
     if (c === 0) continue
     const p = c / dts.length
     h -= p * Math.log(p)

@@ -17,7 +17,8 @@ export function keyFeatures(events: readonly TraceEvent[]): Values<typeof KEYS> 
   const ups = events.filter((e) => e.type === 'keyup').map((e) => e.t)
   const holds: number[] = []
   let u = 0
-  for (const d of downs) {
+  for (let i = 0; i < downs.length; i++) {
+    const d = downs[i]!
     while (u < ups.length && ups[u]! < d) u++
     if (u < ups.length && ups[u]! - d < 2000) holds.push(ups[u]! - d)
   }
@@ -46,7 +47,8 @@ export function touchFeatures(events: readonly TraceEvent[]): Values<typeof TOUC
   const touches = events.filter((e) => e.type === 'touchstart' || e.type === 'touchmove' || e.type === 'touchend')
   const straight: number[] = []
   let points: Point[] = []
-  for (const e of touches) {
+  for (let i = 0; i < touches.length; i++) {
+    const e = touches[i]!
     if (e.type === 'touchstart') points = []
     points.push({ t: e.t, x: e.x ?? 0, y: e.y ?? 0 })
     if (e.type === 'touchend' && points.length >= 3) {

@@ -75,7 +75,8 @@ const BURST_MS = 4
  */
 function deliveredMoves(raw: readonly Point[]): Point[] {
   const out: Point[] = []
-  for (const m of raw) {
+  for (let i = 0; i < raw.length; i++) {
+    const m = raw[i]!
     const last = out[out.length - 1]
     if (last && m.x === last.x && m.y === last.y) continue
     if (last && m.t - last.t < BURST_MS) {
@@ -89,7 +90,10 @@ function deliveredMoves(raw: readonly Point[]): Point[] {
 
 export function pointerTrace(mouse: readonly MouseEvent[]): PointerTrace {
   const raw: Point[] = []
-  for (const e of mouse) if (e.type === 'mousemove') raw.push({ t: e.t, x: e.x ?? 0, y: e.y ?? 0 })
+  for (let i = 0; i < mouse.length; i++) {
+    const e = mouse[i]!
+    if (e.type === 'mousemove') raw.push({ t: e.t, x: e.x ?? 0, y: e.y ?? 0 })
+  }
   const rawDts: number[] = []
   const rawSteps: number[] = []
   for (let i = 1; i < raw.length; i++) {
@@ -109,7 +113,10 @@ export function pointerTrace(mouse: readonly MouseEvent[]): PointerTrace {
   }
   const all = strokes(moves, downs.map((d) => d.t))
   const speeds: number[] = []
-  for (const s of all) for (const v of s.speeds) speeds.push(v)
+  for (let i = 0; i < all.length; i++) {
+    const v = all[i]!.speeds
+    for (let j = 0; j < v.length; j++) speeds.push(v[j]!)
+  }
   return {
     mouse,
     raw,
@@ -145,7 +152,8 @@ export function timingFeatures(p: PointerTrace): Values<typeof TIMING> {
 /** Heading changes between steps of at least a pixel, within each stroke. */
 function turns(all: readonly Stroke[]): number[] {
   const out: number[] = []
-  for (const s of all) {
+  for (let k = 0; k < all.length; k++) {
+    const s = all[k]!
     let prevAngle: number | null = null
     for (let i = 1; i < s.points.length; i++) {
       if (s.steps[i - 1]! < 1) continue
@@ -162,8 +170,10 @@ function turns(all: readonly Stroke[]): number[] {
 export function geometryFeatures(p: PointerTrace): Values<typeof GEOMETRY> {
   const steps: number[] = []
   let maxStep = 0
-  for (const s of p.strokes) {
-    for (const step of s.steps) {
+  for (let k = 0; k < p.strokes.length; k++) {
+    const strokeSteps = p.strokes[k]!.steps
+    for (let i = 0; i < strokeSteps.length; i++) {
+      const step = strokeSteps[i]!
       steps.push(step)
       if (step > maxStep) maxStep = step
     }
@@ -176,7 +186,8 @@ export function geometryFeatures(p: PointerTrace): Values<typeof GEOMETRY> {
   for (let i = 1; i < turned.length; i++) if (Math.sign(turned[i]!) !== Math.sign(turned[i - 1]!) && absTurns[i]! > 0.01) flips++
   let straightSum = 0
   let straightMin = Infinity
-  for (const s of shapes) {
+  for (let i = 0; i < shapes.length; i++) {
+    const s = shapes[i]!
     straightSum += s.straightness
     if (s.straightness < straightMin) straightMin = s.straightness
   }
@@ -208,7 +219,8 @@ export function kinematicsFeatures(p: PointerTrace): Values<typeof KINEMATICS> {
   let flips = 0
   let signedAccels = 0
   let moving = 0
-  for (const s of p.strokes) {
+  for (let k = 0; k < p.strokes.length; k++) {
+    const s = p.strokes[k]!
     const v = s.speeds
     let prevAccel: number | null = null
     for (let i = 1; i < v.length; i++) {
@@ -250,7 +262,8 @@ export function clickFeatures(p: PointerTrace): Values<typeof CLICKS> {
   const { downs, ups, moves, meanSpeed } = p
   const dwells: number[] = []
   let u = 0
-  for (const d of downs) {
+  for (let i = 0; i < downs.length; i++) {
+    const d = downs[i]!
     while (u < ups.length && ups[u]!.t < d.t) u++
     if (u < ups.length && ups[u]!.t - d.t < 3000) dwells.push(ups[u]!.t - d.t)
   }
@@ -259,7 +272,8 @@ export function clickFeatures(p: PointerTrace): Values<typeof CLICKS> {
   const cold: number[] = []
   const slowdowns: number[] = []
   let m = 0
-  for (const d of downs) {
+  for (let q = 0; q < downs.length; q++) {
+    const d = downs[q]!
     while (m < moves.length && moves[m]!.t <= d.t) m++
     const before = moves[m - 1]
     // A press before any move in the window: where the pointer came from is not known.
@@ -292,6 +306,6 @@ export function clickFeatures(p: PointerTrace): Values<typeof CLICKS> {
 
 export function windowFeatures(p: PointerTrace): Values<typeof WINDOW> {
   let idle = 0
-  for (const g of p.gaps) if (g > PAUSE_MS) idle += g
+  for (let i = 0; i < p.gaps.length; i++) if (p.gaps[i]! > PAUSE_MS) idle += p.gaps[i]!
   return { duration_log: log1p(p.duration), idle_share: Math.min(1, idle / p.duration) }
 }

@@ -34,7 +34,8 @@ export function strokes(moves: readonly Point[], presses: readonly number[]): St
   const out: Stroke[] = []
   let current: Point[] = []
   let p = 0
-  for (const m of moves) {
+  for (let i = 0; i < moves.length; i++) {
+    const m = moves[i]!
     let split = current.length > 0 && m.t - current[current.length - 1]!.t > STROKE_GAP_MS
     while (p < presses.length && presses[p]! <= m.t) {
       if (current.length > 0) split = true
@@ -67,7 +68,7 @@ export function strokeShape(s: Stroke): StrokeShape | null {
   const distance = dist(first, last)
   if (distance < 20) return null
   let path = 0
-  for (const step of s.steps) path += step
+  for (let i = 0; i < s.steps.length; i++) path += s.steps[i]!
   const speeds = s.speeds
   const duration = Math.max(1, last.t - first.t)
   let peak = 0

@@ -100,7 +100,8 @@ export function compactTrace(events: readonly TraceEvent[]): CompactTrace {
   let time = 0
   let px = 0
   let py = 0
-  for (const e of events) {
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!
     const tenths = Math.round(e.t * 10)
     out.k.push(TYPE_CODE[e.type]!)
     out.t.push(tenths - time)
