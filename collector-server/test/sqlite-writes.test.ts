@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openSqliteStore } from '../src/stores/sqlite/index'
+import { memoryWindows } from '../src/stores/sqlite/rate-limits'
 import { linkTimeStep, type Store } from '../src/stores/types'
 import { newTokenId } from '../src/tokens/issue'
 
@@ -52,14 +53,27 @@ describe('rate-limit windows', () => {
     expect(rows(path, 'rate_limits')).toBe(0)
   })
 
-  it('processes that share the file count together, in it', async () => {
+  it('processes that share the file count together, in it, per window', async () => {
     const path = newFile()
     const [a, b] = [storeAt(path, { shared: true }), storeAt(path, { shared: true })]
-    const at = 1_800_000_000_000
-    expect((await a.rateLimits.hit('ip:1', 60_000, at)).count).toBe(1)
-    expect((await b.rateLimits.hit('ip:1', 60_000, at + 1)).count).toBe(2)
-    expect((await a.rateLimits.hit('ip:1', 60_000, at + 2)).count).toBe(3)
-    expect(rows(path, 'rate_limits')).toBe(1)
+    const start = 1_800_000_000_000
+    expect(await a.rateLimits.hit('ip:1', 60_000, start)).toEqual({ count: 1, resetAt: start + 60_000 })
+    expect((await b.rateLimits.hit('ip:1', 60_000, start + 1)).count).toBe(2)
+    expect((await a.rateLimits.hit('ip:1', 60_000, start + 2)).count).toBe(3)
+    expect((await b.rateLimits.hit('ip:2', 60_000, start + 2)).count).toBe(1)
+    expect(await b.rateLimits.hit('ip:1', 60_000, start + 60_000)).toEqual({ count: 1, resetAt: start + 120_000 })
+    expect(rows(path, 'rate_limits')).toBe(2)
+  })
+
+  it('in memory, hits sweep out ended windows: a stream of new addresses does not grow the map', async () => {
+    const windows = memoryWindows(() => undefined)
+    const start = 1_800_000_000_000
+    for (let minute = 0; minute < 10; minute++) {
+      for (let i = 0; i < 100; i++) await windows.hit(`ip:${minute}:${i}`, 60_000, start + minute * 60_000 + i)
+      expect(windows.size).toBeLessThanOrEqual(200)
+    }
+    windows.purge(start + 11 * 60_000)
+    expect(windows.size).toBe(0)
   })
 
   it("an only writer clears the rows processes that shared the file left, when it purges", async () => {

@@ -15,11 +15,26 @@ export function sqliteRateLimits(sqlite: Sqlite, shared: boolean): RateLimitStor
   return shared ? file : memoryWindows((t) => file.purge(t))
 }
 
-/** `purgeFile` clears what processes sharing the file (an earlier `--workers` run) left in it. */
-function memoryWindows(purgeFile: (t: number) => void): RateLimitStore & { purge(t: number): void } {
+/** Ended windows are dropped at most this often, by the hit that notices. */
+const SWEEP_EVERY_MS = 60_000
+
+/**
+ * `purgeFile` clears what processes sharing the file (an earlier `--workers` run) left in it.
+ * The map holds the windows of the last minute or two: hits sweep out the ended ones, so
+ * traffic that never writes anything else (challenges, refusals) cannot grow it.
+ */
+export function memoryWindows(purgeFile: (t: number) => void): RateLimitStore & { purge(t: number): void; readonly size: number } {
   const windows = new Map<string, { start: number; end: number; count: number }>()
+  let sweepAt = -Infinity
+  const sweep = (t: number): void => {
+    for (const [key, w] of windows) if (w.end <= t) windows.delete(key)
+  }
   return {
     hit(key, windowMs, at) {
+      if (at >= sweepAt) {
+        sweepAt = at + SWEEP_EVERY_MS
+        sweep(at)
+      }
       const start = at - (at % windowMs)
       let w = windows.get(key)
       if (!w || w.start !== start) {
@@ -30,8 +45,11 @@ function memoryWindows(purgeFile: (t: number) => void): RateLimitStore & { purge
       return Promise.resolve({ count: w.count, resetAt: w.end })
     },
     purge(t) {
-      for (const [key, w] of windows) if (w.end <= t) windows.delete(key)
+      sweep(t)
       purgeFile(t)
+    },
+    get size() {
+      return windows.size
     },
   }
 }
