@@ -35,7 +35,7 @@ export function sqliteDevices({ db, batch }: Sqlite, retentionMs: number): Devic
     `INSERT INTO devices (device_id, public_key, key_impl, visitor_id, last_ip, first_seen, last_seen, seen_count)
      VALUES (@deviceId, @publicKey, @keyImpl, @visitorId, @ip, @at, @at, 1)
      ON CONFLICT (device_id) DO UPDATE SET visitor_id = excluded.visitor_id, last_ip = excluded.last_ip,
-       last_seen = CASE WHEN excluded.last_seen - last_seen >= ${linkTimeStep(retentionMs)} THEN excluded.last_seen ELSE last_seen END,
+       last_seen = CASE WHEN excluded.last_seen - last_seen >= ${Math.min(linkTimeStep(retentionMs), Number.MAX_SAFE_INTEGER)} THEN excluded.last_seen ELSE last_seen END,
        seen_count = seen_count + 1`,
   )
   const verdict = db.prepare(
