@@ -157,7 +157,7 @@ async function registerShop(app: FastifyInstance, options: ShopOptions): Promise
     return {
       ok: outcome === 'allowed',
       outcome,
-      order: outcome === 'allowed' ? { id: `ord_${v.jti.slice(0, 10)}`, items: cart, subtotal, coupon, total } : null,
+      order: outcome === 'allowed' ? { id: `ord_${v.jti.slice(-10)}`, items: cart, subtotal, coupon, total } : null,
       verification: developerView(v),
     }
   })
