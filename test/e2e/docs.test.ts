@@ -37,8 +37,8 @@ import { accountHash, remoteJwks, verifyToken, type VerifiedToken } from '../../
 
 const ROOT = resolve('.')
 /**
- * Every page here asks for the work a first-time device does (17 bits), as a shopper's
- * would. By default a network that asks for many challenges, or earns denies, gets 2 bits
+ * A page here does the work a first-time device does (17 bits), as a shopper's would, and
+ * no more. By default a network that asks for many challenges, or earns denies, gets 2 bits
  * more each: this file's pages all come from 127.0.0.1, headless (denied), so late cases
  * were asked for 19–21 bits, seconds of work with a long tail on a loaded machine, and a
  * snippet could time out. Escalation has its own test (collector-server/test/proof.test.ts).
