@@ -24,7 +24,8 @@ const SWEEP_EVERY_MS = 60_000
  * traffic that never writes anything else (challenges, refusals) cannot grow it.
  */
 export function memoryWindows(purgeFile: (t: number) => void): RateLimitStore & { purge(t: number): void; readonly size: number } {
-  const windows = new Map<string, { start: number; end: number; count: number }>()
+  /** Each key's current window: when it ends, and its hits so far. */
+  const windows = new Map<string, { end: number; count: number }>()
   let sweepAt = -Infinity
   const sweep = (t: number): void => {
     for (const [key, w] of windows) if (w.end <= t) windows.delete(key)
@@ -35,10 +36,10 @@ export function memoryWindows(purgeFile: (t: number) => void): RateLimitStore & 
         sweepAt = at + SWEEP_EVERY_MS
         sweep(at)
       }
-      const start = at - (at % windowMs)
+      const end = at - (at % windowMs) + windowMs
       let w = windows.get(key)
-      if (!w || w.start !== start) {
-        w = { start, end: start + windowMs, count: 0 }
+      if (!w || w.end !== end) {
+        w = { end, count: 0 }
         windows.set(key, w)
       }
       w.count++
