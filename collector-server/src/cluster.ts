@@ -4,12 +4,13 @@
  * file, or Redis. The primary serves no requests. It creates the data directory's keys
  * and runs the store's migrations before the workers start (so they do not race to),
  * restarts a worker that dies, sums every worker's metrics (on `--metrics-port`, and for
- * `/metrics` on the public port, whichever worker is asked), and on SIGINT/SIGTERM lets
- * each worker finish its requests and stop.
+ * `/metrics` on the public port, whichever worker is asked; a worker that is starting or
+ * has died is left out, not waited for), and on SIGINT/SIGTERM lets each worker finish its
+ * requests and stop.
  */
 import cluster, { type Worker } from 'node:cluster'
 import { createServer, type Server } from 'node:http'
-import { AggregatorRegistry } from 'prom-client'
+import { AggregatorRegistry, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client'
 import { loadKeyring } from './config/keyring'
 import { loadMetricsToken } from './config/metrics-token'
 import { openStore } from './stores/index'
@@ -31,35 +32,51 @@ export const isWorker = (): boolean => cluster.isWorker
 /** The first worker prints the banner; the others stay quiet. */
 export const isFirstWorker = (): boolean => !cluster.isWorker || cluster.worker?.id === 1
 
+/** A worker asks the primary for the sum (its public port's `/metrics`); the primary answers with the text. */
 const METRICS_REQUEST = 'vigil:metrics-request'
 const METRICS_RESPONSE = 'vigil:metrics-response'
-/** How long a worker waits for the primary's sum before serving its own figures. */
+/** A worker answers the primary's requests for its own figures from now on. */
+const REGISTRY_READY = 'vigil:registry-ready'
+/** The primary asks a worker for its own figures; it answers with its registry as JSON. */
+const REGISTRY_REQUEST = 'vigil:registry-request'
+const REGISTRY_RESPONSE = 'vigil:registry-response'
+/** How long a worker waits for the primary's sum before serving its own figures, and the primary for a worker's figures. */
 const METRICS_TIMEOUT_MS = 5_000
 
+type WorkerMetrics = Array<MetricObjectWithValues<MetricValue<string>>>
+
 interface MetricsMessage {
-  type: typeof METRICS_REQUEST | typeof METRICS_RESPONSE
+  type: typeof METRICS_REQUEST | typeof METRICS_RESPONSE | typeof REGISTRY_READY | typeof REGISTRY_REQUEST | typeof REGISTRY_RESPONSE
   id: number
   text?: string
+  metrics?: WorkerMetrics
+  error?: string
 }
 
-const isMetricsMessage = (m: unknown): m is MetricsMessage =>
-  typeof m === 'object' && m !== null && ((m as MetricsMessage).type === METRICS_REQUEST || (m as MetricsMessage).type === METRICS_RESPONSE)
+const isMetricsMessage = (m: unknown): m is MetricsMessage => typeof m === 'object' && m !== null && typeof (m as MetricsMessage).type === 'string' && (m as MetricsMessage).type.startsWith('vigil:')
 
 /**
- * In a worker: the registry the primary sums, and `/metrics` on the public port answered with
- * the sum (asked of the primary), so a scrape sees every worker whichever one it reaches.
+ * In a worker: answers the primary's requests for this worker's figures, and serves
+ * `/metrics` on the public port with the sum (asked of the primary), so a scrape sees every
+ * worker whichever one it reaches.
  */
 export function shareMetrics(metrics: Metrics): void {
   if (!cluster.isWorker) return
   const registry = metrics.registry
-  // Constructing one is what makes prom-client answer the primary's requests in a worker.
-  new AggregatorRegistry()
-  AggregatorRegistry.setRegistries([registry])
   const waiting = new Map<number, (text: string | undefined) => void>()
   let next = 0
   process.on('message', (message: unknown) => {
-    if (isMetricsMessage(message) && message.type === METRICS_RESPONSE) waiting.get(message.id)?.(message.text)
+    if (!isMetricsMessage(message)) return
+    if (message.type === METRICS_RESPONSE) waiting.get(message.id)?.(message.text)
+    else if (message.type === REGISTRY_REQUEST) {
+      const reply = (answer: Pick<MetricsMessage, 'metrics' | 'error'>): void => void process.send?.({ type: REGISTRY_RESPONSE, id: message.id, ...answer } satisfies MetricsMessage)
+      registry.getMetricsAsJSON().then(
+        (figures) => reply({ metrics: figures }),
+        (err: unknown) => reply({ error: String(err) }),
+      )
+    }
   })
+  process.send?.({ type: REGISTRY_READY, id: 0 } satisfies MetricsMessage)
   metrics.exposition = () =>
     new Promise<string>((resolve) => {
       const id = next++
@@ -74,6 +91,62 @@ export function shareMetrics(metrics: Metrics): void {
       waiting.set(id, settle)
       process.send?.({ type: METRICS_REQUEST, id } satisfies MetricsMessage)
     })
+}
+
+/**
+ * In the primary: the sum of the figures of every worker that answers them. A worker joins
+ * once it says it answers (a worker still starting would not, and would hold every scrape
+ * for the timeout); one that exits before it answers is left out, as its counts leave the
+ * sum with it. A live worker that does not answer within the timeout fails the scrape.
+ */
+function workerMetrics(): { sum(): Promise<string>; ready(worker: Worker): void; answer(worker: Worker, message: MetricsMessage): void; exited(worker: Worker): void } {
+  const answering = new Set<Worker>()
+  const gathering = new Map<number, { pending: Set<Worker>; figures: WorkerMetrics[]; fail(err: Error): void; finish(): void }>()
+  let next = 0
+  return {
+    ready: (worker) => void answering.add(worker),
+    answer(worker, message) {
+      const g = gathering.get(message.id)
+      if (!g || !g.pending.delete(worker)) return
+      if (message.error !== undefined) return g.fail(new Error(`worker ${worker.process.pid}: ${message.error}`))
+      g.figures.push(message.metrics ?? [])
+      if (g.pending.size === 0) g.finish()
+    },
+    exited(worker) {
+      answering.delete(worker)
+      for (const g of [...gathering.values()]) if (g.pending.delete(worker) && g.pending.size === 0) g.finish()
+    },
+    sum: () =>
+      new Promise<string>((resolve, reject) => {
+        const id = next++
+        const pending = new Set([...answering].filter((w) => w.isConnected()))
+        const done = (): void => {
+          clearTimeout(timer)
+          gathering.delete(id)
+        }
+        const g = {
+          pending,
+          figures: [] as WorkerMetrics[],
+          fail(err: Error) {
+            done()
+            reject(err)
+          },
+          finish() {
+            done()
+            AggregatorRegistry.aggregate(g.figures).metrics().then(resolve, reject)
+          },
+        }
+        const timer = setTimeout(() => g.fail(new Error(`${g.pending.size} worker(s) did not answer within ${METRICS_TIMEOUT_MS} ms`)), METRICS_TIMEOUT_MS)
+        gathering.set(id, g)
+        for (const worker of pending) {
+          // A channel that closed since (the worker is dying): left out, as its exit would leave it.
+          worker.send({ type: REGISTRY_REQUEST, id } satisfies MetricsMessage, (err) => {
+            if (err && g.pending.delete(worker) && g.pending.size === 0) g.finish()
+          })
+        }
+        if (pending.size === 0) g.finish()
+      }),
+  }
 }
 
 /** A worker that dies this soon after it started, this many times in a row, stops the primary. */
@@ -106,13 +179,16 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     started.set(worker, Date.now())
   }
 
-  const aggregator = new AggregatorRegistry()
+  const figures = workerMetrics()
   cluster.on('message', (worker, message: unknown) => {
-    if (!isMetricsMessage(message) || message.type !== METRICS_REQUEST) return
+    if (!isMetricsMessage(message)) return
+    if (message.type === REGISTRY_READY) return figures.ready(worker)
+    if (message.type === REGISTRY_RESPONSE) return figures.answer(worker, message)
+    if (message.type !== METRICS_REQUEST) return
     const reply = (text: string | undefined): void => {
       if (worker.isConnected()) worker.send({ type: METRICS_RESPONSE, id: message.id, ...(text !== undefined ? { text } : {}) } satisfies MetricsMessage)
     }
-    aggregator.clusterMetrics().then(reply, () => reply(undefined))
+    figures.sum().then(reply, () => reply(undefined))
   })
   let metricsServer: Server | null = null
   if (options.metrics) {
@@ -121,8 +197,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'GET /metrics' } }))
         return
       }
-      aggregator.clusterMetrics().then(
-        (text) => res.writeHead(200, { 'content-type': aggregator.contentType }).end(text),
+      figures.sum().then(
+        (text) => res.writeHead(200, { 'content-type': Registry.PROMETHEUS_CONTENT_TYPE }).end(text),
         (err: unknown) => res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'metrics_unavailable', message: (err as Error).message } })),
       )
     })
@@ -151,6 +227,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
       const at = started.get(worker) ?? 0
       started.delete(worker)
       listening.delete(worker)
+      figures.exited(worker)
       if (stopping) {
         if (started.size === 0) resolve()
         return
