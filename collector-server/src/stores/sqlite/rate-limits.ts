@@ -15,42 +15,40 @@ export function sqliteRateLimits(sqlite: Sqlite, shared: boolean): RateLimitStor
   return shared ? file : memoryWindows((t) => file.purge(t))
 }
 
-/** Ended windows are dropped at most this often, by the hit that notices. */
-const SWEEP_EVERY_MS = 60_000
-
 /**
  * `purgeFile` clears what processes sharing the file (an earlier `--workers` run) left in it.
- * The map holds the windows of the last minute or two: hits sweep out the ended ones, so
- * traffic that never writes anything else (challenges, refusals) cannot grow it.
+ * Counts are kept by the end of their window: every key's one-minute window ends on the same
+ * minute, so a window that ended goes whole, with every key in it, when the first hit of a
+ * new one comes. Traffic that never writes anything else (challenges, refusals) cannot grow
+ * the map past the keys of the windows still open, and no hit walks the keys.
  */
 export function memoryWindows(purgeFile: (t: number) => void): RateLimitStore & { purge(t: number): void; readonly size: number } {
-  /** Each key's current window: when it ends, and its hits so far. */
-  const windows = new Map<string, { end: number; count: number }>()
-  let sweepAt = -Infinity
-  const sweep = (t: number): void => {
-    for (const [key, w] of windows) if (w.end <= t) windows.delete(key)
+  /** Hits so far per key, by the end of the window they count in. */
+  const byEnd = new Map<number, Map<string, number>>()
+  const dropEnded = (t: number): void => {
+    for (const end of byEnd.keys()) if (end <= t) byEnd.delete(end)
   }
   return {
     hit(key, windowMs, at) {
-      if (at >= sweepAt) {
-        sweepAt = at + SWEEP_EVERY_MS
-        sweep(at)
-      }
       const end = at - (at % windowMs) + windowMs
-      let w = windows.get(key)
-      if (!w || w.end !== end) {
-        w = { end, count: 0 }
-        windows.set(key, w)
+      let counts = byEnd.get(end)
+      if (!counts) {
+        dropEnded(at)
+        counts = new Map()
+        byEnd.set(end, counts)
       }
-      w.count++
-      return Promise.resolve({ count: w.count, resetAt: w.end })
+      const count = (counts.get(key) ?? 0) + 1
+      counts.set(key, count)
+      return Promise.resolve({ count, resetAt: end })
     },
     purge(t) {
-      sweep(t)
+      dropEnded(t)
       purgeFile(t)
     },
     get size() {
-      return windows.size
+      let n = 0
+      for (const counts of byEnd.values()) n += counts.size
+      return n
     },
   }
 }
