@@ -69,14 +69,15 @@ export function shareMetrics(metrics: Metrics): void {
     if (!isMetricsMessage(message)) return
     if (message.type === METRICS_RESPONSE) waiting.get(message.id)?.(message.text)
     else if (message.type === REGISTRY_REQUEST) {
-      const reply = (answer: Pick<MetricsMessage, 'metrics' | 'error'>): void => void process.send?.({ type: REGISTRY_RESPONSE, id: message.id, ...answer } satisfies MetricsMessage)
+      // A callback, so that a primary gone meanwhile is not an 'error' event on this process.
+      const reply = (answer: Pick<MetricsMessage, 'metrics' | 'error'>): void => void process.send?.({ type: REGISTRY_RESPONSE, id: message.id, ...answer } satisfies MetricsMessage, undefined, undefined, ignore)
       registry.getMetricsAsJSON().then(
         (figures) => reply({ metrics: figures }),
         (err: unknown) => reply({ error: String(err) }),
       )
     }
   })
-  process.send?.({ type: REGISTRY_READY, id: 0 } satisfies MetricsMessage)
+  process.send?.({ type: REGISTRY_READY, id: 0 } satisfies MetricsMessage, undefined, undefined, ignore)
   metrics.exposition = () =>
     new Promise<string>((resolve) => {
       const id = next++
@@ -89,22 +90,28 @@ export function shareMetrics(metrics: Metrics): void {
         else resolve(text)
       }
       waiting.set(id, settle)
-      process.send?.({ type: METRICS_REQUEST, id } satisfies MetricsMessage)
+      process.send?.({ type: METRICS_REQUEST, id } satisfies MetricsMessage, undefined, undefined, ignore)
     })
 }
+
+const ignore = (): void => undefined
 
 /**
  * In the primary: the sum of the figures of every worker that answers them. A worker joins
  * once it says it answers (a worker still starting would not, and would hold every scrape
  * for the timeout); one that exits before it answers is left out, as its counts leave the
- * sum with it. A live worker that does not answer within the timeout fails the scrape.
+ * sum with it. A live worker that does not answer within the timeout fails the sum, and so
+ * does having no worker to ask (the primary's first moments).
  */
 function workerMetrics(): { sum(): Promise<string>; ready(worker: Worker): void; answer(worker: Worker, message: MetricsMessage): void; exited(worker: Worker): void } {
   const answering = new Set<Worker>()
   const gathering = new Map<number, { pending: Set<Worker>; figures: WorkerMetrics[]; fail(err: Error): void; finish(): void }>()
   let next = 0
   return {
-    ready: (worker) => void answering.add(worker),
+    ready(worker) {
+      // A 'ready' read after the worker's exit (buffered messages can come after it) adds nothing.
+      if (!worker.isDead() && worker.isConnected()) answering.add(worker)
+    },
     answer(worker, message) {
       const g = gathering.get(message.id)
       if (!g || !g.pending.delete(worker)) return
@@ -120,21 +127,19 @@ function workerMetrics(): { sum(): Promise<string>; ready(worker: Worker): void;
       new Promise<string>((resolve, reject) => {
         const id = next++
         const pending = new Set([...answering].filter((w) => w.isConnected()))
-        const done = (): void => {
+        if (pending.size === 0) return reject(new Error('no worker answers metrics yet'))
+        // Settled once: the first of the last answer, a failure, the timeout.
+        const settle = (outcome: () => Promise<string>): void => {
+          if (!gathering.delete(id)) return
           clearTimeout(timer)
-          gathering.delete(id)
+          outcome().then(resolve, reject)
         }
         const g = {
           pending,
           figures: [] as WorkerMetrics[],
-          fail(err: Error) {
-            done()
-            reject(err)
-          },
-          finish() {
-            done()
-            AggregatorRegistry.aggregate(g.figures).metrics().then(resolve, reject)
-          },
+          fail: (err: Error) => settle(() => Promise.reject(err)),
+          // aggregate() throws on a figure it cannot sum: a failed scrape, not a throw in an event handler.
+          finish: () => settle(() => Promise.resolve().then(() => AggregatorRegistry.aggregate(g.figures).metrics())),
         }
         const timer = setTimeout(() => g.fail(new Error(`${g.pending.size} worker(s) did not answer within ${METRICS_TIMEOUT_MS} ms`)), METRICS_TIMEOUT_MS)
         gathering.set(id, g)
@@ -144,7 +149,6 @@ function workerMetrics(): { sum(): Promise<string>; ready(worker: Worker): void;
             if (err && g.pending.delete(worker) && g.pending.size === 0) g.finish()
           })
         }
-        if (pending.size === 0) g.finish()
       }),
   }
 }
