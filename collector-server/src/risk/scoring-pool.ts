@@ -332,9 +332,9 @@ class ScoringPool implements CollectScorer {
     let body: CollectBody
     try {
       body = JSON.parse(p.raw) as CollectBody
-    } catch (err) {
-      p.signature?.reject(asError(err))
-      return p.analysis.reject(asError(err))
+    } catch {
+      // Not reachable while the text is the one the request thread parsed: a 400, never a 500, if it were.
+      return refuse(p)
     }
     if (p.signature) {
       const { signature, analysis } = inline(body, p.terms)
