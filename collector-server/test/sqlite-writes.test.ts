@@ -77,6 +77,19 @@ describe('rate-limit windows', () => {
     expect(windows.size).toBe(0)
   })
 
+  it('in memory, one key counted over two window lengths keeps a count for each', async () => {
+    const windows = memoryWindows(() => undefined)
+    const start = 1_800_000_000_000
+    expect(await windows.hit('ip:1', 60_000, start)).toEqual({ count: 1, resetAt: start + 60_000 })
+    expect(await windows.hit('ip:1', 30_000, start + 1)).toEqual({ count: 1, resetAt: start + 30_000 })
+    expect(await windows.hit('ip:1', 60_000, start + 2)).toEqual({ count: 2, resetAt: start + 60_000 })
+    // A second 30 s window; the minute goes on.
+    expect(await windows.hit('ip:1', 30_000, start + 30_000)).toEqual({ count: 1, resetAt: start + 60_000 })
+    expect(await windows.hit('ip:1', 60_000, start + 30_001)).toEqual({ count: 3, resetAt: start + 60_000 })
+    // The first 30 s window ended, and went when the second began.
+    expect(windows.size).toBe(2)
+  })
+
   it("an only writer clears the rows processes that shared the file left, when it purges", async () => {
     const path = newFile()
     let now = 1_800_000_000_000

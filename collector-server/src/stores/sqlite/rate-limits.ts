@@ -23,22 +23,23 @@ export function sqliteRateLimits(sqlite: Sqlite, shared: boolean): RateLimitStor
  * the map past the keys of the windows still open, and no hit walks the keys.
  */
 export function memoryWindows(purgeFile: (t: number) => void): RateLimitStore & { purge(t: number): void; readonly size: number } {
-  /** Hits so far per key, by the end of the window they count in. */
-  const byEnd = new Map<number, Map<string, number>>()
+  /** Hits so far per key, by window (its length and end: one key counted over two lengths keeps two counts). */
+  const windows = new Map<string, { end: number; counts: Map<string, number> }>()
   const dropEnded = (t: number): void => {
-    for (const end of byEnd.keys()) if (end <= t) byEnd.delete(end)
+    for (const [id, w] of windows) if (w.end <= t) windows.delete(id)
   }
   return {
     hit(key, windowMs, at) {
       const end = at - (at % windowMs) + windowMs
-      let counts = byEnd.get(end)
-      if (!counts) {
+      const id = `${windowMs}:${end}`
+      let w = windows.get(id)
+      if (!w) {
         dropEnded(at)
-        counts = new Map()
-        byEnd.set(end, counts)
+        w = { end, counts: new Map() }
+        windows.set(id, w)
       }
-      const count = (counts.get(key) ?? 0) + 1
-      counts.set(key, count)
+      const count = (w.counts.get(key) ?? 0) + 1
+      w.counts.set(key, count)
       return Promise.resolve({ count, resetAt: end })
     },
     purge(t) {
@@ -47,7 +48,7 @@ export function memoryWindows(purgeFile: (t: number) => void): RateLimitStore & 
     },
     get size() {
       let n = 0
-      for (const counts of byEnd.values()) n += counts.size
+      for (const w of windows.values()) n += w.counts.size
       return n
     },
   }
