@@ -5,12 +5,12 @@
  * every process. Metrics are summed over the workers on the primary's port and on the public
  * /metrics alike.
  */
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { request } from 'node:http'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startCli } from '../support/cli'
+import { startCli, type CliCollector } from '../support/cli'
 import { TestDevice } from '../support/device'
 import { DEMO_SITE } from '../../collector-server/src/config/sites'
 import type { Jwks } from '../../verify/src/index'
@@ -48,11 +48,18 @@ const alive = (pid: number): boolean => {
   }
 }
 
+/** A failed assertion must not leave the primary and its workers running: killing the primary ends its workers. */
+const running: CliCollector[] = []
+afterEach(async () => {
+  for (const c of running.splice(0)) await c.kill()
+})
+
 describe('--workers 2 on SQLite', () => {
   it('shares the port, the store and the metrics, replaces a dead worker, and stops every process', { timeout: 120_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'vigil-workers-'))
     writeFileSync(join(dataDir, 'sites.json'), JSON.stringify({ sites: [{ ...DEMO_SITE, policy: { rateLimits: { ipPerMinute: 1e6, devicePerMinute: 1e6 }, proofOfWork: { newDevice: 0 } } }] }))
     const collector = await startCli(['--data-dir', dataDir, '--demo', '--workers', '2', '--metrics-port', '0'])
+    running.push(collector)
     await until('both workers', () => pidsIn(collector.output()).length === 2)
     const pids = pidsIn(collector.output())
     const metricsUrl = /metrics {5}(http:\/\/\S+)/.exec(collector.output())![1]!
