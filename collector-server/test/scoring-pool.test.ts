@@ -5,10 +5,10 @@
  * caller's thread.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { spawnSync } from 'node:child_process'
 import type { CollectBody } from '@vigil-risk/core/protocol/schema'
 import { defaultScoringThreads, startScoringPool, type CheckSite, type CollectCheck, type CollectScorer } from '../src/risk/scoring-pool'
@@ -66,11 +66,25 @@ async function until(what: string, test: () => boolean): Promise<void> {
   }
 }
 
-/** A worker module of our own: `body` runs for each message `m`. */
+/**
+ * A worker module of our own: `body` runs for each message `m`. Once loaded (after `atLoad`,
+ * which tells the pool it is ready) it writes `<file>.loaded`, which `loaded` waits for.
+ */
 function workerModule(body: string, atLoad = "parentPort.postMessage('ready')"): URL {
   const file = join(mkdtempSync(join(tmpdir(), 'vigil-scoring-')), 'worker.mjs')
-  writeFileSync(file, `import { parentPort } from 'node:worker_threads'\nparentPort.on('message', (m) => { ${body} })\n${atLoad}\n`)
+  const marker = JSON.stringify(`${file}.loaded`)
+  writeFileSync(file, `import { parentPort } from 'node:worker_threads'\nimport { writeFileSync } from 'node:fs'\nparentPort.on('message', (m) => { ${body} })\n${atLoad}\nwriteFileSync(${marker}, '')\n`)
   return pathToFileURL(file)
+}
+
+/**
+ * Until a workerModule thread has loaded and said it is ready, however long a busy machine
+ * takes to start it; then one more turn of this thread's loop, in which the pool reads the word.
+ */
+async function loaded(module: URL): Promise<void> {
+  const marker = `${fileURLToPath(module)}.loaded`
+  await until('the thread to load', () => existsSync(marker))
+  await new Promise((r) => setTimeout(r, 50))
 }
 
 describe('scoring pool', () => {
@@ -95,8 +109,9 @@ describe('scoring pool', () => {
   it('counts as its backlog what the thread has not finished, not answers this thread has yet to read', { timeout: 30_000 }, async () => {
     const c = counting()
     pool = startScoringPool({ threads: 1, maxQueue: 2, ...c })
-    await until('the thread', () => (pool!.check(BODIES[0]![1], JSON.stringify(BODIES[0]![1]), null), c.sites.includes('thread')))
-    await new Promise((r) => setTimeout(r, 200))
+    const warming: Array<Promise<unknown>> = []
+    await until('the thread', () => (warming.push(pool!.check(BODIES[0]![1], JSON.stringify(BODIES[0]![1]), null).signature), c.sites.includes('thread')))
+    await Promise.all(warming) // the thread's backlog empty and every warm-up counted before the count restarts
     c.sites.length = 0
     const body = BODIES[0]![1]
     const first = check(pool, body)
@@ -114,8 +129,9 @@ describe('scoring pool', () => {
   it('does what a dead thread had not answered on the caller thread, and starts the thread again', { timeout: 30_000 }, async () => {
     const c = counting()
     // The thread answers the first body's signature, then dies.
-    pool = startScoringPool({ threads: 1, module: workerModule("if (globalThis.once) process.exit(3); globalThis.once = true; parentPort.postMessage({ id: m.id, signature: { ok: true } }); setTimeout(() => process.exit(3), 50)"), restartMs: 50, ...c })
-    await new Promise((r) => setTimeout(r, 500))
+    const dying = workerModule("if (globalThis.once) process.exit(3); globalThis.once = true; parentPort.postMessage({ id: m.id, signature: { ok: true } }); setTimeout(() => process.exit(3), 50)")
+    pool = startScoringPool({ threads: 1, module: dying, restartMs: 50, ...c })
+    await loaded(dying)
     const answers = await Promise.all(BODIES.map(([, body]) => settled(check(pool!, body))))
     expect(answers).toEqual(BODIES.map(([, body]) => expected(body)))
     expect(c.sites.filter((s) => s === 'inline')).toHaveLength(BODIES.length)
@@ -129,8 +145,9 @@ describe('scoring pool', () => {
     const c = counting()
     // A thread that counts its checks (as scoring-worker.ts does), caught in a loop it never leaves.
     const counts = "import { workerData } from 'node:worker_threads'\nAtomics.store(workerData.finished, 1, 1)\nparentPort.postMessage('ready')"
-    pool = startScoringPool({ threads: 1, module: workerModule('for (;;) {}', counts), hungMs: 300, restartMs: 50, ...c })
-    await new Promise((r) => setTimeout(r, 500))
+    const looping = workerModule('for (;;) {}', counts)
+    pool = startScoringPool({ threads: 1, module: looping, hungMs: 300, restartMs: 50, ...c })
+    await loaded(looping)
     const started = Date.now()
     const [stuck, ...rest] = BODIES.slice(0, 3).map(([, body]) => check(pool!, body))
     const others = await Promise.all(rest.map(settled))
@@ -149,8 +166,9 @@ describe('scoring pool', () => {
   it('never stops a thread that does not count its checks', { timeout: 30_000 }, async () => {
     const c = counting()
     // Answers each check after 50 ms, without counting it.
-    pool = startScoringPool({ threads: 1, module: workerModule("setTimeout(() => parentPort.postMessage({ id: m.id, signature: { ok: true } }), 50)"), hungMs: 100, ...c })
-    await new Promise((r) => setTimeout(r, 500))
+    const uncounted = workerModule("setTimeout(() => parentPort.postMessage({ id: m.id, signature: { ok: true } }), 50)")
+    pool = startScoringPool({ threads: 1, module: uncounted, hungMs: 100, ...c })
+    await loaded(uncounted)
     for (let i = 0; i < 10; i++) expect(await pool.check(BODIES[0]![1], JSON.stringify(BODIES[0]![1]), null).signature).toEqual({ ok: true })
     expect(c.errors).toEqual([])
     expect(c.sites.every((s) => s === 'thread')).toBe(true)
@@ -170,7 +188,7 @@ describe('scoring pool', () => {
     // A thread that answers each message only when the next one arrives, and then with a failure.
     const stalled = workerModule("if (globalThis.held) parentPort.postMessage({ id: globalThis.held, error: 'late' }); globalThis.held = m.id")
     pool = startScoringPool({ threads: 1, module: stalled, maxQueue: 2, ...c })
-    await new Promise((r) => setTimeout(r, 500))
+    await loaded(stalled)
     const body = BODIES[0]![1]
     const first = check(pool, body)
     const second = check(pool, body)
