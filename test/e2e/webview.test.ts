@@ -67,8 +67,16 @@ async function shopInWebview(context: BrowserContext): Promise<{ payloads: Array
   })
   await page.goto(`${collector.url}/`)
   await page.waitForSelector('[data-sku]')
-  await page.tap('[data-sku="sku-001"]')
-  await page.tap('[data-sku="sku-002"]')
+  // One action at a time, as a shopper's taps come: each waits for its verdict in the
+  // developer log. Two collects at once could reach the collector in either order, and the
+  // attestation must be registered before an assertion is checked against it.
+  const tapAndWait = async (selector: string): Promise<void> => {
+    const before = Number((await page.getAttribute('#dev-log', 'data-count')) ?? 0)
+    await page.tap(selector)
+    await page.waitForFunction((n) => Number(document.getElementById('dev-log')!.dataset['count'] ?? 0) > n, before, { timeout: 20_000 })
+  }
+  await tapAndWait('[data-sku="sku-001"]')
+  await tapAndWait('[data-sku="sku-002"]')
   const [request] = await Promise.all([page.waitForRequest('**/demo/api/checkout'), page.tap('#checkout')])
   return { payloads, token: (JSON.parse(request.postData()!) as { token: string }).token }
 }
