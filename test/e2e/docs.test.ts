@@ -34,6 +34,7 @@ import { REASON_CODES } from '@vigil-risk/core/protocol/reasons'
 import { REASON_WEIGHTS, TRUST_WEIGHTS } from '../../collector-server/src/risk/engine'
 import { EVIDENCE_KINDS } from '@vigil-risk/core/protocol/evidence'
 import { accountHash, remoteJwks, verifyToken, type VerifiedToken } from '../../verify/src/index'
+import { inOneRateWindow } from '../support/rate-window'
 
 const ROOT = resolve('.')
 /**
@@ -651,6 +652,7 @@ createServer((req, res) => {
     try {
       await waitForPort(port, exited)
       const statuses: number[] = []
+      await inOneRateWindow()
       for (let i = 0; i < 20; i++) {
         // What a client behind nginx writes itself: a different address each time.
         const res = await fetch(`http://127.0.0.1:${port}/v1/challenge?siteKey=demo`, { headers: { 'x-forwarded-for': `198.51.100.${i}` } })
