@@ -27,39 +27,47 @@ afterEach(async () => {
  * Scattered link writes, one batch per event-loop turn (the collector's write pattern), for
  * `ms`, or until the WAL has started over once; the turns and the WAL's largest size, in pages.
  */
-async function writeFor(s: Store, path: string, ms: number, untilRestart = false): Promise<{ turns: number; maxWalPages: number; restarted: boolean }> {
+async function writeFor(s: Store, path: string, ms: number, untilRestart = false): Promise<{ turns: number; maxWalPages: number; restarts: number; writtenPages: number }> {
   let maxWalPages = 0
   let turns = 0
-  let restarted = false
-  for (const end = Date.now() + ms; Date.now() < end && !(untilRestart && restarted); turns++) {
+  let restarts = 0
+  let writtenPages = 0
+  let last = statSync(`${path}-wal`).size / PAGE
+  for (const end = Date.now() + ms; Date.now() < end && !(untilRestart && restarts > 0); turns++) {
     await s.links.observe(
       Array.from({ length: 20 }, (_, i) => ({ kind: 'site:dev:trace', key: `k${(turns * 7919 + i * 104729) % 50_000}`, member: `d${turns}`, windowMs: 60_000 })),
       Date.now(),
     )
     await s.durable()
     const pages = statSync(`${path}-wal`).size / PAGE
-    // The file shrinks only when a restart truncates it (journal_size_limit).
-    if (pages < maxWalPages) restarted = true
+    // The file shrinks only when a restart truncates it (journal_size_limit); it then holds
+    // only what was written since.
+    if (pages < last) restarts++
+    writtenPages += pages < last ? pages : pages - last
+    last = pages
     maxWalPages = Math.max(maxWalPages, pages)
     await tick()
   }
-  return { turns, maxWalPages, restarted }
+  return { turns, maxWalPages, restarts, writtenPages }
 }
 
 describe('WAL checkpoints on a thread of their own', () => {
-  it('keeps the WAL bounded under a writer that never pauses, and the writer never checkpoints itself', async () => {
+  it('keeps the WAL bounded under a writer that never pauses, and the writer never checkpoints itself', { timeout: 30_000 }, async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'vigil-ckpt-')), 'vigil.db')
     store = openSqliteStore({ path, checkpoints: { intervalMs: 10, restartPages: 64 } })
     // The thread takes a moment to start (longer on a busy machine); meanwhile the WAL grows
     // unchecked. Measured from its first restart on.
-    expect((await writeFor(store, path, 20_000, true)).restarted).toBe(true)
+    expect((await writeFor(store, path, 20_000, true)).restarts).toBeGreaterThan(0)
     const steady = await writeFor(store, path, 1000)
-    // Each turn scatters 20 rows over a growing index: without restarts the WAL would grow
-    // by several pages a turn, thousands in all; with them it is cut back to 64 pages at
-    // each restart and grows only by what is written between two.
+    // Each turn scatters 20 rows over a growing index: without restarts the WAL would hold
+    // every page written in the second, tens of thousands here; with them it is cut back at
+    // each restart and holds only what was written since the last. How much that is, the
+    // checkpoint thread's pace decides (its passes end with a sync of the database file): on
+    // this machine, 54–74 restarts a second and at most 1,237–1,741 of 39,321–44,583 pages
+    // written; it was bounded by a fixed 2,000 pages, which a slower sync broke.
     expect(steady.turns).toBeGreaterThan(50)
-    expect(steady.restarted).toBe(true)
-    expect(steady.maxWalPages).toBeLessThan(Math.min(2_000, steady.turns * 2))
+    expect(steady.restarts).toBeGreaterThanOrEqual(3)
+    expect(steady.maxWalPages).toBeLessThan(steady.writtenPages / 4)
   })
 
   it('the writer checkpoints by itself again when the thread is gone', async () => {
