@@ -41,6 +41,13 @@ export interface BuildAppOptions {
   issuer?: string
   logger?: FastifyServerOptions['logger']
   /**
+   * Log every request as it comes and goes (Fastify's `incoming request` and `request
+   * completed`, at info). Default false: refusals (info) and failures (error) are still
+   * logged, and every request is counted in /metrics. A line per request costs CPU, fills
+   * disks, and on a pipe a slow reader stalls the event loop (docs/decisions.md).
+   */
+  accessLog?: boolean
+  /**
    * Behind load balancers: how many proxies stand in front of the collector, or their
    * addresses (CIDRs). The client IP is the first X-Forwarded-For entry they did not
    * write (net/trust-proxy.ts). Default: none, the socket's address.
@@ -142,6 +149,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
 
   const app = Fastify({
     logger: options.logger ?? false,
+    disableRequestLogging: options.accessLog !== true,
     trustProxy: fastifyTrustProxy(options.trustProxy),
     bodyLimit: MAX_COLLECT_BYTES,
     // The body is what was signed: validation must never coerce, default or strip it.
@@ -176,7 +184,8 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       code = (error as { code?: string }).code === 'VIGIL_STORE_UNAVAILABLE' ? 'store_unavailable' : 'internal_error'
       request.log.error({ err: error }, 'request failed')
     }
-    if (ERRORS[code].status < 500) request.log.info({ code }, 'request refused')
+    // The route (its pattern: no query string, no path parameters) and the code; not the client's address.
+    if (ERRORS[code].status < 500) request.log.info({ code, method: request.method, route: request.routeOptions.url ?? 'unmatched' }, 'request refused')
     // Refusals before the route's own checks (a malformed body, a rate limit) count as the route's outcomes too.
     request.routeOptions.config.onRefused?.(request, code)
     return reply.code(ERRORS[code].status).send(errorBody(code, message))

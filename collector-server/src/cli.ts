@@ -5,7 +5,7 @@
  *                   [--store sqlite:./data/vigil.db | redis://127.0.0.1:6379 | redis+cluster://10.0.0.1:6379,10.0.0.2:6379]
  *                   [--wait-replicas N] [--sites ./sites.json] [--demo] [--trust-proxy HOPS|CIDR,…] [--metrics-port 9464] [--metrics-host 127.0.0.1]
  *                   [--no-test-keys] [--events-days 30] [--devices-days 90] [--stream-max-len 1000000] [--workers N|auto]
- *                   [--scoring-threads N]
+ *                   [--scoring-threads N] [--access-log]
  *   vigil-collector keys list|rotate [--data-dir ./data]
  *   vigil-collector keys retire <kid> [--data-dir ./data]
  *   vigil-collector sites list [--data-dir ./data]
@@ -15,7 +15,7 @@
  * Environment: PORT, HOST, VIGIL_DATA_DIR, VIGIL_STORE, VIGIL_TRUST_PROXY, VIGIL_METRICS_PORT,
  * VIGIL_METRICS_TOKEN, VIGIL_LOG_LEVEL (default info), VIGIL_EVENTS_DAYS, VIGIL_DEVICES_DAYS,
  * VIGIL_STREAM_MAXLEN (retention: docs/privacy.md), VIGIL_WAIT_REPLICAS, VIGIL_WORKERS,
- * VIGIL_SCORING_THREADS.
+ * VIGIL_SCORING_THREADS, VIGIL_ACCESS_LOG (1: as --access-log).
  */
 import { parseArgs } from 'node:util'
 import { readFileSync } from 'node:fs'
@@ -30,13 +30,14 @@ import { defaultScoringThreads } from './risk/scoring-pool'
 
 const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--wait-replicas N] [--sites FILE] [--demo] [--trust-proxy HOPS|CIDR,…]
                        [--metrics-port N] [--metrics-host H] [--no-test-keys] [--events-days N] [--devices-days N] [--stream-max-len N]
-                       [--workers N|auto] [--scoring-threads N]
+                       [--workers N|auto] [--scoring-threads N] [--access-log]
          --store         sqlite:PATH (default DIR/vigil.db), redis://HOST:PORT[/DB], or a Redis Cluster:
                          redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…] (seed nodes)
          --wait-replicas Redis: answer a collect only once N replicas have its event (WAIT);
                          default 1 on a Redis Cluster, 0 on a single Redis
          --scoring-threads  threads per process that score behaviour traces beside the request
                          thread (0: none); default: the cores each process has, less one, at most 4
+         --access-log    log every request (default: only refusals and failures)
        vigil-collector keys list|rotate [--data-dir DIR]
        vigil-collector keys retire KID [--data-dir DIR]
        vigil-collector sites list [--data-dir DIR]
@@ -62,6 +63,15 @@ function keysCommand(args: string[], dataDir: string): void {
 const DAY_MS = 24 * 3600_000
 
 /** Retention from the flags, or the environment (docs/privacy.md); unset values keep their defaults. */
+/** A yes/no environment variable: unset, empty, 0, false, no or off is no; 1, true, yes or on is yes; anything else is refused. */
+function isOn(name: string): boolean {
+  const text = process.env[name]
+  const value = (text ?? '').trim().toLowerCase()
+  if (['', '0', 'false', 'no', 'off'].includes(value)) return false
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true
+  throw new Error(`${name} must be 1 or 0 (true/false, yes/no, on/off): ${text}`)
+}
+
 function retentionFrom(values: { 'events-days'?: string | undefined; 'devices-days'?: string | undefined; 'stream-max-len'?: string | undefined }): Partial<Retention> {
   const read = (flag: string, value: string | undefined, env: string, min: number): number | undefined => {
     const text = value ?? process.env[env]
@@ -134,6 +144,7 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
       sites: { type: 'string' },
       demo: { type: 'boolean', default: false },
       'no-test-keys': { type: 'boolean', default: false },
+      'access-log': { type: 'boolean', default: false },
       'events-days': { type: 'string' },
       'devices-days': { type: 'string' },
       'stream-max-len': { type: 'string' },
@@ -201,6 +212,7 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
     sharedStore: isWorker(),
     scoringThreads,
     logger: { level, redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    accessLog: values['access-log'] || isOn('VIGIL_ACCESS_LOG'),
     plugins: extras.plugins ?? [],
   })
   shareMetrics(server.metrics)

@@ -40,6 +40,8 @@ export interface ServerOptions {
   /** Development mode (--demo): adds the demo site and allows development sites; refused otherwise. */
   demo?: boolean
   logger?: FastifyServerOptions['logger']
+  /** A log line for every request: BuildAppOptions.accessLog (default false). */
+  accessLog?: boolean
   /** Proxies in front of the collector (hops, or their CIDRs): BuildAppOptions.trustProxy. */
   trustProxy?: TrustProxy
   clock?: Clock
@@ -117,6 +119,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       sites: () => sites,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
+      ...(options.accessLog !== undefined ? { accessLog: options.accessLog } : {}),
       ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
       ...(options.plugins ? { plugins: options.plugins } : {}),
       ...(options.sdkDir !== undefined ? { sdkDir: options.sdkDir } : {}),

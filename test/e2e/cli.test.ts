@@ -46,6 +46,34 @@ describe('vigil-collector (built)', () => {
     expect(await c.stop()).toBe(0)
   })
 
+  it('logs refusals and failures, not every request, unless asked to (--access-log, VIGIL_ACCESS_LOG)', async () => {
+    const messages = async (args: string[], env: Record<string, string> = {}): Promise<string[]> => {
+      const c = await startCli(['--data-dir', mkdtempSync(join(tmpdir(), 'vigil-cli-')), ...args], { VIGIL_LOG_LEVEL: 'info', ...env })
+      running.push(c)
+      expect((await fetch(`${c.url}/healthz`)).status).toBe(200)
+      expect((await fetch(`${c.url}/v1/challenge?siteKey=nope`)).status).toBeGreaterThanOrEqual(400)
+      expect(await c.stop()).toBe(0)
+      return c
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { msg: string; route?: string; code?: string })
+        .map((line) => (line.msg === 'request refused' ? `request refused: ${line.code} on ${line.route}` : line.msg))
+    }
+    const quiet = await messages([])
+    // No address and no query string: the route's pattern and the code.
+    expect(quiet).toContain('request refused: unknown_site on /v1/challenge')
+    expect(quiet).not.toContain('incoming request')
+    expect(quiet).not.toContain('request completed')
+    for (const [args, env] of [[['--access-log'], {}], [[], { VIGIL_ACCESS_LOG: '1' }]] as const) {
+      const loud = await messages([...args], env)
+      expect(loud.filter((m) => m === 'incoming request')).toHaveLength(2)
+      expect(loud.filter((m) => m === 'request completed')).toHaveLength(2)
+      expect(loud).toContain('request refused: unknown_site on /v1/challenge')
+    }
+    await expect(startCli(['--data-dir', mkdtempSync(join(tmpdir(), 'vigil-cli-'))], { VIGIL_ACCESS_LOG: 'maybe' })).rejects.toThrow('VIGIL_ACCESS_LOG must be 1 or 0')
+  })
+
   it('the collector alone serves no shop, with or without the demo site', async () => {
     for (const args of [[], ['--demo']]) {
       const { url } = await start(['--data-dir', mkdtempSync(join(tmpdir(), 'vigil-cli-')), ...args])
