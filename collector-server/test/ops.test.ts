@@ -35,7 +35,9 @@ beforeEach(async () => {
     sdkDir: false,
     metrics: createMetrics({ defaultMetrics: false }),
     metricsToken: METRICS_TOKEN,
+    // The most the collector logs: debug, and a line for every request as it comes and goes.
     logger: { level: 'debug', stream },
+    accessLog: true,
   })
   await app.ready()
 })
