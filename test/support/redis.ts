@@ -1,6 +1,6 @@
 /** A private redis-server on a loopback port, append-only file on, for tests and benchmarks. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -34,30 +34,62 @@ export async function freePort(): Promise<number> {
 export async function startRedis(options: { dir?: string; port?: number; args?: string[] } = {}): Promise<RedisServer> {
   if (!hasRedisServer()) throw new Error('redis-server is not installed: apt-get install redis-server (npm test installs it on Debian when run as root).')
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'vigil-redis-'))
-  const port = options.port ?? (await freePort())
+  // A free port can be taken between our check and redis-server's bind (tests start servers
+  // in parallel): then our server exits, or the probe reaches another one. A port we chose
+  // is chosen again; one the caller gave is an error.
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port ?? (await freePort())
+    const started = await spawnRedis(dir, port, options.args ?? [])
+    if (started) return handle(started, port, dir, options.dir === undefined)
+    if (options.port !== undefined || attempt === 3) throw new Error(`redis-server did not start on port ${port} (${join(dir, 'redis.log')})`)
+  }
+}
+
+/** The server, once it answers on `port` from `dir`; null if it exited, or if another server answers there. */
+async function spawnRedis(dir: string, port: number, args: string[]): Promise<{ child: ChildProcess; exited: Promise<void> } | null> {
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--protected-mode', 'yes', '--logfile', join(dir, 'redis.log'), ...(options.args ?? [])],
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--protected-mode', 'yes', '--logfile', join(dir, 'redis.log'), ...args],
     { stdio: 'ignore' },
   )
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const url = `redis://127.0.0.1:${port}`
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
   probe.on('error', () => undefined)
-  for (let i = 0; ; i++) {
-    try {
-      await probe.connect()
-      await probe.ping()
-      break
-    } catch {
-      if (i > 100 || child.exitCode !== null) {
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await probe.connect()
+        const [, served] = (await probe.config('GET', 'dir')) as [string, string]
+        if (samePath(served, dir)) return { child, exited }
+        // Someone else's server on the port: ours could not bind it.
+        child.kill('SIGKILL')
+        await exited
+        return null
+      } catch {
+        if (i > 100 || child.exitCode !== null) {
+          child.kill('SIGKILL')
+          await exited
+          return null
+        }
         probe.disconnect()
-        throw new Error(`redis-server did not start on port ${port}`)
+        await new Promise((r) => setTimeout(r, 50))
       }
-      await new Promise((r) => setTimeout(r, 50))
     }
+  } finally {
+    probe.disconnect()
   }
-  probe.disconnect()
+}
+
+function samePath(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b)
+  } catch {
+    return false
+  }
+}
+
+function handle({ child, exited }: { child: ChildProcess; exited: Promise<void> }, port: number, dir: string, ownDir: boolean): RedisServer {
+  const url = `redis://127.0.0.1:${port}`
   return {
     url,
     port,
@@ -71,7 +103,7 @@ export async function startRedis(options: { dir?: string; port?: number; args?: 
         child.kill('SIGTERM')
         await exited
       }
-      if (!options.dir) rmSync(dir, { recursive: true, force: true })
+      if (ownDir) rmSync(dir, { recursive: true, force: true })
     },
   }
 }
