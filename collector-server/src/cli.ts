@@ -62,7 +62,6 @@ function keysCommand(args: string[], dataDir: string): void {
 
 const DAY_MS = 24 * 3600_000
 
-/** Retention from the flags, or the environment (docs/privacy.md); unset values keep their defaults. */
 /** A yes/no environment variable: unset, empty, 0, false, no or off is no; 1, true, yes or on is yes; anything else is refused. */
 function isOn(name: string): boolean {
   const text = process.env[name]
@@ -72,6 +71,7 @@ function isOn(name: string): boolean {
   throw new Error(`${name} must be 1 or 0 (true/false, yes/no, on/off): ${text}`)
 }
 
+/** Retention from the flags, or the environment (docs/privacy.md); unset values keep their defaults. */
 function retentionFrom(values: { 'events-days'?: string | undefined; 'devices-days'?: string | undefined; 'stream-max-len'?: string | undefined }): Partial<Retention> {
   const read = (flag: string, value: string | undefined, env: string, min: number): number | undefined => {
     const text = value ?? process.env[env]

@@ -41,7 +41,10 @@ export async function startRedis(options: { dir?: string; port?: number; args?: 
     const port = options.port ?? (await freePort())
     const started = await spawnRedis(dir, port, options.args ?? [])
     if (started) return handle(started, port, dir, options.dir === undefined)
-    if (options.port !== undefined || attempt === 3) throw new Error(`redis-server did not start on port ${port} (${join(dir, 'redis.log')})`)
+    if (options.port !== undefined || attempt === 3) {
+      if (!options.dir) rmSync(dir, { recursive: true, force: true })
+      throw new Error(`redis-server did not start on port ${port}`)
+    }
   }
 }
 
@@ -56,21 +59,13 @@ async function spawnRedis(dir: string, port: number, args: string[]): Promise<{ 
   const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
   probe.on('error', () => undefined)
   try {
-    for (let i = 0; ; i++) {
+    for (let i = 0; i <= 100 && child.exitCode === null; i++) {
       try {
         await probe.connect()
         const [, served] = (await probe.config('GET', 'dir')) as [string, string]
         if (samePath(served, dir)) return { child, exited }
-        // Someone else's server on the port: ours could not bind it.
-        child.kill('SIGKILL')
-        await exited
-        return null
+        break // someone else's server on the port: ours could not bind it
       } catch {
-        if (i > 100 || child.exitCode !== null) {
-          child.kill('SIGKILL')
-          await exited
-          return null
-        }
         probe.disconnect()
         await new Promise((r) => setTimeout(r, 50))
       }
@@ -78,6 +73,9 @@ async function spawnRedis(dir: string, port: number, args: string[]): Promise<{ 
   } finally {
     probe.disconnect()
   }
+  child.kill('SIGKILL')
+  await exited
+  return null
 }
 
 function samePath(a: string, b: string): boolean {
