@@ -4,14 +4,15 @@
  * --cluster-replicas 1`), append-only files on, failure detected within a second
  * (`cluster-node-timeout 1000`, production uses 15 s) so that failover tests are quick.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { execFile, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Cluster, Redis } from 'ioredis'
 import { redisTarget } from '../../collector-server/src/stores/redis'
-import { freePort, hasRedisServer } from './redis'
+import { freePorts } from './ports'
+import { hasRedisServer, spawnRedis } from './redis'
 
 const run = promisify(execFile)
 
@@ -73,18 +74,34 @@ async function onNode<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T>
   }
 }
 
-function startNode(port: number, busPort: number, dir: string): { child: ChildProcess; exited: Promise<void> } {
-  const child = spawn(
-    'redis-server',
-    [
-      '--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--dir', dir,
-      '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(NODE_TIMEOUT_MS),
-      '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--protected-mode', 'yes', '--logfile', join(dir, 'redis.log'),
-    ],
-    { stdio: 'ignore' },
-  )
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  return { child, exited }
+type Running = { child: ChildProcess; exited: Promise<void> }
+
+function clusterArgs(busPort: number): string[] {
+  return ['--cluster-port', String(busPort), '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(NODE_TIMEOUT_MS)]
+}
+
+/** The end of a node's log, for an error message. */
+function logTail(dir: string): string {
+  try {
+    return readFileSync(join(dir, 'redis.log'), 'utf8').trim().split('\n').slice(-5).join('\n')
+  } catch {
+    return '(no log)'
+  }
+}
+
+/**
+ * A new node in `dir`. Its two ports (the cluster bus needs one of its own; port + 10000
+ * may not be free) were free when chosen, but another process can take one before
+ * redis-server binds it: then the node exits or another server answers, and new ports
+ * are chosen, up to three times.
+ */
+async function launchNode(dir: string): Promise<{ port: number; busPort: number; proc: Running }> {
+  for (let attempt = 1; ; attempt++) {
+    const [port, busPort] = (await freePorts(2)) as [number, number]
+    const proc = await spawnRedis(dir, port, clusterArgs(busPort))
+    if (proc) return { port, busPort, proc }
+    if (attempt === 3) throw new Error(`redis cluster: a node did not start (ports ${port}, ${busPort}): ${logTail(dir)}`)
+  }
 }
 
 export async function startRedisCluster(options: { masters?: number } = {}): Promise<RedisClusterHandle> {
@@ -93,13 +110,12 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
   const nodes: ClusterNode[] = []
   const dirs: string[] = []
   try {
+    // One at a time: a node that is up holds its ports, so the next choice cannot collide with it.
     for (let i = 0; i < count; i++) {
-      // The cluster bus listens on a port of its own: both must be free (port + 10000 may not be).
-      const port = await freePort()
-      const busPort = await freePort()
       const dir = mkdtempSync(join(tmpdir(), 'vigil-cluster-'))
       dirs.push(dir)
-      let proc = startNode(port, busPort, dir)
+      const { port, busPort, proc: first } = await launchNode(dir)
+      let proc = first
       nodes.push({
         port,
         dir,
@@ -109,13 +125,14 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
           await proc.exited
         },
         async restart() {
-          proc = startNode(port, busPort, dir)
-          await poll(`node ${port} to start`, 10_000, () => onNode(port, async (c) => ((await c.ping()) === 'PONG' ? true : undefined)))
+          // The same ports: the cluster knows the node by them (nodes.conf).
+          const again = await spawnRedis(dir, port, clusterArgs(busPort))
+          if (!again) throw new Error(`redis cluster: node ${port} did not start again: ${logTail(dir)}`)
+          proc = again
         },
         running: () => proc.child.exitCode === null && proc.child.signalCode === null,
       })
     }
-    for (const n of nodes) await poll(`node ${n.port} to start`, 10_000, () => onNode(n.port, async (c) => ((await c.ping()) === 'PONG' ? true : undefined)))
     await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 60_000 })
   } catch (err) {
     for (const n of nodes) await n.kill()

@@ -1,10 +1,10 @@
 /** A private redis-server on a loopback port, append-only file on, for tests and benchmarks. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { freePort } from './ports'
 
 export interface RedisServer {
   url: string
@@ -17,17 +17,6 @@ export interface RedisServer {
 
 export function hasRedisServer(): boolean {
   return spawnSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' }).status === 0
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 /** `args`: more redis-server options, e.g. `['--replicaof', '127.0.0.1', '6379']` for a replica. */
@@ -49,7 +38,7 @@ export async function startRedis(options: { dir?: string; port?: number; args?: 
 }
 
 /** The server, once it answers on `port` from `dir`; null if it exited, or if another server answers there. */
-async function spawnRedis(dir: string, port: number, args: string[]): Promise<{ child: ChildProcess; exited: Promise<void> } | null> {
+export async function spawnRedis(dir: string, port: number, args: string[]): Promise<{ child: ChildProcess; exited: Promise<void> } | null> {
   const child: ChildProcess = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--protected-mode', 'yes', '--logfile', join(dir, 'redis.log'), ...args],
