@@ -35,6 +35,7 @@ import { REASON_WEIGHTS, TRUST_WEIGHTS } from '../../collector-server/src/risk/e
 import { EVIDENCE_KINDS } from '@vigil-risk/core/protocol/evidence'
 import { accountHash, remoteJwks, verifyToken, type VerifiedToken } from '../../verify/src/index'
 import { inOneRateWindow } from '../support/rate-window'
+import { freePort } from '../support/ports'
 
 const ROOT = resolve('.')
 /**
@@ -681,17 +682,6 @@ createServer((req, res) => {
     for (const [kind, trust] of rows) expect(trust, kind).toBe(TRUST_WEIGHTS[kind as keyof typeof TRUST_WEIGHTS])
   })
 })
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo
-      probe.close(() => resolvePort(port))
-    })
-  })
-}
 
 /** Resolves once something accepts connections on the port; rejects if `exited` settles first. */
 async function waitForPort(port: number, exited: Promise<void>): Promise<void> {

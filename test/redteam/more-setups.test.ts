@@ -6,13 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { chromium as playwrightExtra } from 'playwright-extra'
 import puppeteer from 'puppeteer-extra'
 import StealthPlugin from 'puppeteer-extra-plugin-stealth'
 import { CHROMIUM_FLAGS, findChromium } from '../support/browser'
 import { startTestCollector, type TestCollector } from '../support/collector'
 import { startXvfb, type Display } from '../support/xvfb'
+import { freePort } from '../support/ports'
 
 let collector: TestCollector
 let display: Display
@@ -128,16 +128,6 @@ describe('red team, more set-ups', () => {
     }
   })
 })
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs
