@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify'
 import type { ErrorCode } from './errors'
 import type { Keyring } from './config/keyring'
 import type { SiteRegistry } from './config/sites'
@@ -35,5 +34,9 @@ declare module 'fastify' {
      * route counts its own outcomes (metrics, the dashboard's failure counters).
      */
     onRefused?: (request: FastifyRequest, code: ErrorCode) => void
+  }
+  interface FastifyRequest {
+    /** POST /v1/collect: the body's text as received, without a byte-order mark (routes/collect.ts); null elsewhere. */
+    collectText: string | null
   }
 }

@@ -28,14 +28,17 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
   // The body's text as received, beside the parsed body: a scoring thread parses its own
   // copy (risk/scoring-pool.ts) with JSON.parse. Within this plugin only; parsed as the app
   // parses JSON, whose parser (secure-json-parse) skips a leading byte-order mark, which
-  // JSON.parse refuses: the thread gets the text without it.
-  const rawBodies = new WeakMap<object, string>()
+  // JSON.parse refuses: the thread gets the text without it. Kept on the request, which dies
+  // with it, not in a WeakMap keyed by the request: on Node 20 a long-lived WeakMap's young
+  // values are promoted by the first young-generation collection they survive, and a full
+  // collection has to free them (docs/performance.md, "Texts a WeakMap kept alive").
+  app.decorateRequest('collectText', null)
   for (const type of ['application/json', 'text/plain']) {
     const parse = app.getDefaultJsonParser('error', 'error')
     app.removeContentTypeParser(type)
     app.addContentTypeParser(type, { parseAs: 'string' }, (request, body, done) => {
       const text = body as string
-      rawBodies.set(request, text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)
+      request.collectText = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
       void parse(request, text, done)
     })
   }
@@ -83,7 +86,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
       // scoring thread when there is one. The signature is awaited now; the analysis goes on
       // while the store calls below do, and is awaited where the verdict needs it. A test
       // key's collect needs no analysis.
-      const check = ctx.scorer.check(request.body, rawBodies.get(request), site.testVerdict ? null : challenge)
+      const check = ctx.scorer.check(request.body, request.collectText ?? undefined, site.testVerdict ? null : challenge)
       const signature = await check.signature
       if (!signature.ok) throw signature.code === 'bad_request' ? new CollectorError('bad_request', signature.message) : new CollectorError('bad_signature')
       // A valid signature under a key that does not own the claimed device id: someone
