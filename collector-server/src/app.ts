@@ -2,7 +2,7 @@
  * buildApp(options) assembles the collector; server.ts only listens. Tests use
  * app.inject() with an injected clock.
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import fastifyStatic from '@fastify/static'
 import fastifySwagger from '@fastify/swagger'
@@ -149,7 +149,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
 
   const app = Fastify({
     logger: options.logger ?? false,
-    disableRequestLogging: options.accessLog !== true,
+    logController: new LogController({ disableRequestLogging: options.accessLog !== true }),
     trustProxy: fastifyTrustProxy(options.trustProxy),
     bodyLimit: MAX_COLLECT_BYTES,
     // The body is what was signed: validation must never coerce, default or strip it.
