@@ -36,7 +36,7 @@ declare module 'fastify' {
     onRefused?: (request: FastifyRequest, code: ErrorCode) => void
   }
   interface FastifyRequest {
-    /** POST /v1/collect: the body's text as received, without a byte-order mark (routes/collect.ts); null elsewhere. */
+    /** The body's text as received, without a byte-order mark: set by the collect route's parser (routes/collect.ts), on its requests only. */
     collectText: string | null
   }
 }

@@ -4,15 +4,14 @@
  * --cluster-replicas 1`), append-only files on, failure detected within a second
  * (`cluster-node-timeout 1000`, production uses 15 s) so that failover tests are quick.
  */
-import { execFile, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Cluster, Redis } from 'ioredis'
 import { redisTarget } from '../../collector-server/src/stores/redis'
-import { freePorts } from './ports'
-import { hasRedisServer, spawnRedis } from './redis'
+import { hasRedisServer, logTail, spawnOnFreePorts, spawnRedis } from './redis'
 
 const run = promisify(execFile)
 
@@ -74,34 +73,8 @@ async function onNode<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T>
   }
 }
 
-type Running = { child: ChildProcess; exited: Promise<void> }
-
 function clusterArgs(busPort: number): string[] {
   return ['--cluster-port', String(busPort), '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(NODE_TIMEOUT_MS)]
-}
-
-/** The end of a node's log, for an error message. */
-function logTail(dir: string): string {
-  try {
-    return readFileSync(join(dir, 'redis.log'), 'utf8').trim().split('\n').slice(-5).join('\n')
-  } catch {
-    return '(no log)'
-  }
-}
-
-/**
- * A new node in `dir`. Its two ports (the cluster bus needs one of its own; port + 10000
- * may not be free) were free when chosen, but another process can take one before
- * redis-server binds it: then the node exits or another server answers, and new ports
- * are chosen, up to three times.
- */
-async function launchNode(dir: string): Promise<{ port: number; busPort: number; proc: Running }> {
-  for (let attempt = 1; ; attempt++) {
-    const [port, busPort] = (await freePorts(2)) as [number, number]
-    const proc = await spawnRedis(dir, port, clusterArgs(busPort))
-    if (proc) return { port, busPort, proc }
-    if (attempt === 3) throw new Error(`redis cluster: a node did not start (ports ${port}, ${busPort}): ${logTail(dir)}`)
-  }
 }
 
 export async function startRedisCluster(options: { masters?: number } = {}): Promise<RedisClusterHandle> {
@@ -114,7 +87,9 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
     for (let i = 0; i < count; i++) {
       const dir = mkdtempSync(join(tmpdir(), 'vigil-cluster-'))
       dirs.push(dir)
-      const { port, busPort, proc: first } = await launchNode(dir)
+      // The cluster bus listens on a port of its own (port + 10000 may not be free).
+      const { port, extraPorts, proc: first } = await spawnOnFreePorts(dir, 1, ([bus]) => clusterArgs(bus!))
+      const busPort = extraPorts[0]!
       let proc = first
       nodes.push({
         port,
