@@ -17,7 +17,7 @@ export const TIMEOUT_MS = 30_000
 /** At most this many connections at once; further requests wait for one (as node:http's Agent did). */
 const MAX_CONNECTIONS = 256
 /** A connection idle this long is closed before reuse: well inside any server's keep-alive timeout (Fastify's is 72 s). */
-const IDLE_MS = 4_000
+export const IDLE_MS = 4_000
 const HEAD_END = Buffer.from('\r\n\r\n')
 
 interface Waiting {

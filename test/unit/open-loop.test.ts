@@ -4,22 +4,40 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { Connections } from '../../bench/open-loop'
+import type { AddressInfo, Socket } from 'node:net'
+import { Connections, IDLE_MS } from '../../bench/open-loop'
 
 let server: Server | null = null
 let connections: Connections | null = null
+/** The server's side of every connection it accepted, in order. */
+let accepted: Socket[] = []
 afterEach(async () => {
   connections?.close()
   connections = null
   await new Promise((r) => (server ? server.close(r) : r(undefined)))
   server = null
+  accepted = []
 })
 
+/**
+ * Resolves when the server's side of a connection has closed, by either end; rejects after
+ * `withinMs`, so a close that only the client's idle timer (IDLE_MS) would bring fails.
+ */
+const closed = (socket: Socket, withinMs: number): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (socket.closed) return resolve()
+    const timer = setTimeout(() => reject(new Error(`the connection was still open after ${withinMs} ms`)), withinMs)
+    socket.once('close', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+
 /** A server whose handler may be async: its promise is the test's to settle. */
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => unknown): Promise<URL> {
+async function serve(handler: (req: IncomingMessage, res: ServerResponse) => unknown, keepAliveMs = 100): Promise<URL> {
   server = createServer((req, res) => void handler(req, res))
-  server.keepAliveTimeout = 100
+  server.on('connection', (socket: Socket) => accepted.push(socket))
+  server.keepAliveTimeout = keepAliveMs
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r))
   return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
 }
@@ -62,25 +80,30 @@ describe('open-loop connections', () => {
     })
     connections = new Connections(url)
     expect((await connections.post('/', '{}')).text).toBe('ok')
-    await new Promise((r) => setTimeout(r, 400)) // past the server's keep-alive timeout
+    await closed(accepted[0]!, 10_000) // the server's keep-alive timeout closed it (Node 20 closes an idle one about a second late)
     expect((await connections.post('/', '{}')).text).toBe('ok')
+    expect(accepted).toHaveLength(2)
   })
 
   it('drops a connection that sends bytes nobody asked for, and rejects what is in flight or queued when closed', async () => {
+    let neverArrived: () => void = () => undefined
+    const never = new Promise<void>((r) => (neverArrived = r))
     const url = await serve(async (req, res) => {
       await read(req)
       if (req.url === '/chatty') {
         res.writeHead(200, { 'content-length': 2 }).end('ok')
         setTimeout(() => req.socket.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'), 20)
-      } else if (req.url === '/never') void res
+      } else if (req.url === '/never') neverArrived()
       else res.writeHead(200, { 'content-length': 2 }).end('ok')
-    })
+    }, 60_000)
     connections = new Connections(url)
     expect((await connections.post('/chatty', '{}')).text).toBe('ok')
-    await new Promise((r) => setTimeout(r, 100))
+    // The client hangs up on the unasked-for answer; the server would keep the connection a minute.
+    await closed(accepted[0]!, IDLE_MS / 2)
     expect((await connections.post('/', '{}')).text).toBe('ok')
+    expect(accepted).toHaveLength(2)
     const inFlight = connections.post('/never', '{}')
-    await new Promise((r) => setTimeout(r, 50))
+    await never // the server has the request: it is in flight
     connections.close()
     await expect(inFlight).rejects.toMatchObject({ code: 'ECONNABORTED' })
     await expect(connections.post('/', '{}')).rejects.toMatchObject({ code: 'ECONNABORTED' })
