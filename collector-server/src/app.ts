@@ -8,6 +8,8 @@ import fastifyStatic from '@fastify/static'
 import fastifySwagger from '@fastify/swagger'
 import { createReadStream, existsSync, readFileSync } from 'node:fs'
 import { X509Certificate } from 'node:crypto'
+import { STATUS_CODES as STATUS_CODES_TEXT } from 'node:http'
+import type { Socket } from 'node:net'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { MAX_COLLECT_BYTES } from '@vigil-risk/core/protocol/payload'
@@ -78,6 +80,41 @@ export interface BuildAppOptions {
    * caller owns it and closes it. Default: on the request thread.
    */
   scorer?: CollectScorer
+  /** How long a client may take to send a whole request (ms); default REQUEST_TIMEOUT_MS. */
+  requestTimeoutMs?: number
+}
+
+/**
+ * How long a client may take to send a whole request, headers and body (ms). Fastify's
+ * default is no limit: a client that sends a collect's headers and then a byte now and then
+ * would hold its connection, and a file descriptor, for ever. Node looks for such requests
+ * every CLIENT_CHECK_MS, so one is cut off between the two (a 408 `request_timeout`).
+ */
+export const REQUEST_TIMEOUT_MS = 30_000
+const CLIENT_CHECK_MS = 5_000
+
+/**
+ * Answers what Node's HTTP parser refused before Fastify saw a request (malformed framing,
+ * headers over 16 KiB, a request not received within REQUEST_TIMEOUT_MS) with our envelope,
+ * where Fastify's default answered in a shape of its own. Logged and counted like any
+ * refusal; the route is `unparsed`, since there is none.
+ */
+function refuseClientError(metrics: Metrics) {
+  return function (this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
+    // A reset connection has nobody to answer.
+    if (err.code === 'ECONNRESET' || socket.destroyed) return
+    const code: ErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request'
+    const status = ERRORS[code].status
+    metrics.requests.inc({ route: 'unparsed', method: '', status: String(status) })
+    this.log.info({ code, route: 'unparsed', parser: err.code }, 'request refused')
+    // As Node does: no answer where one has begun on this connection (a pipelined request's).
+    const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage
+    if (socket.writable && !pending?.headersSent) {
+      const body = JSON.stringify(errorBody(code, code === 'bad_request' ? 'The request is not well-formed HTTP/1.1.' : undefined))
+      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES_TEXT[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+    }
+    socket.destroy(err)
+  }
 }
 
 const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
@@ -147,6 +184,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     scorer: options.scorer ?? inlineScorer((where) => metrics.checks.inc({ where })),
   }
 
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
   const app = Fastify({
     logger: options.logger ?? false,
     logController: new LogController({ disableRequestLogging: options.accessLog !== true }),
@@ -157,6 +195,11 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    requestTimeout,
+    // Node 20 cuts off a request whose body stalls only when its headers timeout is no longer
+    // than its request timeout (Fastify sets the latter alone, leaving the former at 60 s).
+    http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(CLIENT_CHECK_MS, Math.max(50, Math.round(requestTimeout / 4))) },
+    clientErrorHandler: refuseClientError(metrics),
     // Errors before routing (a URL that does not decode) get our envelope too.
     frameworkErrors: (error, _request, reply) => {
       void (reply as FastifyReply).code(400).send(errorBody('bad_request', error.code === 'FST_ERR_BAD_URL' ? 'The URL does not decode.' : undefined))

@@ -16,10 +16,12 @@ export const ERRORS = {
   origin_not_allowed: { status: 403, message: 'This origin is not allowed for the site.' },
   not_found: { status: 404, message: 'No such route.' },
   method_not_allowed: { status: 405, message: 'Method not allowed.' },
+  request_timeout: { status: 408, message: 'The request did not arrive in time.' },
   replayed: { status: 409, message: 'This challenge was already used.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, message: 'Send JSON (application/json or text/plain).' },
   rate_limited: { status: 429, message: 'Too many requests; retry later.' },
+  headers_too_large: { status: 431, message: 'The request headers are too large.' },
   internal_error: { status: 500, message: 'Internal error.' },
   store_unavailable: { status: 503, message: 'The store is unavailable; retry later.' },
 } as const satisfies Record<string, { status: number; message: string }>

@@ -61,6 +61,7 @@ export interface TestAppOptions {
   appAttestRoots?: string[]
   attestationVerifiers?: BuildAppOptions['attestationVerifiers']
   trustProxy?: TrustProxy
+  requestTimeoutMs?: number
 }
 
 export async function makeTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -79,6 +80,7 @@ export async function makeTestApp(options: TestAppOptions = {}): Promise<TestApp
     metrics: createMetrics({ defaultMetrics: false }),
     metricsToken: METRICS_TOKEN,
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
+    ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     ...(options.appAttestRoots ? { appAttestRoots: options.appAttestRoots } : {}),
     ...(options.attestationVerifiers ? { attestationVerifiers: options.attestationVerifiers } : {}),
   })
