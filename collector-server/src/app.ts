@@ -8,7 +8,7 @@ import fastifyStatic from '@fastify/static'
 import fastifySwagger from '@fastify/swagger'
 import { createReadStream, existsSync, readFileSync } from 'node:fs'
 import { X509Certificate } from 'node:crypto'
-import { STATUS_CODES as STATUS_CODES_TEXT } from 'node:http'
+import { STATUS_CODES as STATUS_CODES_TEXT, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -99,7 +99,7 @@ const CLIENT_CHECK_MS = 5_000
  * where Fastify's default answered in a shape of its own. Logged and counted like any
  * refusal; the route is `unparsed`, since there is none.
  */
-function refuseClientError(metrics: Metrics) {
+function refuseClientError(metrics: Metrics, requestTimeoutMs: number) {
   return function (this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
     // A reset connection has nobody to answer.
     if (err.code === 'ECONNRESET' || socket.destroyed) return
@@ -107,13 +107,28 @@ function refuseClientError(metrics: Metrics) {
     const status = ERRORS[code].status
     metrics.requests.inc({ route: 'unparsed', method: '', status: String(status) })
     this.log.info({ code, route: 'unparsed', parser: err.code }, 'request refused')
-    // As Node does: no answer where one has begun on this connection (a pipelined request's).
-    const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage
-    if (socket.writable && !pending?.headersSent) {
-      const body = JSON.stringify(errorBody(code, code === 'bad_request' ? 'The request is not well-formed HTTP/1.1.' : undefined))
-      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES_TEXT[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+    // The answer this connection is sending, if any.
+    const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+    const refuse = (): void => {
+      // As Node does: no answer into the middle of another one.
+      if (socket.writable && !(pending?.headersSent && !pending.writableFinished)) {
+        const body = JSON.stringify(errorBody(code, code === 'bad_request' ? 'The request is not well-formed HTTP/1.1.' : undefined))
+        socket.write(`HTTP/1.1 ${status} ${STATUS_CODES_TEXT[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+      }
+      socket.destroy(err)
     }
-    socket.destroy(err)
+    // A whole request before the bad bytes on this connection (pipelined) is being answered:
+    // a collect's event is stored and its challenge spent, so its answer goes out first,
+    // rather than be lost to a retry that would meet `replayed`.
+    if (pending && !pending.writableFinished && pending.req.complete && code === 'bad_request') {
+      const timer = setTimeout(refuse, requestTimeoutMs).unref()
+      pending.once('close', () => {
+        clearTimeout(timer)
+        refuse()
+      })
+      return
+    }
+    refuse()
   }
 }
 
@@ -199,7 +214,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     // Node 20 cuts off a request whose body stalls only when its headers timeout is no longer
     // than its request timeout (Fastify sets the latter alone, leaving the former at 60 s).
     http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(CLIENT_CHECK_MS, Math.max(50, Math.round(requestTimeout / 4))) },
-    clientErrorHandler: refuseClientError(metrics),
+    clientErrorHandler: refuseClientError(metrics, requestTimeout),
     // Errors before routing (a URL that does not decode) get our envelope too.
     frameworkErrors: (error, _request, reply) => {
       void (reply as FastifyReply).code(400).send(errorBody('bad_request', error.code === 'FST_ERR_BAD_URL' ? 'The URL does not decode.' : undefined))

@@ -8,6 +8,7 @@ import { connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { makeTestApp, type TestApp } from '../../test/support/app'
 import { ERRORS } from '../src/errors'
+import { TestDevice } from '../../test/support/device'
 
 let t: TestApp | null = null
 afterEach(async () => {
@@ -48,6 +49,19 @@ describe('requests the HTTP parser refuses', () => {
     expect(a.headers).toContain('content-type: application/json')
     expect(a.body).toEqual({ error: { code: 'bad_request', message: 'The request is not well-formed HTTP/1.1.' } })
     expect(await t.metrics()).toContain('vigil_http_requests_total{route="unparsed",method="",status="400"} 1')
+  })
+
+  it('a whole collect pipelined before malformed bytes is answered first, then the 400', async () => {
+    const { t, port } = await listening()
+    const body = JSON.stringify(new TestDevice().body(await t.challenge()))
+    const collect = `POST /v1/collect HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+    const { text } = await exchange(port, `${collect}GARBAGE / HTTP/1.1\r\n\r\n`)
+    const second = text.indexOf('HTTP/1.1 400')
+    expect(second).toBeGreaterThan(0)
+    const first = answer(text.slice(0, second))
+    expect(first.status).toBe(200)
+    expect(typeof (first.body as { token?: unknown }).token).toBe('string')
+    expect(answer(text.slice(second))).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } })
   })
 
   it('headers over 16 KiB: 431 headers_too_large', async () => {
