@@ -85,48 +85,65 @@ export interface BuildAppOptions {
 }
 
 /**
- * How long a client may take to send a whole request, headers and body (ms). Fastify's
- * default is no limit: a client that sends a collect's headers and then a byte now and then
- * would hold its connection, and a file descriptor, for ever. Node looks for such requests
- * every CLIENT_CHECK_MS, so one is cut off between the two (a 408 `request_timeout`).
+ * How long a client may take to send a whole request, headers and body (ms), from its first
+ * byte. Fastify's default is no limit: a client that sent a collect's headers and then a byte
+ * now and then held its connection, and a file descriptor, for ever. Node looks for such
+ * requests every CLIENT_CHECK_MS, so one is cut off (a 408 `request_timeout`) between the two.
  */
 export const REQUEST_TIMEOUT_MS = 30_000
 const CLIENT_CHECK_MS = 5_000
 
 /**
- * Answers what Node's HTTP parser refused before Fastify saw a request (malformed framing,
- * headers over 16 KiB, a request not received within REQUEST_TIMEOUT_MS) with our envelope,
- * where Fastify's default answered in a shape of its own. Logged and counted like any
- * refusal; the route is `unparsed`, since there is none.
+ * The HTTP server's timeouts (Fastify's `http` option). Given to Node when it creates the
+ * server: Fastify sets `requestTimeout` on the server afterwards, when Node has already set
+ * its headers timeout to 60 s, and with the headers timeout the longer one, Node cut a stalled
+ * body off only after that. At creation Node takes the headers timeout as the shorter of the two.
  */
-function refuseClientError(metrics: Metrics, requestTimeoutMs: number) {
+export function clientTimeouts(requestTimeoutMs: number): { requestTimeout: number; connectionsCheckingInterval: number } {
+  if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs <= 0) throw new TypeError(`requestTimeoutMs must be a positive integer (ms), not ${requestTimeoutMs}`)
+  return { requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(CLIENT_CHECK_MS, Math.max(50, Math.round(requestTimeoutMs / 4))) }
+}
+
+type Answer = ServerResponse & { req: { complete: boolean } }
+/** The answer a connection is sending, if any (Node keeps it on the socket). */
+const answering = (socket: Socket): Answer | null => (socket as Socket & { _httpMessage?: Answer | null })._httpMessage ?? null
+
+/**
+ * Answers what Node's HTTP parser refused before Fastify saw a request (malformed framing,
+ * headers over 16 KiB, a request not received within the request timeout) with our
+ * envelope, where Fastify's default answered in a shape of its own. Logged and counted like
+ * any refusal; the route is `unparsed`, since there is none.
+ */
+export function refuseClientError(metrics: Metrics, requestTimeoutMs: number) {
+  // A failed parser reports its error again for every later chunk: one refusal per connection.
+  const refusing = new WeakSet<Socket>()
   return function (this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
-    // A reset connection has nobody to answer.
-    if (err.code === 'ECONNRESET' || socket.destroyed) return
+    // A reset connection has nobody to answer; one being refused is answered once.
+    if (err.code === 'ECONNRESET' || socket.destroyed || refusing.has(socket)) return
+    refusing.add(socket)
+    // A connection that never sent a byte (a browser's preconnect) is closed, not refused.
+    if (socket.bytesRead === 0) return void socket.destroy()
     const code: ErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request'
     const status = ERRORS[code].status
     metrics.requests.inc({ route: 'unparsed', method: '', status: String(status) })
     this.log.info({ code, route: 'unparsed', parser: err.code }, 'request refused')
-    // The answer this connection is sending, if any.
-    const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+    const deadline = setTimeout(() => socket.destroy(err), requestTimeoutMs).unref()
     const refuse = (): void => {
+      const current = answering(socket)
+      // Whole requests before the bad bytes on this connection (pipelined) are answered first:
+      // a collect's event is stored and its challenge spent, and a lost answer would send its
+      // retry to `replayed`. Not for a timeout: that request is the one still arriving.
+      if (current && !current.writableFinished && current.req.complete && code !== 'request_timeout' && !socket.destroyed) {
+        current.once('close', refuse)
+        return
+      }
+      clearTimeout(deadline)
       // As Node does: no answer into the middle of another one.
-      if (socket.writable && !(pending?.headersSent && !pending.writableFinished)) {
+      if (socket.writable && !(current?.headersSent && !current.writableFinished)) {
         const body = JSON.stringify(errorBody(code, code === 'bad_request' ? 'The request is not well-formed HTTP/1.1.' : undefined))
         socket.write(`HTTP/1.1 ${status} ${STATUS_CODES_TEXT[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
       }
       socket.destroy(err)
-    }
-    // A whole request before the bad bytes on this connection (pipelined) is being answered:
-    // a collect's event is stored and its challenge spent, so its answer goes out first,
-    // rather than be lost to a retry that would meet `replayed`.
-    if (pending && !pending.writableFinished && pending.req.complete && code === 'bad_request') {
-      const timer = setTimeout(refuse, requestTimeoutMs).unref()
-      pending.once('close', () => {
-        clearTimeout(timer)
-        refuse()
-      })
-      return
     }
     refuse()
   }
@@ -211,9 +228,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     requestTimeout,
-    // Node 20 cuts off a request whose body stalls only when its headers timeout is no longer
-    // than its request timeout (Fastify sets the latter alone, leaving the former at 60 s).
-    http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(CLIENT_CHECK_MS, Math.max(50, Math.round(requestTimeout / 4))) },
+    http: clientTimeouts(requestTimeout),
     clientErrorHandler: refuseClientError(metrics, requestTimeout),
     // Errors before routing (a URL that does not decode) get our envelope too.
     frameworkErrors: (error, _request, reply) => {

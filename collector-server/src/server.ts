@@ -5,7 +5,7 @@
 import { resolve } from 'node:path'
 import { unwatchFile, watchFile } from 'node:fs'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { buildApp, type BuildAppOptions } from './app'
+import { buildApp, clientTimeouts, REQUEST_TIMEOUT_MS, type BuildAppOptions } from './app'
 import { createMetrics, type Metrics } from './metrics'
 import { loadMetricsToken } from './config/metrics-token'
 import { registerMetrics } from './routes/meta'
@@ -140,7 +140,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   try {
     await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' })
     if (options.metricsPort !== undefined) {
-      metricsApp = Fastify({ logger: false })
+      metricsApp = Fastify({ logger: false, requestTimeout: REQUEST_TIMEOUT_MS, http: clientTimeouts(REQUEST_TIMEOUT_MS) })
       registerMetrics(metricsApp, metrics, null)
       await metricsApp.listen({ port: options.metricsPort, host: options.metricsHost ?? '127.0.0.1' })
     }

@@ -8,6 +8,9 @@ import { connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { makeTestApp, type TestApp } from '../../test/support/app'
 import { ERRORS } from '../src/errors'
+import Fastify from 'fastify'
+import { clientTimeouts, refuseClientError, REQUEST_TIMEOUT_MS } from '../src/app'
+import { createMetrics } from '../src/metrics'
 import { TestDevice } from '../../test/support/device'
 
 let t: TestApp | null = null
@@ -22,18 +25,43 @@ async function listening(requestTimeoutMs?: number): Promise<{ t: TestApp; port:
   return { t, port: (t.app.server.address() as AddressInfo).port }
 }
 
-/** Sends raw bytes (all at once, or `then` after a pause) and resolves with everything the server sent until it closed. */
-function exchange(port: number, bytes: string): Promise<{ text: string; ms: number }> {
+/**
+ * Sends raw bytes, each string of `more` as its own write once the one before has gone out,
+ * and resolves with everything the server sent until the connection closed. Writes the
+ * server no longer reads (it closed) fail quietly; a connection that fails before any answer
+ * rejects.
+ */
+function exchange(port: number, bytes: string, ...more: string[]): Promise<{ text: string; ms: number }> {
   return new Promise((resolve, reject) => {
     const start = performance.now()
     const socket = connect(port, '127.0.0.1')
     let text = ''
     socket.on('data', (c: Buffer) => (text += c.toString('latin1')))
-    socket.on('error', reject)
+    socket.on('error', (err) => (text === '' ? reject(err) : undefined))
     socket.on('close', () => resolve({ text, ms: performance.now() - start }))
-    socket.write(bytes)
+    const send = (chunks: string[]): void => {
+      if (chunks.length > 0 && !socket.destroyed) socket.write(chunks[0]!, () => setTimeout(() => send(chunks.slice(1)), 20))
+    }
+    send([bytes, ...more])
   })
 }
+
+/** Each answer in a raw HTTP/1.1 stream of answers with a content-length. */
+function answers(raw: string): Array<ReturnType<typeof answer>> {
+  const out = []
+  while (raw.startsWith('HTTP/1.1 ')) {
+    const end = raw.indexOf('\r\n\r\n') + 4
+    const length = Number(/content-length: (\d+)/i.exec(raw.slice(0, end))![1])
+    out.push(answer(raw.slice(0, end + length)))
+    raw = raw.slice(end + length)
+  }
+  expect(raw).toBe('') // nothing half-written, nothing interleaved
+  return out
+}
+
+const collectRequest = (body: string): string =>
+  `POST /v1/collect HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+const unparsed = async (t: TestApp): Promise<string[]> => (await t.metrics()).split('\n').filter((l) => l.startsWith('vigil_http_requests_total{route="unparsed"'))
 
 function answer(raw: string): { status: number; headers: string; body: unknown } {
   const end = raw.indexOf('\r\n\r\n')
@@ -51,17 +79,48 @@ describe('requests the HTTP parser refuses', () => {
     expect(await t.metrics()).toContain('vigil_http_requests_total{route="unparsed",method="",status="400"} 1')
   })
 
-  it('a whole collect pipelined before malformed bytes is answered first, then the 400', async () => {
+  it('whole requests pipelined before malformed bytes are answered first, in order, then one 400', async () => {
     const { t, port } = await listening()
-    const body = JSON.stringify(new TestDevice().body(await t.challenge()))
-    const collect = `POST /v1/collect HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
-    const { text } = await exchange(port, `${collect}GARBAGE / HTTP/1.1\r\n\r\n`)
-    const second = text.indexOf('HTTP/1.1 400')
-    expect(second).toBeGreaterThan(0)
-    const first = answer(text.slice(0, second))
-    expect(first.status).toBe(200)
-    expect(typeof (first.body as { token?: unknown }).token).toBe('string')
-    expect(answer(text.slice(second))).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } })
+    const first = collectRequest(JSON.stringify(new TestDevice().body(await t.challenge())))
+    const second = collectRequest(JSON.stringify(new TestDevice().body(await t.challenge())))
+    const { text } = await exchange(port, `${first}${second}GARBAGE / HTTP/1.1\r\n\r\n`)
+    const [a, b, refusal, ...rest] = answers(text)
+    expect([a?.status, b?.status]).toEqual([200, 200])
+    expect(typeof (a?.body as { token?: unknown }).token).toBe('string')
+    expect(typeof (b?.body as { token?: unknown }).token).toBe('string')
+    expect(refusal).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } })
+    expect(rest).toEqual([])
+    expect(await unparsed(t)).toEqual(['vigil_http_requests_total{route="unparsed",method="",status="400"} 1'])
+  })
+
+  it('bytes that keep coming after the bad ones, while an answer is pending, are refused once', async () => {
+    // A failed parser reports its error again for every later chunk; Node reads them while one answer is pending.
+    const metrics = createMetrics({ defaultMetrics: false })
+    const app = Fastify({ clientErrorHandler: refuseClientError(metrics, 5_000) })
+    app.get('/slow', async () => {
+      await new Promise((r) => setTimeout(r, 300))
+      return { ok: true }
+    })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    try {
+      const port = (app.server.address() as AddressInfo).port
+      const { text } = await exchange(port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE / HTTP/1.1\r\n\r\n', 'more', 'and more', 'and more again')
+      expect(answers(text).map((a) => [a.status, a.body])).toEqual([
+        [200, { ok: true }],
+        [400, { error: { code: 'bad_request', message: 'The request is not well-formed HTTP/1.1.' } }],
+      ])
+      expect((await metrics.registry.metrics()).split('\n').filter((l) => l.includes('route="unparsed"'))).toEqual(['vigil_http_requests_total{route="unparsed",method="",status="400"} 1'])
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('a connection that sends nothing is closed at the timeout without an answer or a count', async () => {
+    const { t, port } = await listening(400)
+    const { text, ms } = await exchange(port, '')
+    expect(text).toBe('')
+    expect(ms).toBeGreaterThanOrEqual(400)
+    expect(await unparsed(t)).toEqual([])
   })
 
   it('headers over 16 KiB: 431 headers_too_large', async () => {
@@ -79,7 +138,12 @@ describe('requests the HTTP parser refuses', () => {
     expect(ms).toBeLessThan(10_000)
   })
 
-  it('a request that arrives in time is not cut off by the timeout', async () => {
+  it('a request that arrives in time is not cut off by the timeout; by default a request has 30 s', async () => {
+    expect(() => clientTimeouts(0)).toThrow(TypeError)
+    const defaults = await listening()
+    expect([defaults.t.app.server.requestTimeout, defaults.t.app.server.headersTimeout]).toEqual([REQUEST_TIMEOUT_MS, REQUEST_TIMEOUT_MS])
+    await defaults.t.close()
+    t = null
     const { port } = await listening(400)
     const { text } = await exchange(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
     expect(answer(text).status).toBe(200)
