@@ -8,7 +8,7 @@ import fastifyStatic from '@fastify/static'
 import fastifySwagger from '@fastify/swagger'
 import { createReadStream, existsSync, readFileSync } from 'node:fs'
 import { X509Certificate } from 'node:crypto'
-import { STATUS_CODES as STATUS_CODES_TEXT, type ServerResponse } from 'node:http'
+import { STATUS_CODES as STATUS_CODES_TEXT, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -264,6 +264,12 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     return reply.code(ERRORS[code].status).send(errorBody(code, message))
   })
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('not_found')))
+  // An `Expect` other than 100-continue: Node answers 417 itself, with an empty body, unless asked.
+  app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
+    metrics.requests.inc({ route: 'unparsed', method: '', status: '417' })
+    const body = JSON.stringify(errorBody('expectation_failed'))
+    response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body)
+  })
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched'

@@ -115,6 +115,13 @@ describe('requests the HTTP parser refuses', () => {
     }
   })
 
+  it('an Expect other than 100-continue: 417 expectation_failed in the envelope, counted', async () => {
+    const { t, port } = await listening()
+    const { text } = await exchange(port, 'POST /v1/collect HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}')
+    expect(answers(text).map((a) => [a.status, a.body])).toEqual([[417, { error: { code: 'expectation_failed', message: ERRORS.expectation_failed.message } }]])
+    expect(await unparsed(t)).toEqual(['vigil_http_requests_total{route="unparsed",method="",status="417"} 1'])
+  })
+
   it('a connection that sends nothing is closed at the timeout without an answer or a count', async () => {
     const { t, port } = await listening(400)
     const { text, ms } = await exchange(port, '')
