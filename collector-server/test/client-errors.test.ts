@@ -93,8 +93,9 @@ describe('requests the HTTP parser refuses', () => {
     expect(await unparsed(t)).toEqual(['vigil_http_requests_total{route="unparsed",method="",status="400"} 1'])
   })
 
-  it('bytes that keep coming after the bad ones, while an answer is pending, are refused once', async () => {
-    // A failed parser reports its error again for every later chunk; Node reads them while one answer is pending.
+  it('two slow answers pipelined before bad bytes both go out, then one 400 however many bytes follow', async () => {
+    // A failed parser reports its error again for every later chunk; Node reads them while answers are pending.
+    // The first answer's end finds the second one going out: the refusal waits for that one too.
     const metrics = createMetrics({ defaultMetrics: false })
     const app = Fastify({ clientErrorHandler: refuseClientError(metrics, 5_000) })
     app.get('/slow', async () => {
@@ -104,8 +105,9 @@ describe('requests the HTTP parser refuses', () => {
     await app.listen({ port: 0, host: '127.0.0.1' })
     try {
       const port = (app.server.address() as AddressInfo).port
-      const { text } = await exchange(port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE / HTTP/1.1\r\n\r\n', 'more', 'and more', 'and more again')
+      const { text } = await exchange(port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE / HTTP/1.1\r\n\r\n', 'more', 'and more', 'and more again')
       expect(answers(text).map((a) => [a.status, a.body])).toEqual([
+        [200, { ok: true }],
         [200, { ok: true }],
         [400, { error: { code: 'bad_request', message: 'The request is not well-formed HTTP/1.1.' } }],
       ])
