@@ -94,14 +94,21 @@ export const REQUEST_TIMEOUT_MS = 30_000
 const CLIENT_CHECK_MS = 5_000
 
 /**
- * The HTTP server's timeouts (Fastify's `http` option). Given to Node when it creates the
- * server: Fastify sets `requestTimeout` on the server afterwards, when Node has already set
- * its headers timeout to 60 s, and with the headers timeout the longer one, Node cut a stalled
- * body off only after that. At creation Node takes the headers timeout as the shorter of the two.
+ * The Fastify options that give a server `requestTimeoutMs`. Twice: Node must get it when it
+ * creates the server (`http`), where it also makes the headers timeout no longer (set
+ * afterwards, Node's 60 s headers timeout stayed, and a stalled body was cut off only then);
+ * and Fastify's own option, which it sets on the server afterwards, 0 (none) unless given.
  */
-export function clientTimeouts(requestTimeoutMs: number): { requestTimeout: number; connectionsCheckingInterval: number } {
+export function clientTimeouts(requestTimeoutMs: number): Pick<FastifyServerOptions, 'requestTimeout'> & { http: { requestTimeout: number; connectionsCheckingInterval: number } } {
   if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs <= 0) throw new TypeError(`requestTimeoutMs must be a positive integer (ms), not ${requestTimeoutMs}`)
-  return { requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(CLIENT_CHECK_MS, Math.max(50, Math.round(requestTimeoutMs / 4))) }
+  const connectionsCheckingInterval = Math.min(CLIENT_CHECK_MS, Math.max(50, Math.round(requestTimeoutMs / 4)))
+  return { requestTimeout: requestTimeoutMs, http: { requestTimeout: requestTimeoutMs, connectionsCheckingInterval } }
+}
+
+/** Counts and logs a refusal made before any route saw the request (its route: `unparsed`). */
+function refusedUnparsed(metrics: Metrics, log: FastifyInstance['log'], code: ErrorCode, parser?: string): void {
+  metrics.requests.inc({ route: 'unparsed', method: '', status: String(ERRORS[code].status) })
+  log.info({ code, route: 'unparsed', ...(parser ? { parser } : {}) }, 'request refused')
 }
 
 type Answer = ServerResponse & { req: { complete: boolean } }
@@ -125,8 +132,7 @@ export function refuseClientError(metrics: Metrics, requestTimeoutMs: number) {
     if (socket.bytesRead === 0) return void socket.destroy()
     const code: ErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request'
     const status = ERRORS[code].status
-    metrics.requests.inc({ route: 'unparsed', method: '', status: String(status) })
-    this.log.info({ code, route: 'unparsed', parser: err.code }, 'request refused')
+    refusedUnparsed(metrics, this.log, code, err.code)
     const deadline = setTimeout(() => socket.destroy(err), requestTimeoutMs).unref()
     const refuse = (): void => {
       const current = answering(socket)
@@ -227,8 +233,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
-    requestTimeout,
-    http: clientTimeouts(requestTimeout),
+    ...clientTimeouts(requestTimeout),
     clientErrorHandler: refuseClientError(metrics, requestTimeout),
     // Errors before routing (a URL that does not decode) get our envelope too.
     frameworkErrors: (error, _request, reply) => {
@@ -266,7 +271,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('not_found')))
   // An `Expect` other than 100-continue: Node answers 417 itself, with an empty body, unless asked.
   app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
-    metrics.requests.inc({ route: 'unparsed', method: '', status: '417' })
+    refusedUnparsed(metrics, app.log, 'expectation_failed')
     const body = JSON.stringify(errorBody('expectation_failed'))
     response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body)
   })

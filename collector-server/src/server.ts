@@ -140,7 +140,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   try {
     await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' })
     if (options.metricsPort !== undefined) {
-      metricsApp = Fastify({ logger: false, requestTimeout: REQUEST_TIMEOUT_MS, http: clientTimeouts(REQUEST_TIMEOUT_MS) })
+      metricsApp = Fastify({ logger: false, ...clientTimeouts(REQUEST_TIMEOUT_MS) })
       registerMetrics(metricsApp, metrics, null)
       await metricsApp.listen({ port: options.metricsPort, host: options.metricsHost ?? '127.0.0.1' })
     }
