@@ -32,6 +32,7 @@ import type { Store } from './stores/types'
 import type { AttestationVerifier } from './evidence/check'
 import { APPLE_APP_ATTESTATION_ROOT_CA } from './evidence/apple-root'
 import { fastifyTrustProxy, type TrustProxy } from './net/trust-proxy'
+import { lingerBeforeClosing } from './net/linger'
 import { inlineScorer, type CollectScorer } from './risk/scoring-pool'
 
 export interface BuildAppOptions {
@@ -275,6 +276,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     const body = JSON.stringify(errorBody('expectation_failed'))
     response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body)
   })
+  // An answer before the body has all arrived (a 413), then a close: the client still writing
+  // must not meet a reset that throws the answer away (net/linger.ts).
+  app.server.on('connection', (socket: Socket) => lingerBeforeClosing(socket, requestTimeout))
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched'

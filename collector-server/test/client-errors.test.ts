@@ -5,13 +5,16 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { connect } from 'node:net'
-import type { AddressInfo } from 'node:net'
+import { spawn } from 'node:child_process'
+import type { AddressInfo, Socket } from 'node:net'
+import type { Server } from 'node:http'
 import { makeTestApp, type TestApp } from '../../test/support/app'
 import { ERRORS } from '../src/errors'
 import Fastify from 'fastify'
 import { clientTimeouts, refuseClientError, REQUEST_TIMEOUT_MS } from '../src/app'
 import { createMetrics } from '../src/metrics'
 import { TestDevice } from '../../test/support/device'
+import { LINGER_IDLE_MS } from '../src/net/linger'
 
 let t: TestApp | null = null
 afterEach(async () => {
@@ -157,4 +160,87 @@ describe('requests the HTTP parser refuses', () => {
     const { text } = await exchange(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
     expect(answer(text).status).toBe(200)
   })
+})
+
+/**
+ * The client of writeWholeThenRead, in a process of its own: in this one, the server could
+ * not answer while the client's write was under way, and no reset would ever race the answer.
+ */
+const WRITE_WHOLE_CLIENT = `
+const { connect } = require('node:net')
+const [port, head, bodyBytes, trickleMs] = JSON.parse(process.argv[1])
+const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true })
+let text = ''
+let error = null
+socket.on('data', (c) => (text += c.toString('latin1')))
+socket.on('error', (err) => (error = err.code || err.message))
+socket.write(head)
+socket.write(Buffer.alloc(bodyBytes, 'x'), () => {
+  if (trickleMs) setInterval(() => socket.writable && socket.write('x'.repeat(100)), trickleMs).unref()
+})
+// A half-closed socket that is not reading keeps no process alive: this waits for the parent.
+setInterval(() => {}, 1_000)
+process.on('SIGTERM', () => process.exit(0))
+process.on('exit', () => require('node:fs').writeSync(1, JSON.stringify({ text, error })))
+`
+
+/**
+ * Writes a request's head and `bodyBytes` of body, all of it, before reading anything (as
+ * Node's own client, Python's urllib and many scripts do), then collects the answer. The
+ * client keeps its own side open after the server's FIN (`trickleMs`: and goes on writing),
+ * so only the server closes the connection; `ms` is when it did, from the server's side.
+ * Writes the server no longer reads are recorded, not thrown.
+ */
+async function writeWholeThenRead(server: Server, head: string, bodyBytes: number, options: { trickleMs?: number } = {}): Promise<{ text: string; error: string | null; ms: number }> {
+  const start = performance.now()
+  const closed = new Promise<number>((resolve) => server.once('connection', (s: Socket) => s.once('close', () => resolve(performance.now() - start))))
+  const client = spawn(process.execPath, ['-e', WRITE_WHOLE_CLIENT, JSON.stringify([(server.address() as AddressInfo).port, head, bodyBytes, options.trickleMs ?? 0])], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  client.stdout.on('data', (c: Buffer) => (out += c.toString()))
+  const exited = new Promise((r) => client.once('exit', r))
+  const ms = await closed
+  // What reached the client, once anything in flight has.
+  await new Promise((r) => setTimeout(r, 100))
+  client.kill('SIGTERM')
+  await exited
+  return { ...(JSON.parse(out) as { text: string; error: string | null }), ms }
+}
+
+describe('an answer before the body has arrived (lingering close)', () => {
+  const MiB = 1 << 20
+  const head = (path: string, length: number, close: boolean): string =>
+    `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n${close ? 'Connection: close\r\n' : ''}\r\n`
+
+  it.each([
+    ['/v1/collect', false],
+    ['/v1/collect', true],
+    ['/v1/siteverify', false],
+    ['/v1/siteverify', true],
+  ])('a body over the limit on %s (client asks to close: %s), written whole before reading: the 413 arrives, no reset', async (path, close) => {
+    const { t } = await listening()
+    // Without the lingering close, each of these met EPIPE and read nothing.
+    for (let i = 0; i < 3; i++) {
+      const { text, error, ms } = await writeWholeThenRead(t.app.server, head(path, MiB, close), MiB)
+      expect(error).toBeNull()
+      expect(answers(text).map((a) => [a.status, a.body])).toEqual([[413, { error: { code: 'payload_too_large', message: ERRORS.payload_too_large.message } }]])
+      // Closed once the body had all arrived, not at a timeout.
+      expect(ms).toBeLessThan(LINGER_IDLE_MS)
+    }
+  })
+
+  it('a client that stops sending after the 413 is closed once it has been silent for a while', async () => {
+    const { t } = await listening()
+    const { text, ms } = await writeWholeThenRead(t.app.server, head('/v1/siteverify', 100 * MiB, false), 1_000)
+    expect(answer(text).status).toBe(413)
+    expect(ms).toBeGreaterThanOrEqual(LINGER_IDLE_MS)
+    expect(ms).toBeLessThan(3 * LINGER_IDLE_MS)
+  }, 15_000)
+
+  it('a client that goes on trickling a huge body is closed at the request timeout', async () => {
+    const { t } = await listening(1_000)
+    const { text, ms } = await writeWholeThenRead(t.app.server, head('/v1/siteverify', 100 * MiB, false), 1_000, { trickleMs: 50 })
+    expect(answer(text).status).toBe(413)
+    expect(ms).toBeGreaterThanOrEqual(1_000)
+    expect(ms).toBeLessThan(1_000 + 2 * LINGER_IDLE_MS)
+  }, 15_000)
 })

@@ -1,0 +1,54 @@
+/**
+ * A lingering close, as Apache and nginx do one. When the collector answers a request before
+ * reading all of its body (a 413 for a body over the route's limit, which Fastify answers
+ * with `connection: close`, or any answer to a client that asked to close) Node then closes
+ * the connection at once. A client still writing its body meets a reset, and on Linux a
+ * reset throws away what the client had received but not yet read: the answer. A client
+ * that writes its whole body before reading (Node's, Python's urllib, many scripts) saw
+ * EPIPE or ECONNRESET instead of the 413, every time.
+ *
+ * So a connection that closes with a request still arriving sends its FIN after the answer,
+ * as before, and then keeps reading (Node's parser drops the rest of the body) until the
+ * request has all arrived, the client closes its side, no byte came for LINGER_IDLE_MS, or
+ * `maxMs` passed since the close began. Then it closes. With nothing left unread there is
+ * no reset to lose the answer.
+ */
+import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
+
+/** A lingering connection that receives nothing for this long is closed. */
+export const LINGER_IDLE_MS = 2_000
+
+/** The request Node's parser is reading on a socket, if any (Node keeps it on the parser). */
+const arriving = (socket: Socket): IncomingMessage | null => (socket as Socket & { parser?: { incoming?: IncomingMessage | null } | null }).parser?.incoming ?? null
+
+/**
+ * Makes `socket`'s close (Node's HTTP server closes with `destroySoon` once the last answer is
+ * written) linger while a request is still arriving on it; other closes are unchanged.
+ */
+export function lingerBeforeClosing(socket: Socket, maxMs: number, idleMs = LINGER_IDLE_MS): void {
+  const closeNow = socket.destroySoon.bind(socket)
+  let lingering = false
+  socket.destroySoon = (): void => {
+    if (lingering) return
+    const request = arriving(socket)
+    if (!request || request.complete || socket.destroyed) return closeNow()
+    lingering = true
+    // Once the answer is flushed: the FIN. Node's HTTP server lets a client half-close, so
+    // reading goes on.
+    socket.end()
+    const started = Date.now()
+    let read = socket.bytesRead
+    // Not before the answer has gone out: destroying drops what is still queued.
+    const close = (): void => void (socket.writableFinished ? socket.destroy() : socket.once('finish', () => socket.destroy()))
+    const watch = setInterval(() => {
+      if (socket.bytesRead === read || Date.now() - started >= maxMs) socket.destroy()
+      read = socket.bytesRead
+    }, idleMs).unref()
+    socket.once('close', () => clearInterval(watch))
+    socket.once('end', close)
+    // The request's last byte: nothing the client sends for it is left to read.
+    if (request.readableEnded) close()
+    else request.once('end', close)
+  }
+}
