@@ -224,6 +224,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   }
 
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
+  const timeouts = clientTimeouts(requestTimeout)
   const app = Fastify({
     logger: options.logger ?? false,
     logController: new LogController({ disableRequestLogging: options.accessLog !== true }),
@@ -234,7 +235,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
-    ...clientTimeouts(requestTimeout),
+    ...timeouts,
+    // A missing Host is refused below, in the envelope; Node's own refusal is an empty 400.
+    http: { ...timeouts.http, requireHostHeader: false },
     clientErrorHandler: refuseClientError(metrics, requestTimeout),
     // Errors before routing (a URL that does not decode) get our envelope too.
     frameworkErrors: (error, _request, reply) => {
@@ -270,6 +273,10 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     return reply.code(ERRORS[code].status).send(errorBody(code, message))
   })
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('not_found')))
+  // HTTP/1.1 requires a Host header (RFC 9112, 3.2); HTTP/1.0 has none to require. As Node did, the connection closes.
+  app.addHook('onRequest', (request, _reply, done) => {
+    done(request.headers.host === undefined && request.raw.httpVersion === '1.1' ? new CollectorError('bad_request', 'An HTTP/1.1 request needs a Host header.', { connection: 'close' }) : undefined)
+  })
   // An `Expect` other than 100-continue: Node answers 417 itself, with an empty body, unless asked.
   app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
     refusedUnparsed(metrics, app.log, 'expectation_failed')

@@ -135,6 +135,14 @@ describe('requests the HTTP parser refuses', () => {
     expect(await unparsed(t)).toEqual([])
   })
 
+  it('an HTTP/1.1 request without a Host header: 400 bad_request in the envelope; HTTP/1.0 needs none', async () => {
+    const { port } = await listening()
+    const { text } = await exchange(port, 'GET /healthz HTTP/1.1\r\n\r\n')
+    expect(answers(text).map((a) => [a.status, a.body])).toEqual([[400, { error: { code: 'bad_request', message: 'An HTTP/1.1 request needs a Host header.' } }]])
+    const old = await exchange(port, 'GET /healthz HTTP/1.0\r\n\r\n')
+    expect(answer(old.text).status).toBe(200)
+  })
+
   it('headers over 16 KiB: 431 headers_too_large', async () => {
     const { port } = await listening()
     const { text } = await exchange(port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`)
