@@ -222,6 +222,9 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
   lines.push(`  JWKS        ${server.url}/.well-known/jwks.json`)
   // Under --workers with a metrics port, the primary prints the metrics line.
   if (!(isWorker() && metricsPort !== undefined)) lines.push(server.metricsUrl ? `  metrics     ${server.metricsUrl}/metrics` : `  metrics     ${server.url}/metrics  (Authorization: Bearer <${process.env['VIGIL_METRICS_TOKEN'] ? 'VIGIL_METRICS_TOKEN' : `${dataDir}/keys/metrics.token`}>)`)
+  if (isWorker() && server.store.kind === 'sqlite') {
+    lines.push(`Note: the ${workers} workers share one SQLite file and take turns at its write lock; on 2 cores, two did a third to a half of the collects of one process (docs/performance.md, "Several processes"). For more than one process, use Redis (--store redis://…).`)
+  }
   if (values.demo) lines.push('DEVELOPMENT MODE (--demo): the demo site and its public secret are enabled. Never expose this collector.')
   if (server.sites().list().every((site) => site.testVerdict !== undefined)) lines.push('No sites yet: vigil-collector sites add SITE --origin https://your.shop')
   if (isFirstWorker()) console.log(lines.join('\n'))
