@@ -13,6 +13,7 @@ import { makeTestApp, STORE_KINDS, type TestApp } from '../../test/support/app'
 import { TestDevice } from '../../test/support/device'
 import { answerChallenge, browserHeaders, challengeTerms } from '../../test/support/proof'
 import { powSolved } from '../src/risk/proof'
+import { probePlan } from '@vigil-risk/core/protocol/probes'
 import { capturedSignals } from '../../test/support/payloads'
 
 const golden = (id: string): TraceEvent[] =>
@@ -211,6 +212,43 @@ describe.each(STORE_KINDS)('challenge-bound proof on %s', (kind) => {
     expect((await collect(other.body((await challengeFor(other)).challenge, { action: 'browse' }))).reasons).not.toContain('unproven_device')
     const person = new TestDevice()
     expect((await collect(person.body((await challengeFor(person)).challenge, { action: 'login', ...withTrace() }))).reasons).not.toContain('unproven_device')
+  })
+
+  it('never allows a sensitive action on a payload with no probe answer that checks out, even from a known device', async () => {
+    // What a script sent to be allowed with nothing of a browser: the work, every probe "could
+    // not run", no start-up signals, a lone key press.
+    const device = new TestDevice()
+    expect((await collect(device.body((await challengeFor(device)).challenge, withTrace()))).verdict).toBe('allow')
+    const keys = withTrace([{ type: 'keydown', t: 0 }, { type: 'keyup', t: 80 }])
+    const nothing = async (action: string) => {
+      const c = await challengeFor(device)
+      return collect(device.body(c.challenge, { action, ...keys, fp: null, proof: { ...answerChallenge(c.challenge)!, text: { e: 'canvas_unavailable' }, tz: { e: 'no_zone' } } }))
+    }
+    for (const action of ['login', 'checkout']) {
+      const forged = await nothing(action)
+      expect(forged.reasons).toContain('unproven_device')
+      expect(forged.verdict).not.toBe('allow')
+    }
+    // Not on an action that is not sensitive; and one answer that checks out is enough.
+    expect((await nothing('browse')).reasons).not.toContain('unproven_device')
+    const c = await challengeFor(device)
+    const textOnly = await collect(device.body(c.challenge, { action: 'login', ...keys, proof: { ...answerChallenge(c.challenge)!, tz: { e: 'no_zone' } } }))
+    expect(textOnly.reasons).not.toContain('unproven_device')
+  })
+
+  it('counts time-zone offsets as proof only when there is a zone to check them against', async () => {
+    await t.close()
+    t = await makeTestApp({ store: kind, sites: siteRegistry([site({ probes: ['tz'] })], { demo: true }) })
+    const device = new TestDevice()
+    const c = await challengeFor(device)
+    const plan = probePlan(c.seed)!
+    // Offsets without the worker's zone: any would pass, so they prove nothing.
+    const unchecked = await collect(device.body(c.challenge, { action: 'login', ...withTrace(), proof: { ...answerChallenge(c.challenge)!, tz: { o: plan.tz.map(() => 0) } } }))
+    expect(unchecked.reasons).toContain('unproven_device')
+    const signals = { ...capturedSignals(), worker: { value: { ...(capturedSignals()['worker'] as { value: object }).value, zone: 'America/New_York' }, duration: 1 } }
+    const checked = await collect(device.body((await challengeFor(device)).challenge, { action: 'login', signals, ...withTrace() }), browserHeaders(signals))
+    expect(checked.reasons).not.toContain('unproven_device')
+    expect(checked.verdict).toBe('allow')
   })
 })
 

@@ -17,6 +17,7 @@ import type { Detection } from '@vigil-risk/core/detectors'
 import type { Challenge } from '../verify/challenge'
 
 type PowStatus = 'not_asked' | 'solved' | 'failed'
+/** verified: checked and consistent; unanswered: not answered, or nothing to check it against; mismatch: inconsistent. */
 type ProbeStatus = 'verified' | 'unanswered' | 'mismatch'
 
 export interface ProofCheck {
@@ -97,16 +98,20 @@ function offsetIn(zone: string, instant: number): number | null {
   return m[1] === '+' ? -minutes : minutes
 }
 
-function checkTz(plan: ProbePlan['tz'], answer: NonNullable<Proof['tz']>, zone: unknown): string | null {
-  if ('e' in answer) return null
-  if (typeof zone !== 'string' || zone.length === 0 || zone.length > 64) return null
+/**
+ * The offsets against the page's zone: a problem, null when they fit it, or `unchecked`
+ * without a zone this runtime knows (then any offsets would pass: they prove nothing).
+ */
+function checkTz(plan: ProbePlan['tz'], answer: { o: number[] }, zone: unknown): string | null | typeof UNCHECKED {
+  if (typeof zone !== 'string' || zone.length === 0 || zone.length > 64) return UNCHECKED
   for (let i = 0; i < plan.length; i++) {
     const expected = offsetIn(zone, plan[i]!)
-    if (expected === null) return null
+    if (expected === null) return UNCHECKED
     if (answer.o[i] !== expected) return `UTC offset ${answer.o[i]} at ${new Date(plan[i]!).toISOString()} is not ${zone}'s (${expected})`
   }
   return null
 }
+const UNCHECKED = Symbol('unchecked')
 
 /** The page's IANA zone, as its Web Worker reported it (signals.worker.value.zone). */
 function claimedZone(payload: CollectPayload): unknown {
@@ -131,13 +136,15 @@ export function checkProof(payload: CollectPayload, challenge: ProofTerms): Proo
   const plan = probePlan(challenge.nonce)
   for (const probe of challenge.probes) {
     const answer = proof[probe]
-    let problem: string | null
+    let problem: string | null | typeof UNCHECKED
     if (!plan) problem = 'the challenge has no plan'
     else if (!answer) problem = `no answer to the ${probe} probe`
-    else if ('e' in answer) {
+    else if ('e' in answer) problem = UNCHECKED
+    else problem = probe === 'text' ? checkText(plan.text, answer as NonNullable<Proof['text']>, glyphs) : checkTz(plan.tz, answer as { o: number[] }, claimedZone(payload))
+    if (problem === UNCHECKED) {
       probes[probe] = 'unanswered'
       continue
-    } else problem = probe === 'text' ? checkText(plan.text, answer as NonNullable<Proof['text']>, glyphs) : checkTz(plan.tz, answer as NonNullable<Proof['tz']>, claimedZone(payload))
+    }
     probes[probe] = problem ? 'mismatch' : 'verified'
     if (problem) detections.push({ code: 'probe_mismatch', detector: `probe:${probe}`, detail: problem })
   }
