@@ -56,6 +56,16 @@ describe.each(STORE_KINDS)('link poisoning on %s', (kind) => {
     expect(attackers.at(-1)!.reasons).toEqual(expect.arrayContaining(['click_farm', 'multi_account']))
   })
 
+  it('accounts behind one IPv6 /64 add up as behind one address, spread over its addresses or not', async () => {
+    const verdicts: Array<{ verdict: string; reasons: string[] }> = []
+    // Twelve devices, twelve fingerprints, twelve accounts, twelve addresses of one /64.
+    for (let i = 0; i < 12; i++) verdicts.push(await act(new TestDevice(), `2001:db8:7:9::${(i + 1).toString(16)}`, { account: `claimer${i}@example.com`, visitorId: `fp-${i}-0000000000000000000000000` }))
+    expect(verdicts.slice(0, 9).map((v) => v.reasons)).not.toContainEqual(expect.arrayContaining(['click_farm']))
+    expect(verdicts.slice(9).every((v) => v.reasons.includes('click_farm') && v.verdict !== 'allow')).toBe(true)
+    // Another /64 is another subscriber.
+    expect((await act(new TestDevice(), '2001:db8:7:a::1', { account: 'claimer0@example.com', visitorId: 'fp-x-0000000000000000000000000' })).reasons).not.toContain('click_farm')
+  })
+
   it('twenty collects naming bob@ from elsewhere leave Bob allowed', async () => {
     const bob = await established(`${VICTIM_NET}.20`, 'bob@example.com', 'bob-fingerprint-0000000000000000')
     aDayLater()

@@ -24,7 +24,7 @@
  * counts, never to yours. docs/decisions.md has the reasoning.
  */
 import type { ReasonCode } from '@vigil-risk/core/protocol/reasons'
-import { networkOf } from '../net/ip'
+import { clientBucket, networkOf } from '../net/ip'
 import type { CollectEvent, LinkObservation, LinkStore } from '../stores/types'
 import type { ActionPolicy, Limits } from './policy'
 
@@ -44,6 +44,7 @@ const LINKS = {
   accountsPerDevice24h: { relation: 'acc:dev', windowMs: DAY, claimedKey: false },
   accountsPerFingerprint24h: { relation: 'acc:fp', windowMs: DAY, claimedKey: true },
   devicesPerAccount7d: { relation: 'dev:acc', windowMs: WEEK, claimedKey: true },
+  /** The address: an IPv4 address, or an IPv6 /64 (one subscriber's: clientBucket). */
   accountsPerIp1h: { relation: 'acc:ip', windowMs: HOUR, claimedKey: false },
   incentiveAccountsPerDevice7d: { relation: 'inc:dev', windowMs: WEEK, claimedKey: false },
   incentiveAccountsPerFingerprint7d: { relation: 'inc:fp', windowMs: WEEK, claimedKey: true },
@@ -100,7 +101,8 @@ function sightings(input: VelocityInput, action: ActionPolicy): Array<[CountName
   for (const key of input.traceKeys) out.push(['devicesPerTrace24h', key, deviceId])
   if (visitorId) out.push(['devicesPerFingerprint24h', visitorId, deviceId])
   if (!account) return out
-  out.push(['accountsPerDevice24h', deviceId, account], ['devicesPerAccount7d', account, deviceId], ['accountsPerIp1h', ip, account], ['eventsPerAccount1m', account, eventId])
+  // An IPv6 subscriber holds a whole /64: counted per address, 2^64 addresses would never add up.
+  out.push(['accountsPerDevice24h', deviceId, account], ['devicesPerAccount7d', account, deviceId], ['accountsPerIp1h', clientBucket(ip), account], ['eventsPerAccount1m', account, eventId])
   if (visitorId) out.push(['accountsPerFingerprint24h', visitorId, account])
   if (action.incentive) {
     out.push(['incentiveAccountsPerDevice7d', deviceId, account])
