@@ -31,7 +31,8 @@ import { defaultScoringThreads } from './risk/scoring-pool'
 const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--wait-replicas N] [--sites FILE] [--demo] [--trust-proxy HOPS|CIDR,…]
                        [--metrics-port N] [--metrics-host H] [--no-test-keys] [--events-days N] [--devices-days N] [--stream-max-len N]
                        [--workers N|auto] [--scoring-threads N] [--access-log]
-         --store         sqlite:PATH (default DIR/vigil.db), redis://HOST:PORT[/DB], or a Redis Cluster:
+         --store         sqlite:PATH (default DIR/vigil.db; add ?synchronous=full for an fsync per commit,
+                         which survives power loss), redis://HOST:PORT[/DB], or a Redis Cluster:
                          redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…] (seed nodes)
          --wait-replicas Redis: answer a collect only once N replicas have its event (WAIT);
                          default 1 on a Redis Cluster, 0 on a single Redis

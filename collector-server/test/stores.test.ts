@@ -5,6 +5,10 @@ import { startRedis } from '../../test/support/redis'
 import { TestDevice } from '../../test/support/device'
 import { inject } from 'vitest'
 import { openRedisStore, redisTarget } from '../src/stores/redis'
+import { openStore, parseSqliteUrl } from '../src/stores/index'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { LINK_COUNT_CAP, linkTimeStep, StoreUnavailableError, type CollectEvent, type Store } from '../src/stores/types'
 
 const event = (id: string, at: number): CollectEvent => ({
@@ -261,5 +265,28 @@ describe.each(STORE_KINDS)('collect while the %s store fails', (kind) => {
     const res = await t.app.inject({ method: 'POST', url: '/v1/collect', payload: body })
     expect(res.statusCode).toBe(503)
     expect(res.json()).toEqual({ error: { code: 'store_unavailable', message: 'The store is unavailable; retry later.' } })
+  })
+})
+
+describe('VIGIL_STORE for SQLite', () => {
+  it('takes a path, and synchronous=full for an fsync per commit; anything else is refused', () => {
+    expect(parseSqliteUrl('sqlite:./data/vigil.db')).toEqual({ path: './data/vigil.db', synchronous: 'NORMAL' })
+    expect(parseSqliteUrl('sqlite:/var/lib/vigil/vigil.db?synchronous=full')).toEqual({ path: '/var/lib/vigil/vigil.db', synchronous: 'FULL' })
+    expect(parseSqliteUrl('sqlite:x.db?synchronous=NORMAL')).toEqual({ path: 'x.db', synchronous: 'NORMAL' })
+    expect(() => parseSqliteUrl('sqlite:')).toThrow(/needs a path/)
+    expect(() => parseSqliteUrl('sqlite:?synchronous=full')).toThrow(/needs a path/)
+    expect(() => parseSqliteUrl('sqlite:x.db?synchronous=off')).toThrow(/synchronous=normal\|full/)
+    expect(() => parseSqliteUrl('sqlite:x.db?journal=memory')).toThrow(/the one setting/)
+  })
+
+  it('opens a store that keeps events with synchronous=full', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-full-'))
+    const store = await openStore(`sqlite:${join(dir, 'vigil.db')}?synchronous=full`, dir)
+    try {
+      await store.events.append(event('full-1', Date.now()))
+      expect((await store.events.get('full-1'))?.verdict).toBe('allow')
+    } finally {
+      await store.close()
+    }
   })
 })

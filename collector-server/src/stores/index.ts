@@ -13,17 +13,35 @@ export interface StoreSettings {
 }
 
 /**
- * Opens the store a VIGIL_STORE URL names: `sqlite:<path>` (default
+ * A SQLite store's URL: `sqlite:<path>`, and `?synchronous=full` for an fsync per commit
+ * (an acknowledged event then survives power loss too; the default, normal, survives a killed
+ * process: docs/decisions.md).
+ */
+export function parseSqliteUrl(spec: string): { path: string; synchronous: 'NORMAL' | 'FULL' } {
+  const rest = spec.slice('sqlite:'.length)
+  const q = rest.lastIndexOf('?')
+  const path = q < 0 ? rest : rest.slice(0, q)
+  if (!path) throw new Error('VIGIL_STORE=sqlite: needs a path, e.g. sqlite:./data/vigil.db')
+  let synchronous: 'NORMAL' | 'FULL' = 'NORMAL'
+  for (const [name, value] of new URLSearchParams(q < 0 ? '' : rest.slice(q + 1))) {
+    if (name !== 'synchronous' || !/^(normal|full)$/i.test(value)) throw new Error(`VIGIL_STORE=${spec}: the one setting is synchronous=normal|full, not ${name}=${value}`)
+    synchronous = value.toUpperCase() as 'NORMAL' | 'FULL'
+  }
+  return { path, synchronous }
+}
+
+/**
+ * Opens the store a VIGIL_STORE URL names: `sqlite:<path>[?synchronous=full]` (default
  * `sqlite:<dataDir>/vigil.db`) or, for several instances, `redis://host:port[/db]`, or a
  * Redis Cluster by its seed nodes: `redis+cluster://host:port[,host:port…]`.
  */
 export async function openStore(url: string | undefined, dataDir: string, now?: () => number, retention?: Partial<Retention>, options: StoreSettings = {}): Promise<Store> {
   const spec = url && url.length > 0 ? url : `sqlite:${join(dataDir, 'vigil.db')}`
   if (spec.startsWith('sqlite:')) {
-    const path = spec.slice('sqlite:'.length)
-    if (!path) throw new Error('VIGIL_STORE=sqlite: needs a path, e.g. sqlite:./data/vigil.db')
+    const { path, synchronous } = parseSqliteUrl(spec)
     return openSqliteStore({
       path,
+      synchronous,
       ...(now ? { now } : {}),
       ...(retention ? { retention } : {}),
       ...(options.shared ? { shared: true } : {}),
