@@ -20,6 +20,7 @@ import type { BehaviorScore } from './behavior'
 import type { ProofCheck } from './proof'
 import { httpDetections, type RequestView } from './http'
 import type { InteractionSummary } from './trace-analysis'
+import { jumping } from './turning'
 import type { PayloadAnalysis } from './payload-analysis'
 
 export interface Evaluation {
@@ -90,6 +91,9 @@ export function evaluatePayload(payload: CollectPayload, ctx: EvaluationContext,
   const fit = traceFitsChallenge(payload, trace.lastT, ctx)
   if (fit) detections.push(fit)
   const { interaction, behavior, interacted } = trace
+  if (jumping(trace.turning)) {
+    detections.push({ code: 'bot_behavior', detector: 'trace', detail: `the pointer turned ${trace.turning.meanDegrees}° on average over ${trace.turning.turns} moves: set at one point after another, not carried along a path` })
+  }
   if (behavior.mismatch) detections.push({ code: 'tampering', detector: 'classifier', detail: `the page reported ${behavior.client} for a trace that scores ${behavior.server}` })
   detections.push(...analysis.input)
   const reasons = new Set<ReasonCode>(detections.map((d) => d.code))

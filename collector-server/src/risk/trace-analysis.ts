@@ -10,6 +10,7 @@ import { expandTrace, TraceFormatError, type TraceEvent } from '@vigil-risk/core
 import type { BehaviorClaim } from '@vigil-risk/core/protocol/schema'
 import { scoreBehavior, type BehaviorScore } from './behavior'
 import { traceSketch } from './replay'
+import { pointerTurning, type PointerTurning } from './turning'
 
 export interface InteractionSummary {
   events: number
@@ -30,6 +31,8 @@ export interface TraceAnalysis {
   behavior: BehaviorScore
   /** The replay sketch's keys (replay.ts traceSketch). */
   sketch: string[]
+  /** How the pointer turns from one move to the next (pointerTurning). */
+  turning: PointerTurning
 }
 
 const INTERACTIVE = new Set(['mousedown', 'click', 'touchstart', 'keydown', 'wheel'])
@@ -67,5 +70,6 @@ export function analyseTrace(behavior: BehaviorClaim | undefined): TraceAnalysis
     interacted: interaction.pointer >= 5 || events.some((e) => INTERACTIVE.has(e.type)),
     behavior: scoreBehavior(events, behavior?.client),
     sketch: traceSketch(events),
+    turning: pointerTurning(events),
   }
 }
