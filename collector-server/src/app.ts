@@ -32,7 +32,7 @@ import type { Store } from './stores/types'
 import type { AttestationVerifier } from './evidence/check'
 import { APPLE_APP_ATTESTATION_ROOT_CA } from './evidence/apple-root'
 import { fastifyTrustProxy, type TrustProxy } from './net/trust-proxy'
-import { lingerBeforeClosing } from './net/linger'
+import { lingering } from './net/linger'
 import { inlineScorer, type CollectScorer } from './risk/scoring-pool'
 
 export interface BuildAppOptions {
@@ -285,7 +285,13 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   })
   // An answer before the body has all arrived (a 413), then a close: the client still writing
   // must not meet a reset that throws the answer away (net/linger.ts).
-  app.server.on('connection', (socket: Socket) => lingerBeforeClosing(socket, requestTimeout))
+  const linger = lingering(requestTimeout)
+  app.server.on('connection', (socket: Socket) => linger.attach(socket))
+  // Before the server stops taking connections: one lingering would hold its close up.
+  app.addHook('preClose', (done) => {
+    linger.closeAll()
+    done()
+  })
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched'

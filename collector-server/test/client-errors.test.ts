@@ -244,6 +244,28 @@ describe('an answer before the body has arrived (lingering close)', () => {
     expect(ms).toBeLessThan(3 * LINGER_IDLE_MS)
   }, 15_000)
 
+  it('a lingering connection does not hold up stopping the server', async () => {
+    const { t: app } = await listening()
+    const port = (app.app.server.address() as AddressInfo).port
+    // The 413 has gone out on the connection: it lingers from then on.
+    const answered = new Promise<void>((resolve) =>
+      app.app.server.once('connection', (socket: Socket) => {
+        const watch = setInterval(() => socket.bytesWritten > 0 && (clearInterval(watch), resolve()), 10)
+      }),
+    )
+    const client = spawn(process.execPath, ['-e', WRITE_WHOLE_CLIENT, JSON.stringify([port, head('/v1/siteverify', 100 * MiB, false), 1_000, 50])], { stdio: ['ignore', 'pipe', 'inherit'] })
+    try {
+      await answered
+      const start = performance.now()
+      await app.close()
+      t = null
+      // Without closing lingering connections first, this waited for the trickle to stop: 30 s.
+      expect(performance.now() - start).toBeLessThan(LINGER_IDLE_MS)
+    } finally {
+      client.kill('SIGTERM')
+    }
+  })
+
   it('a client that goes on trickling a huge body is closed at the request timeout', async () => {
     const { t } = await listening(1_000)
     const { text, ms } = await writeWholeThenRead(t.app.server, head('/v1/siteverify', 100 * MiB, false), 1_000, { trickleMs: 50 })

@@ -11,7 +11,8 @@
  * as before, and then keeps reading (Node's parser drops the rest of the body) until the
  * request has all arrived, the client closes its side, no byte came for LINGER_IDLE_MS, or
  * `maxMs` passed since the close began. Then it closes. With nothing left unread there is
- * no reset to lose the answer.
+ * no reset to lose the answer. A server that is stopping closes its lingering connections at
+ * once (one lingering would otherwise hold the stop up for as long as its client sends).
  */
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
@@ -22,18 +23,40 @@ export const LINGER_IDLE_MS = 2_000
 /** The request Node's parser is reading on a socket, if any (Node keeps it on the parser). */
 const arriving = (socket: Socket): IncomingMessage | null => (socket as Socket & { parser?: { incoming?: IncomingMessage | null } | null }).parser?.incoming ?? null
 
+export interface Lingering {
+  /** Makes `socket`'s close linger while a request is still arriving on it (see above). */
+  attach(socket: Socket): void
+  /** Closes every lingering connection now, and closes at once from now on: the server is stopping, and they would hold it up. */
+  closeAll(): void
+}
+
 /**
- * Makes `socket`'s close (Node's HTTP server closes with `destroySoon` once the last answer is
- * written) linger while a request is still arriving on it; other closes are unchanged.
+ * Lingering closes for one server's connections. Node's HTTP server closes a connection with
+ * `destroySoon` once its last answer is written; that close lingers while a request is still
+ * arriving on it, and other closes are unchanged.
  */
-export function lingerBeforeClosing(socket: Socket, maxMs: number, idleMs = LINGER_IDLE_MS): void {
+export function lingering(maxMs: number, idleMs = LINGER_IDLE_MS): Lingering {
+  const open = new Set<Socket>()
+  const state = { stopping: false }
+  return {
+    attach: (socket) => lingerBeforeClosing(socket, maxMs, idleMs, open, state),
+    closeAll: () => {
+      state.stopping = true
+      for (const socket of open) socket.destroy()
+      open.clear()
+    },
+  }
+}
+
+function lingerBeforeClosing(socket: Socket, maxMs: number, idleMs: number, open: Set<Socket>, state: { stopping: boolean }): void {
   const closeNow = socket.destroySoon.bind(socket)
   let lingering = false
   socket.destroySoon = (): void => {
     if (lingering) return
     const request = arriving(socket)
-    if (!request || request.complete || socket.destroyed) return closeNow()
+    if (state.stopping || !request || request.complete || socket.destroyed) return closeNow()
     lingering = true
+    open.add(socket)
     // Once the answer is flushed: the FIN. Node's HTTP server lets a client half-close, so
     // reading goes on.
     socket.end()
@@ -45,7 +68,10 @@ export function lingerBeforeClosing(socket: Socket, maxMs: number, idleMs = LING
       if (socket.bytesRead === read || Date.now() - started >= maxMs) socket.destroy()
       read = socket.bytesRead
     }, idleMs).unref()
-    socket.once('close', () => clearInterval(watch))
+    socket.once('close', () => {
+      clearInterval(watch)
+      open.delete(socket)
+    })
     socket.once('end', close)
     // The request's last byte: nothing the client sends for it is left to read.
     if (request.readableEnded) close()
