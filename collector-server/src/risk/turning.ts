@@ -14,9 +14,9 @@ export interface PointerTurning {
 }
 
 /** A move shorter than this (px) is jitter: its heading is noise. */
-export const TURN_MIN_STEP_PX = 3
+const TURN_MIN_STEP_PX = 3
 /** Moves further apart than this (ms) are separate gestures: no turn between them. */
-export const TURN_MAX_GAP_MS = 300
+const TURN_MAX_GAP_MS = 300
 
 /** The pointer jumps rather than moves: at least this many turns… */
 export const JUMPING_MIN_TURNS = 16
