@@ -32,7 +32,7 @@ import type { Store } from './stores/types'
 import type { AttestationVerifier } from './evidence/check'
 import { APPLE_APP_ATTESTATION_ROOT_CA } from './evidence/apple-root'
 import { fastifyTrustProxy, type TrustProxy } from './net/trust-proxy'
-import { lingering } from './net/linger'
+import { isLingering, lingering } from './net/linger'
 import { inlineScorer, type CollectScorer } from './risk/scoring-pool'
 
 export interface BuildAppOptions {
@@ -126,7 +126,10 @@ export function refuseClientError(metrics: Metrics, requestTimeoutMs: number) {
   // A failed parser reports its error again for every later chunk: one refusal per connection.
   const refusing = new WeakSet<Socket>()
   return function (this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
-    // A reset connection has nobody to answer; one being refused is answered once.
+    // A reset connection has nobody to answer; one being refused is answered once; a lingering
+    // one was answered (net/linger.ts), and what Node reports now (its client stopped mid-body,
+    // or took too long) is the end of its lingering.
+    if (isLingering(socket)) return void socket.destroy()
     if (err.code === 'ECONNRESET' || socket.destroyed || refusing.has(socket)) return
     refusing.add(socket)
     // A connection that never sent a byte (a browser's preconnect) is closed, not refused.

@@ -266,11 +266,25 @@ describe('an answer before the body has arrived (lingering close)', () => {
     }
   })
 
-  it('a client that goes on trickling a huge body is closed at the request timeout', async () => {
+  it('a client that goes on trickling a huge body is closed at the request timeout, refused once', async () => {
     const { t } = await listening(1_000)
     const { text, ms } = await writeWholeThenRead(t.app.server, head('/v1/siteverify', 100 * MiB, false), 1_000, { trickleMs: 50 })
     expect(answer(text).status).toBe(413)
     expect(ms).toBeGreaterThanOrEqual(1_000)
     expect(ms).toBeLessThan(1_000 + 2 * LINGER_IDLE_MS)
+    // Node's request timeout ends the lingering: not a second refusal (a 408) of an answered request.
+    expect(await unparsed(t)).toEqual([])
   }, 15_000)
+
+  it('a collect pipelined behind a refused body is not run: its answer could not go out', async () => {
+    const { t, port } = await listening()
+    const collect = JSON.stringify(new TestDevice().body(await t.challenge()))
+    const body = 'x'.repeat(200_000)
+    const { text } = await exchange(port, `${head('/v1/siteverify', body.length, false)}${body}${collectRequest(collect)}`)
+    expect(answers(text).map((a) => a.status)).toEqual([413])
+    // Had it run, its event would be stored and its challenge spent: the retry would be `replayed`.
+    const retry = await t.app.inject({ method: 'POST', url: '/v1/collect', payload: collect, headers: { 'content-type': 'application/json' } })
+    expect(retry.statusCode).toBe(200)
+    expect(await unparsed(t)).toEqual([])
+  })
 })

@@ -9,10 +9,13 @@
  *
  * So a connection that closes with a request still arriving sends its FIN after the answer,
  * as before, and then keeps reading (Node's parser drops the rest of the body) until the
- * request has all arrived, the client closes its side, no byte came for LINGER_IDLE_MS, or
- * `maxMs` passed since the close began. Then it closes. With nothing left unread there is
- * no reset to lose the answer. A server that is stopping closes its lingering connections at
- * once (one lingering would otherwise hold the stop up for as long as its client sends).
+ * request has all arrived, the client closes its side, no byte came for one to two
+ * LINGER_IDLE_MS (checked every LINGER_IDLE_MS), or `maxMs` passed since the close began
+ * (in practice Node's request timeout, counted from the request's first byte, ends it
+ * first). Then it closes. With nothing left unread there is no reset to lose the answer. No
+ * request behind the refused one is run on a lingering connection: its answer could not go
+ * out. A server that is stopping closes its lingering connections at once (one lingering
+ * would otherwise hold the stop up for as long as its client sends).
  */
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
@@ -20,8 +23,18 @@ import type { Socket } from 'node:net'
 /** A lingering connection that receives nothing for this long is closed. */
 export const LINGER_IDLE_MS = 2_000
 
-/** The request Node's parser is reading on a socket, if any (Node keeps it on the parser). */
-const arriving = (socket: Socket): IncomingMessage | null => (socket as Socket & { parser?: { incoming?: IncomingMessage | null } | null }).parser?.incoming ?? null
+interface Parser {
+  incoming?: IncomingMessage | null
+  /** Node's HTTP server hands each parsed request's head to this. */
+  onIncoming?: (...args: unknown[]) => number
+}
+/** Node's HTTP parser on a socket, if any (Node keeps it there). */
+const parserOf = (socket: Socket): Parser | null => (socket as Socket & { parser?: Parser | null }).parser ?? null
+
+/** Connections that are lingering: their answers are out, and nothing more is answered on them. */
+const LINGERING = new WeakSet<Socket>()
+/** The connection is lingering: what Node reports about it now (a timeout, a client gone mid-body) was already answered. */
+export const isLingering = (socket: Socket): boolean => LINGERING.has(socket)
 
 export interface Lingering {
   /** Makes `socket`'s close linger while a request is still arriving on it (see above). */
@@ -53,10 +66,18 @@ function lingerBeforeClosing(socket: Socket, maxMs: number, idleMs: number, open
   let lingering = false
   socket.destroySoon = (): void => {
     if (lingering) return
-    const request = arriving(socket)
-    if (state.stopping || !request || request.complete || socket.destroyed) return closeNow()
+    const parser = parserOf(socket)
+    const request = parser?.incoming ?? null
+    if (state.stopping || !parser || !request || request.complete || socket.destroyed) return closeNow()
     lingering = true
     open.add(socket)
+    LINGERING.add(socket)
+    // A request sent behind the refused body must not run: its answer could never go out (a
+    // collect would be stored, its challenge spent, and the retry refused as `replayed`).
+    parser.onIncoming = (): number => {
+      socket.destroy()
+      return 0
+    }
     // Once the answer is flushed: the FIN. Node's HTTP server lets a client half-close, so
     // reading goes on.
     socket.end()
