@@ -273,6 +273,9 @@ describe('VIGIL_STORE for SQLite', () => {
     expect(parseSqliteUrl('sqlite:./data/vigil.db')).toEqual({ path: './data/vigil.db', synchronous: 'NORMAL' })
     expect(parseSqliteUrl('sqlite:/var/lib/vigil/vigil.db?synchronous=full')).toEqual({ path: '/var/lib/vigil/vigil.db', synchronous: 'FULL' })
     expect(parseSqliteUrl('sqlite:x.db?synchronous=NORMAL')).toEqual({ path: 'x.db', synchronous: 'NORMAL' })
+    // A `?` that is not a setting is the path's (a data directory may have one).
+    expect(parseSqliteUrl('sqlite:/srv/a?b/vigil.db')).toEqual({ path: '/srv/a?b/vigil.db', synchronous: 'NORMAL' })
+    expect(parseSqliteUrl('sqlite:/srv/a?b/vigil.db?synchronous=full')).toEqual({ path: '/srv/a?b/vigil.db', synchronous: 'FULL' })
     expect(() => parseSqliteUrl('sqlite:')).toThrow(/needs a path/)
     expect(() => parseSqliteUrl('sqlite:?synchronous=full')).toThrow(/needs a path/)
     expect(() => parseSqliteUrl('sqlite:x.db?synchronous=off')).toThrow(/synchronous=normal\|full/)

@@ -7,7 +7,7 @@
 import type { TraceEvent } from '@vigil-risk/core/protocol/trace'
 
 export interface PointerTurning {
-  /** Turns measured: between two consecutive moves of TURN_MIN_STEP_PX or more, within TURN_MAX_GAP_MS. */
+  /** Turns measured: between two consecutive steps (moves of TURN_MIN_STEP_PX or more from the last step's end), with no move more than TURN_MAX_GAP_MS after the one before. */
   turns: number
   /** Their mean size, degrees (0: straight on, 180: straight back); 0 without turns. */
   meanDegrees: number
@@ -54,7 +54,8 @@ export function pointerTurning(events: readonly TraceEvent[]): PointerTurning {
     const dx = e.x - x
     const dy = e.y - y
     if (!(dx * dx + dy * dy >= TURN_MIN_STEP_PX * TURN_MIN_STEP_PX)) {
-      // Not a step (the first move, or jitter): the position moves on, the heading stays.
+      // Not a step (the first move, or jitter): the first sets the point steps are measured
+      // from; jitter adds up against that point until it makes a step; the heading stays.
       if (Number.isNaN(x)) [x, y] = [e.x, e.y]
       t = e.t
       continue

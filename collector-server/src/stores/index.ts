@@ -19,11 +19,12 @@ export interface StoreSettings {
  */
 export function parseSqliteUrl(spec: string): { path: string; synchronous: 'NORMAL' | 'FULL' } {
   const rest = spec.slice('sqlite:'.length)
-  const q = rest.lastIndexOf('?')
-  const path = q < 0 ? rest : rest.slice(0, q)
+  // Settings are a last `?name=value[&…]`; any other `?` belongs to the path.
+  const settings = /\?([A-Za-z_]+=[^?&]*(?:&[A-Za-z_]+=[^?&]*)*)$/.exec(rest)
+  const path = settings ? rest.slice(0, settings.index) : rest
   if (!path) throw new Error('VIGIL_STORE=sqlite: needs a path, e.g. sqlite:./data/vigil.db')
   let synchronous: 'NORMAL' | 'FULL' = 'NORMAL'
-  for (const [name, value] of new URLSearchParams(q < 0 ? '' : rest.slice(q + 1))) {
+  for (const [name, value] of new URLSearchParams(settings?.[1] ?? '')) {
     if (name !== 'synchronous' || !/^(normal|full)$/i.test(value)) throw new Error(`VIGIL_STORE=${spec}: the one setting is synchronous=normal|full, not ${name}=${value}`)
     synchronous = value.toUpperCase() as 'NORMAL' | 'FULL'
   }
