@@ -6,7 +6,7 @@ import { TestDevice } from '../../test/support/device'
 import { inject } from 'vitest'
 import { openRedisStore, redisTarget } from '../src/stores/redis'
 import { openStore, parseSqliteUrl } from '../src/stores/index'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LINK_COUNT_CAP, linkTimeStep, StoreUnavailableError, type CollectEvent, type Store } from '../src/stores/types'
@@ -288,6 +288,8 @@ describe('VIGIL_STORE for SQLite', () => {
     try {
       await store.events.append(event('full-1', Date.now()))
       expect((await store.events.get('full-1'))?.verdict).toBe('allow')
+      // The setting is not part of the file's name.
+      expect(readdirSync(dir).filter((f) => f.startsWith('vigil.db')).sort()).toEqual(['vigil.db', 'vigil.db-shm', 'vigil.db-wal'])
     } finally {
       await store.close()
     }

@@ -63,13 +63,11 @@ export function lingering(maxMs: number, idleMs = LINGER_IDLE_MS): Lingering {
 
 function lingerBeforeClosing(socket: Socket, maxMs: number, idleMs: number, open: Set<Socket>, state: { stopping: boolean }): void {
   const closeNow = socket.destroySoon.bind(socket)
-  let lingering = false
   socket.destroySoon = (): void => {
-    if (lingering) return
+    if (LINGERING.has(socket)) return
     const parser = parserOf(socket)
     const request = parser?.incoming ?? null
     if (state.stopping || !parser || !request || request.complete || socket.destroyed) return closeNow()
-    lingering = true
     open.add(socket)
     LINGERING.add(socket)
     // A request sent behind the refused body must not run: its answer could never go out (a

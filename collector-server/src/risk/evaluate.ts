@@ -108,8 +108,9 @@ export function evaluatePayload(payload: CollectPayload, ctx: EvaluationContext,
   // Where it matters, a device nobody has seen must show something: interaction, or work;
   // and every payload a probe answer that checks out. An honest SDK always answers the tz
   // probe and measures text on the page where its worker cannot: with the default probes,
-  // only a blocked canvas with no worker zone to check the offsets against leaves it with none. A script that answers nothing
-  // (`{ e }` for every probe) is otherwise left with nothing to judge.
+  // only a blocked canvas and no worker zone to check the offsets against leave it with
+  // none. A script that answers nothing (`{ e }` for every probe) is otherwise left with
+  // nothing to judge.
   const provedNothing = ctx.challenge.probes.length > 0 && !Object.values(proof.probes).includes('verified')
   if (ctx.action.sensitive && ((ctx.firstSighting && !interacted && proof.pow !== 'solved') || provedNothing)) reasons.add('unproven_device')
   const { found, required } = ctx.platform

@@ -44,8 +44,10 @@ export function powSolved(challenge: string, nonce: string, difficulty: number):
   return leadingZeroBits(createHash('sha256').update(digest).update(bytes).digest()) >= difficulty
 }
 
-function checkText(plan: ProbePlan['text'], answer: NonNullable<Proof['text']>, glyphs: Record<string, number>): string | null {
-  if ('e' in answer) return null
+/** A measured answer (an `{ e }` one is unanswered before it gets here). */
+type TextAnswer = Exclude<NonNullable<Proof['text']>, { e: string }>
+
+function checkText(plan: ProbePlan['text'], answer: TextAnswer, glyphs: Record<string, number>): string | null {
   const width = new Map(plan.glyphs.map((g, i) => [g, answer.g[i]!]))
   for (const w of answer.g) if (!(w > 0 && w < 40)) return `glyph width ${w} px is implausible at 16 px`
   for (let i = 0; i < plan.strings.length; i++) {
@@ -140,7 +142,7 @@ export function checkProof(payload: CollectPayload, challenge: ProofTerms): Proo
     if (!plan) problem = 'the challenge has no plan'
     else if (!answer) problem = `no answer to the ${probe} probe`
     else if ('e' in answer) problem = UNCHECKED
-    else problem = probe === 'text' ? checkText(plan.text, answer as NonNullable<Proof['text']>, glyphs) : checkTz(plan.tz, answer as { o: number[] }, claimedZone(payload))
+    else problem = probe === 'text' ? checkText(plan.text, answer as TextAnswer, glyphs) : checkTz(plan.tz, answer as { o: number[] }, claimedZone(payload))
     if (problem === UNCHECKED) {
       probes[probe] = 'unanswered'
       continue

@@ -56,7 +56,10 @@ export function pointerTurning(events: readonly TraceEvent[]): PointerTurning {
     if (!(dx * dx + dy * dy >= TURN_MIN_STEP_PX * TURN_MIN_STEP_PX)) {
       // Not a step (the first move, or jitter): the first sets the point steps are measured
       // from; jitter adds up against that point until it makes a step; the heading stays.
-      if (Number.isNaN(x)) [x, y] = [e.x, e.y]
+      if (Number.isNaN(x)) {
+        x = e.x
+        y = e.y
+      }
       t = e.t
       continue
     }
