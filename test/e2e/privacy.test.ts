@@ -38,10 +38,13 @@ describe('privacy', () => {
   it('sends no typed characters, field values or query strings; keys only as timing', async () => {
     const page = await browser.newPage()
     const sent: Array<{ url: string; body: string }> = []
+    const headers: Array<Promise<{ url: string; headers: Record<string, string> }>> = []
     page.on('request', (req: Request) => {
       const url = req.url()
       // Everything that goes to the collector's API or loads SDK code.
       if (url.includes('/v1/') || url.includes('/sdk/') || url.includes('/.well-known/')) sent.push({ url, body: req.postData() ?? '' })
+      // The SDK's own requests, headers and all (the script's own request is the page's).
+      if (url.includes('/v1/')) headers.push(req.allHeaders().then((h) => ({ url, headers: h })))
     })
     await page.goto(`${collector.url}/?${QUERY}#frag`)
     await page.waitForSelector('[data-sku]')
@@ -60,6 +63,14 @@ describe('privacy', () => {
         expect(url.includes(f), `${f} in ${url}`).toBe(false)
         expect(body.includes(f), `${f} in the body sent to ${url}`).toBe(false)
       }
+    }
+    // The collector shares the page's origin here, where a Referer would be the whole URL.
+    const sentHeaders = await Promise.all(headers)
+    expect(sentHeaders.length).toBeGreaterThanOrEqual(2)
+    for (const { url, headers: h } of sentHeaders) {
+      expect(h['referer'], `Referer on ${url}`).toBeUndefined()
+      const all = JSON.stringify(h)
+      for (const f of forbidden) expect(all.includes(f), `${f} in a header sent to ${url}`).toBe(false)
     }
 
     const { payload } = JSON.parse(collects[0]!.body) as CollectBody

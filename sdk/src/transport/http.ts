@@ -9,8 +9,12 @@ interface ErrorEnvelope {
   error?: { code?: unknown; message?: unknown }
 }
 
-/** What every request to the collector carries: no cookies, no cache, no redirects. */
-export const COLLECTOR_FETCH: RequestInit = { credentials: 'omit', cache: 'no-store', redirect: 'error' }
+/**
+ * What every request to the collector carries: no cookies, no cache, no redirects, and no
+ * Referer (the page's URL with its query string, whenever the collector shares the page's
+ * origin or the page's referrer policy sends it).
+ */
+export const COLLECTOR_FETCH: RequestInit = { credentials: 'omit', cache: 'no-store', redirect: 'error', referrerPolicy: 'no-referrer' }
 /** A POST body as text/plain: a CORS simple request, no preflight. */
 export const PLAIN_TEXT = 'text/plain;charset=UTF-8'
 
