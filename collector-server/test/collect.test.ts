@@ -84,6 +84,18 @@ describe.each(STORE_KINDS)('collector routes on %s', (kind) => {
       expect([again.statusCode, errorCode(again)]).toEqual([409, 'replayed'])
     })
 
+    it('keeps a spent challenge spent past its expiry: a replay at its last instant is refused', async () => {
+      // The expiry is judged by the time the request began, the nonce spent later: a
+      // nonce kept only until the expiry was free again for a request straddling it.
+      const issuedAt = t.clock.now()
+      const body = new TestDevice().body(await t.challenge())
+      expect((await collect(body)).statusCode).toBe(200)
+      t.clock.advance(issuedAt + CHALLENGE_TTL_MS - t.clock.now())
+      await new Promise((resolve) => setTimeout(resolve, 20)) // Redis expires keys by its own clock
+      const again = await collect(body)
+      expect([again.statusCode, errorCode(again)]).toEqual([409, 'replayed'])
+    })
+
     it('refuses a challenge past its expiry with challenge_expired', async () => {
       const body = new TestDevice().body(await t.challenge())
       t.clock.advance(CHALLENGE_TTL_MS + 1)

@@ -23,6 +23,17 @@ import { timed } from '../metrics'
 import { checkOrigin } from './cors'
 import type { AppContext } from '../context'
 
+/**
+ * How long past its expiry a spent challenge stays spent. The expiry is judged by the time
+ * the request began; the nonce is spent later (after the rate limit and the signature
+ * check, which may wait for a busy thread or a store failing over), and instances sharing a
+ * store each read their own clock. Kept only until the expiry, the nonce was free again for a
+ * request that began just before it: an outside review re-sent one collect in its challenge's
+ * last 25 ms and got nine more tokens. Five minutes covers the 30 s request timeout and any
+ * sane difference between clocks.
+ */
+const SPENT_CHALLENGE_KEPT_MS = 5 * 60_000
+
 export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   const { store, metrics, clock } = ctx
   // The body's text as received, beside the parsed body: a scoring thread parses its own
@@ -93,7 +104,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
       // is presenting another device's identity with their own key.
       if (device.deviceId !== payload.device.id) throw new CollectorError('key_mismatch')
 
-      if (!(await timed(metrics, 'nonce_consume', () => store.nonces.consume(`c:${challenge.nonce}`, challenge.expiresAt)))) {
+      if (!(await timed(metrics, 'nonce_consume', () => store.nonces.consume(`c:${challenge.nonce}`, challenge.expiresAt + SPENT_CHALLENGE_KEPT_MS)))) {
         throw new CollectorError('replayed')
       }
       // Per device only now that the device id is proven: nobody can spend another device's quota.
