@@ -161,6 +161,18 @@ describe.each(STORE_KINDS)('collector routes on %s', (kind) => {
       expect([mismatch.statusCode, errorCode(mismatch)]).toEqual([400, 'hostname_mismatch'])
     })
 
+    it('without an Origin, names the claimed hostname in lower case, and refuses one that is no host name', async () => {
+      const device = new TestDevice()
+      const upper = await collect(device.body(await t.challenge(), { hostname: 'LocalHost' }))
+      expect(upper.statusCode).toBe(200)
+      const redeemed = await t.app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: 'demo-secret', token: upper.json<{ token: string }>().token } })
+      expect(redeemed.json()).toMatchObject({ success: true, hostname: 'localhost' })
+      for (const hostname of ['<b>.localhost', 'local host', 'localhost/x']) {
+        const res = await collect(device.body(await t.challenge(), { hostname }))
+        expect([res.statusCode, errorCode(res)], hostname).toEqual([403, 'origin_not_allowed'])
+      }
+    })
+
     it('answers malformed requests with documented 4xx codes, never a 5xx', async () => {
       const device = new TestDevice()
       const good = device.body(await t.challenge())

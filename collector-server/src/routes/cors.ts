@@ -60,6 +60,12 @@ export function checkOrigin(request: FastifyRequest, site: Site, claimedHostname
     if (claimedHostname !== hostname) throw new CollectorError('hostname_mismatch')
     return hostname
   }
-  if (!site.allowsHostname(claimedHostname)) throw new CollectorError('origin_not_allowed')
-  return claimedHostname
+  // The token names it as a browser's location.hostname would: lower case, and a host name
+  // at all (any string passed a site that allows every origin, "<b>" included).
+  const hostname = claimedHostname.toLowerCase()
+  if (!HOSTNAME.test(hostname) || !site.allowsHostname(hostname)) throw new CollectorError('origin_not_allowed')
+  return hostname
 }
+
+/** What location.hostname can be: empty (a local file), a DNS name, an IPv4 address, a bracketed IPv6 one. */
+const HOSTNAME = /^(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])?$/
