@@ -30,11 +30,12 @@ export interface GetTokenOptions {
   account?: string
 }
 
+/** Its methods are bound: `const { getToken } = init(…)` works. */
 export interface VigilClient {
   /** Resolves to a sealed verdict token for `action`, or rejects with a VigilError within the timeout. */
-  getToken(action: string, options?: GetTokenOptions): Promise<string>
+  getToken(this: void, action: string, options?: GetTokenOptions): Promise<string>
   /** Stops recording and rejects calls in flight with `destroyed`. Safe to call twice. */
-  destroy(): void
+  destroy(this: void): void
 }
 
 /** How long getToken waits for a fingerprint or signals still being collected. */
@@ -44,6 +45,10 @@ const SIGNALS_WAIT_MS = 1500
 const ATTESTATION_WAIT_MS = 1500
 /** How long getToken waits for the browser to fetch a Private Access Token (counted once the signals are in). */
 const PRIVATE_TOKEN_WAIT_MS = 1500
+/** The signals start after the fingerprint, or after this long if it has not finished. */
+const SIGNALS_AFTER_MS = 2000
+/** The longest an idle wait lasts when requestIdleCallback never calls back (its own timeout is 500 ms). */
+const IDLE_WAIT_MS = 600
 
 const noop = (): void => {}
 
@@ -82,6 +87,9 @@ class Client implements VigilClient {
   private readonly broker: Broker
 
   constructor(private readonly options: ResolvedOptions) {
+    // Bound: pages (and React hooks) take the methods off the client, `const { getToken } = init(…)`.
+    this.getToken = this.getToken.bind(this)
+    this.destroy = this.destroy.bind(this)
     this.telemetry = options.telemetry ? captureSafely(() => createTelemetry(options.endpoint, options.siteKey, SDK_VERSION), null) : null
     // Recording starts at once: behaviour before the first idle moment counts too.
     this.recorder = startRecorderSafely()
@@ -95,10 +103,12 @@ class Client implements VigilClient {
     const worker = quiet(ready.then(getWorker))
     this.worker = quiet(runSources({ worker: () => worker }).then((c) => c.worker))
     this.fingerprint = quiet(ready.then(() => getFingerprint(worker)).catch(() => null))
-    this.signals = quiet(this.fingerprint.then(idle).then(() => runSources(signals, true)))
-    void this.signals.then(() => mark('vigil:signals'))
+    // After the fingerprint, so that the two do not compete, but not for ever: a fingerprint
+    // source that hangs must not keep every other signal from the payload.
+    this.signals = quiet(within(this.fingerprint, SIGNALS_AFTER_MS, null).then(idle).then(() => runSources(signals, true)))
+    void this.signals.then(() => mark('vigil:signals'), noop)
     // The first challenge, fetched and answered (in a worker) ahead of the first getToken.
-    void ready.then(() => this.broker.prefetch())
+    void ready.then(() => this.broker.prefetch()).catch(noop)
     // The classifier chunk last, when the page is idle again: nothing waits for it.
     void quiet(
       this.signals
@@ -108,11 +118,24 @@ class Client implements VigilClient {
         .then((scorer) => {
           this.scorer = scorer
           mark('vigil:classifier')
+          // Once over what has been recorded, while the page is idle: the first getToken then
+          // runs the features compiled, not interpreted.
+          return idle().then(() => captureSafely(() => this.recorder && scorer(this.recorder.snapshot(TRACE_EVENTS_PER_PAYLOAD).trace), null))
         }),
     )
   }
 
   getToken(action: string, options?: GetTokenOptions): Promise<string> {
+    // Nothing throws into the page, not even from the call's synchronous part (an options
+    // object whose getter throws, a page without Promise.prototype.finally).
+    try {
+      return this.tokenFor(action, options)
+    } catch (err) {
+      return Promise.reject(toVigilError(err))
+    }
+  }
+
+  private tokenFor(action: string, options?: GetTokenOptions): Promise<string> {
     if (this.destroyed) return Promise.reject(new VigilError('destroyed', 'this Vigil client was destroyed'))
     if (typeof action !== 'string' || !ACTION_PATTERN.test(action)) {
       return Promise.reject(new VigilError('invalid_action', 'action must be 1-64 characters of [A-Za-z0-9_./:-]'))
@@ -135,20 +158,23 @@ class Client implements VigilClient {
         controller.abort(err)
         reject(err)
       }, timeout)
-      this.run(action, account, controller.signal, stack, behavior).then(resolve, (err: unknown) => reject(toVigilError(err))).finally(() => {
+      const settle = (): void => {
         clearTimeout(timer)
         this.inflight.delete(controller)
-      })
+      }
+      this.run(action, account, controller.signal, stack, behavior).then(
+        (token) => { settle(); resolve(token) },
+        (err: unknown) => { settle(); reject(toVigilError(err)) },
+      )
     })
     // Failures are reported (queued, retried with backoff); a success means the collector is back.
     // Either way the next challenge is fetched and answered in the background.
+    const next = (): void => captureSafely(() => {
+      if (!this.destroyed) this.broker.prefetch()
+    }, undefined)
     attempt.then(
-      () => captureSafely(() => this.telemetry?.flushSoon(), undefined),
-      (err: VigilError) => captureSafely(() => this.telemetry?.report(err, action, Date.now() - started), undefined),
-    ).finally(() =>
-      captureSafely(() => {
-        if (!this.destroyed) this.broker.prefetch()
-      }, undefined),
+      () => { captureSafely(() => this.telemetry?.flushSoon(), undefined); next() },
+      (err: VigilError) => { captureSafely(() => this.telemetry?.report(err, action, Date.now() - started), undefined); next() },
     )
     return attempt
   }
@@ -171,6 +197,9 @@ class Client implements VigilClient {
       runSources(tokenSignals),
     ])
     const { challenge, accountSalt, proof, receivedAt } = await ready
+    // The trace is scored in a task of its own, not in the one that handled the shopper's click.
+    await newTask()
+    const client = behavior ? clientScore(this.scorer, behavior) : {}
     if (account !== undefined && accountSalt === undefined) throw new VigilError('bad_response', 'the collector sent no account salt')
     const accountHash = account === undefined ? undefined : accountHashFromDigest(await sha512(accountHashInput(accountSalt!, account)))
     const payload: CollectPayload = {
@@ -185,7 +214,7 @@ class Client implements VigilClient {
       fp,
       signals: { ...collected, ...atToken, ...(worker ? { worker } : {}), callStack: { value: stack, duration: 0 } },
       ...(accountHash ? { account: accountHash } : {}),
-      ...(behavior ? { behavior: { trace: behavior.trace, summary: { ...behavior.summary }, input: behavior.input, ...clientScore(this.scorer, behavior), challengeAt: challengeAt(behavior, receivedAt) } } : {}),
+      ...(behavior ? { behavior: { trace: behavior.trace, summary: { ...behavior.summary }, input: behavior.input, ...client, challengeAt: challengeAt(behavior, receivedAt) } } : {}),
       proof,
     }
     const privateToken = await within(receipt, PRIVATE_TOKEN_WAIT_MS, undefined)
@@ -237,6 +266,25 @@ function mark(name: string): void {
   captureSafely(() => performance.mark(name), undefined)
 }
 
+/**
+ * Resolves in a new task: a message to itself, which (unlike a timer) no clamping delays
+ * and no throttling of background timers holds back.
+ */
+function newTask(): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      const channel = new MessageChannel()
+      channel.port1.onmessage = () => {
+        channel.port1.close()
+        resolve()
+      }
+      channel.port2.postMessage(null)
+    } catch {
+      resolve()
+    }
+  })
+}
+
 function captureSafely<T>(fn: () => T, fallback: T): T {
   try {
     return fn()
@@ -258,14 +306,26 @@ function afterLoad(): Promise<void> {
 function idle(): Promise<void> {
   return new Promise((resolve) => {
     const ric = (globalThis as { requestIdleCallback?: (cb: () => void, o?: { timeout: number }) => number }).requestIdleCallback
-    if (ric) ric(() => resolve(), { timeout: 500 })
-    else setTimeout(resolve, 50)
+    // A page's own requestIdleCallback (a polyfill) may throw or never call back: a timer
+    // resolves regardless, or the signals would never be collected.
+    let wait = 50
+    try {
+      if (ric) {
+        ric(() => resolve(), { timeout: 500 })
+        wait = IDLE_WAIT_MS
+      }
+    } catch {
+      // The short wait stands.
+    }
+    setTimeout(resolve, wait)
   })
 }
 
 /** A client whose every call rejects with the configuration error: init itself never throws. */
 class BrokenClient implements VigilClient {
-  constructor(private readonly error: VigilError) {}
+  constructor(private readonly error: VigilError) {
+    this.getToken = this.getToken.bind(this)
+  }
   getToken(_action?: string, _options?: GetTokenOptions): Promise<string> {
     return Promise.reject(this.error)
   }

@@ -211,6 +211,91 @@ describe('SDK fault isolation', () => {
     await page.context().close()
   })
 
+  it("gets a token, with every signal, on pages that replace the platform's promises or idle callbacks", async () => {
+    const cases = {
+      asIs: '',
+      // What Angular's zone.js does: the global Promise is no longer the engine's.
+      replacedPromise: 'window.Promise = class ZoneLikePromise extends Promise {}',
+      noFinally: 'delete Promise.prototype.finally',
+      idleThrows: "window.requestIdleCallback = () => { throw new Error('idle broken') }",
+      idleNeverCalls: 'window.requestIdleCallback = () => 1',
+    }
+    const signalsSent: Record<string, string[]> = {}
+    for (const [name, breakIt] of Object.entries(cases)) {
+      const bodies: Array<{ payload: { signals: Record<string, unknown> } }> = []
+      const { page, errors } = await blankPage({ breakIt, watch: (p) => p.on('request', (r) => r.url().endsWith('/v1/collect') && bodies.push(JSON.parse(r.postData() ?? '{}'))) })
+      await page.evaluate(() => void ((window as unknown as { client: unknown }).client = (window as unknown as { Vigil: { init(o: unknown): unknown } }).Vigil.init({ siteKey: 'demo' })))
+      // The start-up signals come in, however the page's idle callbacks behave.
+      await page.waitForFunction(() => performance.getEntriesByName('vigil:signals').length > 0, undefined, { timeout: 10_000 })
+      const result = await page.evaluate(() =>
+        (window as unknown as { client: { getToken(a: string): Promise<string> } }).client.getToken('checkout').then((t) => ({ ok: true, token: t.length > 0 }), (e: { code: string }) => ({ ok: false, code: e.code })),
+      )
+      expect(result, name).toMatchObject({ ok: true, token: true })
+      signalsSent[name] = Object.keys(bodies[0]!.payload.signals).sort()
+      expect(errors, name).toEqual([])
+      expect(await unhandled(page), name).toEqual([])
+      await page.context().close()
+    }
+    expect(signalsSent.asIs!.length).toBeGreaterThan(10)
+    for (const name of Object.keys(cases)) expect(signalsSent[name], name).toEqual(signalsSent.asIs)
+  })
+
+  it('gets a token when the background challenge request is lost, or when workers never answer', async () => {
+    // The first challenge request (the background prefetch) never gets an answer.
+    let challenges = 0
+    const lost = await blankPage({
+      watch: (p) =>
+        void p.route('**/v1/challenge?**', (route) => {
+          if (challenges++ > 0) return route.continue()
+          // never answered
+        }),
+    })
+    await lost.page.waitForTimeout(1500) // the prefetch has gone out
+    const first = await tokenAttempt(lost.page, { siteKey: 'demo' })
+    expect(challenges).toBeGreaterThanOrEqual(2)
+    expect(first).toMatchObject({ ok: true, token: true })
+    expect(lost.errors).toEqual([])
+    expect(await unhandled(lost.page)).toEqual([])
+    await lost.page.context().close()
+
+    // A page whose Worker takes messages and never answers: the page does the work itself.
+    const silent = await blankPage({ breakIt: 'window.Worker = class { postMessage() {} terminate() {} addEventListener() {} }' })
+    const results = await silent.page.evaluate(async () => {
+      const client = (window as unknown as { Vigil: { init(o: unknown): { getToken(a: string): Promise<string> } } }).Vigil.init({ siteKey: 'demo' })
+      const attempt = () => client.getToken('checkout').then(() => 'token', (e: { code: string }) => e.code)
+      return [await attempt(), await attempt()]
+    })
+    expect(results).toEqual(['token', 'token'])
+    expect(silent.errors).toEqual([])
+    expect(await unhandled(silent.page)).toEqual([])
+    await silent.page.context().close()
+  })
+
+  it('never throws synchronously: methods taken off the client, options whose getters throw', async () => {
+    const { page, errors } = await blankPage()
+    const results = await page.evaluate(async () => {
+      const V = (window as unknown as { Vigil: { init(o?: unknown): { getToken(this: void, a: string, o?: unknown): Promise<string>; destroy(this: void): void } } }).Vigil
+      const outcome = (call: () => Promise<unknown>): Promise<string> => {
+        try {
+          return call().then(() => 'token', (e: { code?: string }) => `rejected ${e.code}`)
+        } catch (err) {
+          return Promise.resolve(`threw ${String(err)}`)
+        }
+      }
+      const { getToken, destroy } = V.init({ siteKey: 'demo', endpoint: location.origin })
+      const taken = await outcome(() => getToken('checkout'))
+      const trap = await outcome(() => getToken('login', { get account(): string { throw new Error('trap') } }))
+      destroy()
+      const afterDestroy = await outcome(() => getToken('checkout'))
+      const broken = V.init({ siteKey: '../../etc' }).getToken
+      return { taken, trap, afterDestroy, broken: await outcome(() => broken('checkout')) }
+    })
+    expect(results).toEqual({ taken: 'token', trap: 'rejected internal_error', afterDestroy: 'rejected destroyed', broken: 'rejected config_error' })
+    expect(errors).toEqual([])
+    expect(await unhandled(page)).toEqual([])
+    await page.context().close()
+  })
+
   it('defaults the endpoint to the origin the script came from', async () => {
     const { page } = await blankPage()
     expect(await tokenAttempt(page, { siteKey: 'demo' })).toMatchObject({ ok: true, token: true })

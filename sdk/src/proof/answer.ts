@@ -12,10 +12,12 @@ import workerSource from 'vigil:proof-worker'
 import { VigilError } from '../errors'
 import { nextTask } from '../signals/slice'
 import { measureText } from './text'
-import type { WorkerJob, WorkerResult } from './messages'
+import { WORKER_STARTED, type WorkerJob, type WorkerMessage, type WorkerResult } from './messages'
 
 /** Attempts per main-thread slice: a few ms each at ~1 M hashes/s. */
 const SLICE = 4096
+/** A worker that has not said it started within this long never will: the page does the work. */
+const WORKER_START_MS = 2000
 
 let workerUrl: string | null | undefined
 
@@ -29,20 +31,70 @@ function startWorker(): Worker | null {
   }
 }
 
-function inWorker(job: WorkerJob, signal: AbortSignal): Promise<WorkerResult | null> {
+/** At most this many proof workers at once: a page that asks for fifty tokens together gets them in turn. */
+const MAX_WORKERS = 2
+let running = 0
+const waiting: Array<() => void> = []
+
+/** Waits for a worker slot; the slot's release hands it to the next in line. */
+function workerSlot(signal: AbortSignal): Promise<() => void> {
+  let released = false
+  const release = (): void => {
+    if (released) return
+    released = true
+    const next = waiting.shift()
+    if (next) next()
+    else running--
+  }
+  if (signal.aborted) return Promise.reject(signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'aborted'))
+  if (running < MAX_WORKERS) {
+    running++
+    return Promise.resolve(release)
+  }
+  return new Promise((resolve, reject) => {
+    const go = (): void => {
+      signal.removeEventListener('abort', stop)
+      resolve(release)
+    }
+    const stop = (): void => {
+      const at = waiting.indexOf(go)
+      if (at >= 0) waiting.splice(at, 1)
+      reject(signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'aborted'))
+    }
+    waiting.push(go)
+    signal.addEventListener('abort', stop, { once: true })
+  })
+}
+
+async function inWorker(job: WorkerJob, signal: AbortSignal): Promise<WorkerResult | null> {
+  if (workerUrl === null) return null
+  const release = await workerSlot(signal)
   const worker = workerUrl === null ? null : startWorker()
-  if (!worker) return Promise.resolve(null)
+  if (!worker) {
+    release()
+    return null
+  }
   return new Promise((resolve, reject) => {
     const done = (): void => {
+      clearTimeout(silent)
       worker.terminate()
       signal.removeEventListener('abort', abort)
+      release()
     }
     const abort = (): void => {
       done()
       reject(signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'aborted'))
     }
+    // A worker that never answers (a page's own Worker that swallows messages) would hold
+    // every getToken of the page until its timeout: after this one, the page works alone.
+    const silent = setTimeout(() => {
+      done()
+      workerUrl = null
+      resolve(null)
+    }, WORKER_START_MS)
     signal.addEventListener('abort', abort)
-    worker.onmessage = (e: MessageEvent<WorkerResult>) => {
+    worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
+      if (e.data === WORKER_STARTED) return clearTimeout(silent)
       done()
       resolve(e.data)
     }

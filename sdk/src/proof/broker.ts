@@ -13,6 +13,8 @@ import { answerChallenge } from './answer'
 
 /** A prefetched challenge is used only with this much of its life left, ms. */
 const FRESH_FOR_MS = 30_000
+/** How long getToken waits for a prefetch still in flight before fetching a challenge of its own. */
+const TAKE_GRACE_MS = 1500
 
 interface ReadyChallenge {
   challenge: string
@@ -43,41 +45,94 @@ function readChallenge(body: unknown): ChallengeResponse {
   return c as ChallengeResponse
 }
 
+/** A challenge on its way: fetched, then answered. */
+interface Flight {
+  ready: Promise<ReadyChallenge>
+  /** The collector's answer is in (what remains is the work, on this device). */
+  arrived: boolean
+}
+
 export function createBroker(endpoint: string, siteKey: string, deviceId: () => Promise<string>, clock: () => number): Broker {
-  let pending: Promise<ReadyChallenge> | null = null
+  let pending: Flight | null = null
   const background = new AbortController()
 
-  const fetchAndAnswer = async (signal: AbortSignal): Promise<ReadyChallenge> => {
-    const id = await deviceId()
-    const started = performance.now()
-    const c = readChallenge(await getJson(`${endpoint}/v1/challenge?siteKey=${encodeURIComponent(siteKey)}&device=${encodeURIComponent(id)}`, signal))
-    const receivedAt = clock()
-    const proof = await answerChallenge(c, signal)
+  const fly = (signal: AbortSignal): Flight => {
+    let arrived = false
+    const ready = (async (): Promise<ReadyChallenge> => {
+      const id = await deviceId()
+      const started = performance.now()
+      const c = readChallenge(await getJson(`${endpoint}/v1/challenge?siteKey=${encodeURIComponent(siteKey)}&device=${encodeURIComponent(id)}`, signal))
+      arrived = true
+      const receivedAt = clock()
+      const proof = await answerChallenge(c, signal)
+      return {
+        challenge: c.challenge,
+        accountSalt: typeof c.accountSalt === 'string' ? c.accountSalt : undefined,
+        privateToken: c.privateToken === true,
+        proof,
+        receivedAt,
+        usableUntil: started + CHALLENGE_TTL_MS - FRESH_FOR_MS,
+      }
+    })()
+    ready.catch(() => undefined)
     return {
-      challenge: c.challenge,
-      accountSalt: typeof c.accountSalt === 'string' ? c.accountSalt : undefined,
-      privateToken: c.privateToken === true,
-      proof,
-      receivedAt,
-      usableUntil: started + CHALLENGE_TTL_MS - FRESH_FOR_MS,
+      ready,
+      get arrived() {
+        return arrived
+      },
     }
   }
 
+  /** Keeps a challenge nobody took for the next getToken, while it is fresh. */
+  const keep = (r: ReadyChallenge): void => {
+    if (!pending && !background.signal.aborted && performance.now() < r.usableUntil) pending = { ready: Promise.resolve(r), arrived: true }
+  }
+
   return {
-    async take(signal) {
-      const ready = pending
+    take(signal) {
+      const prefetched = pending
       pending = null
-      if (ready) {
-        const r = await ready.catch(() => null)
-        if (r && performance.now() < r.usableUntil) return r
-      }
-      return fetchAndAnswer(signal)
+      const first = prefetched ?? fly(signal)
+      // A challenge request still unanswered after TAKE_GRACE_MS may be lost (a request has
+      // no deadline but the call's): a second goes out beside it, the first challenge ready
+      // is used and the other kept for next time. Work under way is never doubled.
+      return new Promise<ReadyChallenge>((resolve, reject) => {
+        let settled = false
+        let second = false
+        const end = (): void => {
+          settled = true
+          clearTimeout(timer)
+          signal.removeEventListener('abort', aborted)
+        }
+        const finish = (r: ReadyChallenge): void => {
+          if (settled) return keep(r)
+          end()
+          resolve(r)
+        }
+        const fail = (err: unknown): void => {
+          if (settled) return
+          end()
+          reject(err instanceof Error ? err : new VigilError('internal_error', String(err)))
+        }
+        const aborted = (): void => fail(signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'aborted'))
+        const fetchSecond = (): void => {
+          if (second || settled) return
+          second = true
+          fly(signal).ready.then(finish, fail)
+        }
+        const timer = setTimeout(() => first.arrived || fetchSecond(), TAKE_GRACE_MS)
+        signal.addEventListener('abort', aborted)
+        first.ready.then(
+          (r) => (performance.now() < r.usableUntil ? finish(r) : fetchSecond()),
+          // A failed prefetch is replaced; a failed request of this call's own is its answer
+          // (unless a second is on its way already).
+          (err: unknown) => (prefetched ? fetchSecond() : second ? undefined : fail(err)),
+        )
+      })
     },
     prefetch() {
       if (pending || background.signal.aborted) return
-      const p = fetchAndAnswer(background.signal)
-      p.catch(() => undefined)
-      pending = p
+      pending = fly(background.signal)
     },
     stop() {
       background.abort(new VigilError('destroyed', 'this Vigil client was destroyed'))

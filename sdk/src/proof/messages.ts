@@ -16,3 +16,8 @@ export interface WorkerResult {
   /** The text probe's answer (null: not asked); { e: 'no_canvas' } when the worker has no OffscreenCanvas. */
   text: Proof['text'] | null
 }
+
+/** The worker's first message, as soon as it has the job: it runs. */
+export const WORKER_STARTED = 'started'
+
+export type WorkerMessage = WorkerResult | typeof WORKER_STARTED

@@ -5,13 +5,14 @@
  */
 import { searchPow } from '@vigil-risk/core/protocol/pow'
 import { measureText } from './text'
-import type { WorkerJob, WorkerResult } from './messages'
+import { WORKER_STARTED, type WorkerJob, type WorkerMessage, type WorkerResult } from './messages'
 
 const CHUNK = 1 << 16
 
-const scope = self as unknown as { onmessage: ((e: MessageEvent<WorkerJob>) => void) | null; postMessage(m: WorkerResult): void }
+const scope = self as unknown as { onmessage: ((e: MessageEvent<WorkerJob>) => void) | null; postMessage(m: WorkerMessage): void }
 
 scope.onmessage = (e) => {
+  scope.postMessage(WORKER_STARTED)
   const { digest, difficulty, hi, text } = e.data
   let lo = -1
   if (difficulty > 0) {

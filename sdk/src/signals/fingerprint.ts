@@ -69,9 +69,13 @@ function confidence(): number {
 }
 
 /** `worker` is the Web Worker snapshot, which carries the WebGL renderer. */
+/** How long the fingerprint waits for the browser to go idle before its sources run. */
+const PREPARE_WAIT_MS = 500
+
 export async function getFingerprint(worker: Promise<WorkerSignal | null>): Promise<FingerprintClaim> {
   const started = performance.now()
-  await prepareForSources()
+  // FingerprintJS waits for an idle callback here; a page's polyfill may never call back.
+  await Promise.race([prepareForSources().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, PREPARE_WAIT_MS))])
   // A release interval of 0: FingerprintJS returns to the event loop after every source.
   const components: UnknownComponents = await loadSources(SOURCES, { cache: {}, debug: false }, [], 0)()
   const fontsStarted = performance.now()

@@ -67,6 +67,15 @@ function errorName(err: unknown): string {
 }
 
 /**
+ * A promise, whichever realm's or library's: an async source returns the engine's own
+ * Promise, which is not `instanceof` the page's global once a page replaces it (Angular's
+ * zone.js does). Left unawaited, it would travel in the payload and fail the encoding.
+ */
+function isPromise(value: unknown): value is Promise<unknown> {
+  return value instanceof Promise || (typeof value === 'object' && value !== null && Object.prototype.toString.call(value) === '[object Promise]')
+}
+
+/**
  * Runs every source and wraps its outcome; never rejects. With `yielding`, it returns
  * to the event loop between sources so that no single task grows long.
  */
@@ -81,7 +90,7 @@ export async function runSources<S extends Record<string, () => unknown>>(
     const started = performance.now()
     try {
       const result = sources[name]!()
-      if (result instanceof Promise) {
+      if (isPromise(result)) {
         pending.push(
           result.then(
             (value: unknown) => void (out[name] = { value, duration: round(performance.now() - started) }),
