@@ -45,7 +45,7 @@ const SIGNALS_WAIT_MS = 1500
 const ATTESTATION_WAIT_MS = 1500
 /** How long getToken waits for the browser to fetch a Private Access Token (counted once the signals are in). */
 const PRIVATE_TOKEN_WAIT_MS = 1500
-/** The signals start after the fingerprint, or after this long if it has not finished. */
+/** The signals start after the fingerprint, or this long after the page's load if it has not finished. */
 const SIGNALS_AFTER_MS = 2000
 /** The longest an idle wait lasts when requestIdleCallback never calls back (its own timeout is 500 ms). */
 const IDLE_WAIT_MS = 600
@@ -105,7 +105,7 @@ class Client implements VigilClient {
     this.fingerprint = quiet(ready.then(() => getFingerprint(worker)).catch(() => null))
     // After the fingerprint, so that the two do not compete, but not for ever: a fingerprint
     // source that hangs must not keep every other signal from the payload.
-    this.signals = quiet(within(this.fingerprint, SIGNALS_AFTER_MS, null).then(idle).then(() => runSources(signals, true)))
+    this.signals = quiet(ready.then(() => within(this.fingerprint, SIGNALS_AFTER_MS, null)).then(idle).then(() => runSources(signals, true)))
     void this.signals.then(() => mark('vigil:signals'), noop)
     // The first challenge, fetched and answered (in a worker) ahead of the first getToken.
     void ready.then(() => this.broker.prefetch()).catch(noop)
@@ -272,6 +272,8 @@ function mark(name: string): void {
  */
 function newTask(): Promise<void> {
   return new Promise((resolve) => {
+    // Should a page's own MessageChannel never deliver, a timer does.
+    setTimeout(resolve, 50)
     try {
       const channel = new MessageChannel()
       channel.port1.onmessage = () => {

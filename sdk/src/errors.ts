@@ -43,5 +43,11 @@ export class VigilError extends Error {
 
 export function toVigilError(err: unknown): VigilError {
   if (err instanceof VigilError) return err
-  return new VigilError('internal_error', err instanceof Error ? err.message : String(err), { cause: err })
+  let message = 'unknown error'
+  try {
+    message = err instanceof Error ? err.message : String(err)
+  } catch {
+    // An object without a usable toString (Object.create(null)): the generic message stands.
+  }
+  return new VigilError('internal_error', message, { cause: err })
 }

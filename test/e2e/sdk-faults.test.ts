@@ -271,6 +271,28 @@ describe('SDK fault isolation', () => {
     await silent.page.context().close()
   })
 
+  it('collects nothing before the page has loaded, however long its loading takes', async () => {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    // An image that takes 3 s holds the load event back; the SDK starts in <head>.
+    await page.route(`${collector.url}/slow.png`, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 3000))
+      await route.fulfill({ status: 404, body: '' })
+    })
+    await page.route(`${collector.url}/loading`, (route) =>
+      route.fulfill({ contentType: 'text/html', body: `<!doctype html><head><script src="/sdk/vigil.min.js"></script><script>window.client = Vigil.init({ siteKey: 'demo' })</script></head><body><img src="/slow.png"></body>` }),
+    )
+    await page.goto(`${collector.url}/loading`, { waitUntil: 'load' })
+    await page.waitForFunction(() => performance.getEntriesByName('vigil:signals').length > 0, undefined, { timeout: 15_000 })
+    const times = await page.evaluate(() => ({
+      load: (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).loadEventStart,
+      signals: performance.getEntriesByName('vigil:signals')[0]!.startTime,
+    }))
+    expect(times.load).toBeGreaterThan(2500)
+    expect(times.signals).toBeGreaterThan(times.load)
+    await context.close()
+  })
+
   it('never throws synchronously: methods taken off the client, options whose getters throw', async () => {
     const { page, errors } = await blankPage()
     const results = await page.evaluate(async () => {

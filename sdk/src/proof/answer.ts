@@ -66,9 +66,16 @@ function workerSlot(signal: AbortSignal): Promise<() => void> {
   })
 }
 
+/** Workers that started and never said so, in a row: after two, the page does the work. */
+let silentStarts = 0
+
 async function inWorker(job: WorkerJob, signal: AbortSignal): Promise<WorkerResult | null> {
   if (workerUrl === null) return null
   const release = await workerSlot(signal)
+  if (signal.aborted) {
+    release()
+    throw signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'aborted')
+  }
   const worker = workerUrl === null ? null : startWorker()
   if (!worker) {
     release()
@@ -77,9 +84,14 @@ async function inWorker(job: WorkerJob, signal: AbortSignal): Promise<WorkerResu
   return new Promise((resolve, reject) => {
     const done = (): void => {
       clearTimeout(silent)
-      worker.terminate()
       signal.removeEventListener('abort', abort)
-      release()
+      try {
+        worker.terminate()
+      } catch {
+        // A page's own Worker without terminate: nothing more to stop.
+      } finally {
+        release()
+      }
     }
     const abort = (): void => {
       done()
@@ -87,14 +99,18 @@ async function inWorker(job: WorkerJob, signal: AbortSignal): Promise<WorkerResu
     }
     // A worker that never answers (a page's own Worker that swallows messages) would hold
     // every getToken of the page until its timeout: after this one, the page works alone.
+    // One slow start (a busy phone) is not enough to give workers up for the page's life.
     const silent = setTimeout(() => {
       done()
-      workerUrl = null
+      if (++silentStarts >= 2) workerUrl = null
       resolve(null)
     }, WORKER_START_MS)
     signal.addEventListener('abort', abort)
     worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
-      if (e.data === WORKER_STARTED) return clearTimeout(silent)
+      if (e.data === WORKER_STARTED) {
+        silentStarts = 0
+        return clearTimeout(silent)
+      }
       done()
       resolve(e.data)
     }
@@ -104,7 +120,12 @@ async function inWorker(job: WorkerJob, signal: AbortSignal): Promise<WorkerResu
       done()
       resolve(null)
     }
-    worker.postMessage(job)
+    try {
+      worker.postMessage(job)
+    } catch {
+      done()
+      resolve(null)
+    }
   })
 }
 

@@ -13,8 +13,10 @@ import { answerChallenge } from './answer'
 
 /** A prefetched challenge is used only with this much of its life left, ms. */
 const FRESH_FOR_MS = 30_000
-/** How long getToken waits for a prefetch still in flight before fetching a challenge of its own. */
+/** How long a challenge request may go unanswered before getToken sends a second beside it. */
 const TAKE_GRACE_MS = 1500
+/** A challenge request unanswered after this long is abandoned. */
+const CHALLENGE_REQUEST_MS = 10_000
 
 interface ReadyChallenge {
   challenge: string
@@ -48,8 +50,8 @@ function readChallenge(body: unknown): ChallengeResponse {
 /** A challenge on its way: fetched, then answered. */
 interface Flight {
   ready: Promise<ReadyChallenge>
-  /** The collector's answer is in (what remains is the work, on this device). */
-  arrived: boolean
+  /** How long its request has gone unanswered, ms: 0 before it is sent, null once it is answered. */
+  waiting(): number | null
 }
 
 export function createBroker(endpoint: string, siteKey: string, deviceId: () => Promise<string>, clock: () => number): Broker {
@@ -57,12 +59,27 @@ export function createBroker(endpoint: string, siteKey: string, deviceId: () => 
   const background = new AbortController()
 
   const fly = (signal: AbortSignal): Flight => {
-    let arrived = false
+    let sentAt: number | null = null
+    let answered = false
     const ready = (async (): Promise<ReadyChallenge> => {
       const id = await deviceId()
+      // The request, unlike the work, gets a deadline of its own: a lost one must not hold a
+      // connection (and a prefetch) for the page's life.
+      const request = new AbortController()
+      const forward = (): void => request.abort(signal.reason)
+      signal.addEventListener('abort', forward)
+      const deadline = setTimeout(() => request.abort(new VigilError('timeout', 'the challenge request went unanswered')), CHALLENGE_REQUEST_MS)
       const started = performance.now()
-      const c = readChallenge(await getJson(`${endpoint}/v1/challenge?siteKey=${encodeURIComponent(siteKey)}&device=${encodeURIComponent(id)}`, signal))
-      arrived = true
+      sentAt = started
+      let body: unknown
+      try {
+        body = await getJson(`${endpoint}/v1/challenge?siteKey=${encodeURIComponent(siteKey)}&device=${encodeURIComponent(id)}`, request.signal)
+      } finally {
+        answered = true
+        clearTimeout(deadline)
+        signal.removeEventListener('abort', forward)
+      }
+      const c = readChallenge(body)
       const receivedAt = clock()
       const proof = await answerChallenge(c, signal)
       return {
@@ -75,17 +92,12 @@ export function createBroker(endpoint: string, siteKey: string, deviceId: () => 
       }
     })()
     ready.catch(() => undefined)
-    return {
-      ready,
-      get arrived() {
-        return arrived
-      },
-    }
+    return { ready, waiting: () => (answered ? null : sentAt === null ? 0 : performance.now() - sentAt) }
   }
 
   /** Keeps a challenge nobody took for the next getToken, while it is fresh. */
   const keep = (r: ReadyChallenge): void => {
-    if (!pending && !background.signal.aborted && performance.now() < r.usableUntil) pending = { ready: Promise.resolve(r), arrived: true }
+    if (!pending && !background.signal.aborted && performance.now() < r.usableUntil) pending = { ready: Promise.resolve(r), waiting: () => null }
   }
 
   return {
@@ -93,12 +105,14 @@ export function createBroker(endpoint: string, siteKey: string, deviceId: () => 
       const prefetched = pending
       pending = null
       const first = prefetched ?? fly(signal)
-      // A challenge request still unanswered after TAKE_GRACE_MS may be lost (a request has
-      // no deadline but the call's): a second goes out beside it, the first challenge ready
-      // is used and the other kept for next time. Work under way is never doubled.
+      // A challenge request unanswered for TAKE_GRACE_MS may be lost: a second goes out beside
+      // it, the first challenge ready is used and the other kept for next time. The call fails
+      // only when every challenge it waits for has failed.
       return new Promise<ReadyChallenge>((resolve, reject) => {
         let settled = false
         let second = false
+        let live = 1
+        let timer: ReturnType<typeof setTimeout> | undefined
         const end = (): void => {
           settled = true
           clearTimeout(timer)
@@ -114,19 +128,38 @@ export function createBroker(endpoint: string, siteKey: string, deviceId: () => 
           end()
           reject(err instanceof Error ? err : new VigilError('internal_error', String(err)))
         }
+        const lost = (err: unknown): void => {
+          if (--live === 0) fail(err)
+        }
         const aborted = (): void => fail(signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'aborted'))
         const fetchSecond = (): void => {
           if (second || settled) return
           second = true
-          fly(signal).ready.then(finish, fail)
+          live++
+          fly(signal).ready.then(finish, lost)
         }
-        const timer = setTimeout(() => first.arrived || fetchSecond(), TAKE_GRACE_MS)
+        // Measured from when the request went out, not from this call.
+        const watch = (): void => {
+          if (settled || second) return
+          const waited = first.waiting()
+          if (waited === null) return
+          if (waited >= TAKE_GRACE_MS) fetchSecond()
+          else timer = setTimeout(watch, TAKE_GRACE_MS - waited)
+        }
+        watch()
         signal.addEventListener('abort', aborted)
         first.ready.then(
-          (r) => (performance.now() < r.usableUntil ? finish(r) : fetchSecond()),
-          // A failed prefetch is replaced; a failed request of this call's own is its answer
-          // (unless a second is on its way already).
-          (err: unknown) => (prefetched ? fetchSecond() : second ? undefined : fail(err)),
+          (r) => {
+            if (performance.now() < r.usableUntil) return finish(r)
+            // A stale prefetch is replaced by a request of this call's own.
+            fetchSecond()
+            live--
+          },
+          // So is a failed one; a failed request of the call's own fails it, unless another is on its way.
+          (err: unknown) => {
+            if (prefetched) fetchSecond()
+            lost(err)
+          },
         )
       })
     },

@@ -3,7 +3,7 @@
  * exponential backoff and jitter: a collector that is down gets a request every 1, 2, 4 …
  * 60 s from each page at most, never a burst, and the reports arrive once it is back.
  * A token obtained again (the collector is back) flushes the queue at once; leaving the
- * page hands what is left to a keep-alive fetch. Nothing here can throw into the page.
+ * page hands what is left to a keep-alive fetch (sendBeacon where there is none). Nothing here can throw into the page.
  * (A closure rather than a class: the minifier can shorten locals, not property names.)
  */
 import { TELEMETRY_CODES, TELEMETRY_MAX_REPORTS, type TelemetryCode } from '@vigil-risk/core/protocol/telemetry'
@@ -78,15 +78,18 @@ export function createTelemetry(endpoint: string, siteKey: string, sdk: string):
   }
 
   // A keep-alive fetch outlives the page as a beacon does; sendBeacon itself cannot be told
-  // to leave out the Referer, which on a same-origin collector is the page's URL, query string and all.
+  // to leave out the Referer, which on a same-origin collector is the page's URL, query string
+  // and all. Browsers without keep-alive fetches (Firefox before 133) keep sendBeacon.
   const beacon = (): void => {
     if (stopped || reports.length === 0) return
     try {
       const batch = reports.slice()
-      fetch(url, { ...COLLECTOR_FETCH, method: 'POST', body: body(batch), headers: { 'content-type': PLAIN_TEXT }, keepalive: true }).catch(() => undefined)
-      delivered(batch, dropped)
+      if (typeof Request === 'function' && 'keepalive' in Request.prototype) {
+        fetch(url, { ...COLLECTOR_FETCH, method: 'POST', body: body(batch), headers: { 'content-type': PLAIN_TEXT }, keepalive: true }).catch(() => undefined)
+        delivered(batch, dropped)
+      } else if (navigator.sendBeacon(url, new Blob([body(batch)], { type: PLAIN_TEXT }))) delivered(batch, dropped)
     } catch {
-      // no fetch: the reports stay queued for the next attempt
+      // neither: the reports stay queued for the next attempt
     }
   }
   try {
