@@ -118,9 +118,6 @@ class Client implements VigilClient {
         .then((scorer) => {
           this.scorer = scorer
           mark('vigil:classifier')
-          // Once over what has been recorded, while the page is idle: the first getToken then
-          // runs the features compiled, not interpreted.
-          return idle().then(() => captureSafely(() => this.recorder && scorer(this.recorder.snapshot(TRACE_EVENTS_PER_PAYLOAD).trace), null))
         }),
     )
   }
@@ -273,10 +270,11 @@ function mark(name: string): void {
 function newTask(): Promise<void> {
   return new Promise((resolve) => {
     // Should a page's own MessageChannel never deliver, a timer does.
-    setTimeout(resolve, 50)
+    const timer = setTimeout(resolve, 50)
     try {
       const channel = new MessageChannel()
       channel.port1.onmessage = () => {
+        clearTimeout(timer)
         channel.port1.close()
         resolve()
       }

@@ -41,6 +41,11 @@ export class VigilError extends Error {
   }
 }
 
+/** Why an aborted call stopped: the VigilError it was aborted with (timeout, destroyed), or a timeout. */
+export function abortReason(signal: AbortSignal, message = 'aborted'): VigilError {
+  return signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', message)
+}
+
 export function toVigilError(err: unknown): VigilError {
   if (err instanceof VigilError) return err
   let message = 'unknown error'

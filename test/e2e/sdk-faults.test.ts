@@ -42,6 +42,9 @@ async function blankPage(options: { breakIt?: string; headers?: Record<string, s
   return { page, errors }
 }
 
+/** A `watch` for blankPage: every collect body the page sends lands in `bodies`. */
+const recordCollects = (bodies: unknown[]) => (page: Page) => void page.on('request', (r) => r.url().endsWith('/v1/collect') && bodies.push(JSON.parse(r.postData() ?? '{}')))
+
 /** Runs getToken in the page; returns the rejection's name/code and how long it took. */
 function tokenAttempt(page: Page, options: Record<string, unknown>, action = 'checkout') {
   return page.evaluate(
@@ -223,7 +226,7 @@ describe('SDK fault isolation', () => {
     const signalsSent: Record<string, string[]> = {}
     for (const [name, breakIt] of Object.entries(cases)) {
       const bodies: Array<{ payload: { signals: Record<string, unknown> } }> = []
-      const { page, errors } = await blankPage({ breakIt, watch: (p) => p.on('request', (r) => r.url().endsWith('/v1/collect') && bodies.push(JSON.parse(r.postData() ?? '{}'))) })
+      const { page, errors } = await blankPage({ breakIt, watch: recordCollects(bodies) })
       await page.evaluate(() => void ((window as unknown as { client: unknown }).client = (window as unknown as { Vigil: { init(o: unknown): unknown } }).Vigil.init({ siteKey: 'demo' })))
       // The start-up signals come in, however the page's idle callbacks behave.
       await page.waitForFunction(() => performance.getEntriesByName('vigil:signals').length > 0, undefined, { timeout: 10_000 })
@@ -347,7 +350,7 @@ describe('SDK fault isolation', () => {
     const seen: Record<string, unknown> = {}
     for (const [name, breakIt] of Object.entries(cases)) {
       const bodies: Array<{ payload: { device: { impl: string; persisted: boolean } } }> = []
-      const { page, errors } = await blankPage({ breakIt, watch: (p) => p.on('request', (r) => r.url().endsWith('/v1/collect') && bodies.push(JSON.parse(r.postData() ?? '{}'))) })
+      const { page, errors } = await blankPage({ breakIt, watch: recordCollects(bodies) })
       const result = await tokenAttempt(page, { siteKey: 'demo' })
       expect(result, name).toMatchObject({ ok: true, token: true })
       seen[name] = bodies[0]?.payload.device && { impl: bodies[0].payload.device.impl, persisted: bodies[0].payload.device.persisted }

@@ -9,7 +9,7 @@ import { probePlan, type TextPlan } from '@vigil-risk/core/protocol/probes'
 import { toBase64url } from '@vigil-risk/core/protocol/base64url'
 import type { ChallengeResponse, Proof } from '@vigil-risk/core/protocol/schema'
 import workerSource from 'vigil:proof-worker'
-import { VigilError } from '../errors'
+import { VigilError, abortReason } from '../errors'
 import { nextTask } from '../signals/slice'
 import { measureText } from './text'
 import { WORKER_STARTED, type WorkerJob, type WorkerMessage, type WorkerResult } from './messages'
@@ -46,7 +46,7 @@ function workerSlot(signal: AbortSignal): Promise<() => void> {
     if (next) next()
     else running--
   }
-  if (signal.aborted) return Promise.reject(signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'aborted'))
+  if (signal.aborted) return Promise.reject(abortReason(signal))
   if (running < MAX_WORKERS) {
     running++
     return Promise.resolve(release)
@@ -59,7 +59,7 @@ function workerSlot(signal: AbortSignal): Promise<() => void> {
     const stop = (): void => {
       const at = waiting.indexOf(go)
       if (at >= 0) waiting.splice(at, 1)
-      reject(signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'aborted'))
+      reject(abortReason(signal))
     }
     waiting.push(go)
     signal.addEventListener('abort', stop, { once: true })
@@ -74,7 +74,7 @@ async function inWorker(job: WorkerJob, signal: AbortSignal): Promise<WorkerResu
   const release = await workerSlot(signal)
   if (signal.aborted) {
     release()
-    throw signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'aborted')
+    throw abortReason(signal)
   }
   const worker = workerUrl === null ? null : startWorker()
   if (!worker) {
@@ -95,7 +95,7 @@ async function inWorker(job: WorkerJob, signal: AbortSignal): Promise<WorkerResu
     }
     const abort = (): void => {
       done()
-      reject(signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'aborted'))
+      reject(abortReason(signal))
     }
     // A worker that never answers (a page's own Worker that swallows messages) would hold
     // every getToken of the page until its timeout: after this one, the page works alone.
@@ -132,7 +132,7 @@ async function inWorker(job: WorkerJob, signal: AbortSignal): Promise<WorkerResu
 async function onPage(job: WorkerJob, signal: AbortSignal): Promise<WorkerResult> {
   let lo = -1
   for (let start = 0; job.difficulty > 0 && lo < 0; start += SLICE) {
-    if (signal.aborted) throw signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'aborted')
+    if (signal.aborted) throw abortReason(signal)
     await nextTask()
     lo = searchPow(job.digest, job.difficulty, job.hi, start, SLICE)
   }

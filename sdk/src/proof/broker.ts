@@ -7,7 +7,7 @@
  */
 import { CHALLENGE_TTL_MS } from '@vigil-risk/core/protocol/payload'
 import type { ChallengeResponse, Proof } from '@vigil-risk/core/protocol/schema'
-import { VigilError } from '../errors'
+import { VigilError, abortReason, toVigilError } from '../errors'
 import { getJson } from '../transport/http'
 import { answerChallenge } from './answer'
 
@@ -126,12 +126,12 @@ export function createBroker(endpoint: string, siteKey: string, deviceId: () => 
         const fail = (err: unknown): void => {
           if (settled) return
           end()
-          reject(err instanceof Error ? err : new VigilError('internal_error', String(err)))
+          reject(toVigilError(err))
         }
         const lost = (err: unknown): void => {
           if (--live === 0) fail(err)
         }
-        const aborted = (): void => fail(signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'aborted'))
+        const aborted = (): void => fail(abortReason(signal))
         const fetchSecond = (): void => {
           if (second || settled) return
           second = true

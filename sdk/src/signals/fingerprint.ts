@@ -68,10 +68,10 @@ function confidence(): number {
   return /^Win/.test(navigator.platform) ? 0.6 : 0.5
 }
 
-/** `worker` is the Web Worker snapshot, which carries the WebGL renderer. */
 /** How long the fingerprint waits for the browser to go idle before its sources run. */
 const PREPARE_WAIT_MS = 500
 
+/** `worker` is the Web Worker snapshot, which carries the WebGL renderer. */
 export async function getFingerprint(worker: Promise<WorkerSignal | null>): Promise<FingerprintClaim> {
   const started = performance.now()
   // FingerprintJS waits for an idle callback here; a page's polyfill may never call back.

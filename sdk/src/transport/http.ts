@@ -3,7 +3,7 @@
  * Requests carry no cookies, and POST bodies go as text/plain: a CORS "simple
  * request" that needs no preflight round trip (the collector parses it as JSON).
  */
-import { VigilError } from '../errors'
+import { VigilError, abortReason } from '../errors'
 
 interface ErrorEnvelope {
   error?: { code?: unknown; message?: unknown }
@@ -23,14 +23,14 @@ async function request(url: string, init: RequestInit, signal: AbortSignal): Pro
   try {
     response = await fetch(url, { ...init, ...COLLECTOR_FETCH, signal })
   } catch (cause) {
-    if (signal.aborted) throw signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'request aborted')
+    if (signal.aborted) throw abortReason(signal, 'request aborted')
     throw new VigilError('network_error', `collector unreachable: ${url.split('?')[0]}`, { cause })
   }
   let body: unknown
   try {
     body = await response.json()
   } catch (cause) {
-    if (signal.aborted) throw signal.reason instanceof VigilError ? signal.reason : new VigilError('timeout', 'request aborted')
+    if (signal.aborted) throw abortReason(signal, 'request aborted')
     throw new VigilError(response.ok ? 'bad_response' : 'collector_error', `unreadable response (HTTP ${response.status})`, {
       status: response.status,
       cause,
