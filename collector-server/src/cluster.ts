@@ -9,10 +9,10 @@
  * requests and stop.
  */
 import cluster, { type Worker } from 'node:cluster'
-import { createServer, type Server } from 'node:http'
 import { AggregatorRegistry, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client'
 import { loadKeyring } from './config/keyring'
 import { loadMetricsToken } from './config/metrics-token'
+import { listenMetrics, type MetricsListener } from './metrics-listener'
 import { openStore } from './stores/index'
 import { usableCores } from './cores'
 import type { Metrics } from './metrics'
@@ -194,25 +194,10 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     }
     figures.sum().then(reply, () => reply(undefined))
   })
-  let metricsServer: Server | null = null
+  let metricsListener: MetricsListener | null = null
   if (options.metrics) {
-    metricsServer = createServer((req, res) => {
-      if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'GET /metrics' } }))
-        return
-      }
-      figures.sum().then(
-        (text) => res.writeHead(200, { 'content-type': Registry.PROMETHEUS_CONTENT_TYPE }).end(text),
-        (err: unknown) => res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'metrics_unavailable', message: (err as Error).message } })),
-      )
-    })
-    const { port, host } = options.metrics
-    await new Promise<void>((resolve, reject) => {
-      metricsServer!.once('error', reject)
-      metricsServer!.listen(port, host, () => resolve())
-    })
-    const address = metricsServer.address()
-    console.log(`  metrics     http://${host}:${typeof address === 'object' && address ? address.port : port}/metrics  (summed over ${options.workers} workers)`)
+    metricsListener = await listenMetrics({ ...options.metrics, contentType: Registry.PROMETHEUS_CONTENT_TYPE, exposition: () => figures.sum() })
+    console.log(`  metrics     ${metricsListener.url}/metrics  (summed over ${options.workers} workers)`)
   }
 
   // Once every first worker listens: which processes serve (a restarted one is logged on its own).
@@ -251,7 +236,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const stop = (): void => {
     if (stopping) return
     stopping = true
-    metricsServer?.close()
+    void metricsListener?.close()
     for (const worker of started.keys()) {
       worker.process.kill('SIGTERM')
       // A worker stuck closing does not hold the primary forever.

@@ -4,11 +4,11 @@
  */
 import { resolve } from 'node:path'
 import { unwatchFile, watchFile } from 'node:fs'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { buildApp, clientTimeouts, REQUEST_TIMEOUT_MS, type BuildAppOptions } from './app'
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import { buildApp, type BuildAppOptions } from './app'
 import { createMetrics, type Metrics } from './metrics'
 import { loadMetricsToken } from './config/metrics-token'
-import { registerMetrics } from './routes/meta'
+import { listenMetrics, type MetricsListener } from './metrics-listener'
 import { loadKeyring, signingKeysPath, type Keyring } from './config/keyring'
 import { loadSites, sitesPath, type SiteRegistry } from './config/sites'
 import { openStore } from './stores/index'
@@ -136,17 +136,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   logError = (err, message) => app.log.error({ err }, message)
   for (const [err, message] of early.splice(0)) logError(err, message)
   if (tightened) app.log.warn({ dataDir }, 'the data directory was readable by others: its mode is now 0700')
-  let metricsApp: FastifyInstance | null = null
+  let metricsListener: MetricsListener | null = null
   try {
     await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' })
     if (options.metricsPort !== undefined) {
-      metricsApp = Fastify({ logger: false, ...clientTimeouts(REQUEST_TIMEOUT_MS) })
-      registerMetrics(metricsApp, metrics, null)
-      await metricsApp.listen({ port: options.metricsPort, host: options.metricsHost ?? '127.0.0.1' })
+      metricsListener = await listenMetrics({ port: options.metricsPort, host: options.metricsHost ?? '127.0.0.1', contentType: metrics.registry.contentType, exposition: () => metrics.exposition() })
     }
   } catch (err) {
     await app.close()
-    await metricsApp?.close()
+    await metricsListener?.close()
     await scorer.close()
     await store.close()
     throw err
@@ -173,7 +171,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     sites: () => sites,
     scoringThreads: scorer.threads,
     url: urlOf(app, options.host ?? '127.0.0.1'),
-    metricsUrl: metricsApp ? urlOf(metricsApp, options.metricsHost ?? '127.0.0.1') : null,
+    metricsUrl: metricsListener?.url ?? null,
     metrics,
     async close() {
       if (closed) return
@@ -181,7 +179,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       unwatchFile(keysFile)
       unwatchFile(sitesFile)
       await app.close()
-      await metricsApp?.close()
+      await metricsListener?.close()
       await scorer.close()
       await store.close()
     },

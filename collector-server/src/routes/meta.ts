@@ -8,7 +8,7 @@ import type { AppContext } from '../context'
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest()
 
 /** GET /metrics (Prometheus text), behind `Authorization: Bearer <token>` unless `token` is null. */
-export function registerMetrics(app: FastifyInstance, metrics: Metrics, token: string | null | undefined): void {
+function registerMetrics(app: FastifyInstance, metrics: Metrics, token: string | null | undefined): void {
   const expected = typeof token === 'string' ? digest(token) : null
   app.get('/metrics', async (request, reply) => {
     if (token !== null) {
