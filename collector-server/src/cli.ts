@@ -217,7 +217,7 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
     plugins: extras.plugins ?? [],
   })
   shareMetrics(server.metrics)
-  const lines = [`Vigil collector on ${server.url} (store: ${server.store.kind}; scoring threads: ${server.scoringThreads})`, ...(extras.onListening?.(server) ?? [])]
+  const lines = [`Vigil collector on ${server.url} (store: ${server.store.kind}${server.store.durability ? `, ${server.store.durability}` : ''}; scoring threads: ${server.scoringThreads})`, ...(extras.onListening?.(server) ?? [])]
   lines.push(`  SDK         ${server.url}/sdk/vigil.min.js`)
   lines.push(`  dashboard   ${server.url}/dashboard${values.demo ? '  (site key demo, key demo-secret)' : ''}`)
   lines.push(`  JWKS        ${server.url}/.well-known/jwks.json`)

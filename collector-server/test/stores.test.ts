@@ -282,10 +282,14 @@ describe('VIGIL_STORE for SQLite', () => {
     expect(() => parseSqliteUrl('sqlite:x.db?journal=memory')).toThrow(/the one setting/)
   })
 
-  it('opens a store that keeps events with synchronous=full', async () => {
+  it('opens a store that keeps events with synchronous=full, and says so', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-full-'))
+    const normal = await openStore(`sqlite:${join(dir, 'normal.db')}`, dir)
+    expect(normal.durability).toBe('journal_mode=wal, synchronous=normal')
+    await normal.close()
     const store = await openStore(`sqlite:${join(dir, 'vigil.db')}?synchronous=full`, dir)
     try {
+      expect(store.durability).toBe('journal_mode=wal, synchronous=full')
       await store.events.append(event('full-1', Date.now()))
       expect((await store.events.get('full-1'))?.verdict).toBe('allow')
       // The setting is not part of the file's name.

@@ -256,6 +256,8 @@ export interface Purged {
 
 export interface Store {
   readonly kind: 'sqlite' | 'redis'
+  /** How the store keeps what it is given, as it reports it (SQLite: its journal mode and `synchronous`, read back). */
+  readonly durability?: string
   readonly nonces: NonceStore
   readonly devices: DeviceStore
   readonly links: LinkStore

@@ -38,6 +38,9 @@ export interface SqliteOptions {
   checkpoints?: CheckpointerOptions | false
 }
 
+/** PRAGMA synchronous's values, by number. */
+const SYNCHRONOUS = ['off', 'normal', 'full', 'extra']
+
 /** Expired rows are purged at most this often, by the write that notices. */
 const PURGE_EVERY_MS = 30_000
 
@@ -61,6 +64,8 @@ export function openSqliteStore(options: SqliteOptions): Store {
   db.pragma('journal_mode = WAL')
   db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`)
   migrate(db)
+  // Read back rather than echoed: what the connection really does (':memory:' has no WAL).
+  const durability = `journal_mode=${String(db.pragma('journal_mode', { simple: true }))}, synchronous=${SYNCHRONOUS[Number(db.pragma('synchronous', { simple: true }))] ?? 'unknown'}`
 
   const batch = new GroupCommit(db, setImmediate, options.shared === true)
   const checkpointer = options.path !== ':memory:' && options.checkpoints !== false ? new Checkpointer(db, options.path, (fn) => batch.between(fn), options.checkpoints) : null
@@ -100,6 +105,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
 
   return {
     kind: 'sqlite',
+    durability,
     nonces,
     devices,
     links,
