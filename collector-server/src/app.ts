@@ -8,7 +8,7 @@ import fastifyStatic from '@fastify/static'
 import fastifySwagger from '@fastify/swagger'
 import { createReadStream, existsSync, readFileSync } from 'node:fs'
 import { X509Certificate } from 'node:crypto'
-import { STATUS_CODES as STATUS_CODES_TEXT, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -33,6 +33,7 @@ import type { AttestationVerifier } from './evidence/check'
 import { APPLE_APP_ATTESTATION_ROOT_CA } from './evidence/apple-root'
 import { fastifyTrustProxy, type TrustProxy } from './net/trust-proxy'
 import { isLingering, lingering } from './net/linger'
+import { lacksHost, MISSING_HOST, parserRefusalCode, rawRefusal } from './net/refusal'
 import { inlineScorer, type CollectScorer } from './risk/scoring-pool'
 
 export interface BuildAppOptions {
@@ -134,8 +135,7 @@ export function refuseClientError(metrics: Metrics, requestTimeoutMs: number) {
     refusing.add(socket)
     // A connection that never sent a byte (a browser's preconnect) is closed, not refused.
     if (socket.bytesRead === 0) return void socket.destroy()
-    const code: ErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request'
-    const status = ERRORS[code].status
+    const code = parserRefusalCode(err.code)
     refusedUnparsed(metrics, this.log, code, err.code)
     const deadline = setTimeout(() => socket.destroy(err), requestTimeoutMs).unref()
     const refuse = (): void => {
@@ -149,10 +149,7 @@ export function refuseClientError(metrics: Metrics, requestTimeoutMs: number) {
       }
       clearTimeout(deadline)
       // As Node does: no answer into the middle of another one.
-      if (socket.writable && !(current?.headersSent && !current.writableFinished)) {
-        const body = JSON.stringify(errorBody(code, code === 'bad_request' ? 'The request is not well-formed HTTP/1.1.' : undefined))
-        socket.write(`HTTP/1.1 ${status} ${STATUS_CODES_TEXT[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
-      }
+      if (socket.writable && !(current?.headersSent && !current.writableFinished)) socket.write(rawRefusal(code))
       socket.destroy(err)
     }
     refuse()
@@ -276,9 +273,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     return reply.code(ERRORS[code].status).send(errorBody(code, message))
   })
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('not_found')))
-  // HTTP/1.1 requires a Host header (RFC 9112, 3.2); HTTP/1.0 has none to require. As Node did, the connection closes.
+  // A missing Host (net/refusal.ts): as Node did, the connection closes.
   app.addHook('onRequest', (request, _reply, done) => {
-    done(request.headers.host === undefined && request.raw.httpVersion === '1.1' ? new CollectorError('bad_request', 'An HTTP/1.1 request needs a Host header.', { connection: 'close' }) : undefined)
+    done(lacksHost(request.raw) ? new CollectorError('bad_request', MISSING_HOST, { connection: 'close' }) : undefined)
   })
   // An `Expect` other than 100-continue: Node answers 417 itself, with an empty body, unless asked.
   app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {

@@ -4,15 +4,13 @@
  * primary of `--workers` serves every worker's sum. Refusals carry the collector's error
  * envelope, as on the public port.
  */
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
+import { REQUEST_TIMEOUT_MS } from './app'
 import { ERRORS, errorBody, type ErrorCode } from './errors'
-
-/** A request still arriving after this is cut off, as on the public port (app.ts). */
-const METRICS_REQUEST_TIMEOUT_MS = 30_000
+import { lacksHost, MISSING_HOST, parserRefusalCode, rawRefusal } from './net/refusal'
 
 export interface MetricsListener {
-  server: Server
   /** `http://host:port`, the port the system gave when asked for 0. */
   url: string
   close(): Promise<void>
@@ -24,13 +22,13 @@ function refuse(res: ServerResponse, code: ErrorCode, message?: string, headers:
 }
 
 export async function listenMetrics(options: { port: number; host: string; contentType: string; exposition: () => Promise<string> }): Promise<MetricsListener> {
-  // The answer each connection is writing, so that a refusal never lands inside it.
-  const writing = new WeakMap<Socket, ServerResponse>()
-  const server = createServer({ requireHostHeader: false, requestTimeout: METRICS_REQUEST_TIMEOUT_MS }, (req: IncomingMessage, res: ServerResponse) => {
-    writing.set(req.socket, res)
+  // Connections with an answer being written, so that a refusal never lands inside one.
+  const writing = new WeakSet<Socket>()
+  const server = createServer({ requireHostHeader: false, requestTimeout: REQUEST_TIMEOUT_MS }, (req: IncomingMessage, res: ServerResponse) => {
+    writing.add(req.socket)
     res.once('finish', () => writing.delete(req.socket))
-    // Node's own refusal of a missing Host is an empty 400; HTTP/1.0 has no Host to require.
-    if (req.headers.host === undefined && req.httpVersion === '1.1') return refuse(res, 'bad_request', 'An HTTP/1.1 request needs a Host header.', { connection: 'close' })
+    // Node's own refusal of a missing Host is an empty 400.
+    if (lacksHost(req)) return refuse(res, 'bad_request', MISSING_HOST, { connection: 'close' })
     if ((req.url ?? '').split('?')[0] !== '/metrics') return refuse(res, 'not_found', 'This listener serves GET /metrics only.')
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 'method_not_allowed', undefined, { allow: 'GET, HEAD' })
     options.exposition().then(
@@ -45,10 +43,7 @@ export async function listenMetrics(options: { port: number; host: string; conte
   // arriving after the timeout) gets the envelope too, where Node would send an empty 400.
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable || socket.bytesRead === 0 || writing.has(socket)) return void socket.destroy()
-    const code: ErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request'
-    const body = JSON.stringify(errorBody(code, code === 'bad_request' ? 'The request is not well-formed HTTP/1.1.' : undefined))
-    const status = ERRORS[code].status
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+    socket.end(rawRefusal(parserRefusalCode(err.code)))
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -60,7 +55,6 @@ export async function listenMetrics(options: { port: number; host: string; conte
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : options.port
   return {
-    server,
     url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {

@@ -264,8 +264,9 @@ function mark(name: string): void {
 }
 
 /**
- * Resolves in a new task: a message to itself, which (unlike a timer) no clamping delays
- * and no throttling of background timers holds back.
+ * Resolves in a new task: a message to itself, which (unlike a timer, and so unlike
+ * signals/slice.ts's nextTask) no clamping delays, no throttling of background timers holds
+ * back, and no page whose timers are stubbed or paused stops (sdk-faults.test.ts pauses them).
  */
 function newTask(): Promise<void> {
   return new Promise((resolve) => {
