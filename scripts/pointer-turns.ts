@@ -11,6 +11,7 @@
 import { parseArgs } from 'node:util'
 import type { TraceEvent } from '@vigil-risk/core/protocol/trace'
 import { loadBalabit, loadDelbot, loadFreihaut, loadSapiMouse } from '../model/src/data'
+import { randomPointsTrace } from '../test/support/payloads'
 import { JUMPING_MEAN_DEGREES, JUMPING_MIN_TURNS, jumping, pointerTurning } from '../collector-server/src/risk/turning'
 
 const { values } = parseArgs({ options: { data: { type: 'string', default: '../shared/data' } } })
@@ -22,17 +23,8 @@ const cut = (events: TraceEvent[], size: number): TraceEvent[][] => {
   return out
 }
 
-/** A script's trace: 10–100 uniformly random points on a 1280 × 800 page, 100 ms apart, then a click (seeded). */
-function randomPoints(n: number): TraceEvent[][] {
-  let seed = 1
-  const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32
-  return Array.from({ length: n }, () => {
-    const k = 10 + Math.floor(next() * 91)
-    const events: TraceEvent[] = Array.from({ length: k }, (_, i) => ({ type: 'mousemove' as const, t: i * 100, x: Math.round(next() * 1280), y: Math.round(next() * 800) }))
-    events.push({ type: 'click', t: k * 100, x: 640, y: 400, button: 0 })
-    return events
-  })
-}
+/** 2,000 scripts' traces: 10–100 random points each (seeded), 100 ms apart, then a click. */
+const randomTraces = (): TraceEvent[][] => Array.from({ length: 2000 }, (_, i) => randomPointsTrace(10 + ((i * 37) % 91), i + 1))
 
 const people = [
   ['sapimouse', loadSapiMouse],
@@ -51,4 +43,4 @@ for (const [name, load] of people) {
   const sessions = load(values.data).filter((s) => s.kind === 'human')
   for (const size of WINDOWS) row(name, String(size), sessions.flatMap((s) => (s.whole ? [s.events] : cut(s.events, size))))
 }
-row('random points', 'whole', randomPoints(2000))
+row('random points', 'whole', randomTraces())

@@ -10,19 +10,10 @@ import { compactTrace, expandTrace, type TraceEvent } from '@vigil-risk/core/pro
 import { jumping, pointerTurning } from '../src/risk/turning'
 import { makeTestApp, type TestApp } from '../../test/support/app'
 import { TestDevice } from '../../test/support/device'
-import { humanTrace, humanTraceVariant } from '../../test/support/payloads'
+import { humanTrace, humanTraceVariant, randomPointsTrace as randomPoints } from '../../test/support/payloads'
 
 const golden = (): Array<{ id: string; events: TraceEvent[] }> =>
   readFileSync('test/fixtures/traces/golden.jsonl', 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; events: TraceEvent[] })
-
-/** `n` points drawn from a seeded generator over a 1280 × 800 page, `dt` ms apart, then a click. */
-function randomPoints(n: number, seed: number, dt = 100): TraceEvent[] {
-  let s = seed
-  const next = (): number => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32
-  const events: TraceEvent[] = Array.from({ length: n }, (_, i) => ({ type: 'mousemove' as const, t: i * dt, x: Math.round(next() * 1280), y: Math.round(next() * 800) }))
-  events.push({ type: 'click', t: n * dt, x: 640, y: 400, button: 0 })
-  return events
-}
 
 describe('pointerTurning', () => {
   it('a straight line does not turn; a square turns 90° at each corner only', () => {

@@ -63,3 +63,15 @@ export function humanTraceVariant(seed: number, events = 600): CompactTrace {
   }
   return compactTrace(out)
 }
+
+/**
+ * What a script that sets the pointer at one point after another sends: `n` points drawn
+ * from a seeded generator over a 1280 × 800 page, `dt` ms apart, then a click (risk/turning.ts).
+ */
+export function randomPointsTrace(n: number, seed: number, dt = 100): TraceEvent[] {
+  let s = seed
+  const next = (): number => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32
+  const events: TraceEvent[] = Array.from({ length: n }, (_, i) => ({ type: 'mousemove' as const, t: i * dt, x: Math.round(next() * 1280), y: Math.round(next() * 800) }))
+  events.push({ type: 'click', t: n * dt, x: 640, y: 400, button: 0 })
+  return events
+}
