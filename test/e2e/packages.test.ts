@@ -70,7 +70,9 @@ beforeAll(async () => {
   // The README's install line, with each package name pointing at its tarball.
   const install = STEPS!.split('\n').find((l) => l.startsWith('npm install'))!.replace(/#.*$/, '').trim().split(/\s+/).slice(2)
   expect(install.sort()).toEqual(Object.keys(PACKAGES).sort())
-  const installed = run('npm', ['install', ...install.map((name) => tarballs[name]!), 'react@19.2.0', 'react-dom@19.2.0', '@types/react@19.3.3', '@types/node@20.19.43', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], project)
+  // --engine-strict: every dependency a user gets must run on the Node the packages claim
+  // (engines: >=20); npm otherwise only warns, and a CI with engine-strict on fails.
+  const installed = run('npm', ['install', ...install.map((name) => tarballs[name]!), 'react@19.2.0', 'react-dom@19.2.0', '@types/react@19.3.3', '@types/node@20.19.43', '--engine-strict', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], project)
   expect(installed.status, installed.stderr).toBe(0)
   browser = await launchChromium()
 }, 240_000)
