@@ -234,7 +234,8 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    return503OnClosing: true,
+    // While closing, requests are refused below in the envelope (`shutting_down`), not with Fastify's own 503 body.
+    return503OnClosing: false,
     ...timeouts,
     // A missing Host is refused below, in the envelope; Node's own refusal is an empty 400.
     http: { ...timeouts.http, requireHostHeader: false },
@@ -273,9 +274,13 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     return reply.code(ERRORS[code].status).send(errorBody(code, message))
   })
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('not_found')))
-  // A missing Host (net/refusal.ts): as Node did, the connection closes.
+  // A missing Host (net/refusal.ts): as Node did, the connection closes. Once the app closes,
+  // a request still arriving on an open connection (a keep-alive or pipelined one behind a
+  // request in flight) is refused, and its connection closes.
+  let closing = false
   app.addHook('onRequest', (request, _reply, done) => {
-    done(lacksHost(request.raw) ? new CollectorError('bad_request', MISSING_HOST, { connection: 'close' }) : undefined)
+    if (closing) done(new CollectorError('shutting_down', undefined, { connection: 'close' }))
+    else done(lacksHost(request.raw) ? new CollectorError('bad_request', MISSING_HOST, { connection: 'close' }) : undefined)
   })
   // An `Expect` other than 100-continue: Node answers 417 itself, with an empty body, unless asked.
   app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
@@ -289,6 +294,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   app.server.on('connection', (socket: Socket) => linger.attach(socket))
   // Before the server stops taking connections: one lingering would hold its close up.
   app.addHook('preClose', (done) => {
+    closing = true
     linger.closeAll()
     done()
   })

@@ -25,6 +25,7 @@ export const ERRORS = {
   headers_too_large: { status: 431, message: 'The request headers are too large.' },
   internal_error: { status: 500, message: 'Internal error.' },
   store_unavailable: { status: 503, message: 'The store is unavailable; retry later.' },
+  shutting_down: { status: 503, message: 'The collector is shutting down; retry on a new connection.' },
   metrics_unavailable: { status: 503, message: 'The metrics could not be gathered; retry later.' },
 } as const satisfies Record<string, { status: number; message: string }>
 

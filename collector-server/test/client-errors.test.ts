@@ -276,6 +276,30 @@ describe('an answer before the body has arrived (lingering close)', () => {
     expect(await unparsed(t)).toEqual([])
   }, 15_000)
 
+  it('a request behind one in flight when the collector stops: 503 shutting_down in the envelope, then the connection closes', async () => {
+    const { t: app, port } = await listening()
+    const body = '{"siteKey":"demo","failures":[]}'
+    const socket = connect(port, '127.0.0.1')
+    let text = ''
+    socket.on('data', (c: Buffer) => (text += c.toString('latin1')))
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()))
+    await new Promise<void>((resolve) => socket.on('connect', () => resolve()))
+    // The first request's head and half its body: it is in flight when the stop begins.
+    socket.write(`POST /v1/telemetry HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`)
+    await new Promise((r) => setTimeout(r, 100))
+    const stopped = app.close()
+    t = null
+    await new Promise((r) => setTimeout(r, 100))
+    socket.write(`${body.slice(5)}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`)
+    await closed
+    await stopped
+    const [first, second, ...rest] = answers(text)
+    expect(first?.status).not.toBe(503)
+    expect(second).toMatchObject({ status: 503, body: { error: { code: 'shutting_down', message: ERRORS.shutting_down.message } } })
+    expect(second?.headers).toContain('connection: close')
+    expect(rest).toEqual([])
+  })
+
   it('a collect pipelined behind a refused body is not run: its answer could not go out', async () => {
     const { t, port } = await listening()
     const collect = JSON.stringify(new TestDevice().body(await t.challenge()))
