@@ -259,7 +259,8 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       if (error.headers) void reply.headers(error.headers)
     } else if (error.validation) {
       code = 'bad_request'
-      message = `${error.validationContext ?? 'request'}${error.message.startsWith('/') ? '' : ' '}${error.message}`
+      // Fastify has already named where: "body/deviceId must …", "querystring/siteKey must …".
+      message = error.message
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       code = STATUS_CODES[error.statusCode] ?? 'bad_request'
       message = error.statusCode === 400 ? 'The body is not valid JSON.' : undefined

@@ -210,7 +210,7 @@ describe.each(STORE_KINDS)('POST /v1/erase on %s', (kind) => {
     const other = await collect(new TestDevice(), accountHash('bob@example.com', salt))
     const account = 'Ann@Example.com ' // normalised as the SDK does
 
-    expect((await erase({ siteKey: 'demo', account })).json()).toMatchObject({ error: { code: 'unauthorized' } })
+    expect((await erase({ siteKey: 'demo', account })).json()).toEqual({ error: { code: 'unauthorized', message: "Send the site's siteverify secret as a bearer token." } })
     expect((await erase({ siteKey: 'demo', account }, OTHER_SITE.secret)).statusCode).toBe(401)
     expect((await erase({ siteKey: 'demo' }, DEMO_SITE.secret)).json()).toMatchObject({ error: { code: 'bad_request' } })
     expect((await erase({ siteKey: 'demo', account: 'x'.repeat(257) }, DEMO_SITE.secret)).json()).toMatchObject({ error: { code: 'bad_request' } })

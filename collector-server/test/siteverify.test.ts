@@ -55,6 +55,8 @@ describe('siteverify checks what the backend names', () => {
   it('without the fields the answer still names action and hostname, and a malformed one is a 400', async () => {
     const token = await mint('browse')
     expect((await siteverify({ token, action: 'not an action' })).body.error?.code).toBe('bad_request')
+    // The message names where, once: Fastify's own prefix, not ours on top of it.
+    expect((await siteverify({ token, action: 'not an action' })).body.error?.message).toMatch(/^body\/action must /)
     expect((await siteverify({ token })).body).toMatchObject({ success: true, action: 'browse', hostname: '127.0.0.1' })
   })
 })

@@ -49,7 +49,7 @@ export const eraseRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async
       const site = ctx.sites().get(siteKey)
       const auth = request.headers.authorization
       const secret = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : ''
-      if (!site || !site.secretMatches('siteverify', secret, ctx.clock.now())) throw new CollectorError('unauthorized')
+      if (!site || !site.secretMatches('siteverify', secret, ctx.clock.now())) throw new CollectorError('unauthorized', "Send the site's siteverify secret as a bearer token.")
       if (account === undefined && deviceId === undefined) throw new CollectorError('bad_request', 'Name an account or a deviceId to erase.')
       // What the collector stores for an account: the page's salted hash, keyed again server-side (sites.ts).
       const stored = account === undefined ? undefined : site.accountLink(accountHashFromDigest(createHash('sha512').update(accountHashInput(site.accountSalt, account)).digest()))
