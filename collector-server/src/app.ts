@@ -33,7 +33,7 @@ import type { AttestationVerifier } from './evidence/check'
 import { APPLE_APP_ATTESTATION_ROOT_CA } from './evidence/apple-root'
 import { fastifyTrustProxy, type TrustProxy } from './net/trust-proxy'
 import { isLingering, lingering } from './net/linger'
-import { lacksHost, MISSING_HOST, parserRefusalCode, rawRefusal } from './net/refusal'
+import { lacksHost, MISSING_HOST, parserRefusalCode, refuseAfterAnswers, refuseConnect, refuseExpectation } from './net/refusal'
 import { inlineScorer, type CollectScorer } from './risk/scoring-pool'
 
 export interface BuildAppOptions {
@@ -113,10 +113,6 @@ function refusedUnparsed(metrics: Metrics, log: FastifyInstance['log'], code: Er
   log.info({ code, route: 'unparsed', ...(parser ? { parser } : {}) }, 'request refused')
 }
 
-type Answer = ServerResponse & { req: { complete: boolean } }
-/** The answer a connection is sending, if any (Node keeps it on the socket). */
-const answering = (socket: Socket): Answer | null => (socket as Socket & { _httpMessage?: Answer | null })._httpMessage ?? null
-
 /**
  * Answers what Node's HTTP parser refused before Fastify saw a request (malformed framing,
  * headers over 16 KiB, a request not received within the request timeout) with our
@@ -137,22 +133,7 @@ export function refuseClientError(metrics: Metrics, requestTimeoutMs: number) {
     if (socket.bytesRead === 0) return void socket.destroy()
     const code = parserRefusalCode(err.code)
     refusedUnparsed(metrics, this.log, code, err.code)
-    const deadline = setTimeout(() => socket.destroy(err), requestTimeoutMs).unref()
-    const refuse = (): void => {
-      const current = answering(socket)
-      // Whole requests before the bad bytes on this connection (pipelined) are answered first:
-      // a collect's event is stored and its challenge spent, and a lost answer would send its
-      // retry to `replayed`. Not for a timeout: that request is the one still arriving.
-      if (current && !current.writableFinished && current.req.complete && code !== 'request_timeout' && !socket.destroyed) {
-        current.once('close', refuse)
-        return
-      }
-      clearTimeout(deadline)
-      // As Node does: no answer into the middle of another one.
-      if (socket.writable && !(current?.headersSent && !current.writableFinished)) socket.write(rawRefusal(code))
-      socket.destroy(err)
-    }
-    refuse()
+    refuseAfterAnswers(socket, err, code, requestTimeoutMs)
   }
 }
 
@@ -286,8 +267,12 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   // An `Expect` other than 100-continue: Node answers 417 itself, with an empty body, unless asked.
   app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
     refusedUnparsed(metrics, app.log, 'expectation_failed')
-    const body = JSON.stringify(errorBody('expectation_failed'))
-    response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body)
+    refuseExpectation(response)
+  })
+  // CONNECT: Node closes the connection without an answer unless asked.
+  app.server.on('connect', (_request: IncomingMessage, socket: Socket) => {
+    refusedUnparsed(metrics, app.log, 'method_not_allowed')
+    refuseConnect(socket)
   })
   // An answer before the body has all arrived (a 413), then a close: the client still writing
   // must not meet a reset that throws the answer away (net/linger.ts).

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net'
 import { REQUEST_TIMEOUT_MS } from './app'
 import { ERRORS, errorBody, type ErrorCode } from './errors'
-import { lacksHost, MISSING_HOST, parserRefusalCode, rawRefusal } from './net/refusal'
+import { lacksHost, MISSING_HOST, parserRefusalCode, refuseAfterAnswers, refuseConnect, refuseExpectation } from './net/refusal'
 
 export interface MetricsListener {
   /** `http://host:port`, the port the system gave when asked for 0. */
@@ -22,11 +22,7 @@ function refuse(res: ServerResponse, code: ErrorCode, message?: string, headers:
 }
 
 export async function listenMetrics(options: { port: number; host: string; contentType: string; exposition: () => Promise<string> }): Promise<MetricsListener> {
-  // Connections with an answer being written, so that a refusal never lands inside one.
-  const writing = new WeakSet<Socket>()
   const server = createServer({ requireHostHeader: false, requestTimeout: REQUEST_TIMEOUT_MS }, (req: IncomingMessage, res: ServerResponse) => {
-    writing.add(req.socket)
-    res.once('finish', () => writing.delete(req.socket))
     // Node's own refusal of a missing Host is an empty 400.
     if (lacksHost(req)) return refuse(res, 'bad_request', MISSING_HOST, { connection: 'close' })
     if ((req.url ?? '').split('?')[0] !== '/metrics') return refuse(res, 'not_found', 'This listener serves GET /metrics only.')
@@ -41,10 +37,16 @@ export async function listenMetrics(options: { port: number; host: string; conte
   })
   // What Node's parser refuses (malformed framing, oversized headers, a request still
   // arriving after the timeout) gets the envelope too, where Node would send an empty 400.
+  // A scrape pipelined before the bad bytes is answered first, as on the public port.
+  const refusing = new WeakSet<Socket>()
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
-    if (err.code === 'ECONNRESET' || !socket.writable || socket.bytesRead === 0 || writing.has(socket)) return void socket.destroy()
-    socket.end(rawRefusal(parserRefusalCode(err.code)))
+    if (err.code === 'ECONNRESET' || socket.destroyed || refusing.has(socket)) return
+    refusing.add(socket)
+    if (socket.bytesRead === 0) return void socket.destroy()
+    refuseAfterAnswers(socket, err, parserRefusalCode(err.code), REQUEST_TIMEOUT_MS)
   })
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => refuseExpectation(res))
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => refuseConnect(socket))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, options.host, () => {

@@ -127,6 +127,13 @@ describe('requests the HTTP parser refuses', () => {
     expect(await unparsed(t)).toEqual(['vigil_http_requests_total{route="unparsed",method="",status="417"} 1'])
   })
 
+  it('CONNECT: 405 method_not_allowed in the envelope, counted, where Node closed without a word', async () => {
+    const { t, port } = await listening()
+    const { text } = await exchange(port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
+    expect(answers(text).map((a) => [a.status, a.body])).toEqual([[405, { error: { code: 'method_not_allowed', message: 'CONNECT is not supported: this is not a proxy.' } }]])
+    expect(await unparsed(t)).toEqual(['vigil_http_requests_total{route="unparsed",method="",status="405"} 1'])
+  })
+
   it('a connection that sends nothing is closed at the timeout without an answer or a count', async () => {
     const { t, port } = await listening(400)
     const { text, ms } = await exchange(port, '')

@@ -74,6 +74,25 @@ describe('the metrics listener', () => {
     expect([big.status, JSON.parse(big.body)]).toEqual([431, { error: { code: 'headers_too_large', message: ERRORS.headers_too_large.message } }])
   })
 
+  it('a scrape pipelined before bad bytes is answered first, then one 400', async () => {
+    const { url } = await start()
+    const { status, body } = await raw(url, 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE / HTTP/1.1\r\n\r\n')
+    expect(status).toBe(200)
+    // The refusal follows the scrape's 17 bytes on the same connection.
+    expect(body.slice(0, 17)).toBe('# HELP up 1\nup 1\n')
+    const refusal = body.slice(17)
+    expect(refusal.slice(0, 12)).toBe('HTTP/1.1 400')
+    expect(JSON.parse(refusal.slice(refusal.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'bad_request', message: 'The request is not well-formed HTTP/1.1.' } })
+  })
+
+  it('an Expect other than 100-continue, and CONNECT: typed refusals, not an empty 417 or a silent close', async () => {
+    const { url } = await start()
+    const expect417 = await raw(url, 'GET /metrics HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n')
+    expect([expect417.status, JSON.parse(expect417.body)]).toEqual([417, { error: { code: 'expectation_failed', message: ERRORS.expectation_failed.message } }])
+    const tunnel = await raw(url, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
+    expect([tunnel.status, JSON.parse(tunnel.body)]).toEqual([405, { error: { code: 'method_not_allowed', message: 'CONNECT is not supported: this is not a proxy.' } }])
+  })
+
   it('figures that cannot be gathered: 503 metrics_unavailable', async () => {
     const { url } = await start(() => Promise.reject(new Error('no worker answers metrics yet')))
     const res = await fetch(`${url}/metrics`)

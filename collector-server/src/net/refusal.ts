@@ -2,7 +2,8 @@
  * Refusals made below any route, shared by the public port (app.ts) and the metrics
  * listener (metrics-listener.ts): what Node's HTTP parser rejects, and a missing Host.
  */
-import { STATUS_CODES, type IncomingMessage } from 'node:http'
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import { ERRORS, errorBody, type ErrorCode } from '../errors'
 
 /** HTTP/1.1 requires a Host header (RFC 9112, 3.2); HTTP/1.0 has none to require. */
@@ -14,8 +15,48 @@ export const parserRefusalCode = (errCode: string | undefined): ErrorCode =>
   errCode === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : errCode === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request'
 
 /** A whole HTTP/1.1 answer, for writing straight to a socket: the envelope, and the connection closes. */
-export function rawRefusal(code: ErrorCode): string {
-  const body = JSON.stringify(errorBody(code, code === 'bad_request' ? 'The request is not well-formed HTTP/1.1.' : undefined))
+export function rawRefusal(code: ErrorCode, message?: string): string {
+  const body = JSON.stringify(errorBody(code, message ?? (code === 'bad_request' ? 'The request is not well-formed HTTP/1.1.' : undefined)))
   const status = ERRORS[code].status
   return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+}
+
+type Answer = ServerResponse & { req: { complete: boolean } }
+/** The answer a connection is sending, if any (Node keeps it on the socket). */
+const answering = (socket: Socket): Answer | null => (socket as Socket & { _httpMessage?: Answer | null })._httpMessage ?? null
+
+/**
+ * Refuses what the parser reported on `socket` (`err`), then closes it. Whole requests
+ * before the bad bytes on this connection (pipelined) are answered first: a collect's event
+ * is stored and its challenge spent, and a lost answer would send its retry to `replayed`.
+ * Not for a timeout: that request is the one still arriving. Answers still pending after
+ * `timeoutMs` are given up on. Call it once per connection: a failed parser reports its error
+ * again for every later chunk.
+ */
+export function refuseAfterAnswers(socket: Socket, err: Error, code: ErrorCode, timeoutMs: number): void {
+  const deadline = setTimeout(() => socket.destroy(err), timeoutMs).unref()
+  const refuse = (): void => {
+    const current = answering(socket)
+    if (current && !current.writableFinished && current.req.complete && code !== 'request_timeout' && !socket.destroyed) {
+      current.once('close', refuse)
+      return
+    }
+    clearTimeout(deadline)
+    // As Node does: no answer into the middle of another one.
+    if (socket.writable && !(current?.headersSent && !current.writableFinished)) socket.write(rawRefusal(code))
+    socket.destroy(err)
+  }
+  refuse()
+}
+
+/** An `Expect` other than 100-continue (the server's `checkExpectation`): Node's own 417 has an empty body. */
+export function refuseExpectation(response: ServerResponse): void {
+  const body = JSON.stringify(errorBody('expectation_failed'))
+  response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body)
+}
+
+/** A CONNECT request (the server's `connect`): Node closes the connection without a word. */
+export function refuseConnect(socket: Socket): void {
+  if (socket.writable) socket.end(rawRefusal('method_not_allowed', 'CONNECT is not supported: this is not a proxy.'))
+  else socket.destroy()
 }
