@@ -42,6 +42,8 @@ describe('the vigil:events feed', () => {
     expect(first).toHaveLength(5)
     const events = first.map(([, fields]) => JSON.parse(fields[fields.indexOf('event') + 1]!) as { id: string; verdict: string; siteKey: string })
     expect(events.every((e) => e.siteKey === 'demo' && e.verdict === 'allow')).toBe(true)
+    // The fields docs/operations.md ("Reading the event feed") lists for a consumer.
+    expect(Object.keys(events[0]!).sort()).toEqual(['id', 'at', 'siteKey', 'action', 'deviceId', 'visitorId', 'account', 'ip', 'hostname', 'verdict', 'score', 'reasons', 'keyImpl', 'sdk', 'detail'].sort())
     for (const [id] of first.slice(0, 3)) await r.xack('vigil:events', 'risk', id)
     // Restarted, it first re-reads its pending entries (start "0"), then new ones (">").
     const pending = (await read('a', '0'))[0]![1]
