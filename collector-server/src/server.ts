@@ -23,9 +23,9 @@ export interface ServerOptions {
   port?: number
   /** Default: $HOST, else 127.0.0.1. */
   host?: string
-  /** Keys and site config live here (VIGIL_DATA_DIR, default ./data). */
+  /** Keys and site config live here (default ./data; the CLI's --data-dir or VIGIL_DATA_DIR). */
   dataDir?: string
-  /** VIGIL_STORE: sqlite:<path> (default <dataDir>/vigil.db), redis://host:port or redis+cluster://host:port,host:port. */
+  /** sqlite:<path> (default <dataDir>/vigil.db), redis://host:port or redis+cluster://host:port,host:port (the CLI's --store or VIGIL_STORE). */
   store?: string
   /** Redis: replicas that must have an event before the collect is answered (WAIT; default 1 on a Cluster, 0 on one Redis). */
   waitReplicas?: number
