@@ -25,7 +25,7 @@ import { loadKeyring, parseSigningKeys, retireSigningKey, rotateSigningKey, sign
 import { addSite, DEFAULT_GRACE_MS, describeSites, parseDuration, rotateSecret } from './config/site-admin'
 import { CREDENTIAL_ROLES, sitesPath, type CredentialRole } from './config/sites'
 import type { Retention } from './stores/types'
-import { isFirstWorker, isWorker, parseWorkers, runPrimary, shareMetrics } from './cluster'
+import { isFirstWorker, summedMetricsUrl, isWorker, parseWorkers, runPrimary, shareMetrics } from './cluster'
 import { defaultScoringThreads } from './risk/scoring-pool'
 
 const USAGE = `usage: vigil-collector [--port N] [--host H] [--data-dir DIR] [--store URL] [--wait-replicas N] [--sites FILE] [--demo] [--trust-proxy HOPS|CIDR,…]
@@ -221,8 +221,11 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
   lines.push(`  SDK         ${server.url}/sdk/vigil.min.js`)
   lines.push(`  dashboard   ${server.url}/dashboard${values.demo ? '  (site key demo, key demo-secret)' : ''}`)
   lines.push(`  JWKS        ${server.url}/.well-known/jwks.json`)
-  // Under --workers with a metrics port, the primary prints the metrics line.
-  if (!(isWorker() && metricsPort !== undefined)) lines.push(server.metricsUrl ? `  metrics     ${server.metricsUrl}/metrics` : `  metrics     ${server.url}/metrics  (Authorization: Bearer <${process.env['VIGIL_METRICS_TOKEN'] ? 'VIGIL_METRICS_TOKEN' : `${dataDir}/keys/metrics.token`}>)`)
+  // The metrics port (under --workers, the primary's, summed over the workers), then the public port's route.
+  const summed = summedMetricsUrl()
+  if (summed) lines.push(`  metrics     ${summed}/metrics  (summed over ${workers} workers)`)
+  else if (server.metricsUrl) lines.push(`  metrics     ${server.metricsUrl}/metrics`)
+  lines.push(`  metrics     ${server.url}/metrics  (Authorization: Bearer <${process.env['VIGIL_METRICS_TOKEN'] ? 'VIGIL_METRICS_TOKEN' : `${dataDir}/keys/metrics.token`}>)`)
   if (isWorker() && server.store.kind === 'sqlite') {
     lines.push(`Note: the ${workers} workers share one SQLite file and take turns at its write lock; on 2 cores, two did a third to a half of the collects of one process (docs/performance.md, "Several processes"). For more than one process, use Redis (--store redis://…).`)
   }

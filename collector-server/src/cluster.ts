@@ -32,6 +32,10 @@ export const isWorker = (): boolean => cluster.isWorker
 /** The first worker prints the banner; the others stay quiet. */
 export const isFirstWorker = (): boolean => !cluster.isWorker || cluster.worker?.id === 1
 
+/** The primary's metrics listener, as its workers learn it (for the first one's banner). */
+const SUMMED_METRICS_ENV = 'VIGIL_SUMMED_METRICS_URL'
+export const summedMetricsUrl = (): string | null => (cluster.isWorker ? (process.env[SUMMED_METRICS_ENV] ?? null) : null)
+
 /** A worker asks the primary for the sum (its public port's `/metrics`); the primary answers with the text. */
 const METRICS_REQUEST = 'vigil:metrics-request'
 const METRICS_RESPONSE = 'vigil:metrics-response'
@@ -178,8 +182,9 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const started = new Map<Worker, number>()
   let earlyDeaths = 0
   let stopping = false
+  let metricsListener: MetricsListener | null = null
   const fork = (): void => {
-    const worker = cluster.fork()
+    const worker = cluster.fork(metricsListener ? { [SUMMED_METRICS_ENV]: metricsListener.url } : {})
     started.set(worker, Date.now())
   }
 
@@ -194,11 +199,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     }
     figures.sum().then(reply, () => reply(undefined))
   })
-  let metricsListener: MetricsListener | null = null
-  if (options.metrics) {
-    metricsListener = await listenMetrics({ ...options.metrics, contentType: Registry.PROMETHEUS_CONTENT_TYPE, exposition: () => figures.sum() })
-    console.log(`  metrics     ${metricsListener.url}/metrics  (summed over ${options.workers} workers)`)
-  }
+  // The first worker's banner names it.
+  if (options.metrics) metricsListener = await listenMetrics({ ...options.metrics, contentType: Registry.PROMETHEUS_CONTENT_TYPE, exposition: () => figures.sum() })
 
   // Once every first worker listens: which processes serve (a restarted one is logged on its own).
   const listening = new Set<Worker>()

@@ -62,7 +62,9 @@ describe('--workers 2 on SQLite', () => {
     running.push(collector)
     await until('both workers', () => pidsIn(collector.output()).length === 2)
     const pids = pidsIn(collector.output())
-    const metricsUrl = /metrics {5}(http:\/\/\S+)/.exec(collector.output())![1]!
+    // The banner, in one piece: the summed metrics port, then the public port's route and its token.
+    const metricsUrl = /^Vigil collector on [^\n]*\n(?: {2}\S+ +\S+[^\n]*\n)*? {2}metrics {5}(http:\/\/\S+) {2}\(summed over 2 workers\)\n {2}metrics {5}http:\/\/\S+ {2}\(Authorization: Bearer </m.exec(collector.output())?.[1]
+    expect(metricsUrl, collector.output()).toBeDefined()
     const jwks = (await send(`${collector.url}/.well-known/jwks.json`, 'GET')).json as unknown as Jwks
 
     const tokens: string[] = []
@@ -76,7 +78,7 @@ describe('--workers 2 on SQLite', () => {
 
     // The primary's metrics port sums the workers: every collect, whichever worker took it
     // (one connection each: the primary hands them out in turn).
-    const metrics = async (): Promise<string> => (await fetch(metricsUrl)).text()
+    const metrics = async (): Promise<string> => (await fetch(metricsUrl!)).text()
     const accepted = (text: string): number => Number(/vigil_collect_total\{outcome="accepted"\} (\d+)/.exec(text)?.[1] ?? 0)
     expect(accepted(await metrics())).toBe(30)
     // So does /metrics on the public port (with the token), whichever worker each scrape reaches.
@@ -93,7 +95,7 @@ describe('--workers 2 on SQLite', () => {
     process.kill(pids[0]!, 'SIGKILL')
     const scrapes: number[] = []
     while (!/worker \d+ listening/.test(collector.output())) {
-      const res = await fetch(metricsUrl)
+      const res = await fetch(metricsUrl!)
       scrapes.push(res.status)
       await res.text()
       await new Promise((resolve) => setTimeout(resolve, 50))
