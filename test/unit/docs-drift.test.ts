@@ -1,7 +1,8 @@
 /**
  * Docs that cannot drift from the code: every repository path named in a comment or a
  * Markdown file exists, the error table lists exactly the collector's error catalogue,
- * and the body limit the protocol states is the one the collector enforces.
+ * the body limit the protocol states is the one the collector enforces, and operations.md
+ * names every metric.
  */
 import { describe, expect, it } from 'vitest'
 import { execFileSync } from 'node:child_process'
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { ERRORS } from '../../collector-server/src/errors'
+import { createMetrics } from '../../collector-server/src/metrics'
 import { openSqliteStore } from '../../collector-server/src/stores/sqlite/index'
 import { MAX_COLLECT_BYTES } from '@vigil-risk/core/protocol/payload'
 
@@ -72,6 +74,13 @@ describe('docs and comments', () => {
     const doc = readFileSync('docs/operations.md', 'utf8')
     const section = doc.slice(doc.indexOf('## The embedded store'), doc.indexOf('## Several instances'))
     expect([...section.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]!).sort()).toEqual(tables)
+  })
+
+  it("docs/operations.md's Observability section names every metric the collector defines", async () => {
+    const doc = readFileSync('docs/operations.md', 'utf8')
+    const names = (await createMetrics({ defaultMetrics: false }).registry.getMetricsAsJSON()).map((m) => m.name)
+    expect(names.length).toBeGreaterThan(5)
+    expect(names.filter((name) => !doc.includes(`\`${name}`))).toEqual([])
   })
 
   it('state the body limit the collector enforces', () => {
