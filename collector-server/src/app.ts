@@ -33,7 +33,7 @@ import type { AttestationVerifier } from './evidence/check'
 import { APPLE_APP_ATTESTATION_ROOT_CA } from './evidence/apple-root'
 import { fastifyTrustProxy, type TrustProxy } from './net/trust-proxy'
 import { isLingering, lingering } from './net/linger'
-import { lacksHost, MISSING_HOST, parserRefusalCode, refuseAfterAnswers, refuseConnect, refuseExpectation } from './net/refusal'
+import { hostRefusal, parserRefusalCode, refuseAfterAnswers, refuseConnect, refuseExpectation } from './net/refusal'
 import { inlineScorer, type CollectScorer } from './risk/scoring-pool'
 
 export interface BuildAppOptions {
@@ -256,13 +256,16 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     return reply.code(ERRORS[code].status).send(errorBody(code, message))
   })
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('not_found')))
-  // A missing Host (net/refusal.ts): as Node did, the connection closes. Once the app closes,
+  // A missing, repeated or malformed Host (net/refusal.ts): the connection closes. Once the app closes,
   // a request still arriving on an open connection (a keep-alive or pipelined one behind a
   // request in flight) is refused, and its connection closes.
   let closing = false
   app.addHook('onRequest', (request, _reply, done) => {
     if (closing) done(new CollectorError('shutting_down', undefined, { connection: 'close' }))
-    else done(lacksHost(request.raw) ? new CollectorError('bad_request', MISSING_HOST, { connection: 'close' }) : undefined)
+    else {
+      const badHost = hostRefusal(request.raw)
+      done(badHost ? new CollectorError('bad_request', badHost, { connection: 'close' }) : undefined)
+    }
   })
   // An `Expect` other than 100-continue: Node answers 417 itself, with an empty body, unless asked.
   app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net'
 import { REQUEST_TIMEOUT_MS } from './app'
 import { ERRORS, errorBody, type ErrorCode } from './errors'
-import { lacksHost, MISSING_HOST, parserRefusalCode, refuseAfterAnswers, refuseConnect, refuseExpectation } from './net/refusal'
+import { hostRefusal, parserRefusalCode, refuseAfterAnswers, refuseConnect, refuseExpectation } from './net/refusal'
 
 export interface MetricsListener {
   /** `http://host:port`, the port the system gave when asked for 0. */
@@ -24,7 +24,8 @@ function refuse(res: ServerResponse, code: ErrorCode, message?: string, headers:
 export async function listenMetrics(options: { port: number; host: string; contentType: string; exposition: () => Promise<string> }): Promise<MetricsListener> {
   const server = createServer({ requireHostHeader: false, requestTimeout: REQUEST_TIMEOUT_MS }, (req: IncomingMessage, res: ServerResponse) => {
     // Node's own refusal of a missing Host is an empty 400.
-    if (lacksHost(req)) return refuse(res, 'bad_request', MISSING_HOST, { connection: 'close' })
+    const badHost = hostRefusal(req)
+    if (badHost) return refuse(res, 'bad_request', badHost, { connection: 'close' })
     if ((req.url ?? '').split('?')[0] !== '/metrics') return refuse(res, 'not_found', 'This listener serves GET /metrics only.')
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 'method_not_allowed', undefined, { allow: 'GET, HEAD' })
     options.exposition().then(

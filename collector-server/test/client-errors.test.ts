@@ -150,6 +150,18 @@ describe('requests the HTTP parser refuses', () => {
     expect(answer(old.text).status).toBe(200)
   })
 
+  it('two Host headers, or one that is not a host: 400 bad_request (RFC 9112, 3.2); ports, IP literals and an empty Host pass', async () => {
+    const { port } = await listening()
+    const refused = async (hosts: string[]): Promise<unknown> => {
+      const { text } = await exchange(port, `GET /healthz HTTP/1.1\r\nConnection: close\r\n${hosts.map((h) => `Host: ${h}\r\n`).join('')}\r\n`)
+      const a = answer(text)
+      return a.status === 200 ? 200 : [a.status, (a.body as { error: { message: string } }).error.message]
+    }
+    expect(await refused(['a.example', 'b.example'])).toEqual([400, 'A request carries one Host header, not several.'])
+    for (const bad of ['a b', '[', 'a.example:80x', 'a/b', 'a@b']) expect(await refused([bad]), bad).toEqual([400, 'The Host header is not a host name or address.'])
+    for (const good of ['shop.example', 'shop.example:8080', '127.0.0.1:80', '[::1]:8080', 'under_score.local', '']) expect(await refused([good]), good).toBe(200)
+  })
+
   it('headers over 16 KiB: 431 headers_too_large', async () => {
     const { port } = await listening()
     const { text } = await exchange(port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`)

@@ -6,9 +6,23 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net'
 import { ERRORS, errorBody, type ErrorCode } from '../errors'
 
-/** HTTP/1.1 requires a Host header (RFC 9112, 3.2); HTTP/1.0 has none to require. */
-export const lacksHost = (request: IncomingMessage): boolean => request.headers.host === undefined && request.httpVersion === '1.1'
-export const MISSING_HOST = 'An HTTP/1.1 request needs a Host header.'
+/** A host and an optional port (RFC 3986): an IP literal in brackets, or a name or IPv4 address; empty is allowed. */
+const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::\d*)?$/
+
+/**
+ * Why a request's Host is refused, or null: RFC 9112 (3.2) has a server answer 400 to an
+ * HTTP/1.1 request without one (HTTP/1.0 has none to require), with more than one, or with
+ * a value that is not a host. Node keeps only the first of several.
+ */
+export function hostRefusal(request: IncomingMessage): string | null {
+  const host = request.headers.host
+  if (host === undefined) return request.httpVersion === '1.1' ? 'An HTTP/1.1 request needs a Host header.' : null
+  const raw = request.rawHeaders
+  let count = 0
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') count++
+  if (count > 1) return 'A request carries one Host header, not several.'
+  return HOST_VALUE.test(host) ? null : 'The Host header is not a host name or address.'
+}
 
 /** The code a `clientError` from Node's parser (its `err.code`) is refused with. */
 export const parserRefusalCode = (errCode: string | undefined): ErrorCode =>
