@@ -104,4 +104,25 @@ describe('two instances, one Redis', () => {
     expect(groups.map((g) => g[1])).toContain('risk')
     client.disconnect()
   })
+
+  it('a Redis that hangs: collects and /healthz are 503 store_unavailable within 5 s, not held; after it, collects work', { timeout: 30_000 }, async () => {
+    const { Redis } = await import('ioredis')
+    const client = new Redis(redis.url)
+    const device = new TestDevice()
+    const first = await challenge(a)
+    // Every client's commands wait for 8 s, as on a node that stopped answering.
+    await client.call('CLIENT', 'PAUSE', '8000', 'ALL')
+    const pausedAt = performance.now()
+    try {
+      const [collect, health] = await Promise.all([post(a, '/v1/collect', device.body(first)), json(`${a.url}/healthz`)])
+      expect(performance.now() - pausedAt).toBeLessThan(7_000)
+      expect([collect.status, collect.body['error']?.code]).toEqual([503, 'store_unavailable'])
+      expect([health.status, health.body]).toEqual([503, { status: 'unavailable', store: 'redis' }])
+    } finally {
+      await client.call('CLIENT', 'UNPAUSE')
+      client.disconnect()
+    }
+    const again = await post(a, '/v1/collect', device.body(await challenge(a)))
+    expect(again.status).toBe(200)
+  })
 })

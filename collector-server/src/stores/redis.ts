@@ -108,6 +108,14 @@ export function redisTarget(url: string): RedisTarget {
 /** Failure detection on a Cluster is seconds; an append gives up on its replicas sooner, and the collect is a 503. */
 const REPLICA_TIMEOUT_MS = 500
 
+/**
+ * A command a connected node has not answered by then fails, and its request is a 503
+ * store_unavailable: a node that hangs (paused, swapping, a long-running script) would
+ * otherwise hold every collect and /healthz for as long as it hangs. The SDK gives up on a
+ * collect after 5 s by default.
+ */
+const COMMAND_TIMEOUT_MS = 5_000
+
 /** The stream is trimmed by age at most this often, by the append that notices. */
 const TRIM_EVERY_MS = 30_000
 
@@ -220,7 +228,7 @@ function pairs(flat: string[]): Record<string, string> {
 
 /** A client for the target, not yet connected; commands go to the node serving their key's slot. */
 function client(target: RedisTarget, options: RedisOptions = {}): Redis | Cluster {
-  if (!target.cluster) return new Redis(target.url, { maxRetriesPerRequest: 2, enableAutoPipelining: true, lazyConnect: true, ...options })
+  if (!target.cluster) return new Redis(target.url, { maxRetriesPerRequest: 2, commandTimeout: COMMAND_TIMEOUT_MS, enableAutoPipelining: true, lazyConnect: true, ...options })
   let ready = false
   const cluster: Cluster = new Cluster(target.nodes, {
     lazyConnect: true,
@@ -232,6 +240,7 @@ function client(target: RedisTarget, options: RedisOptions = {}): Redis | Cluste
     slotsRefreshInterval: 2000,
     redisOptions: {
       maxRetriesPerRequest: 2,
+      commandTimeout: COMMAND_TIMEOUT_MS,
       ...(target.username ? { username: target.username } : {}),
       ...(target.password ? { password: target.password } : {}),
       ...options,
