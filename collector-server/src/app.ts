@@ -33,6 +33,7 @@ import type { AttestationVerifier } from './evidence/check'
 import { APPLE_APP_ATTESTATION_ROOT_CA } from './evidence/apple-root'
 import { fastifyTrustProxy, type TrustProxy } from './net/trust-proxy'
 import { isLingering, lingering } from './net/linger'
+import { clientAddress } from './net/ip'
 import { hostRefusal, parserRefusalCode, refuseAfterAnswers, refuseConnect, refuseExpectation } from './net/refusal'
 import { inlineScorer, type CollectScorer } from './risk/scoring-pool'
 
@@ -260,7 +261,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   // a request still arriving on an open connection (a keep-alive or pipelined one behind a
   // request in flight) is refused, and its connection closes.
   let closing = false
+  app.decorateRequest('clientIp', '')
   app.addHook('onRequest', (request, _reply, done) => {
+    request.clientIp = clientAddress(request.ip, request.socket.remoteAddress)
     if (closing) done(new CollectorError('shutting_down', undefined, { connection: 'close' }))
     else {
       const badHost = hostRefusal(request.raw)

@@ -36,6 +36,8 @@ declare module 'fastify' {
     onRefused?: (request: FastifyRequest, code: ErrorCode) => void
   }
   interface FastifyRequest {
+    /** The client's address (net/ip.ts clientAddress): use it, not `ip`. Set by an onRequest hook (app.ts). */
+    clientIp: string
     /** The body's text as received, without a byte-order mark: set by the collect route's parser (routes/collect.ts), on its requests only. */
     collectText: string | null
   }

@@ -74,6 +74,33 @@ describe.each<[string, TrustProxy]>([
   })
 })
 
+describe('an X-Forwarded-For entry that is not a bare address', () => {
+  /** The address stored with the event of a collect that came through the load balancer with `entry`. */
+  const stored = async (t: TestApp, entry: string): Promise<string | undefined> => {
+    const via = { remoteAddress: LOAD_BALANCER, headers: { 'x-forwarded-for': entry } }
+    const challenge = (await t.app.inject({ url: '/v1/challenge?siteKey=demo', ...via })).json<{ challenge: string }>().challenge
+    const res = await t.app.inject({ method: 'POST', url: '/v1/collect', payload: new TestDevice().body(challenge), ...via })
+    expect(res.statusCode, res.body).toBe(200)
+    const { jti } = await verifyToken(res.json<{ token: string }>().token, { secret: 'demo-secret', siteKey: 'demo', jwks: t.keyring.jwks, now: t.clock.now(), action: 'checkout', hostname: '127.0.0.1' })
+    return (await t.store.events.get(jti))?.ip
+  }
+
+  it('address:port (as some load balancers write it) is the address', async () => {
+    t = await makeTestApp({ trustProxy: 1 })
+    expect(await stored(t, '203.0.113.9:4711')).toBe('203.0.113.9')
+    expect(await stored(t, '[2001:db8::1]:443')).toBe('2001:db8::1')
+  })
+
+  it('anything else is keyed on the proxy that passed it on: no bucket of its own per string', async () => {
+    t = await makeTestApp({ sites: limited(5), trustProxy: 1 })
+    const statuses: number[] = []
+    for (const entry of ['garbage', 'unknown', 'a'.repeat(4000), 'ä', '1.2.3.4.5', 'x1', 'x2', 'x3']) {
+      statuses.push((await t.app.inject({ url: '/v1/challenge?siteKey=demo', remoteAddress: LOAD_BALANCER, headers: { 'x-forwarded-for': entry } })).statusCode)
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(5)
+  })
+})
+
 describe('--trust-proxy / VIGIL_TRUST_PROXY', () => {
   it('takes a hop count or a list of addresses and CIDRs', () => {
     expect(parseTrustProxy('1')).toBe(1)

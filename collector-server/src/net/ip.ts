@@ -4,7 +4,23 @@
  * single host gets 2^64 rate-limit buckets. An IPv4 client is its address. Networks (a
  * home, an office, a carrier's NAT pool) are the IPv4 /24 and the IPv6 /64.
  */
-import { isIPv4, isIPv6 } from 'node:net'
+import { isIP, isIPv4, isIPv6 } from 'node:net'
+
+/**
+ * The client's address as the collector keys and stores it, from what the trusted proxies
+ * said (`forwarded`: Fastify's request.ip) and the connection's peer. Some load balancers
+ * write `address:port` (Azure's Application Gateway): the port is dropped. An entry that is
+ * no address at all (`unknown`, or anything a misconfigured chain passes on from a client)
+ * would give whoever wrote it a rate-limit bucket and a linking key of its own for every
+ * string: such a request is keyed on its peer, the last proxy, instead.
+ */
+export function clientAddress(forwarded: string | undefined, peer: string | undefined): string {
+  if (forwarded !== undefined && isIP(forwarded)) return forwarded
+  const withPort = forwarded === undefined ? null : /^(?:(\d+\.\d+\.\d+\.\d+)|\[([0-9A-Fa-f:.]+)\]):\d{1,5}$/.exec(forwarded)
+  const stripped = withPort?.[1] ?? withPort?.[2]
+  if (stripped !== undefined && isIP(stripped)) return stripped
+  return peer ?? forwarded ?? ''
+}
 
 /** The key for per-client limits: the IPv4 address, or the IPv6 /64 (`2001:db8:1:2::/64`). */
 export function clientBucket(ip: string): string {

@@ -26,7 +26,7 @@ export async function enforceRateLimit(ctx: AppContext, key: string, max: number
  * Later checks (per site, per device) still apply to what gets through.
  */
 export function limitBeforeParsing(ctx: AppContext, route: string, max: () => number): (request: FastifyRequest) => Promise<void> {
-  return (request) => enforceRateLimit(ctx, `${route}:ip:${clientBucket(request.ip)}`, max())
+  return (request) => enforceRateLimit(ctx, `${route}:ip:${clientBucket(request.clientIp)}`, max())
 }
 
 const generous = new WeakMap<SiteRegistry, number>()

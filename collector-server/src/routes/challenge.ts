@@ -22,8 +22,8 @@ export const challengeRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = a
       const site = ctx.sites().get(request.query.siteKey)
       if (!site) throw new CollectorError('unknown_site')
       refuseForeignOrigin(request, site)
-      await enforceRateLimit(ctx, `${site.siteKey}:ip:${clientBucket(request.ip)}`, site.policy.rateLimits.ipPerMinute)
-      const terms = await challengeTerms(ctx, site, request.ip, request.query.device)
+      await enforceRateLimit(ctx, `${site.siteKey}:ip:${clientBucket(request.clientIp)}`, site.policy.rateLimits.ipPerMinute)
+      const terms = await challengeTerms(ctx, site, request.clientIp, request.query.device)
       const minted = mintChallenge(ctx.keyring().challengeKey, site.siteKey, ctx.clock.now(), terms)
       reply.header('cache-control', 'no-store')
       return {

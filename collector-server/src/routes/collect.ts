@@ -80,7 +80,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
       const site = ctx.sites().get(payload.siteKey)
       if (!site) throw new CollectorError('unknown_site')
       const hostname = checkOrigin(request, site, payload.hostname)
-      await enforceRateLimit(ctx, `${site.siteKey}:ip:${clientBucket(request.ip)}`, site.policy.rateLimits.ipPerMinute)
+      await enforceRateLimit(ctx, `${site.siteKey}:ip:${clientBucket(request.clientIp)}`, site.policy.rateLimits.ipPerMinute)
 
       const keyring = ctx.keyring() // one keyring for the whole request, even across a reload
       const challenge = openChallenge(keyring.challengeKey, payload.challenge)
@@ -123,7 +123,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
           publicKey: payload.device.pub,
           keyImpl: payload.device.impl,
           visitorId: payload.fp?.visitorId ?? null,
-          ip: request.ip,
+          ip: request.clientIp,
           at: now,
         }),
       )
@@ -167,7 +167,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
         visitorId: payload.fp?.visitorId ?? null,
         // Stored and linked keyed with the site's server-side link key, not as the page sent it.
         account: payload.account ? site.accountLink(payload.account) : null,
-        ip: request.ip,
+        ip: request.clientIp,
       }
       const velocity = await timed(metrics, 'links_observe', () =>
         assessVelocity(
@@ -176,7 +176,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
             ...subject,
             eventId: jti,
             firstSighting: prior === null,
-            network: networkOf(request.ip),
+            network: networkOf(request.clientIp),
             established: prior !== null && now - prior.firstSeen >= ESTABLISHED_AFTER_MS,
             traceKeys: evaluation.sketch,
           },
@@ -222,7 +222,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
       await Promise.all([
         timed(metrics, 'stats_record', () => store.stats.recordEvent(site.siteKey, now, statsEntry)),
         timed(metrics, 'device_verdict', () => store.devices.recordVerdict(payload.device.id, assessment.verdict)),
-        assessment.verdict === 'deny' ? recordDenial(store.links, site.siteKey, request.ip, jti, now) : undefined,
+        assessment.verdict === 'deny' ? recordDenial(store.links, site.siteKey, request.clientIp, jti, now) : undefined,
         timed(metrics, 'event_append', () =>
           store.events.append({
             id: jti,

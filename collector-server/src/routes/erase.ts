@@ -44,7 +44,7 @@ export const eraseRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async
       },
     },
     async (request, reply) => {
-      await enforceRateLimit(ctx, `erase:ip:${clientBucket(request.ip)}`, ERASURES_PER_MINUTE)
+      await enforceRateLimit(ctx, `erase:ip:${clientBucket(request.clientIp)}`, ERASURES_PER_MINUTE)
       const { siteKey, account, deviceId } = request.body
       const site = ctx.sites().get(siteKey)
       const auth = request.headers.authorization

@@ -33,7 +33,7 @@ export const privateTokenRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> 
       const site = ctx.sites().get(request.query.siteKey)
       if (!site) throw new CollectorError('unknown_site')
       refuseForeignOrigin(request, site)
-      await enforceRateLimit(ctx, `${site.siteKey}:ip:${clientBucket(request.ip)}`, site.policy.rateLimits.ipPerMinute)
+      await enforceRateLimit(ctx, `${site.siteKey}:ip:${clientBucket(request.clientIp)}`, site.policy.rateLimits.ipPerMinute)
       const settings = site.attestation.privateTokens
       if (!settings) throw new CollectorError('bad_request', 'This site accepts no Private Access Tokens.')
       reply.header('cache-control', 'no-store')

@@ -33,7 +33,7 @@ export const telemetryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = a
       const site = ctx.sites().get(siteKey)
       if (!site) throw new CollectorError('unknown_site')
       refuseForeignOrigin(request, site)
-      await enforceRateLimit(ctx, `${site.siteKey}:telemetry:ip:${clientBucket(request.ip)}`, site.policy.rateLimits.ipPerMinute)
+      await enforceRateLimit(ctx, `${site.siteKey}:telemetry:ip:${clientBucket(request.clientIp)}`, site.policy.rateLimits.ipPerMinute)
       for (const r of reports) ctx.metrics.sdkFailures.inc({ code: r.code })
       // A page's queue holds TELEMETRY_MAX_REPORTS: no one request vouches for more drops than that.
       if (dropped > 0) ctx.metrics.sdkFailuresDropped.inc(Math.min(dropped, TELEMETRY_MAX_REPORTS))
