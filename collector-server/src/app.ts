@@ -34,7 +34,7 @@ import { APPLE_APP_ATTESTATION_ROOT_CA } from './evidence/apple-root'
 import { fastifyTrustProxy, type TrustProxy } from './net/trust-proxy'
 import { isLingering, lingering } from './net/linger'
 import { clientAddress } from './net/ip'
-import { hostRefusal, parserRefusalCode, refuseAfterAnswers, refuseConnect, refuseExpectation } from './net/refusal'
+import { bodyEncodingRefusal, hostRefusal, parserRefusalCode, refuseAfterAnswers, refuseConnect, refuseExpectation } from './net/refusal'
 import { inlineScorer, type CollectScorer } from './risk/scoring-pool'
 
 export interface BuildAppOptions {
@@ -257,7 +257,8 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     return reply.code(ERRORS[code].status).send(errorBody(code, message))
   })
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('not_found')))
-  // A missing, repeated or malformed Host (net/refusal.ts): the connection closes. Once the app closes,
+  // A missing, repeated or malformed Host (net/refusal.ts): the connection closes. A body in
+  // a coding or charset the collector does not read: 415. Once the app closes,
   // a request still arriving on an open connection (a keep-alive or pipelined one behind a
   // request in flight) is refused, and its connection closes.
   let closing = false
@@ -267,7 +268,8 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     if (closing) done(new CollectorError('shutting_down', undefined, { connection: 'close' }))
     else {
       const badHost = hostRefusal(request.raw)
-      done(badHost ? new CollectorError('bad_request', badHost, { connection: 'close' }) : undefined)
+      const badEncoding = badHost ? null : bodyEncodingRefusal(request.raw)
+      done(badHost ? new CollectorError('bad_request', badHost, { connection: 'close' }) : badEncoding ? new CollectorError('unsupported_media_type', badEncoding) : undefined)
     }
   })
   // An `Expect` other than 100-continue: Node answers 417 itself, with an empty body, unless asked.

@@ -124,7 +124,7 @@ describe.each(STORE_KINDS)('collector routes on %s', (kind) => {
       const tampered = { ...good, payload: { ...good.payload, ts: good.payload.ts + 1 } }
       expect(errorCode(await collect(tampered))).toBe('bad_signature')
       // The untouched body still goes through: the refusals above consumed nothing.
-      expect((await collect(good)).statusCode).toBe(200)
+      expect((await collect(good, { 'content-type': 'text/plain;charset=UTF-8', 'content-encoding': 'identity' })).statusCode).toBe(200)
     })
 
     it('refuses a tampered challenge with bad_challenge, and one from another site', async () => {
@@ -189,6 +189,11 @@ describe.each(STORE_KINDS)('collector routes on %s', (kind) => {
         [{ ...good, payload: { ...good.payload, siteKey: 'nope' } }, {}, 400, 'unknown_site'],
         [{ ...good, payload: { ...good.payload, signals: { deep: JSON.parse('['.repeat(40) + ']'.repeat(40)) as unknown } } }, {}, 400, 'bad_request'],
         [JSON.stringify(good), { 'content-type': 'application/xml' }, 415, 'unsupported_media_type'],
+        // A coding or a charset the collector does not read: refused as such, not "not JSON" or bad_signature.
+        [JSON.stringify(good), { 'content-encoding': 'br' }, 415, 'unsupported_media_type'],
+        [JSON.stringify(good), { 'content-encoding': 'gzip' }, 415, 'unsupported_media_type'],
+        [JSON.stringify(good), { 'content-type': 'application/json; charset=iso-8859-1' }, 415, 'unsupported_media_type'],
+        [JSON.stringify(good), { 'content-type': 'text/plain; charset="UTF-16"' }, 415, 'unsupported_media_type'],
         ['{"pad":"' + 'x'.repeat(MAX_COLLECT_BYTES) + '"}', {}, 413, 'payload_too_large'],
       ]
       for (const [body, headers, status, code] of cases) {

@@ -74,3 +74,17 @@ export function refuseConnect(socket: Socket): void {
   if (socket.writable) socket.end(rawRefusal('method_not_allowed', 'CONNECT is not supported: this is not a proxy.'))
   else socket.destroy()
 }
+
+/**
+ * Why a request's body cannot be read as sent, or null: a Content-Encoding (the collector
+ * reads bodies as they come: a gzip body would be "not JSON", a `br` label on plain JSON
+ * accepted), or a charset other than UTF-8 (the signature covers the text as UTF-8, so a
+ * Latin-1 body failed as `bad_signature`). The SDK sends neither.
+ */
+export function bodyEncodingRefusal(request: IncomingMessage): string | null {
+  const encoding = request.headers['content-encoding']
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') return 'Send the body without a Content-Encoding.'
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase()
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') return 'Send the body in UTF-8.'
+  return null
+}
