@@ -139,10 +139,13 @@ export function refuseClientError(metrics: Metrics, requestTimeoutMs: number) {
 }
 
 const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
+  // A directory of the SDK's files (@fastify/static): there is nothing to list.
+  403: 'not_found',
   404: 'not_found',
   405: 'method_not_allowed',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  416: 'range_not_satisfiable',
   429: 'rate_limited',
 }
 

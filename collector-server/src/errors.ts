@@ -20,6 +20,7 @@ export const ERRORS = {
   replayed: { status: 409, message: 'This challenge was already used.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, message: 'Send JSON (application/json or text/plain).' },
+  range_not_satisfiable: { status: 416, message: 'The requested range is outside the file.' },
   expectation_failed: { status: 417, message: 'Only "Expect: 100-continue" is supported.' },
   rate_limited: { status: 429, message: 'Too many requests; retry later.' },
   headers_too_large: { status: 431, message: 'The request headers are too large.' },

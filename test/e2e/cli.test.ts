@@ -41,6 +41,11 @@ describe('vigil-collector (built)', () => {
     expect([pinned.status, pinned.headers.get('cache-control')]).toEqual([200, 'public, max-age=31536000, immutable'])
     expect(`sha384-${createHash('sha384').update(Buffer.from(await pinned.arrayBuffer())).digest('base64')}`).toBe(files['vigil.min.js'])
     expect((await fetch(`${url}/sdk/0.0.0/vigil.min.js`)).status).toBe(404)
+    // The static files' own refusals keep their status, in the envelope.
+    const listing = await fetch(`${url}/sdk/`)
+    expect([listing.status, ((await listing.json()) as { error: { code: string } }).error.code]).toEqual([404, 'not_found'])
+    const beyond = await fetch(`${url}/sdk/vigil.min.js`, { headers: { range: 'bytes=999999999-' } })
+    expect([beyond.status, ((await beyond.json()) as { error: { code: string } }).error.code]).toEqual([416, 'range_not_satisfiable'])
     expect(((await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: unknown[] }).keys).toHaveLength(1)
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok', store: 'sqlite' })
     expect(await c.stop()).toBe(0)
