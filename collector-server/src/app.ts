@@ -34,7 +34,7 @@ import { APPLE_APP_ATTESTATION_ROOT_CA } from './evidence/apple-root'
 import { fastifyTrustProxy, type TrustProxy } from './net/trust-proxy'
 import { isLingering, lingering } from './net/linger'
 import { clientAddress } from './net/ip'
-import { bodyEncodingRefusal, hostRefusal, parserRefusalCode, refuseAfterAnswers, refuseConnect, refuseExpectation } from './net/refusal'
+import { bodyEncodingRefusal, hostRefusal, parserRefusalCode, refuseAfterAnswers, refuseBeforeBody, refuseConnect } from './net/refusal'
 import { inlineScorer, type CollectScorer } from './risk/scoring-pool'
 
 export interface BuildAppOptions {
@@ -278,7 +278,19 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   // An `Expect` other than 100-continue: Node answers 417 itself, with an empty body, unless asked.
   app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
     refusedUnparsed(metrics, app.log, 'expectation_failed')
-    refuseExpectation(response)
+    refuseBeforeBody(response, 'expectation_failed')
+  })
+  // `Expect: 100-continue`: Node sends 100 Continue at once, unless asked, and the client
+  // then uploads a body the route refuses. A length over every route's limit is refused
+  // first (413, and the connection closes); any other goes on as Node would have.
+  app.server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    if (Number(request.headers['content-length']) > MAX_COLLECT_BYTES) {
+      refusedUnparsed(metrics, app.log, 'payload_too_large')
+      refuseBeforeBody(response, 'payload_too_large')
+      return
+    }
+    response.writeContinue()
+    app.server.emit('request', request, response)
   })
   // CONNECT: Node closes the connection without an answer unless asked.
   app.server.on('connect', (_request: IncomingMessage, socket: Socket) => {

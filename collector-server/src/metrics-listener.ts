@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net'
 import { REQUEST_TIMEOUT_MS } from './app'
 import { ERRORS, errorBody, type ErrorCode } from './errors'
-import { hostRefusal, parserRefusalCode, refuseAfterAnswers, refuseConnect, refuseExpectation } from './net/refusal'
+import { hostRefusal, parserRefusalCode, refuseAfterAnswers, refuseBeforeBody, refuseConnect } from './net/refusal'
 
 export interface MetricsListener {
   /** `http://host:port`, the port the system gave when asked for 0. */
@@ -46,7 +46,7 @@ export async function listenMetrics(options: { port: number; host: string; conte
     if (socket.bytesRead === 0) return void socket.destroy()
     refuseAfterAnswers(socket, err, parserRefusalCode(err.code), REQUEST_TIMEOUT_MS)
   })
-  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => refuseExpectation(res))
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => refuseBeforeBody(res, 'expectation_failed'))
   server.on('connect', (_req: IncomingMessage, socket: Socket) => refuseConnect(socket))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

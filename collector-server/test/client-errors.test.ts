@@ -15,6 +15,7 @@ import { clientTimeouts, refuseClientError, REQUEST_TIMEOUT_MS } from '../src/ap
 import { createMetrics } from '../src/metrics'
 import { TestDevice } from '../../test/support/device'
 import { LINGER_IDLE_MS } from '../src/net/linger'
+import { MAX_COLLECT_BYTES } from '@vigil-risk/core/protocol/payload'
 
 let t: TestApp | null = null
 afterEach(async () => {
@@ -125,6 +126,19 @@ describe('requests the HTTP parser refuses', () => {
     const { text } = await exchange(port, 'POST /v1/collect HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}')
     expect(answers(text).map((a) => [a.status, a.body])).toEqual([[417, { error: { code: 'expectation_failed', message: ERRORS.expectation_failed.message } }]])
     expect(await unparsed(t)).toEqual(['vigil_http_requests_total{route="unparsed",method="",status="417"} 1'])
+  })
+
+  it('Expect: 100-continue: a length over the limit is refused before the client uploads; a fitting one continues', async () => {
+    const { t, port } = await listening()
+    const tooLong = await exchange(port, `POST /v1/collect HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: ${MAX_COLLECT_BYTES + 1}\r\n\r\n`)
+    expect(tooLong.text).not.toContain('100 Continue')
+    expect(answers(tooLong.text).map((a) => [a.status, a.body])).toEqual([[413, { error: { code: 'payload_too_large', message: ERRORS.payload_too_large.message } }]])
+    expect(await unparsed(t)).toEqual(['vigil_http_requests_total{route="unparsed",method="",status="413"} 1'])
+    const body = JSON.stringify(new TestDevice().body(await t.challenge()))
+    const fits = await exchange(port, `POST /v1/collect HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`, body)
+    expect(fits.text.startsWith('HTTP/1.1 100 Continue\r\n\r\n')).toBe(true)
+    const [collected] = answers(fits.text.slice('HTTP/1.1 100 Continue\r\n\r\n'.length))
+    expect(collected?.status).toBe(200)
   })
 
   it('CONNECT: 405 method_not_allowed in the envelope, counted, where Node closed without a word', async () => {

@@ -63,10 +63,14 @@ export function refuseAfterAnswers(socket: Socket, err: Error, code: ErrorCode, 
   refuse()
 }
 
-/** An `Expect` other than 100-continue (the server's `checkExpectation`): Node's own 417 has an empty body. */
-export function refuseExpectation(response: ServerResponse): void {
-  const body = JSON.stringify(errorBody('expectation_failed'))
-  response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body)
+/**
+ * A refusal before any of the body is read (an `Expect` other than 100-continue, where
+ * Node's own 417 has an empty body; a 100-continue whose length is over the limit), and
+ * the connection closes.
+ */
+export function refuseBeforeBody(response: ServerResponse, code: ErrorCode): void {
+  const body = JSON.stringify(errorBody(code))
+  response.writeHead(ERRORS[code].status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body)
 }
 
 /** A CONNECT request (the server's `connect`): Node closes the connection without a word. */
