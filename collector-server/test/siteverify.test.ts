@@ -26,7 +26,7 @@ async function mint(action: string, account?: string): Promise<string> {
 
 const siteverify = async (body: Record<string, unknown>) => {
   const res = await t.app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: 'demo-secret', ...body } })
-  return { status: res.statusCode, body: res.json<{ success: boolean; errorCodes?: string[]; action?: string; error?: { code: string } }>() }
+  return { status: res.statusCode, body: res.json<{ success: boolean; errorCodes?: string[]; action?: string; error?: { code: string; message: string } }>() }
 }
 
 describe('siteverify checks what the backend names', () => {
