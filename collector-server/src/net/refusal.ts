@@ -29,7 +29,7 @@ export const parserRefusalCode = (errCode: string | undefined): ErrorCode =>
   errCode === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : errCode === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request'
 
 /** A whole HTTP/1.1 answer, for writing straight to a socket: the envelope, and the connection closes. */
-export function rawRefusal(code: ErrorCode, message?: string): string {
+function rawRefusal(code: ErrorCode, message?: string): string {
   const body = JSON.stringify(errorBody(code, message ?? (code === 'bad_request' ? 'The request is not well-formed HTTP/1.1.' : undefined)))
   const status = ERRORS[code].status
   return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
