@@ -34,7 +34,7 @@ import { APPLE_APP_ATTESTATION_ROOT_CA } from './evidence/apple-root'
 import { fastifyTrustProxy, type TrustProxy } from './net/trust-proxy'
 import { isLingering, lingering } from './net/linger'
 import { clientAddress } from './net/ip'
-import { bodyEncodingRefusal, hostRefusal, parserRefusalCode, refuseAfterAnswers, refuseBeforeBody, refuseConnect } from './net/refusal'
+import { bodyEncodingRefusal, hostRefusal, refuseBeforeBody, refuseConnect, refuseParserError } from './net/refusal'
 import { inlineScorer, type CollectScorer } from './risk/scoring-pool'
 
 export interface BuildAppOptions {
@@ -121,20 +121,12 @@ function refusedUnparsed(metrics: Metrics, log: FastifyInstance['log'], code: Er
  * any refusal; the route is `unparsed`, since there is none.
  */
 export function refuseClientError(metrics: Metrics, requestTimeoutMs: number) {
-  // A failed parser reports its error again for every later chunk: one refusal per connection.
-  const refusing = new WeakSet<Socket>()
   return function (this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
-    // A reset connection has nobody to answer; one being refused is answered once; a lingering
-    // one was answered (net/linger.ts), and what Node reports now (its client stopped mid-body,
-    // or took too long) is the end of its lingering.
+    // A lingering connection was answered (net/linger.ts), and what Node reports now (its
+    // client stopped mid-body, or took too long) is the end of its lingering.
     if (isLingering(socket)) return void socket.destroy()
-    if (err.code === 'ECONNRESET' || socket.destroyed || refusing.has(socket)) return
-    refusing.add(socket)
-    // A connection that never sent a byte (a browser's preconnect) is closed, not refused.
-    if (socket.bytesRead === 0) return void socket.destroy()
-    const code = parserRefusalCode(err.code)
-    refusedUnparsed(metrics, this.log, code, err.code)
-    refuseAfterAnswers(socket, err, code, requestTimeoutMs)
+    const code = refuseParserError(socket, err, requestTimeoutMs)
+    if (code) refusedUnparsed(metrics, this.log, code, err.code)
   }
 }
 
@@ -268,12 +260,11 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   app.decorateRequest('clientIp', '')
   app.addHook('onRequest', (request, _reply, done) => {
     request.clientIp = clientAddress(request.ip, request.socket.remoteAddress)
-    if (closing) done(new CollectorError('shutting_down', undefined, { connection: 'close' }))
-    else {
-      const badHost = hostRefusal(request.raw)
-      const badEncoding = badHost ? null : bodyEncodingRefusal(request.raw)
-      done(badHost ? new CollectorError('bad_request', badHost, { connection: 'close' }) : badEncoding ? new CollectorError('unsupported_media_type', badEncoding) : undefined)
-    }
+    if (closing) return done(new CollectorError('shutting_down', undefined, { connection: 'close' }))
+    const badHost = hostRefusal(request.raw)
+    if (badHost) return done(new CollectorError('bad_request', badHost, { connection: 'close' }))
+    const badEncoding = bodyEncodingRefusal(request.raw)
+    done(badEncoding ? new CollectorError('unsupported_media_type', badEncoding) : undefined)
   })
   // An `Expect` other than 100-continue: Node answers 417 itself, with an empty body, unless asked.
   app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {

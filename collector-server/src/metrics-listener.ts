@@ -7,8 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { REQUEST_TIMEOUT_MS } from './app'
-import { ERRORS, errorBody, type ErrorCode } from './errors'
-import { hostRefusal, parserRefusalCode, refuseAfterAnswers, refuseBeforeBody, refuseConnect } from './net/refusal'
+import { hostRefusal, refuseBeforeBody, refuseConnect, refuseParserError, refuseResponse } from './net/refusal'
 
 export interface MetricsListener {
   /** `http://host:port`, the port the system gave when asked for 0. */
@@ -16,36 +15,25 @@ export interface MetricsListener {
   close(): Promise<void>
 }
 
-function refuse(res: ServerResponse, code: ErrorCode, message?: string, headers: Record<string, string> = {}): void {
-  const body = JSON.stringify(errorBody(code, message))
-  res.writeHead(ERRORS[code].status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), ...headers }).end(body)
-}
-
 export async function listenMetrics(options: { port: number; host: string; contentType: string; exposition: () => Promise<string> }): Promise<MetricsListener> {
   const server = createServer({ requireHostHeader: false, requestTimeout: REQUEST_TIMEOUT_MS }, (req: IncomingMessage, res: ServerResponse) => {
     // Node's own refusal of a missing Host is an empty 400.
     const badHost = hostRefusal(req)
-    if (badHost) return refuse(res, 'bad_request', badHost, { connection: 'close' })
-    if ((req.url ?? '').split('?')[0] !== '/metrics') return refuse(res, 'not_found', 'This listener serves GET /metrics only.')
-    if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 'method_not_allowed', undefined, { allow: 'GET, HEAD' })
+    if (badHost) return refuseResponse(res, 'bad_request', badHost, { connection: 'close' })
+    if ((req.url ?? '').split('?')[0] !== '/metrics') return refuseResponse(res, 'not_found', 'This listener serves GET /metrics only.')
+    if (req.method !== 'GET' && req.method !== 'HEAD') return refuseResponse(res, 'method_not_allowed', undefined, { allow: 'GET, HEAD' })
     options.exposition().then(
       (text) => {
         res.writeHead(200, { 'content-type': options.contentType, 'cache-control': 'no-store', 'content-length': String(Buffer.byteLength(text)) })
         res.end(req.method === 'HEAD' ? undefined : text)
       },
-      (err: unknown) => refuse(res, 'metrics_unavailable', err instanceof Error ? err.message : undefined),
+      (err: unknown) => refuseResponse(res, 'metrics_unavailable', err instanceof Error ? err.message : undefined),
     )
   })
   // What Node's parser refuses (malformed framing, oversized headers, a request still
   // arriving after the timeout) gets the envelope too, where Node would send an empty 400.
   // A scrape pipelined before the bad bytes is answered first, as on the public port.
-  const refusing = new WeakSet<Socket>()
-  server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
-    if (err.code === 'ECONNRESET' || socket.destroyed || refusing.has(socket)) return
-    refusing.add(socket)
-    if (socket.bytesRead === 0) return void socket.destroy()
-    refuseAfterAnswers(socket, err, parserRefusalCode(err.code), REQUEST_TIMEOUT_MS)
-  })
+  server.on('clientError', (err: Error & { code?: string }, socket: Socket) => void refuseParserError(socket, err, REQUEST_TIMEOUT_MS))
   server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => refuseBeforeBody(res, 'expectation_failed'))
   server.on('connect', (_req: IncomingMessage, socket: Socket) => refuseConnect(socket))
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,7 @@
 /**
  * Refusals made below any route, shared by the public port (app.ts) and the metrics
- * listener (metrics-listener.ts): what Node's HTTP parser rejects, and a missing Host.
+ * listener (metrics-listener.ts): what Node's HTTP parser rejects, a bad Host, an Expect,
+ * CONNECT, and a body the collector does not read.
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
@@ -25,7 +26,7 @@ export function hostRefusal(request: IncomingMessage): string | null {
 }
 
 /** The code a `clientError` from Node's parser (its `err.code`) is refused with. */
-export const parserRefusalCode = (errCode: string | undefined): ErrorCode =>
+const parserRefusalCode = (errCode: string | undefined): ErrorCode =>
   errCode === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : errCode === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request'
 
 /** A whole HTTP/1.1 answer, for writing straight to a socket: the envelope, and the connection closes. */
@@ -39,15 +40,26 @@ type Answer = ServerResponse & { req: { complete: boolean } }
 /** The answer a connection is sending, if any (Node keeps it on the socket). */
 const answering = (socket: Socket): Answer | null => (socket as Socket & { _httpMessage?: Answer | null })._httpMessage ?? null
 
+/** Connections being refused: a failed parser reports its error again for every later chunk. */
+const refusing = new WeakSet<Socket>()
+
 /**
- * Refuses what the parser reported on `socket` (`err`), then closes it. Whole requests
- * before the bad bytes on this connection (pipelined) are answered first: a collect's event
- * is stored and its challenge spent, and a lost answer would send its retry to `replayed`.
- * Not for a timeout: that request is the one still arriving. Answers still pending after
- * `timeoutMs` are given up on. Call it once per connection: a failed parser reports its error
- * again for every later chunk.
+ * Refuses what Node's parser reported on `socket` (a `clientError`), once per connection,
+ * then closes it; returns the code it refused with, or null when there was nobody to answer
+ * (a reset, a connection already refused or closed, or one that never sent a byte: a
+ * browser's preconnect, closed without a word). Whole requests before the bad bytes on this
+ * connection (pipelined) are answered first: a collect's event is stored and its challenge
+ * spent, and a lost answer would send its retry to `replayed`. Not for a timeout: that
+ * request is the one still arriving. Answers still pending after `timeoutMs` are given up on.
  */
-export function refuseAfterAnswers(socket: Socket, err: Error, code: ErrorCode, timeoutMs: number): void {
+export function refuseParserError(socket: Socket, err: Error & { code?: string }, timeoutMs: number): ErrorCode | null {
+  if (err.code === 'ECONNRESET' || socket.destroyed || refusing.has(socket)) return null
+  refusing.add(socket)
+  if (socket.bytesRead === 0) {
+    socket.destroy()
+    return null
+  }
+  const code = parserRefusalCode(err.code)
   const deadline = setTimeout(() => socket.destroy(err), timeoutMs).unref()
   const refuse = (): void => {
     const current = answering(socket)
@@ -61,6 +73,13 @@ export function refuseAfterAnswers(socket: Socket, err: Error, code: ErrorCode, 
     socket.destroy(err)
   }
   refuse()
+  return code
+}
+
+/** A refusal in the envelope on a response not yet begun. */
+export function refuseResponse(response: ServerResponse, code: ErrorCode, message?: string, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(errorBody(code, message))
+  response.writeHead(ERRORS[code].status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), ...headers }).end(body)
 }
 
 /**
@@ -69,8 +88,7 @@ export function refuseAfterAnswers(socket: Socket, err: Error, code: ErrorCode, 
  * the connection closes.
  */
 export function refuseBeforeBody(response: ServerResponse, code: ErrorCode): void {
-  const body = JSON.stringify(errorBody(code))
-  response.writeHead(ERRORS[code].status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body)
+  refuseResponse(response, code, undefined, { connection: 'close' })
 }
 
 /** A CONNECT request (the server's `connect`): Node closes the connection without a word. */
