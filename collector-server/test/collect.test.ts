@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { makeTestApp, OTHER_SITE, STORE_KINDS, type TestApp } from '../../test/support/app'
+import { makeTestApp, OTHER_SITE, STORE_KINDS, testSecret, type TestApp } from '../../test/support/app'
+import { siteRegistry } from '../src/config/sites'
 import { TestDevice } from '../../test/support/device'
 import { readFileSync } from 'node:fs'
 import { CHALLENGE_TTL_MS, MAX_COLLECT_BYTES } from '@vigil-risk/core/protocol/payload'
@@ -159,6 +160,35 @@ describe.each(STORE_KINDS)('collector routes on %s', (kind) => {
       expect([foreign.statusCode, errorCode(foreign)]).toEqual([403, 'origin_not_allowed'])
       const mismatch = await collect(device.body(await t.challenge()), { origin: 'http://localhost:3000' })
       expect([mismatch.statusCode, errorCode(mismatch)]).toEqual([400, 'hostname_mismatch'])
+    })
+
+    it('refuses an opaque origin ("null") unless the site lists it', async () => {
+      // A sandboxed frame on any page sends Origin: null; its SDK may claim the shop's hostname.
+      const device = new TestDevice()
+      const challenge = await t.app.inject({ url: '/v1/challenge?siteKey=demo', headers: { origin: 'null' } })
+      expect([challenge.statusCode, errorCode(challenge)]).toEqual([403, 'origin_not_allowed'])
+      const res = await collect(device.body(await t.challenge()), { origin: 'null' })
+      expect([res.statusCode, errorCode(res)]).toEqual([403, 'origin_not_allowed'])
+      expect(res.headers['access-control-allow-origin']).toBeUndefined()
+
+      // An app's webview showing a local page lists it; the page's hostname is then its own claim.
+      const app = { siteKey: 'app', secret: testSecret('app'), origins: ['https://shop.example', 'null'] }
+      const local = await makeTestApp({ store: kind, sites: siteRegistry([app], { demo: false }) })
+      try {
+        const inject = async (hostname: string) => {
+          const body = device.body(await local.challenge('app', 'null'), { siteKey: 'app', hostname })
+          return local.app.inject({ method: 'POST', url: '/v1/collect', payload: JSON.stringify(body), headers: { 'content-type': 'application/json', origin: 'null' } })
+        }
+        const file = await inject('')
+        expect(file.statusCode).toBe(200)
+        expect(file.headers['access-control-allow-origin']).toBe('null')
+        const redeemed = await local.app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: app.secret, token: file.json<{ token: string }>().token } })
+        expect(redeemed.json()).toMatchObject({ success: true, hostname: '' })
+        const claimed = await inject('evil.example')
+        expect([claimed.statusCode, errorCode(claimed)]).toEqual([403, 'origin_not_allowed'])
+      } finally {
+        await local.close()
+      }
     })
 
     it('without an Origin, names the claimed hostname in lower case, and refuses one that is no host name', async () => {

@@ -36,6 +36,16 @@ describe('site origin patterns', () => {
     expect(site.allowsHostname('shop.example')).toBe(true)
     expect(site.allowsHostname('M.Shop.Example')).toBe(true)
     expect(site.allowsHostname('shop.example.evil.com')).toBe(false)
+    expect(site.allowsHostname('')).toBe(false)
+  })
+
+  it('takes the opaque origin, and a page without a hostname, only where the site lists "null"', () => {
+    const webview = makeSite({ siteKey: 'app', secret, origins: ['https://shop.example', 'null'] }, randomBytes(32))
+    expect(webview.allowsOrigin('null')).toBe(true)
+    expect(webview.allowsOrigin('https://shop.example')).toBe(true)
+    expect(webview.allowsOrigin('https://evil.example')).toBe(false)
+    expect(webview.allowsHostname('')).toBe(true)
+    expect(webview.allowsHostname('evil.example')).toBe(false)
   })
 
   it('compares secrets in constant time and exactly', () => {

@@ -180,6 +180,9 @@ interface OriginPattern {
 
 const DEFAULT_PORT: Record<string, string> = { 'http:': '80', 'https:': '443' }
 
+/** What a browser sends as Origin from an opaque origin: a sandboxed frame, a data: URL, a local file. */
+export const OPAQUE_ORIGIN = 'null'
+
 function parsePattern(pattern: string): OriginPattern {
   const m = /^(https?):\/\/(\*\.)?([a-z0-9.-]+|\[[0-9a-f:]+\])(?::(\d{1,5}|\*))?$/i.exec(pattern)
   if (!m) throw new Error(`bad origin pattern: ${pattern}`)
@@ -198,7 +201,9 @@ export function makeSite(config: SiteConfig, accountSecret: Buffer): Site {
   const development = config.development === true
   // A test key takes any http(s) page; a real site lists its origins.
   const anyOrigin = config.testVerdict !== undefined
-  const patterns = anyOrigin ? [] : config.origins.map(parsePattern)
+  // "null" is the opaque origin (a sandboxed frame, a local file): only a site that lists it takes it.
+  const opaque = anyOrigin || config.origins.includes(OPAQUE_ORIGIN)
+  const patterns = anyOrigin ? [] : config.origins.filter((o) => o !== OPAQUE_ORIGIN).map(parsePattern)
   const tokenTtlS = Math.min(TOKEN_MAX_TTL_S, Math.max(10, config.tokenTtlS ?? TOKEN_MAX_TTL_S))
   // A test key's secret is public by design (config/test-keys.ts), like the demo site's.
   const secrets = Object.fromEntries(CREDENTIAL_ROLES.map((role) => [role, roleSecrets(config, role, development || anyOrigin)])) as Record<CredentialRole, SecretState[]>
@@ -213,6 +218,7 @@ export function makeSite(config: SiteConfig, accountSecret: Buffer): Site {
     accountSalt: hmac(accountSecret, 'vigil/account-salt/v2', config.siteKey).subarray(0, 16).toString('base64url'),
     accountLink: (hash) => createHmac('sha256', linkKey).update(hash).digest().subarray(0, 16).toString('base64url'),
     allowsOrigin(origin) {
+      if (origin === OPAQUE_ORIGIN) return opaque
       let url: URL
       try {
         url = new URL(origin)
@@ -225,6 +231,8 @@ export function makeSite(config: SiteConfig, accountSecret: Buffer): Site {
       return patterns.some((p) => p.scheme === url.protocol && hostMatches(p, url.hostname) && (p.port === '*' || p.port === port))
     },
     allowsHostname(hostname) {
+      // A local file's page has no hostname; it may name one only where opaque origins may ask.
+      if (hostname === '') return opaque
       return anyOrigin || patterns.some((p) => hostMatches(p, hostname.toLowerCase()))
     },
     sealingSecret(now) {

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { CollectorError } from '../errors'
-import type { Site, SiteRegistry } from '../config/sites'
+import { OPAQUE_ORIGIN, type Site, type SiteRegistry } from '../config/sites'
 
 const BROWSER_ROUTES = ['/v1/challenge', '/v1/collect', '/v1/telemetry', '/v1/private-token']
 
@@ -40,10 +40,14 @@ function requestedSiteKey(request: FastifyRequest): string | undefined {
   return typeof key === 'string' ? key : undefined
 }
 
-/** Refuses a browser origin that is not one of the site's (requests without one pass). */
+/**
+ * Refuses a browser origin that is not one of the site's (requests without one pass).
+ * An opaque origin ("null") is foreign unless the site lists it: any page can frame the
+ * SDK in a sandbox and have its visitors' browsers earn the shop's tokens.
+ */
 export function refuseForeignOrigin(request: FastifyRequest, site: Site): void {
   const origin = request.headers.origin
-  if (typeof origin === 'string' && origin !== 'null' && !site.allowsOrigin(origin)) throw new CollectorError('origin_not_allowed')
+  if (typeof origin === 'string' && !site.allowsOrigin(origin)) throw new CollectorError('origin_not_allowed')
 }
 
 /**
@@ -55,13 +59,14 @@ export function refuseForeignOrigin(request: FastifyRequest, site: Site): void {
 export function checkOrigin(request: FastifyRequest, site: Site, claimedHostname: string): string {
   refuseForeignOrigin(request, site)
   const origin = request.headers.origin
-  if (typeof origin === 'string' && origin !== 'null') {
+  if (typeof origin === 'string' && origin !== OPAQUE_ORIGIN) {
     const hostname = new URL(origin).hostname
     if (claimedHostname !== hostname) throw new CollectorError('hostname_mismatch')
     return hostname
   }
-  // The token names it as a browser's location.hostname would: lower case, and a host name
-  // at all (any string passed a site that allows every origin, "<b>" included).
+  // No Origin, or an opaque one the site lists. The token names the hostname as a browser's
+  // location.hostname would: lower case, and a host name at all (any string passed a site
+  // that allows every origin, "<b>" included).
   const hostname = claimedHostname.toLowerCase()
   if (!HOSTNAME.test(hostname) || !site.allowsHostname(hostname)) throw new CollectorError('origin_not_allowed')
   return hostname
