@@ -17,6 +17,7 @@ import { CollectorError, ERRORS, errorBody, type ErrorCode } from './errors'
 import { createMetrics, type Metrics } from './metrics'
 import { collectorRoot, sdkBrowserDir } from './paths'
 import { registerCors } from './routes/cors'
+import { routeMethods } from './net/methods'
 import { challengeRoutes } from './routes/challenge'
 import { collectRoutes } from './routes/collect'
 import { siteverifyRoutes } from './routes/siteverify'
@@ -251,7 +252,14 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     request.routeOptions.config.onRefused?.(request, code)
     return reply.code(ERRORS[code].status).send(errorBody(code, message))
   })
-  app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('not_found')))
+  const methodsOf = routeMethods(app)
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?', 1)[0]!
+    const allow = methodsOf(path)
+    // A route that took the request and found nothing (the SDK's files) calls this too.
+    if (allow.length === 0 || allow.includes(request.method)) return reply.code(404).send(errorBody('not_found'))
+    return reply.code(405).header('allow', allow.join(', ')).send(errorBody('method_not_allowed', `This route answers ${allow.join(', ')}.`))
+  })
   // A missing, repeated or malformed Host (net/refusal.ts): the connection closes. A body in
   // a coding or charset the collector does not read: 415. Once the app closes,
   // a request still arriving on an open connection (a keep-alive or pipelined one behind a

@@ -309,5 +309,20 @@ describe.each(STORE_KINDS)('collector routes on %s', (kind) => {
       const res = await t.app.inject('/v2/nothing')
       expect([res.statusCode, errorCode(res)]).toEqual([404, 'not_found'])
     })
+
+    it('answer a route asked with a method it does not serve with 405 and Allow', async () => {
+      const cases: Array<[string, string, string]> = [
+        ['GET', '/v1/collect', 'OPTIONS, POST'],
+        ['DELETE', '/v1/challenge?siteKey=demo', 'GET, HEAD, OPTIONS'],
+        ['POST', '/healthz', 'GET, HEAD'],
+        ['OPTIONS', '/v1/siteverify', 'POST'],
+      ]
+      for (const [method, url, allow] of cases) {
+        const res = await t.app.inject({ method: method as 'GET', url })
+        expect([res.statusCode, errorCode(res), res.headers.allow], `${method} ${url}`).toEqual([405, 'method_not_allowed', allow])
+      }
+      // A path no route serves, and one under no method, stay 404.
+      for (const url of ['/v1/collect/', '/v1/nothing']) expect((await t.app.inject({ method: 'GET', url })).statusCode, url).toBe(404)
+    })
   })
 })
