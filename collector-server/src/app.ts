@@ -242,6 +242,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       code = STATUS_CODES[error.statusCode] ?? 'bad_request'
       message = error.statusCode === 400 ? 'The body is not valid JSON.' : undefined
+      // A file's range out of bounds: the file's length, `bytes */N` (RFC 9110, 14.4).
+      const range = (error as { headers?: Record<string, unknown> }).headers?.['Content-Range']
+      if (error.statusCode === 416 && typeof range === 'string') void reply.header('content-range', range)
     } else {
       code = (error as { code?: string }).code === 'VIGIL_STORE_UNAVAILABLE' ? 'store_unavailable' : 'internal_error'
       request.log.error({ err: error }, 'request failed')

@@ -46,6 +46,8 @@ describe('vigil-collector (built)', () => {
     expect([listing.status, ((await listing.json()) as { error: { code: string } }).error.code]).toEqual([404, 'not_found'])
     const beyond = await fetch(`${url}/sdk/vigil.min.js`, { headers: { range: 'bytes=999999999-' } })
     expect([beyond.status, ((await beyond.json()) as { error: { code: string } }).error.code]).toEqual([416, 'range_not_satisfiable'])
+    // …and say how long the file is.
+    expect(beyond.headers.get('content-range')).toBe(`bytes */${(await (await fetch(`${url}/sdk/vigil.min.js`)).arrayBuffer()).byteLength}`)
     expect(((await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: unknown[] }).keys).toHaveLength(1)
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok', store: 'sqlite' })
     expect(await c.stop()).toBe(0)
