@@ -48,7 +48,7 @@ async function main(): Promise<void> {
 
     const dash = await context.newPage()
     await dash.setViewportSize({ width: 1280, height: 1080 })
-    await dash.goto(`${collector.url}/dashboard`)
+    await dash.goto(`${collector.url}/dashboard/#siteKey=demo&key=demo-secret`)
     await dash.waitForFunction(() => (window as unknown as { __lastUpdate?: number }).__lastUpdate !== undefined)
     await dash.selectOption('#minutes', '15')
     await dash.waitForTimeout(2500)

@@ -83,15 +83,23 @@ function render(snapshot) {
   $('devices').replaceChildren(...(rows.length ? rows : [Object.assign(document.createElement('tr'), { innerHTML: '<td colspan="2" class="muted">none yet</td>' })]))
 }
 
+/** A refusal that asking again will not change (a wrong key, an unknown site): wait for the form. */
+class Refused extends Error {}
+
 let timer
 async function poll() {
   clearTimeout(timer)
   const siteKey = $('siteKey').value
+  const secret = $('secret').value
+  if (!siteKey || !secret) return
   const minutes = $('minutes').value
   try {
-    const res = await fetch(`/v1/stats?siteKey=${encodeURIComponent(siteKey)}&minutes=${minutes}`, { headers: { authorization: `Bearer ${$('secret').value}` }, cache: 'no-store' })
+    const res = await fetch(`/v1/stats?siteKey=${encodeURIComponent(siteKey)}&minutes=${minutes}`, { headers: { authorization: `Bearer ${secret}` }, cache: 'no-store' })
     const body = await res.json()
-    if (!res.ok) throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`)
+    if (!res.ok) {
+      const message = body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`
+      throw res.status >= 400 && res.status < 500 && res.status !== 429 ? new Refused(message) : new Error(message)
+    }
     render(body)
     window.__lastUpdate = Date.now()
     $('status').className = 'status live'
@@ -99,19 +107,28 @@ async function poll() {
   } catch (err) {
     $('status').className = 'status error'
     $('status').textContent = String(err.message ?? err)
+    if (err instanceof Refused) return
   }
   timer = setTimeout(poll, POLL_MS)
 }
 
-// The dashboard key (read-only) stays in this tab only.
+// A link may carry the site and key in its fragment (#siteKey=demo&key=demo-secret: the demo's
+// own link), which never reaches a server; it is taken off the address bar at once. The
+// dashboard key (read-only) then stays in this tab only.
+const linked = new URLSearchParams(location.hash.slice(1))
+if (linked.has('siteKey') || linked.has('key')) history.replaceState(null, '', location.pathname + location.search)
+const fields = { siteKey: linked.get('siteKey'), secret: linked.get('key'), minutes: null }
 for (const id of ['siteKey', 'secret', 'minutes']) {
-  const saved = sessionStorage.getItem(`vigil.dashboard.${id}`)
-  if (saved) $(id).value = saved
+  const value = fields[id] ?? sessionStorage.getItem(`vigil.dashboard.${id}`)
+  if (value) $(id).value = value
 }
 $('site').addEventListener('submit', (event) => {
   event.preventDefault()
   for (const id of ['siteKey', 'secret', 'minutes']) sessionStorage.setItem(`vigil.dashboard.${id}`, $(id).value)
-  poll()
+  void poll()
 })
-$('minutes').addEventListener('change', poll)
-poll()
+$('minutes').addEventListener('change', () => void poll())
+if ($('siteKey').value && $('secret').value) {
+  $('status').textContent = 'connecting…'
+  void poll()
+}

@@ -219,7 +219,8 @@ export async function runCli(argv: readonly string[], extras: CliExtras = {}): P
   shareMetrics(server.metrics)
   const lines = [`Vigil collector on ${server.url} (store: ${server.store.kind}${server.store.durability ? `, ${server.store.durability}` : ''}; scoring threads: ${server.scoringThreads})`, ...(extras.onListening?.(server) ?? [])]
   lines.push(`  SDK         ${server.url}/sdk/vigil.min.js`)
-  lines.push(`  dashboard   ${server.url}/dashboard${values.demo ? '  (site key demo, key demo-secret)' : ''}`)
+  // The demo's key is public: its link fills the form (in the fragment, which no server sees).
+  lines.push(`  dashboard   ${server.url}/dashboard/${values.demo ? '#siteKey=demo&key=demo-secret' : ''}`)
   lines.push(`  JWKS        ${server.url}/.well-known/jwks.json`)
   // The metrics port (under --workers, the primary's, summed over the workers), then the public port's route.
   const summed = summedMetricsUrl()

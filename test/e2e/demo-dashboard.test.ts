@@ -128,7 +128,7 @@ describe.each(STORE_KINDS.filter((k) => k !== 'redis-cluster'))('the demo shop a
     // The dashboard, in another tab of the same browser.
     const dash = await context.newPage()
     dash.on('pageerror', (err) => pageErrors.push(String(err)))
-    await dash.goto(`${collector.url}/dashboard`)
+    await dash.goto(`${collector.url}/dashboard/#siteKey=demo&key=demo-secret`)
     await dash.waitForFunction(() => (window as unknown as { __lastUpdate?: number }).__lastUpdate !== undefined)
     await expect.poll(async () => (await dashboardData(dash)).total, { timeout: 10_000 }).toBe(String(tokens))
     const data = await dashboardData(dash)
@@ -186,6 +186,32 @@ describe.each(STORE_KINDS.filter((k) => k !== 'redis-cluster'))('the demo shop a
     // A first-time device: the cart's token waits for its proof of work.
     await expect.poll(() => shop.textContent('#cart-total'), { timeout: 15_000 }).toBe('$9.99')
     await shop.screenshot({ path: `${SHOTS}/demo-${kind}-mobile.png`, fullPage: true })
+    await context.close()
+  })
+
+  it('asks for a key before it asks for stats, and stops asking when the key is refused', async () => {
+    const context = await browser.newContext()
+    const dash = await context.newPage()
+    const asked: string[] = []
+    context.on('request', (req) => void (req.url().includes('/v1/stats') && asked.push(req.headers()['authorization'] ?? '')))
+    // Opened bare, as on a production collector: empty fields, no request.
+    await dash.goto(`${collector.url}/dashboard/`)
+    expect(await dash.inputValue('#siteKey')).toBe('')
+    expect(await dash.inputValue('#secret')).toBe('')
+    expect(await dash.textContent('#status')).toBe('enter a site key and its dashboard key')
+    // A wrong key: refused once, shown, and not asked again on every poll.
+    await dash.fill('#siteKey', 'demo')
+    await dash.fill('#secret', 'wrong-secret')
+    await dash.click('button[type=submit]')
+    await expect.poll(() => dash.textContent('#status')).toContain('unauthorized')
+    await dash.waitForTimeout(5_000) // two and a half polling periods
+    expect(asked).toEqual(['Bearer wrong-secret'])
+    // The demo's link fills the form from its fragment, and takes the key off the address bar.
+    const linked = await context.newPage()
+    await linked.goto(`${collector.url}/dashboard/#siteKey=demo&key=demo-secret`)
+    await linked.waitForFunction(() => (window as unknown as { __lastUpdate?: number }).__lastUpdate !== undefined)
+    expect(new URL(linked.url()).hash).toBe('')
+    expect(asked.at(-1)).toBe('Bearer demo-secret')
     await context.close()
   })
 
