@@ -257,8 +257,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   })
   const methodsOf = routeMethods(app)
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?', 1)[0]!
-    const allow = methodsOf(path)
+    const allow = methodsOf(request.url)
     // A route that took the request and found nothing (the SDK's files) calls this too.
     if (allow.length === 0 || allow.includes(request.method)) return reply.code(404).send(errorBody('not_found'))
     return reply.code(405).header('allow', allow.join(', ')).send(errorBody('method_not_allowed', `This route answers ${allow.join(', ')}.`))
@@ -297,7 +296,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   // CONNECT: Node closes the connection without an answer unless asked.
   app.server.on('connect', (_request: IncomingMessage, socket: Socket) => {
     refusedUnparsed(metrics, app.log, 'method_not_allowed')
-    refuseConnect(socket)
+    refuseConnect(socket, 'GET, HEAD, OPTIONS, POST')
   })
   // An answer before the body has all arrived (a 413), then a close: the client still writing
   // must not meet a reset that throws the answer away (net/linger.ts).

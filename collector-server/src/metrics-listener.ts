@@ -35,7 +35,7 @@ export async function listenMetrics(options: { port: number; host: string; conte
   // A scrape pipelined before the bad bytes is answered first, as on the public port.
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => void refuseParserError(socket, err, REQUEST_TIMEOUT_MS))
   server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => refuseBeforeBody(res, 'expectation_failed'))
-  server.on('connect', (_req: IncomingMessage, socket: Socket) => refuseConnect(socket))
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => refuseConnect(socket, 'GET, HEAD'))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, options.host, () => {

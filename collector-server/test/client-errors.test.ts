@@ -145,6 +145,7 @@ describe('requests the HTTP parser refuses', () => {
     const { t, port } = await listening()
     const { text } = await exchange(port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
     expect(answers(text).map((a) => [a.status, a.body])).toEqual([[405, { error: { code: 'method_not_allowed', message: 'CONNECT is not supported: this is not a proxy.' } }]])
+    expect(text).toMatch(/\r\nallow: GET, HEAD, OPTIONS, POST\r\n/)
     expect(await unparsed(t)).toEqual(['vigil_http_requests_total{route="unparsed",method="",status="405"} 1'])
   })
 

@@ -91,6 +91,7 @@ describe('the metrics listener', () => {
     expect([expect417.status, JSON.parse(expect417.body)]).toEqual([417, { error: { code: 'expectation_failed', message: ERRORS.expectation_failed.message } }])
     const tunnel = await raw(url, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
     expect([tunnel.status, JSON.parse(tunnel.body)]).toEqual([405, { error: { code: 'method_not_allowed', message: 'CONNECT is not supported: this is not a proxy.' } }])
+    expect(tunnel.headers).toContain('\r\nallow: get, head\r\n')
   })
 
   it('figures that cannot be gathered: 503 metrics_unavailable', async () => {

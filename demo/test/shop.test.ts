@@ -66,3 +66,18 @@ describe('the demo shop binds tokens to its own session', () => {
     expect(await session()).toEqual({ account: null })
   })
 })
+
+describe("beside the shop's files at /*", () => {
+  it('a route asked with another method is 405, a path nothing serves is 404', async () => {
+    const ask = async (method: string, path: string) => {
+      const res = await fetch(`${collector.url}${path}`, { method })
+      return [res.status, res.headers.get('allow'), ((await res.json()) as { error: { code: string } }).error.code]
+    }
+    expect(await ask('GET', '/v1/collect')).toEqual([405, 'OPTIONS, POST', 'method_not_allowed'])
+    expect(await ask('GET', '/v1/%63ollect')).toEqual([405, 'OPTIONS, POST', 'method_not_allowed'])
+    expect(await ask('POST', '/healthz')).toEqual([405, 'GET, HEAD', 'method_not_allowed'])
+    expect(await ask('POST', '/v2/collect')).toEqual([404, null, 'not_found'])
+    expect(await ask('GET', '/nothing.html')).toEqual([404, null, 'not_found'])
+    expect(await ask('DELETE', '/nothing')).toEqual([404, null, 'not_found'])
+  })
+})

@@ -30,10 +30,11 @@ const parserRefusalCode = (errCode: string | undefined): ErrorCode =>
   errCode === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : errCode === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request'
 
 /** A whole HTTP/1.1 answer, for writing straight to a socket: the envelope, and the connection closes. */
-function rawRefusal(code: ErrorCode, message?: string): string {
+function rawRefusal(code: ErrorCode, message?: string, allow?: string): string {
   const body = JSON.stringify(errorBody(code, message ?? (code === 'bad_request' ? 'The request is not well-formed HTTP/1.1.' : undefined)))
   const status = ERRORS[code].status
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+  const allowed = allow ? `allow: ${allow}\r\n` : ''
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${allowed}connection: close\r\n\r\n${body}`
 }
 
 type Answer = ServerResponse & { req: { complete: boolean } }
@@ -91,9 +92,9 @@ export function refuseBeforeBody(response: ServerResponse, code: ErrorCode): voi
   refuseResponse(response, code, undefined, { connection: 'close' })
 }
 
-/** A CONNECT request (the server's `connect`): Node closes the connection without a word. */
-export function refuseConnect(socket: Socket): void {
-  if (socket.writable) socket.end(rawRefusal('method_not_allowed', 'CONNECT is not supported: this is not a proxy.'))
+/** A CONNECT request (the server's `connect`): Node closes the connection without a word. `allow`: the port's methods. */
+export function refuseConnect(socket: Socket, allow: string): void {
+  if (socket.writable) socket.end(rawRefusal('method_not_allowed', 'CONNECT is not supported: this is not a proxy.', allow))
   else socket.destroy()
 }
 
