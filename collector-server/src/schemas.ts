@@ -10,7 +10,7 @@ export const SiteverifyBody = Type.Object({
   token: Type.String({ minLength: 1, maxLength: 8192 }),
   acceptTestTokens: Type.Optional(Type.Boolean({ description: "Accept a test key's token (your own test runs only); refused with test_token otherwise." })),
   action: Type.Optional(Action),
-  hostname: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'The hostname your page is served on: another is wrong_hostname.' })),
+  hostname: Type.Optional(Type.String({ maxLength: 253, description: 'The hostname your page is served on: another is wrong_hostname. Empty for a page without one (a local file in a webview).' })),
   account: Type.Optional(
     Type.String({ minLength: 1, maxLength: 256, description: 'The account this request acts for, as the page gave it to getToken: hashed on arrival, never stored; another is wrong_account.' }),
   ),

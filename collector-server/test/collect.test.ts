@@ -182,10 +182,17 @@ describe.each(STORE_KINDS)('collector routes on %s', (kind) => {
         const file = await inject('')
         expect(file.statusCode).toBe(200)
         expect(file.headers['access-control-allow-origin']).toBe('null')
-        const redeemed = await local.app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: app.secret, token: file.json<{ token: string }>().token } })
+        // A backend can require the empty hostname at siteverify.
+        const redeemed = await local.app.inject({ method: 'POST', url: '/v1/siteverify', payload: { secret: app.secret, token: file.json<{ token: string }>().token, hostname: '' } })
         expect(redeemed.json()).toMatchObject({ success: true, hostname: '' })
-        const claimed = await inject('evil.example')
-        expect([claimed.statusCode, errorCode(claimed)]).toEqual([403, 'origin_not_allowed'])
+        // A sandboxed frame on another site claiming the shop's hostname, or its own.
+        for (const hostname of ['shop.example', 'evil.example']) {
+          const claimed = await inject(hostname)
+          expect([claimed.statusCode, errorCode(claimed)], hostname).toEqual([400, 'hostname_mismatch'])
+        }
+        // Without an Origin (a native client), the shop's hostname is still a claim it may make.
+        const native = await local.app.inject({ method: 'POST', url: '/v1/collect', payload: JSON.stringify(device.body(await local.challenge('app'), { siteKey: 'app', hostname: 'shop.example' })), headers: { 'content-type': 'application/json' } })
+        expect(native.statusCode).toBe(200)
       } finally {
         await local.close()
       }

@@ -64,6 +64,10 @@ export function checkOrigin(request: FastifyRequest, site: Site, claimedHostname
     if (claimedHostname !== hostname) throw new CollectorError('hostname_mismatch')
     return hostname
   }
+  // An opaque origin the site lists: what sends one honestly is a page without a hostname (a
+  // local file, HTML loaded without a base URL). A sandboxed frame has its server's hostname;
+  // one claiming the shop's is another site farming its tokens. Test keys take any.
+  if (origin === OPAQUE_ORIGIN && claimedHostname !== '' && site.testVerdict === undefined) throw new CollectorError('hostname_mismatch')
   // No Origin, or an opaque one the site lists. The token names the hostname as a browser's
   // location.hostname would: lower case, and a host name at all (any string passed a site
   // that allows every origin, "<b>" included).
