@@ -86,6 +86,9 @@ function render(snapshot) {
 /** A refusal that asking again will not change (a wrong key, an unknown site): wait for the form. */
 class Refused extends Error {}
 
+/** Worth asking again: a timeout, a rate limit, the collector or a proxy failing. */
+const transient = (status) => status === 408 || status === 429 || status >= 500
+
 let timer
 async function poll() {
   clearTimeout(timer)
@@ -95,10 +98,11 @@ async function poll() {
   const minutes = $('minutes').value
   try {
     const res = await fetch(`/v1/stats?siteKey=${encodeURIComponent(siteKey)}&minutes=${minutes}`, { headers: { authorization: `Bearer ${secret}` }, cache: 'no-store' })
-    const body = await res.json()
-    if (!res.ok) {
-      const message = body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`
-      throw res.status >= 400 && res.status < 500 && res.status !== 429 ? new Refused(message) : new Error(message)
+    // A proxy's refusal may not be JSON: its status still decides.
+    const body = await res.json().catch(() => null)
+    if (!res.ok || body === null) {
+      const message = body?.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`
+      throw res.ok || transient(res.status) ? new Error(message) : new Refused(message)
     }
     render(body)
     window.__lastUpdate = Date.now()
@@ -115,16 +119,30 @@ async function poll() {
 // A link may carry the site and key in its fragment (#siteKey=demo&key=demo-secret: the demo's
 // own link), which never reaches a server; it is taken off the address bar at once. The
 // dashboard key (read-only) then stays in this tab only.
-const linked = new URLSearchParams(location.hash.slice(1))
-if (linked.has('siteKey') || linked.has('key')) history.replaceState(null, '', location.pathname + location.search)
-const fields = { siteKey: linked.get('siteKey'), secret: linked.get('key'), minutes: null }
-for (const id of ['siteKey', 'secret', 'minutes']) {
-  const value = fields[id] ?? sessionStorage.getItem(`vigil.dashboard.${id}`)
-  if (value) $(id).value = value
+const save = () => {
+  for (const id of ['siteKey', 'secret', 'minutes']) sessionStorage.setItem(`vigil.dashboard.${id}`, $(id).value)
 }
+/** Fills the form from the address's fragment, if it carries both; true when it did. */
+function fromLink() {
+  const linked = new URLSearchParams(location.hash.slice(1))
+  if (linked.has('siteKey') || linked.has('key')) history.replaceState(null, '', location.pathname + location.search)
+  if (!linked.get('siteKey') || !linked.get('key')) return false
+  $('siteKey').value = linked.get('siteKey')
+  $('secret').value = linked.get('key')
+  save() // a reload keeps them, as it keeps typed ones
+  return true
+}
+if (!fromLink()) {
+  for (const id of ['siteKey', 'secret', 'minutes']) {
+    const value = sessionStorage.getItem(`vigil.dashboard.${id}`)
+    if (value) $(id).value = value
+  }
+}
+// The same link followed in a tab that already shows the dashboard: no new page loads.
+window.addEventListener('hashchange', () => fromLink() && void poll())
 $('site').addEventListener('submit', (event) => {
   event.preventDefault()
-  for (const id of ['siteKey', 'secret', 'minutes']) sessionStorage.setItem(`vigil.dashboard.${id}`, $(id).value)
+  save()
   void poll()
 })
 $('minutes').addEventListener('change', () => void poll())

@@ -206,13 +206,37 @@ describe.each(STORE_KINDS.filter((k) => k !== 'redis-cluster'))('the demo shop a
     await expect.poll(() => dash.textContent('#status')).toContain('unauthorized')
     await dash.waitForTimeout(5_000) // two and a half polling periods
     expect(asked).toEqual(['Bearer wrong-secret'])
-    // The demo's link fills the form from its fragment, and takes the key off the address bar.
+    // The demo's link followed in that tab (no new page loads) fills the form and goes live.
+    await dash.goto(`${collector.url}/dashboard/#siteKey=demo&key=demo-secret`)
+    await dash.waitForFunction(() => (window as unknown as { __lastUpdate?: number }).__lastUpdate !== undefined)
+    expect(asked.at(-1)).toBe('Bearer demo-secret')
+    // In a new tab: the key comes off the address bar, and a reload keeps it.
     const linked = await context.newPage()
     await linked.goto(`${collector.url}/dashboard/#siteKey=demo&key=demo-secret`)
     await linked.waitForFunction(() => (window as unknown as { __lastUpdate?: number }).__lastUpdate !== undefined)
     expect(new URL(linked.url()).hash).toBe('')
-    expect(asked.at(-1)).toBe('Bearer demo-secret')
+    await linked.reload()
+    await linked.waitForFunction(() => (window as unknown as { __lastUpdate?: number }).__lastUpdate !== undefined)
+    expect(await linked.inputValue('#secret')).toBe('demo-secret')
     await context.close()
+  })
+
+  it("stops on a proxy's refusal that is not JSON, and keeps asking through a timeout", async () => {
+    for (const [status, body, expected] of [[403, '<html>Forbidden</html>', 1], [408, '', 3]] as const) {
+      const context = await browser.newContext()
+      const dash = await context.newPage()
+      let asked = 0
+      await dash.route('**/v1/stats*', (route) => {
+        asked++
+        return route.fulfill({ status, contentType: 'text/html', body })
+      })
+      await dash.goto(`${collector.url}/dashboard/#siteKey=demo&key=demo-secret`)
+      await expect.poll(() => dash.textContent('#status')).toBe(`HTTP ${status}`)
+      await dash.waitForTimeout(5_000)
+      if (expected === 1) expect(asked, `HTTP ${status}`).toBe(1)
+      else expect(asked, `HTTP ${status}`).toBeGreaterThanOrEqual(expected)
+      await context.close()
+    }
   })
 
   it('keeps the stats behind the site secret', async () => {
