@@ -234,7 +234,6 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     if (error instanceof CollectorError) {
       code = error.code
       message = error.message
-      if (error.headers) void reply.headers(error.headers)
     } else if (error.validation) {
       code = 'bad_request'
       // Fastify has already named where: "body/deviceId must …", "querystring/siteKey must …".
@@ -242,22 +241,23 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       code = STATUS_CODES[error.statusCode] ?? 'bad_request'
       message = error.statusCode === 400 ? 'The body is not valid JSON.' : undefined
-      // A file's range out of bounds: the file's length, `bytes */N` (RFC 9110, 14.4).
-      const range = (error as { headers?: Record<string, unknown> }).headers?.['Content-Range']
-      if (error.statusCode === 416 && typeof range === 'string') void reply.header('content-range', range)
     } else {
       code = (error as { code?: string }).code === 'VIGIL_STORE_UNAVAILABLE' ? 'store_unavailable' : 'internal_error'
       request.log.error({ err: error }, 'request failed')
     }
+    // Headers a refusal brings: ours (Retry-After, Connection: close, …) and a library's (the
+    // static files' 416 names the file's length in Content-Range, RFC 9110 14.4).
+    const headers = (error as { headers?: Record<string, string> }).headers
+    if (headers && code !== 'internal_error') void reply.headers(headers)
     // The route (its pattern: no query string, no path parameters) and the code; not the client's address.
     if (ERRORS[code].status < 500) request.log.info({ code, method: request.method, route: request.routeOptions.url ?? 'unmatched' }, 'request refused')
     // Refusals before the route's own checks (a malformed body, a rate limit) count as the route's outcomes too.
     request.routeOptions.config.onRefused?.(request, code)
     return reply.code(ERRORS[code].status).send(errorBody(code, message))
   })
-  const methodsOf = routeMethods(app)
+  const methods = routeMethods(app)
   app.setNotFoundHandler((request, reply) => {
-    const allow = methodsOf(request.url)
+    const allow = methods.of(request.url)
     // A route that took the request and found nothing (the SDK's files) calls this too.
     if (allow.length === 0 || allow.includes(request.method)) return reply.code(404).send(errorBody('not_found'))
     return reply.code(405).header('allow', allow.join(', ')).send(errorBody('method_not_allowed', `This route answers ${allow.join(', ')}.`))
@@ -296,7 +296,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   // CONNECT: Node closes the connection without an answer unless asked.
   app.server.on('connect', (_request: IncomingMessage, socket: Socket) => {
     refusedUnparsed(metrics, app.log, 'method_not_allowed')
-    refuseConnect(socket, 'GET, HEAD, OPTIONS, POST')
+    refuseConnect(socket, methods.all().join(', '))
   })
   // An answer before the body has all arrived (a 413), then a close: the client still writing
   // must not meet a reset that throws the answer away (net/linger.ts).

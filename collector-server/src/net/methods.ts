@@ -21,10 +21,12 @@ function patternOf(url: string): RegExp {
   return new RegExp(`^${source}$`)
 }
 
-/** Register before the routes: the returned function names the methods that serve a path. */
-export function routeMethods(app: FastifyInstance): (path: string) => string[] {
+/** Register before the routes: `of` names the methods that serve a path, `all` every method any route serves. */
+export function routeMethods(app: FastifyInstance): { of(url: string): string[]; all(): string[] } {
   const byUrl = new Map<string, RoutePattern>()
+  const every = new Set<string>()
   app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) every.add(method)
     if (route.url.includes('*')) return
     let entry = byUrl.get(route.url)
     if (!entry) {
@@ -33,11 +35,14 @@ export function routeMethods(app: FastifyInstance): (path: string) => string[] {
     }
     for (const method of [route.method].flat()) entry.methods.add(method)
   })
-  return (url) => {
-    const path = decodedPath(url)
-    const methods = new Set<string>()
-    for (const entry of byUrl.values()) if (entry.matches.test(path)) for (const method of entry.methods) methods.add(method)
-    return [...methods].sort()
+  return {
+    of(url) {
+      const path = decodedPath(url)
+      const methods = new Set<string>()
+      for (const entry of byUrl.values()) if (entry.matches.test(path)) for (const method of entry.methods) methods.add(method)
+      return [...methods].sort()
+    },
+    all: () => [...every].sort(),
   }
 }
 
